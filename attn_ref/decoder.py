@@ -1,2 +1,276 @@
-"""(to be written)"""
-__all__: list[str] = []
+"""A tiny pre-norm decoder-only transformer and seeded autoregressive generation with a KV cache.
+
+Block (pre-norm, as in GPT-2 / Llama; Xiong et al. 2020, arXiv:2002.04745)::
+
+    h = h + Attn(RMSNorm(h))          causal GQA self-attention with RoPE (attn_ref.multihead)
+    h = h + MLP(RMSNorm(h))           MLP(u) = W_2 SiLU(W_1 u)
+    logits = W_lm RMSNorm(h)
+
+RMSNorm (Zhang & Sennrich 2019, arXiv:1910.07467): y = x / sqrt(mean(x²) + eps) · g.
+Decoding (Radford et al. 2019; the KV cache of attn_ref.kv_cache) feeds the prompt once (prefill), then one
+token per step; with left-padded prompts RoPE positions come from ``cumsum(mask) - 1`` so each row sees the
+positions it would see unpadded.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ._checks import check_positive_int, check_tensor
+from .kv_cache import KVCache
+from .multihead import MultiHeadAttention
+from .rope import Rope, RopeScaling
+from .trace import emit
+
+__all__ = ["DecoderConfig", "TinyDecoder", "generate", "positions_from_mask"]
+
+
+@dataclass
+class DecoderConfig:
+    """Hyper-parameters of :class:`TinyDecoder` (defaults: a 2-layer GQA toy that runs in milliseconds)."""
+
+    vocab_size: int = 64
+    d_model: int = 32
+    n_layers: int = 2
+    n_heads: int = 4
+    n_kv_heads: int | None = 2
+    d_ff: int = 64
+    max_len: int = 128
+    rope_base: float = 10000.0
+    rope_scaling: RopeScaling | None = None
+    rope_pairing: str = "half"
+    norm_eps: float = 1e-6
+    seed: int = 0
+
+    def __post_init__(self):
+        for name in ("vocab_size", "d_model", "n_layers", "n_heads", "d_ff", "max_len"):
+            check_positive_int(name, getattr(self, name))
+
+
+class RMSNorm(nn.Module):
+    """y = x / sqrt(mean(x²) + eps) · g (arXiv:1910.07467)."""
+
+    def __init__(self, d: int, eps: float = 1e-6):
+        super().__init__()
+        self.eps = eps
+        self.weight = nn.Parameter(torch.ones(d))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True) + self.eps) * self.weight
+
+
+class _Block(nn.Module):
+    def __init__(self, cfg: DecoderConfig):
+        super().__init__()
+        hd = cfg.d_model // cfg.n_heads if cfg.d_model % cfg.n_heads == 0 else None
+        rope = Rope(hd, cfg.rope_base, cfg.rope_scaling, cfg.rope_pairing) if hd else None
+        self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.attn = MultiHeadAttention(
+            cfg.d_model, cfg.n_heads, cfg.n_kv_heads, bias=False, rope=rope, causal=True
+        )
+        self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+        self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+
+    def forward(self, h, cache, positions, attn_mask):
+        h = h + self.attn(self.attn_norm(h), cache=cache, positions=positions, attn_mask=attn_mask)
+        return h + self.down(nn.functional.silu(self.up(self.mlp_norm(h))))
+
+
+class TinyDecoder(nn.Module):
+    """Pre-norm decoder-only transformer: embedding, n_layers x (RoPE GQA attention + MLP), RMSNorm, LM head.
+
+    Weights are initialised from ``config.seed`` without touching the global RNG.
+    """
+
+    def __init__(self, config: DecoderConfig):
+        super().__init__()
+        if not isinstance(config, DecoderConfig):
+            raise TypeError(f"config must be a DecoderConfig, got {type(config).__name__}")
+        self.config = config
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(config.seed)
+            self.embed = nn.Embedding(config.vocab_size, config.d_model)
+            self.blocks = nn.ModuleList(_Block(config) for _ in range(config.n_layers))
+            self.norm = RMSNorm(config.d_model, config.norm_eps)
+            self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+
+    def new_caches(self, batch: int, static: bool = False, window: int | None = None) -> list[KVCache]:
+        """One empty :class:`KVCache` per layer (dynamic; ``static=True`` preallocates ``config.max_len``)."""
+        w = self.embed.weight
+        a = self.blocks[0].attn
+        return [
+            KVCache(
+                batch,
+                a.n_kv_heads,
+                a.head_dim,
+                self.config.max_len if static else None,
+                dtype=w.dtype,
+                window=window,
+                device=w.device,
+            )
+            for _ in self.blocks
+        ]
+
+    def forward(
+        self,
+        tokens: torch.Tensor,
+        caches: list[KVCache] | None = None,
+        positions: torch.Tensor | None = None,
+        attn_mask: torch.Tensor | None = None,
+    ) -> torch.Tensor:
+        """tokens (B, L) -> logits (B, L, vocab).
+
+        caches: from :meth:`new_caches` (updated in place). positions: (L,) or (B, L), default
+        ``len(cache) + arange(L)``. attn_mask: bool (B, len(cache) + L) key padding over all tokens so far
+        (True = real token), or a mask broadcastable to (B, H, L, n_k) passed to every layer as is.
+        """
+        check_tensor("tokens", tokens, ndim=2)
+        B, L = tokens.shape
+        if caches is not None and len(caches) != len(self.blocks):
+            raise ValueError(
+                f"caches must hold one KVCache per layer ({len(self.blocks)}), got {len(caches)}"
+            )
+        past = len(caches[0]) if caches else 0
+        stored = caches[0].n_stored if caches else 0
+        if positions is None:
+            positions = torch.arange(past, past + L, device=tokens.device)
+        mask = attn_mask
+        if attn_mask is not None and attn_mask.dim() == 2:
+            if attn_mask.shape != (B, past + L):
+                raise ValueError(
+                    f"attn_mask (key padding) must have shape (B, len(cache) + L) = ({B}, {past + L}), "
+                    f"got shape {tuple(attn_mask.shape)}"
+                )
+            mask = attn_mask.bool()[:, past - stored : past + L][
+                :, None, None, :
+            ]  # keys the layers attend to
+        h = self.embed(tokens)
+        for i, block in enumerate(self.blocks):
+            h = block(h, caches[i] if caches else None, positions, mask)
+        return self.lm_head(self.norm(h))
+
+
+def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
+    """RoPE positions for a left-padded batch: ``cumsum(mask) - 1``, pads clamped to 0 (bool mask (B, T))."""
+    return (mask.long().cumsum(-1) - 1).clamp(min=0)
+
+
+def _prepare_prompt(prompt, attention_mask, pad_id: int):
+    if isinstance(prompt, torch.Tensor):
+        tokens = prompt if prompt.dim() == 2 else prompt[None]
+        check_tensor("prompt", tokens, ndim=2)
+        mask = torch.ones_like(tokens, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
+        if mask.shape != tokens.shape:
+            raise ValueError(
+                f"attention_mask must have the prompt's shape {tuple(tokens.shape)}, "
+                f"got shape {tuple(mask.shape)}"
+            )
+        return tokens.long(), mask
+    seqs = [list(s) for s in prompt]  # list of token lists: left-pad to the longest
+    if not seqs or any(len(s) == 0 for s in seqs):
+        raise ValueError("prompt must be a (B, L) tensor or a non-empty list of non-empty token lists")
+    T = max(len(s) for s in seqs)
+    tokens = torch.tensor([[pad_id] * (T - len(s)) + s for s in seqs], dtype=torch.long)
+    mask = torch.tensor([[False] * (T - len(s)) + [True] * len(s) for s in seqs])
+    return tokens, mask
+
+
+def _sampling_probs(logits: torch.Tensor, temperature: float, top_k, top_p) -> torch.Tensor:
+    """The distribution a token is drawn from: softmax(logits / T) restricted to the top-k logits and to
+    the smallest prefix of tokens (by probability) whose mass reaches top_p (nucleus, arXiv:1904.09751),
+    renormalised. T = 0: one-hot on the argmax (greedy)."""
+    logits = logits.to(torch.float64)
+    if temperature == 0:
+        return nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(torch.float64)
+    z = logits / temperature
+    if top_k is not None and top_k < z.shape[-1]:
+        kth = torch.topk(z, top_k, dim=-1).values[..., -1:]
+        z = z.masked_fill(z < kth, float("-inf"))
+    probs = torch.softmax(z, dim=-1)
+    if top_p is not None and top_p < 1:
+        sorted_p, idx = torch.sort(probs, dim=-1, descending=True)
+        before = sorted_p.cumsum(-1) - sorted_p  # mass of strictly more likely tokens
+        keep_sorted = before < top_p  # the token crossing top_p stays
+        keep = torch.zeros_like(keep_sorted).scatter(-1, idx, keep_sorted)
+        probs = probs * keep
+        probs = probs / probs.sum(-1, keepdim=True)
+    return probs
+
+
+@torch.no_grad()
+def generate(
+    model: TinyDecoder,
+    prompt,
+    max_new_tokens: int,
+    use_cache: bool = True,
+    temperature: float = 1.0,
+    top_k: int | None = None,
+    top_p: float | None = None,
+    seed: int = 0,
+    trace=None,
+    attention_mask: torch.Tensor | None = None,
+    pad_id: int = 0,
+) -> torch.Tensor:
+    """Autoregressive sampling; returns the (B, T + max_new_tokens) token tensor (left padding kept).
+
+    prompt: (B, T) tensor (with an optional bool ``attention_mask``, True = real, for left padding) or a
+    list of token lists, left-padded with ``pad_id``. Each step draws x_{t+1} ~ p(· | x_≤t) from
+    :func:`_sampling_probs` (temperature, top-k, top-p; temperature 0 = greedy) with a ``torch.Generator``
+    seeded by ``seed``. With ``use_cache`` the prompt is prefilled once and each step feeds one token;
+    without, the whole sequence is recomputed (same tokens, O(T²) more work).
+    trace: one ``"decode.step"`` per token with ``cache_len`` (tokens in the KV cache after the step, 0
+    without cache), ``context_len``, ``logits`` (B, V), ``probs`` (the distribution sampled from) and
+    ``token`` (B,).
+    """
+    if not isinstance(model, TinyDecoder):
+        raise TypeError(f"model must be a TinyDecoder, got {type(model).__name__}")
+    if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
+        raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
+    if not temperature >= 0:
+        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
+    check_positive_int("top_k", top_k, allow_none=True)
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    tokens, mask = _prepare_prompt(prompt, attention_mask, pad_id)
+    device = model.embed.weight.device
+    tokens, mask = tokens.to(device), mask.to(device)
+    B, T = tokens.shape
+    if T + max_new_tokens > model.config.max_len:
+        raise ValueError(
+            f"prompt length + max_new_tokens must be <= max_len={model.config.max_len}, "
+            f"got {T} + {max_new_tokens}"
+        )
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    was_training = model.training
+    model.eval()
+    caches = model.new_caches(B) if use_cache else None
+    step_tokens, step_pos = tokens, positions_from_mask(mask)
+    for step in range(max_new_tokens):
+        if use_cache:
+            logits = model(step_tokens, caches=caches, positions=step_pos, attn_mask=mask)[:, -1]
+        else:
+            logits = model(tokens, positions=positions_from_mask(mask), attn_mask=mask)[:, -1]
+        probs = _sampling_probs(logits, temperature, top_k, top_p)
+        if temperature == 0:
+            nxt = probs.argmax(-1)
+        else:
+            nxt = torch.multinomial(probs.cpu(), 1, generator=gen)[:, 0].to(device)
+        emit(
+            trace,
+            "decode.step",
+            (step,),
+            cache_len=len(caches[0]) if use_cache else 0,
+            context_len=tokens.shape[1],
+            logits=logits,
+            probs=probs,
+            token=nxt,
+        )
+        tokens = torch.cat([tokens, nxt[:, None]], dim=1)
+        mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=device)], dim=1)
+        step_tokens, step_pos = nxt[:, None], step_pos[:, -1:] + 1
+    model.train(was_training)
+    return tokens
