@@ -8,9 +8,9 @@ OUT=${OUT:-benchmarks/results/gpu-parts}
 mkdir -p "$OUT"
 LOG="$OUT/gpu.log"   # one log: the device tool returns at most 8 files
 nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv | tee "$LOG"
-timeout 60 python3 scripts/gpu_check.py --out "$OUT/triton-check.json" > /dev/null; echo "triton check rc=$?"
-declare -A LIMIT=([prefill]=220 [decode]=80 [memory]=60 [sliding]=80 [linear]=60)
-for suite in prefill decode memory sliding linear; do
+timeout 150 python3 scripts/gpu_check.py --out "$OUT/triton-check.json" > /dev/null; echo "triton check rc=$?"
+declare -A LIMIT=([prefill]=220 [decode]=120 [memory]=60 [sliding]=80 [linear]=60)
+for suite in ${SUITES:-prefill decode memory sliding linear}; do
   timeout "${LIMIT[$suite]}" python3 scripts/bench.py run --device cuda --profile gpu --suite "$suite" \
       --out "$OUT/gpu-$suite.json" 2>> "$LOG"
   echo "suite $suite rc=$?" | tee -a "$LOG"

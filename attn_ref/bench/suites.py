@@ -41,8 +41,9 @@ PROFILES = {
 
 
 def _randn(shape, dtype, device, seed=0):
-    g = torch.Generator(device="cpu").manual_seed(seed)
-    return torch.randn(shape, generator=g, dtype=torch.float32).to(device=device, dtype=dtype)
+    """Seeded normal data made on the device itself (a CPU copy of GPU-sized caches takes minutes)."""
+    g = torch.Generator(device=device).manual_seed(seed)
+    return torch.randn(shape, generator=g, dtype=torch.float32, device=device).to(dtype)
 
 
 def naive_attention(q, k, v, causal=False):
