@@ -154,6 +154,17 @@ def memory_suite(device, dtype, profile, progress=None):
     return recs
 
 
+def mla_absorbed_decode(q, latent, d_v):
+    """One absorbed-MLA decode step as two batched matmuls over the latent cache (DeepSeek-V2,
+    arXiv:2405.04434): s = q_abs · [c; k_R]ᵀ/√d, o = softmax(s) · c. q (B, H, 1, d_c + d_R),
+    latent (B, 1, L, d_c + d_R); the first d_v = d_c columns of the latent are the values.
+    (torch SDPA has no fused kernel for 576-wide heads and falls back to its slow math path.)"""
+    lat = latent[:, 0]
+    s = (q[:, :, 0] @ lat.transpose(-1, -2)) / math.sqrt(q.shape[-1])
+    p = torch.softmax(s.to(torch.promote_types(s.dtype, torch.float32)), dim=-1).to(lat.dtype)
+    return (p @ lat[..., :d_v]).unsqueeze(2)
+
+
 def decode_suite(device, dtype, profile, progress=None):
     """One decode step of attention over a KV cache: MHA, GQA-8, MQA and MLA (absorbed: MQA over the
     512 + 64 latent), with bytes of cache read per step, GB/s and the share of peak bandwidth."""
@@ -175,7 +186,9 @@ def decode_suite(device, dtype, profile, progress=None):
             v = k[..., :dv] if name == "MLA" else _randn((b, kv_heads, n, dv), dtype, device, 2)
             cache_bytes = b * kv_heads * n * (dk if name == "MLA" else dk + dv) * elem
             shape = dict(batch=b, heads=h, kv_heads=kv_heads, context=n, head_dim=dk, v_dim=dv)
-            if torch.device(device).type == "cuda":
+            if name == "MLA":  # absorbed MLA decode: every head scores the one shared latent (MQA, 576/512)
+                fn = (lambda q=q, k=k, dv=dv: mla_absorbed_decode(q, k, dv))
+            elif torch.device(device).type == "cuda":
                 fn = (lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
             else:
                 fn = (lambda q=q, k=k, v=v: sdpa(q, k, v, enable_gqa=True))

@@ -118,3 +118,12 @@ def test_report_writes_readme_and_charts(smoke_result, tmp_path):
     assert "Measured:" in text and "charts/" in text
     with open(smoke_result["path"]) as f:
         assert json.load(f)["schema"] == SCHEMA
+
+
+def test_mla_decode_path_is_mqa_over_the_latent():
+    from attn_ref.bench.suites import mla_absorbed_decode
+    g = torch.Generator().manual_seed(0)
+    q = torch.randn(2, 4, 1, 24, generator=g, dtype=torch.float64)
+    latent = torch.randn(2, 1, 10, 24, generator=g, dtype=torch.float64)
+    ref = ar.sdpa(q, latent, latent[..., :16], enable_gqa=True)
+    assert torch.allclose(mla_absorbed_decode(q, latent, 16), ref, atol=1e-12)
