@@ -1,0 +1,122 @@
+"""The publish manifest: what is already on YouTube, so a rerun does only what is left.
+
+media/lectures/publish-manifest.json (format 1)::
+
+    {
+      "format": 1,
+      "playlists": {"Attention in Transformers": "PL..."},      # playlist title -> id
+      "lectures": {
+        "01": {
+          "slug": "attention-fundamentals",
+          "video_id": "abc123", "video_sha256": "...",           # the uploaded file
+          "metadata_sha256": "...",                             # title/description/tags/... sent
+          "privacy": "private",
+          "thumbnail_sha256": "...",
+          "captions_sha256": "...", "caption_id": "...",
+          "playlist_title": "...", "playlist_id": "PL...",
+          "playlist_item_id": "...", "playlist_video_id": "abc123",
+          "steps": {"video": "<UTC time>", "thumbnail": ..., "captions": ..., "playlist": ...},
+          "replaced": [{"video_id": "...", "video_sha256": "...", "replaced_at": "..."}]
+        }
+      }
+    }
+
+A step is done when its hash (or id) matches what is on disk now; ``steps`` records when each was
+last completed. The file is rewritten atomically (temporary file + os.replace) after every step.
+Unknown keys are kept, so a newer tool's fields survive an older one's rewrite.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+
+from .errors import ManifestError
+
+FORMAT = 1
+STEPS = ("video", "metadata", "thumbnail", "captions", "playlist")
+
+
+def utc_now() -> str:
+    return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
+
+
+def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
+    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        os.fchmod(fd, mode)
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+class Manifest:
+    def __init__(self, path: Path, data: dict | None = None):
+        self.path = Path(path)
+        self.data = data if data is not None else {"format": FORMAT, "playlists": {}, "lectures": {}}
+        self.data.setdefault("playlists", {})
+        self.data.setdefault("lectures", {})
+
+    @classmethod
+    def load(cls, path: Path) -> Manifest:
+        path = Path(path)
+        if not path.exists():
+            return cls(path)
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ManifestError(
+                f"publish manifest {path} is not readable JSON ({exc}). It records what is already on "
+                "YouTube; repair it, or move it aside to start over (which uploads everything again)"
+            ) from None
+        if not isinstance(data, dict) or not isinstance(data.get("lectures", {}), dict):
+            raise ManifestError(f"publish manifest {path} has an unexpected structure; repair or move it aside")
+        if int(data.get("format", FORMAT)) > FORMAT:
+            raise ManifestError(
+                f"publish manifest {path} has format {data['format']}, newer than this tool ({FORMAT}); update it"
+            )
+        return cls(path, data)
+
+    # -- access ------------------------------------------------------------------------------------
+
+    def get(self, lecture_id: str) -> dict:
+        """The record of a lecture (an empty dict, not stored, when it has none)."""
+        return dict(self.data["lectures"].get(lecture_id, {}))
+
+    def record(self, lecture_id: str) -> dict:
+        """The stored record of a lecture, created if needed; edit it, then call save()."""
+        return self.data["lectures"].setdefault(lecture_id, {})
+
+    def playlist_id(self, title: str) -> str | None:
+        return self.data["playlists"].get(title)
+
+    def set_playlist_id(self, title: str, playlist_id: str | None) -> None:
+        if playlist_id is None:
+            self.data["playlists"].pop(title, None)
+        else:
+            self.data["playlists"][title] = playlist_id
+
+    def mark(self, lecture_id: str, step: str, **fields) -> None:
+        """Record a completed step with its fields, and write the manifest at once."""
+        rec = self.record(lecture_id)
+        rec.update(fields)
+        rec.setdefault("steps", {})[step] = utc_now()
+        self.save()
+
+    def save(self) -> None:
+        self.data["format"] = FORMAT
+        text = json.dumps(self.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+        atomic_write_text(self.path, text)

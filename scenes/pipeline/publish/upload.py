@@ -1,0 +1,188 @@
+"""Calling the API robustly: resumable uploads, retries with backoff and jitter, error mapping.
+
+A resumable upload is driven by one request object; after a 5xx or a dropped connection the same
+object is asked for its next chunk again, so the client first asks the upload session how much it
+received and continues from there: the upload session is never restarted by a retry.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any
+from collections.abc import Callable
+
+import httplib2
+from googleapiclient.errors import HttpError
+
+from .auth import redact
+from .errors import ApiError, CredentialsError, PublishError, QuotaExceededError, UploadFailedError
+
+LOG = logging.getLogger("attn.publish")
+
+RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"})
+DEFAULT_CHUNKSIZE = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
+
+
+def _transport_errors() -> tuple[type[BaseException], ...]:
+    errors: list[type[BaseException]] = [OSError, httplib2.HttpLib2Error]  # OSError covers ConnectionError, timeouts
+    try:
+        from google.auth.exceptions import TransportError
+
+        errors.append(TransportError)
+    except ImportError:  # pragma: no cover
+        pass
+    return tuple(errors)
+
+
+TRANSPORT_ERRORS = _transport_errors()
+
+
+@dataclass
+class Backoff:
+    """Exponential backoff with full jitter: before retry n, sleep rand() * min(cap, base * 2**n)."""
+
+    max_retries: int = 8
+    base: float = 1.0
+    cap: float = 64.0
+    sleep: Callable[[float], Any] = time.sleep
+    rand: Callable[[], float] = random.random
+    slept: list = field(default_factory=list)
+
+    def pause(self, attempt: int) -> float:
+        delay = self.rand() * min(self.cap, self.base * 2**attempt)
+        self.slept.append(delay)
+        self.sleep(delay)
+        return delay
+
+
+def error_reasons(err: HttpError) -> tuple[str, ...]:
+    """The machine-readable reasons in an API error body (e.g. 'quotaExceeded')."""
+    content = err.content
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    try:
+        body = json.loads(content or "{}")
+    except ValueError:
+        return ()
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return ()
+    reasons = [e.get("reason") for e in error.get("errors", []) if isinstance(e, dict)]
+    for detail in error.get("details", []) or []:
+        if isinstance(detail, dict) and detail.get("reason"):
+            reasons.append(detail["reason"])
+    return tuple(r for r in reasons if r)
+
+
+def error_message(err: HttpError) -> str:
+    content = err.content
+    if isinstance(content, bytes):
+        content = content.decode("utf-8", "replace")
+    try:
+        msg = json.loads(content)["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        msg = (content or "").strip()[:300]
+    return redact(str(msg))
+
+
+def status_of(err: HttpError) -> int:
+    try:
+        return int(err.resp.status)
+    except (AttributeError, TypeError, ValueError):
+        return 0
+
+
+def classify(err: HttpError, what: str) -> PublishError:
+    """Turn an API error that will not be retried into the error the CLI reports."""
+    status = status_of(err)
+    reasons = error_reasons(err)
+    detail = error_message(err)
+    if status == 403 and QUOTA_REASONS & set(reasons):
+        reason = next(r for r in reasons if r in QUOTA_REASONS)
+        extra = (
+            "the channel's upload limit was reached"
+            if reason == "uploadLimitExceeded"
+            else "the project's daily quota is spent (it resets at midnight Pacific time)"
+        )
+        return QuotaExceededError(f"{what}: quota exhausted ({reason}): {extra}")
+    if status == 401:
+        return CredentialsError(f"{what}: the credentials were rejected (401 {detail})")
+    return ApiError(f"{what}: HTTP {status} {', '.join(reasons)}: {detail}".replace(" : ", ": "),
+                    status=status, reasons=reasons)
+
+
+def _refresh_error() -> type[BaseException]:
+    from google.auth.exceptions import RefreshError
+
+    return RefreshError
+
+
+def run_resumable(request: Any, backoff: Backoff, what: str,
+                  progress: Callable[[int, int | None], Any] | None = None) -> dict:
+    """Drive a resumable upload to its end; return the API's response body."""
+    RefreshError = _refresh_error()
+    attempt = 0
+    response = None
+    while response is None:
+        failure: BaseException | None = None
+        try:
+            status, response = request.next_chunk()
+        except RefreshError as exc:
+            raise CredentialsError(f"{what}: the credentials were rejected ({redact(str(exc))})") from None
+        except HttpError as exc:
+            if status_of(exc) not in RETRYABLE_STATUS:
+                raise classify(exc, what) from None
+            failure = exc
+        except TRANSPORT_ERRORS as exc:
+            failure = exc
+        else:
+            if status is not None:
+                attempt = 0  # progress was made: count failures afresh
+                if progress is not None:
+                    progress(status.resumable_progress, status.total_size)
+            continue
+        attempt += 1
+        if attempt > backoff.max_retries:
+            raise UploadFailedError(
+                f"{what}: gave up after {backoff.max_retries} retries ({_describe(failure)}); "
+                "rerun to try again"
+            ) from None
+        delay = backoff.pause(attempt)
+        LOG.warning("%s: %s; retry %d/%d of the same upload session in %.1f s",
+                    what, _describe(failure), attempt, backoff.max_retries, delay)
+    return response
+
+
+def execute(request: Any, backoff: Backoff, what: str) -> dict:
+    """Run a plain (non-resumable) request with the same retry policy."""
+    RefreshError = _refresh_error()
+    attempt = 0
+    while True:
+        try:
+            return request.execute()
+        except RefreshError as exc:
+            raise CredentialsError(f"{what}: the credentials were rejected ({redact(str(exc))})") from None
+        except HttpError as exc:
+            if status_of(exc) not in RETRYABLE_STATUS:
+                raise classify(exc, what) from None
+            failure: BaseException = exc
+        except TRANSPORT_ERRORS as exc:
+            failure = exc
+        attempt += 1
+        if attempt > backoff.max_retries:
+            raise UploadFailedError(
+                f"{what}: gave up after {backoff.max_retries} retries ({_describe(failure)}); rerun to try again"
+            ) from None
+        delay = backoff.pause(attempt)
+        LOG.warning("%s: %s; retry %d/%d in %.1f s", what, _describe(failure), attempt, backoff.max_retries, delay)
+
+
+def _describe(exc: BaseException | None) -> str:
+    if isinstance(exc, HttpError):
+        return f"HTTP {status_of(exc)}"
+    return redact(f"{type(exc).__name__}: {exc}") if exc is not None else "unknown error"
