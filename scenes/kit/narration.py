@@ -430,7 +430,7 @@ class PiperService(NarrationService):
     Args:
         model_path: a Piper ``.onnx`` voice; default ``ATTN_PIPER_MODEL`` or en_US-joe-medium.
         config_path: its JSON config; default ``<model_path>.json``.
-        length_scale: phoneme duration factor (>1 is slower; 1.08 is a calm lecture pace).
+        length_scale: phoneme duration factor (>1 is slower; 1.2 gives a calm lecture pace, about 165 words/min).
         volume: peak level of each sentence (Piper normalises each sentence to full scale first).
         sentence_silence: pause between sentences, seconds.
         speaker_id: for multi-speaker voices.
@@ -442,7 +442,7 @@ class PiperService(NarrationService):
         self,
         model_path: str | os.PathLike[str] | None = None,
         config_path: str | os.PathLike[str] | None = None,
-        length_scale: float = 1.08,
+        length_scale: float = 1.2,
         volume: float = 0.9,
         sentence_silence: float = 0.3,
         speaker_id: int | None = None,
@@ -626,7 +626,7 @@ class SilentService(NarrationService):
 
     def __init__(
         self,
-        words_per_minute: float = 150,
+        words_per_minute: float = 165,
         sentence_silence: float = 0.3,
         sample_rate: int = 22050,
         **kwargs: Any,

@@ -319,13 +319,13 @@ def test_voice_info(tmp_path: Path) -> None:
     assert info == {
         "engine": "silent",
         "voice": "none",
-        "settings": {"words_per_minute": 150.0, "sentence_silence": 0.3, "sample_rate": 22050},
+        "settings": {"words_per_minute": 165.0, "sentence_silence": 0.3, "sample_rate": 22050},
     }
     json.dumps(info)
     if HAS_PIPER:
         info = voice_info(PiperService(cache_dir=tmp_path))
         assert info["engine"] == "piper" and info["voice"] == "en_US-joe-medium"
-        assert info["settings"]["length_scale"] == 1.08 and info["settings"]["volume"] == 0.9
+        assert info["settings"]["length_scale"] == 1.2 and info["settings"]["volume"] == 0.9
         json.dumps(info)
 
 
