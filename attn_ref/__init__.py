@@ -21,3 +21,5 @@ from .ssm import *  # noqa: F401,F403
 from .mamba import *  # noqa: F401,F403
 from .differential import *  # noqa: F401,F403
 from .moe import *  # noqa: F401,F403
+from .costs import *  # noqa: F401,F403
+from .presets import *  # noqa: F401,F403

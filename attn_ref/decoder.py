@@ -25,7 +25,7 @@ from .multihead import MultiHeadAttention
 from .rope import Rope, RopeScaling
 from .trace import emit
 
-__all__ = ["DecoderConfig", "TinyDecoder", "generate", "positions_from_mask"]
+__all__ = ["DecoderConfig", "TinyDecoder", "generate", "positions_from_mask", "sampling_distribution"]
 
 
 @dataclass
@@ -75,8 +75,8 @@ class _Block(nn.Module):
         self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
         self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
 
-    def forward(self, h, cache, positions, attn_mask):
-        h = h + self.attn(self.attn_norm(h), cache=cache, positions=positions, attn_mask=attn_mask)
+    def forward(self, h, cache, positions, attn_mask, trace=None):
+        h = h + self.attn(self.attn_norm(h), cache=cache, positions=positions, attn_mask=attn_mask, trace=trace)
         return h + self.down(nn.functional.silu(self.up(self.mlp_norm(h))))
 
 
@@ -98,8 +98,10 @@ class TinyDecoder(nn.Module):
             self.norm = RMSNorm(config.d_model, config.norm_eps)
             self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
 
-    def new_caches(self, batch: int, static: bool = False, window: int | None = None) -> list[KVCache]:
-        """One empty :class:`KVCache` per layer (dynamic; ``static=True`` preallocates ``config.max_len``)."""
+    def new_caches(self, batch: int, static: bool = False, window: int | None = None,
+                   n_sink: int = 0) -> list[KVCache]:
+        """One empty :class:`KVCache` per layer (dynamic; ``static=True`` preallocates ``config.max_len``;
+        ``window`` makes it rolling, ``n_sink`` keeps that many first tokens too — StreamingLLM)."""
         w = self.embed.weight
         a = self.blocks[0].attn
         return [
@@ -111,6 +113,7 @@ class TinyDecoder(nn.Module):
                 dtype=w.dtype,
                 window=window,
                 device=w.device,
+                n_sink=n_sink,
             )
             for _ in self.blocks
         ]
@@ -121,12 +124,15 @@ class TinyDecoder(nn.Module):
         caches: list[KVCache] | None = None,
         positions: torch.Tensor | None = None,
         attn_mask: torch.Tensor | None = None,
+        trace=None,
     ) -> torch.Tensor:
         """tokens (B, L) -> logits (B, L, vocab).
 
         caches: from :meth:`new_caches` (updated in place). positions: (L,) or (B, L), default
         ``len(cache) + arange(L)``. attn_mask: bool (B, len(cache) + L) key padding over all tokens so far
         (True = real token), or a mask broadcastable to (B, H, L, n_k) passed to every layer as is.
+        trace: each layer's attention emits ``"mha.forward"`` (see :class:`MultiHeadAttention`) with index
+        (layer,).
         """
         check_tensor("tokens", tokens, ndim=2)
         B, L = tokens.shape
@@ -135,7 +141,7 @@ class TinyDecoder(nn.Module):
                 f"caches must hold one KVCache per layer ({len(self.blocks)}), got {len(caches)}"
             )
         past = len(caches[0]) if caches else 0
-        stored = caches[0].n_stored if caches else 0
+        held = caches[0].positions if caches else torch.zeros(0, dtype=torch.long, device=tokens.device)
         if positions is None:
             positions = torch.arange(past, past + L, device=tokens.device)
         mask = attn_mask
@@ -145,12 +151,15 @@ class TinyDecoder(nn.Module):
                     f"attn_mask (key padding) must have shape (B, len(cache) + L) = ({B}, {past + L}), "
                     f"got shape {tuple(attn_mask.shape)}"
                 )
-            mask = attn_mask.bool()[:, past - stored : past + L][
-                :, None, None, :
-            ]  # keys the layers attend to
+            key_pos = torch.cat([held.to(attn_mask.device), torch.arange(past, past + L, device=attn_mask.device)])
+            mask = attn_mask.bool()[:, key_pos][:, None, None, :]  # the keys the layers attend to
         h = self.embed(tokens)
         for i, block in enumerate(self.blocks):
-            h = block(h, caches[i] if caches else None, positions, mask)
+            layer_trace = None
+            if trace is not None:  # re-emit each layer's step with the layer index
+                def layer_trace(step, i=i):
+                    emit(trace, step.kind, (i, *step.index), **step.state)
+            h = block(h, caches[i] if caches else None, positions, mask, layer_trace)
         return self.lm_head(self.norm(h))
 
 
@@ -179,16 +188,37 @@ def _prepare_prompt(prompt, attention_mask, pad_id: int):
     return tokens, mask
 
 
-def _sampling_probs(logits: torch.Tensor, temperature: float, top_k, top_p) -> torch.Tensor:
-    """The distribution a token is drawn from: softmax(logits / T) restricted to the top-k logits and to
-    the smallest prefix of tokens (by probability) whose mass reaches top_p (nucleus, arXiv:1904.09751),
-    renormalised. T = 0: one-hot on the argmax (greedy)."""
+def sampling_distribution(logits: torch.Tensor, temperature: float = 1.0, top_k: int | None = None,
+                          top_p: float | None = None) -> torch.Tensor:
+    """The distribution :func:`generate` draws the next token from, float64, shape of ``logits`` (..., V).
+
+    Applied in this order (as HF ``generate``'s logits warpers):
+
+        z = logits / T                                               temperature T > 0
+        z_v = −inf  unless  z_v ≥ (k-th largest z)                   top-k (ties with the k-th are kept)
+        p = softmax(z);  keep the most likely tokens whose mass before them is < top_p, renormalise
+                                                                     top-p / nucleus (Holtzman et al. 2019,
+                                                                     arXiv:1904.09751)
+
+    so top-p keeps the smallest prefix (by probability) whose mass reaches ``top_p``. T = 0 is greedy:
+    one-hot on the argmax (first index on ties), the limit of T → 0.
+    """
+    check_tensor("logits", logits)
+    if not logits.is_floating_point():
+        raise TypeError(f"logits must be a floating-point tensor, got dtype {logits.dtype}")
+    if logits.dim() == 0:
+        raise ValueError("logits must have at least one dimension (the vocabulary), got a scalar")
+    if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0:
+        raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
+    check_positive_int("top_k", top_k, allow_none=True)
+    if top_p is not None and not 0 < top_p <= 1:
+        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
     logits = logits.to(torch.float64)
     if temperature == 0:
         return nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(torch.float64)
-    z = logits / temperature
+    z = logits / temperature  # z = logits / T
     if top_k is not None and top_k < z.shape[-1]:
-        kth = torch.topk(z, top_k, dim=-1).values[..., -1:]
+        kth = torch.topk(z, top_k, dim=-1).values[..., -1:]  # k-th largest
         z = z.masked_fill(z < kth, float("-inf"))
     probs = torch.softmax(z, dim=-1)
     if top_p is not None and top_p < 1:
@@ -197,7 +227,7 @@ def _sampling_probs(logits: torch.Tensor, temperature: float, top_k, top_p) -> t
         keep_sorted = before < top_p  # the token crossing top_p stays
         keep = torch.zeros_like(keep_sorted).scatter(-1, idx, keep_sorted)
         probs = probs * keep
-        probs = probs / probs.sum(-1, keepdim=True)
+        probs = probs / probs.sum(-1, keepdim=True)  # renormalise the nucleus
     return probs
 
 
@@ -219,22 +249,22 @@ def generate(
 
     prompt: (B, T) tensor (with an optional bool ``attention_mask``, True = real, for left padding) or a
     list of token lists, left-padded with ``pad_id``. Each step draws x_{t+1} ~ p(· | x_≤t) from
-    :func:`_sampling_probs` (temperature, top-k, top-p; temperature 0 = greedy) with a ``torch.Generator``
+    :func:`sampling_distribution` (temperature, top-k, top-p; temperature 0 = greedy) with a ``torch.Generator``
     seeded by ``seed``. With ``use_cache`` the prompt is prefilled once and each step feeds one token;
     without, the whole sequence is recomputed (same tokens, O(T²) more work).
-    trace: one ``"decode.step"`` per token with ``cache_len`` (tokens in the KV cache after the step, 0
-    without cache), ``context_len``, ``logits`` (B, V), ``probs`` (the distribution sampled from) and
-    ``token`` (B,).
+    trace: one ``"decode.step"`` per token, index (step,), with ``cache_len`` (tokens in the KV cache after the
+    step, 0 without cache), ``context_len`` (tokens before the new one), the attention of every layer for the
+    newest position — ``query`` (n_layers, B, H, d_h) after RoPE, ``keys`` and ``values`` (n_layers, B, H_kv,
+    n_k, d_h) the cache contents attended to (after RoPE, left padding included; the same tensors with or
+    without a cache), ``weights`` (n_layers, B, H, n_k) — then ``logits`` (B, V), ``probs`` (the distribution
+    sampled from, :func:`sampling_distribution`) and ``token`` (B,). The last step's ``token`` is the last
+    column of the output.
     """
     if not isinstance(model, TinyDecoder):
         raise TypeError(f"model must be a TinyDecoder, got {type(model).__name__}")
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
-    if not temperature >= 0:
-        raise ValueError(f"temperature must be >= 0, got {temperature!r}")
-    check_positive_int("top_k", top_k, allow_none=True)
-    if top_p is not None and not 0 < top_p <= 1:
-        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    sampling_distribution(torch.zeros(1), temperature, top_k, top_p)  # validates the sampling arguments
     tokens, mask = _prepare_prompt(prompt, attention_mask, pad_id)
     device = model.embed.weight.device
     tokens, mask = tokens.to(device), mask.to(device)
@@ -250,25 +280,31 @@ def generate(
     caches = model.new_caches(B) if use_cache else None
     step_tokens, step_pos = tokens, positions_from_mask(mask)
     for step in range(max_new_tokens):
+        layers = [] if trace is not None else None  # "mha.forward" of every layer, this step
         if use_cache:
-            logits = model(step_tokens, caches=caches, positions=step_pos, attn_mask=mask)[:, -1]
+            logits = model(step_tokens, caches=caches, positions=step_pos, attn_mask=mask, trace=layers)[:, -1]
         else:
-            logits = model(tokens, positions=positions_from_mask(mask), attn_mask=mask)[:, -1]
-        probs = _sampling_probs(logits, temperature, top_k, top_p)
+            logits = model(tokens, positions=positions_from_mask(mask), attn_mask=mask, trace=layers)[:, -1]
+        probs = sampling_distribution(logits, temperature, top_k, top_p)
         if temperature == 0:
             nxt = probs.argmax(-1)
         else:
             nxt = torch.multinomial(probs.cpu(), 1, generator=gen)[:, 0].to(device)
-        emit(
-            trace,
-            "decode.step",
-            (step,),
-            cache_len=len(caches[0]) if use_cache else 0,
-            context_len=tokens.shape[1],
-            logits=logits,
-            probs=probs,
-            token=nxt,
-        )
+        if trace is not None:
+            emit(
+                trace,
+                "decode.step",
+                (step,),
+                cache_len=len(caches[0]) if use_cache else 0,
+                context_len=tokens.shape[1],
+                query=torch.stack([s["q"][:, :, -1] for s in layers]),  # newest position's query
+                keys=torch.stack([s["k"] for s in layers]),
+                values=torch.stack([s["v"] for s in layers]),
+                weights=torch.stack([s["weights"][:, :, -1] for s in layers]),
+                logits=logits,
+                probs=probs,
+                token=nxt,
+            )
         tokens = torch.cat([tokens, nxt[:, None]], dim=1)
         mask = torch.cat([mask, torch.ones(B, 1, dtype=torch.bool, device=device)], dim=1)
         step_tokens, step_pos = nxt[:, None], step_pos[:, -1:] + 1

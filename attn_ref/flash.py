@@ -322,9 +322,15 @@ def attention_io(n, d, sram_bytes, bytes_per_elem=2, method="flash", version=2, 
 
           total = Nd + N + Nd  +  T_r · 2Nd                    (the last term is Θ(N² d² / M))
 
+    The difference that matters for L06.5: FA-1 writes O (and ℓ, m) back after *every* K/V block —
+    T_c · T_r O-block writes, T_c · Nd elements of O in total — FA-2 writes each O block once (T_r writes,
+    Nd elements) plus the LSE.
+
     Non-causal, one (batch, head). Returns bytes (int); with ``breakdown=True`` returns (bytes, dict) with
     the per-line element counts, ``"reads"``, ``"writes"``, ``"quadratic"`` (the term that grows as N²,
-    in elements), ``"elements"`` and the block sizes.
+    in elements), ``"elements"``, the block sizes and, for ``"flash"``, ``"O_block_writes"`` (how many
+    (B_r, d) tiles of O are written to HBM), ``"O_write_elems"`` and ``"stat_write_elems"`` (elements of
+    ℓ, m or LSE written).
     """
     for name, val in (("n", n), ("d", d), ("sram_bytes", sram_bytes), ("bytes_per_elem", bytes_per_elem)):
         check_positive_int(name, val)
@@ -362,6 +368,8 @@ def attention_io(n, d, sram_bytes, bytes_per_elem=2, method="flash", version=2, 
                 "write_O_l_m": t_c * (n * d + 2 * n),  # lines 12-13, over all (j, i)
             }
             quadratic = t_c * (3 * n * d + 4 * n)
+            # every (j, i) step writes O_i, ℓ_i, m_i back (the init writes are not counted here)
+            info.update(O_block_writes=t_c * t_r, O_write_elems=t_c * n * d, stat_write_elems=t_c * 2 * n)
         else:
             parts = {
                 "read_Q": n * d,  # once per Q block
@@ -370,6 +378,7 @@ def attention_io(n, d, sram_bytes, bytes_per_elem=2, method="flash", version=2, 
                 "write_LSE": n,
             }
             quadratic = t_r * 2 * n * d
+            info.update(O_block_writes=t_r, O_write_elems=n * d, stat_write_elems=n)  # once per Q block
     elements = sum(parts.values())
     total = elements * bytes_per_elem
     if not breakdown:

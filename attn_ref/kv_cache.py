@@ -9,7 +9,12 @@ arXiv:2211.05102, quantify the trade-off). Per layer the cache holds K and V of 
 - static (``max_len``): preallocated (B, H_kv, max_len, D), written in place, error when full;
 - rolling (``window``): keeps only the last ``window`` tokens; attention through it with the causal
   sliding-window mask (:func:`attn_ref.masks.sliding_window_mask`, Mistral arXiv:2310.06825) equals
-  sliding-window attention over the whole sequence, with O(window) memory.
+  sliding-window attention over the whole sequence, with O(window) memory;
+- sink (``window`` and ``n_sink``): keeps the first ``n_sink`` tokens ("attention sinks") plus the last
+  ``window`` (StreamingLLM, Xiao et al. 2023, arXiv:2309.17453); attention through it with
+  :meth:`KVCache.window_mask` equals attention over the whole sequence under
+  :func:`attn_ref.masks.sink_window_mask`. Keys keep the RoPE rotation of their *absolute* position (the
+  paper re-rotates cached keys by their slot in the cache instead; that variant is not this one).
 
 Memory: bytes = 2 (K and V) * n_layers * H_kv * D * seq_len * batch * bytes_per_elem (:func:`kv_cache_bytes`).
 """
@@ -19,6 +24,7 @@ from __future__ import annotations
 import torch
 
 from ._checks import check_positive_int, check_tensor
+from .masks import _sink_window_keep
 
 __all__ = ["KVCache", "kv_cache_bytes"]
 
@@ -45,7 +51,7 @@ def kv_cache_bytes(
 
 class KVCache:
     """One layer's K/V cache: ``KVCache(batch, n_kv_heads, head_dim, max_len=None, dtype=torch.float32,
-    window=None, device=None)``.
+    window=None, device=None, n_sink=0)``.
 
     ``update(k, v)`` appends the new (B, H_kv, L, D) keys/values and returns the keys/values to attend to,
     ``(k_all, v_all)`` of shape (B, H_kv, n, D); their absolute positions are ``arange(len(self) - n,
@@ -53,8 +59,13 @@ class KVCache:
     For a rolling cache ``k_all`` is the stored window plus the new tokens; afterwards only the last
     ``window`` are kept.
 
+    With ``n_sink`` (needs ``window``) the first ``n_sink`` tokens are kept as well, so the held positions are
+    ``[0, n_sink) ∪ [seq_len − window, seq_len)`` and no longer contiguous; ``k_all`` is the held tokens plus
+    the new ones, in position order, and :meth:`window_mask` gives the mask to attend with.
+
     ``len(cache)`` / ``seq_len``: tokens seen so far (the position of the next token);
-    ``n_stored``: tokens held; ``positions``: absolute positions of the held tokens (LongTensor).
+    ``n_stored``: tokens held; ``positions``: absolute positions of the held tokens (LongTensor);
+    ``key_positions``: absolute positions of the keys returned by the last :meth:`update`.
     """
 
     def __init__(
@@ -66,6 +77,7 @@ class KVCache:
         dtype: torch.dtype = torch.float32,
         window: int | None = None,
         device=None,
+        n_sink: int = 0,
     ):
         check_positive_int("batch", batch)
         check_positive_int("n_kv_heads", n_kv_heads)
@@ -77,17 +89,25 @@ class KVCache:
                 f"give max_len (static cache) or window (rolling cache), not both; "
                 f"got max_len={max_len}, window={window}"
             )
+        if isinstance(n_sink, bool) or not isinstance(n_sink, int) or n_sink < 0:
+            raise ValueError(f"n_sink must be an int >= 0, got {n_sink!r}")
+        if n_sink and window is None:
+            raise ValueError(f"n_sink needs a rolling cache: give window as well, got n_sink={n_sink}, window=None")
         if not isinstance(dtype, torch.dtype) or not dtype.is_floating_point:
             raise TypeError(f"dtype must be a floating torch.dtype, got {dtype!r}")
         self.batch, self.n_kv_heads, self.head_dim = batch, n_kv_heads, head_dim
-        self.max_len, self.window, self.dtype = max_len, window, dtype
+        self.max_len, self.window, self.dtype, self.n_sink = max_len, window, dtype, n_sink
         self.device = torch.empty(0, device=device).device  # normalised ("cuda" -> cuda:0)
         self.reset()
 
     @property
     def kind(self) -> str:
-        """``"static"``, ``"rolling"`` or ``"dynamic"``."""
-        return "static" if self.max_len is not None else "rolling" if self.window is not None else "dynamic"
+        """``"static"``, ``"rolling"``, ``"sink"`` (rolling with attention sinks) or ``"dynamic"``."""
+        if self.max_len is not None:
+            return "static"
+        if self.window is not None:
+            return "sink" if self.n_sink else "rolling"
+        return "dynamic"
 
     def reset(self) -> None:
         """Forget every token (a static cache keeps its buffers, zeroed)."""
@@ -95,6 +115,8 @@ class KVCache:
         shape = (self.batch, self.n_kv_heads, self.max_len or 0, self.head_dim)
         self._k = torch.zeros(shape, dtype=self.dtype, device=self.device)
         self._v = torch.zeros(shape, dtype=self.dtype, device=self.device)
+        self._pos = torch.zeros(0, dtype=torch.long, device=self.device)  # held positions (non-static)
+        self._key_pos = self._pos  # positions of the keys returned by the last update
 
     @property
     def seq_len(self) -> int:
@@ -111,8 +133,31 @@ class KVCache:
 
     @property
     def positions(self) -> torch.Tensor:
-        """Absolute positions of the held tokens, ``arange(seq_len - n_stored, seq_len)``."""
-        return torch.arange(self._seen - self.n_stored, self._seen, device=self.device)
+        """Absolute positions of the held tokens: ``arange(seq_len - n_stored, seq_len)``, or for a sink cache
+        the sinks followed by the window."""
+        if self.max_len is not None:
+            return torch.arange(self._seen, device=self.device)
+        return self._pos
+
+    @property
+    def key_positions(self) -> torch.Tensor:
+        """Absolute positions of the keys returned by the last :meth:`update` (held tokens, then new ones)."""
+        return self._key_pos
+
+    def window_mask(self, n_q: int) -> torch.Tensor:
+        """Bool (n_q, n_k) mask for the newest ``n_q`` tokens (queries) against the keys of the last
+        :meth:`update`: query position p sees key position j iff j ≤ p and (p − window < j or j < n_sink).
+
+        Equals ``sink_window_mask(n_q, n_k, window, n_sink, "lower_right")`` while the key positions are
+        contiguous (and ``sliding_window_mask(…, "lower_right")`` for ``n_sink = 0``). Requires ``window``.
+        """
+        if self.window is None:
+            raise ValueError("window_mask needs a rolling cache (window given), got window=None")
+        check_positive_int("n_q", n_q)
+        if n_q > self._seen:
+            raise ValueError(f"n_q must be <= the tokens seen ({self._seen}), got {n_q}")
+        q_pos = torch.arange(self._seen - n_q, self._seen, device=self.device)
+        return _sink_window_keep(q_pos, self._key_pos, self.window, self.n_sink)
 
     @property
     def keys(self) -> torch.Tensor:
@@ -157,14 +202,19 @@ class KVCache:
             self._k[:, :, self._seen : end] = k
             self._v[:, :, self._seen : end] = v
             self._seen = end
+            self._key_pos = torch.arange(end, device=self.device)
             return self._k[:, :, :end], self._v[:, :, :end]
-        k_all = torch.cat([self._k, k], dim=2)  # dynamic / rolling: concatenate
+        k_all = torch.cat([self._k, k], dim=2)  # dynamic / rolling / sink: concatenate
         v_all = torch.cat([self._v, v], dim=2)
+        pos_all = torch.cat([self._pos, torch.arange(self._seen, self._seen + L, device=self.device)])
         self._seen += L
-        if self.window is not None:  # rolling: keep the last `window` tokens
-            self._k, self._v = k_all[:, :, -self.window :], v_all[:, :, -self.window :]
+        self._key_pos = pos_all
+        if self.window is not None:  # keep the sinks j < n_sink and the last `window` tokens j ≥ seen − window
+            keep = (pos_all < self.n_sink) | (pos_all >= self._seen - self.window)
+            idx = keep.nonzero().flatten()
+            self._k, self._v, self._pos = k_all[:, :, idx], v_all[:, :, idx], pos_all[idx]
         else:
-            self._k, self._v = k_all, v_all
+            self._k, self._v, self._pos = k_all, v_all, pos_all
         return k_all, v_all
 
     def nbytes(self) -> int:
@@ -174,5 +224,6 @@ class KVCache:
     def __repr__(self) -> str:
         return (
             f"KVCache(kind={self.kind!r}, batch={self.batch}, n_kv_heads={self.n_kv_heads}, "
-            f"head_dim={self.head_dim}, seq_len={self._seen}, n_stored={self.n_stored}, dtype={self.dtype})"
+            f"head_dim={self.head_dim}, seq_len={self._seen}, n_stored={self.n_stored}, n_sink={self.n_sink}, "
+            f"dtype={self.dtype})"
         )

@@ -20,10 +20,13 @@ __all__ = [
     "block_layout_to_mask",
     "bool_to_additive",
     "causal_mask",
+    "fixed_mask",
     "key_padding_to_attn_mask",
     "longformer_mask",
     "padding_mask",
+    "sink_window_mask",
     "sliding_window_mask",
+    "strided_mask",
 ]
 
 
@@ -119,6 +122,91 @@ def sliding_window_mask(n_q: int, n_k: int, window: int, alignment: str = "upper
     p = torch.arange(n_q, device=device)[:, None] + off
     j = torch.arange(n_k, device=device)[None, :]
     return (j <= p) & (j > p - window)
+
+
+def _sink_window_keep(q_pos: torch.Tensor, k_pos: torch.Tensor, window: int, n_sink: int) -> torch.Tensor:
+    """keep[i, j] = k_j ≤ q_i and (q_i − window < k_j or k_j < n_sink), for absolute positions q_pos, k_pos."""
+    q = q_pos[:, None]
+    k = k_pos[None, :]
+    return (k <= q) & ((k > q - window) | (k < n_sink))
+
+
+def sink_window_mask(n_q: int, n_k: int, window: int, n_sink: int, alignment: str = "upper_left",
+                     device=None) -> torch.Tensor:
+    """Attention sinks plus a causal sliding window, bool (n_q, n_k) (StreamingLLM, Xiao et al. 2023,
+    arXiv:2309.17453, §3.2).
+
+    With p_i = i (upper_left) or i + n_k − n_q (lower_right), query i sees key j iff
+
+        j ≤ p_i  and  (p_i − window < j  or  j < n_sink)
+
+    i.e. the ``window`` most recent keys (itself included, as in :func:`sliding_window_mask`) plus the first
+    ``n_sink`` tokens of the sequence (the paper keeps 4). A row sees min(p_i + 1, window + n_sink) keys.
+    ``n_sink = 0`` is :func:`sliding_window_mask`. :class:`attn_ref.kv_cache.KVCache` with ``window`` and
+    ``n_sink`` keeps exactly the keys this mask can reach.
+    """
+    _check_size("n_q", n_q)
+    _check_size("n_k", n_k)
+    check_positive_int("window", window)
+    _check_size("n_sink", n_sink)
+    off = _offset(n_q, n_k, alignment)
+    q_pos = torch.arange(n_q, device=device) + off
+    return _sink_window_keep(q_pos, torch.arange(n_k, device=device), window, n_sink)
+
+
+def _check_part(part) -> None:
+    if part is not None and (isinstance(part, bool) or part not in (1, 2)):
+        raise ValueError(f"part must be None (the union), 1 (A^(1)) or 2 (A^(2)), got {part!r}")
+
+
+def strided_mask(n: int, stride: int, part: int | None = None, device=None) -> torch.Tensor:
+    """Strided pattern of the Sparse Transformer, causal, bool (n, n) (Child et al. 2019, arXiv:1904.10509, §4.2).
+
+    With stride l, the two factorised heads are
+
+        A^(1)_i = {j : max(0, i − l) ≤ j ≤ i}             (the previous l positions and itself)
+        A^(2)_i = {j : j ≤ i, (i − j) mod l = 0}           (every l-th position back)
+
+    ``part=1`` / ``part=2`` returns one of them; the default returns their union (the "merged head",
+    arXiv:1904.10509 §5.2). Row counts: |A^(1)_i| = min(i, l) + 1, |A^(2)_i| = ⌊i/l⌋ + 1, and they share
+    i and, when i ≥ l, i − l. Two hops (A^(1) then A^(2)) reach every j ≤ i. With l ≈ √n each row keeps
+    O(√n) keys.
+    """
+    _check_size("n", n)
+    check_positive_int("stride", stride)
+    _check_part(part)
+    i = torch.arange(n, device=device)[:, None]
+    j = torch.arange(n, device=device)[None, :]
+    causal = j <= i
+    local = causal & (j >= i - stride)  # A^(1): t = max(0, i − l) ≤ j ≤ i
+    strided = causal & ((i - j) % stride == 0)  # A^(2): (i − j) mod l = 0
+    return local if part == 1 else strided if part == 2 else local | strided
+
+
+def fixed_mask(n: int, stride: int, c: int, part: int | None = None, device=None) -> torch.Tensor:
+    """Fixed pattern of the Sparse Transformer, causal, bool (n, n) (Child et al. 2019, arXiv:1904.10509, §4.2).
+
+    With block length l = ``stride`` and c "summary" cells per block (1 ≤ c ≤ l):
+
+        A^(1)_i = {j ≤ i : ⌊j/l⌋ = ⌊i/l⌋}                  (its own block, up to itself)
+        A^(2)_i = {j ≤ i : j mod l ∈ {l − c, …, l − 1}}     (the last c cells of every block)
+
+    ``part=1`` / ``part=2`` returns one of them; the default is their union. |A^(1)_i| = (i mod l) + 1;
+    |A^(2)_i| = c·⌊i/l⌋ + max(0, (i mod l) − (l − c) + 1). The paper uses c ∈ {8, 16, 32} for l ∈ {128, 256}.
+    """
+    _check_size("n", n)
+    check_positive_int("stride", stride)
+    check_positive_int("c", c)
+    if c > stride:
+        raise ValueError(f"c must be <= stride ({stride}): the summary cells are the last c of each block, "
+                         f"got c={c}")
+    _check_part(part)
+    i = torch.arange(n, device=device)[:, None]
+    j = torch.arange(n, device=device)[None, :]
+    causal = j <= i
+    block = causal & (j // stride == i // stride)  # A^(1): same block
+    summary = causal & (j % stride >= stride - c)  # A^(2): j mod l ∈ {l − c, …, l − 1}
+    return block if part == 1 else summary if part == 2 else block | summary
 
 
 def longformer_mask(n: int, window: int, global_tokens: Sequence[int] = (), dilation: int = 1,

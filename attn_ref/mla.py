@@ -185,9 +185,13 @@ class MultiHeadLatentAttention(nn.Module):
       q̂_i = W_{UK,i}ᵀ q^C_i ∈ R^{d_c}, score q̂_iᵀ c_j + q^R_iᵀ k^R_j against the latent directly (one shared
       "KV head" of size d_c + d_h^R), average the latents, then apply W^{UV} (and W^O) after the softmax.
       Both modes compute the same function.
-    * trace: one ``"mla.step"`` per call, index (start position,), state ``c_KV`` (B, L, d_c), ``k_R``
-      (B, L, d_h^R) (the cache contents used), ``scores`` (B, n_h, T, L) (scaled, masked with -inf;
-      in absorbed mode computed from the latent), ``output`` (the returned tensor).
+    * trace: one ``"mla.step"`` per call, index (start position,), state ``mode``; ``c_KV`` (B, L, d_c) and
+      ``k_R`` (B, L, d_h^R) (the cache contents used); ``q_C`` (B, n_h, T, d_h) and ``q_R`` (B, n_h, T, d_h^R)
+      (after RoPE); ``scores`` (B, n_h, T, L) (scaled, masked with -inf; in absorbed mode computed from the
+      latent); ``weights`` = softmax(scores); ``heads`` (B, n_h, T, d_v) the per-head outputs o_i before W^O;
+      ``output`` (the returned tensor). Naive mode adds the up-projected ``K`` (B, n_h, L, d_h + d_h^R) and
+      ``V`` (B, n_h, L, d_v); absorbed mode adds ``q_absorbed`` = q̂ (B, n_h, T, d_c) and ``o_latent`` =
+      Σ_j P_ij c_j (B, n_h, T, d_c), so that ``heads`` = W^{UV}_i ``o_latent``.
     """
 
     def __init__(self, config: MLAConfig):
@@ -271,7 +275,9 @@ class MultiHeadLatentAttention(nn.Module):
             k, v = self.expand_kv(c_kv, k_rope)
             q = torch.cat([q_nope, q_rope], dim=-1)  # q_i = [q^C_i; q^R_i]
             scores = attention_scores(q, k, is_causal=True, scale=c.scale, causal_alignment="lower_right")
-            o = softmax(scores) @ v  # o_i = Σ_j softmax_j(q_iᵀ k_j · s) v_j, (B, n_h, T, d_v)
+            weights = softmax(scores)
+            o = weights @ v  # o_i = Σ_j softmax_j(q_iᵀ k_j · s) v_j, (B, n_h, T, d_v)
+            extra = {"K": k, "V": v}
         else:
             w_uk = self.W_UK.weight.view(c.n_heads, c.head_dim, c.kv_lora_rank)  # W^{UK}_i: d_c -> d_h
             w_uv = self.W_UV.weight.view(c.n_heads, c.v_dim, c.kv_lora_rank)  # W^{UV}_i: d_c -> d_v
@@ -281,8 +287,12 @@ class MultiHeadLatentAttention(nn.Module):
             # q̂_iᵀ c_j + q^R_iᵀ k^R_j  =  q^C_iᵀ (W^{UK}_i c_j) + q^R_iᵀ k^R_j   (same scores as naive)
             scores = attention_scores(q_lat, k_lat, is_causal=True, scale=c.scale, enable_gqa=True,
                                       causal_alignment="lower_right")
-            o_lat = softmax(scores) @ c_kv[:, None]  # Σ_j P_ij c_j, (B, n_h, T, d_c)
+            weights = softmax(scores)
+            o_lat = weights @ c_kv[:, None]  # Σ_j P_ij c_j, (B, n_h, T, d_c)
             o = torch.einsum("bhtc,hdc->bhtd", o_lat, w_uv)  # o_i = W^{UV}_i Σ_j P_ij c_j
+            extra = {"q_absorbed": q_abs, "o_latent": o_lat}
         out = self.W_O(o.transpose(1, 2).reshape(b, t, c.n_heads * c.v_dim))  # u = W^O [o_1; …; o_{n_h}]
-        emit(trace, "mla.step", (start,), c_KV=c_kv, k_R=k_rope, scores=scores, output=out)
+        if trace is not None:
+            emit(trace, "mla.step", (start,), mode=mode, c_KV=c_kv, k_R=k_rope, q_C=q_nope, q_R=q_rope,
+                 scores=scores, weights=weights, heads=o, output=out, **extra)
         return out

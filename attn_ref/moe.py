@@ -189,7 +189,8 @@ class MixtureOfAttentionHeads(nn.Module):
     def forward(self, x: torch.Tensor, return_aux: bool = False, trace=None):
         """MoA of ``x`` (B, L, d_model). ``return_aux=True`` returns ``(y, aux)``, aux = dict(router_logits,
         router_probs, expert_index, gates, dropped, capacity, load_balancing_loss, z_loss), with
-        per-token tensors flattened to T = B·L rows. ``trace`` gets ``"moe.route"`` (the routing) and
+        per-token tensors flattened to T = B·L rows. ``trace`` gets ``"moe.route"`` (index (), fields
+        ``logits``, ``probs`` (T, E), ``expert_index``, ``gates``, ``dropped`` (T, k), ``capacity``) and
         ``"moe.output"`` (``output`` == y)."""
         check_tensor("x", x, ndim=3)
         b, n, dm = x.shape
@@ -197,7 +198,7 @@ class MixtureOfAttentionHeads(nn.Module):
             raise ValueError(f"x must have last dim d_model={self.d_model}, got shape {tuple(x.shape)}")
         logits = self.router(x).reshape(b * n, self.n_experts)             # z = x W_g, (T, E)
         r = top_k_route(logits, self.top_k, self.capacity_factor)
-        emit(trace, "moe.route", (), router_logits=logits, router_probs=r.router_probs,
+        emit(trace, "moe.route", (), logits=logits, probs=r.router_probs,
              expert_index=r.expert_index, gates=r.gates, dropped=r.dropped, capacity=r.capacity)
         q = torch.einsum("bld,edh->belh", x, self.w_q)                    # q_e = x W_q^e, (B, E, L, hd)
         k = self.k_proj(x)[:, None]                                       # (B, 1, L, hd) shared
@@ -277,7 +278,9 @@ class SwitchHeadAttention(nn.Module):
         """SwitchHead self-attention of ``x`` (B, L, d_model). ``return_aux=True`` returns ``(y, aux)``
         with aux = dict(v_logits, v_index, v_gates, o_logits, o_index, o_gates) of shape (B, L, H, ·)
         (the v_* entries are None when n_experts == 1). ``trace`` gets ``"moe.route"`` steps with
-        index ("v",) and ("o",), then ``"moe.output"`` (``output`` == y)."""
+        index ("v",) (only when n_experts > 1) and ("o",), with the fields of MoA's route: ``logits``,
+        ``probs`` = σ(logits) (B, L, H, E), ``expert_index``, ``gates`` (B, L, H, k), ``dropped`` (all False:
+        SwitchHead has no capacity limit) and ``capacity`` (None); then ``"moe.output"`` (``output`` == y)."""
         check_tensor("x", x, ndim=3)
         b, n, dm = x.shape
         if dm != self.d_model:
@@ -288,14 +291,16 @@ class SwitchHeadAttention(nn.Module):
         v_all = torch.einsum("bld,hedk->blhek", x, self.w_v)              # x_j W_V^{h,e}, every expert
         if self.sel_v is not None:                                        # source-side (key/value) routing
             v_logits, v_index, v_gate, v_w = self._select(x, self.sel_v)
-            emit(trace, "moe.route", ("v",), logits=v_logits, expert_index=v_index, gates=v_gate)
+            emit(trace, "moe.route", ("v",), logits=v_logits, probs=torch.sigmoid(v_logits), expert_index=v_index,
+                 gates=v_gate, dropped=torch.zeros_like(v_index, dtype=torch.bool), capacity=None)
         else:                                                             # one expert: dense V
             v_logits = v_index = v_gate = None
             v_w = torch.ones(b, n, h, 1, dtype=x.dtype, device=x.device)
         v = torch.einsum("blhek,blhe->bhlk", v_all, v_w)                  # V_h = Σ_e s_e · x W_V^{h,e}
         attn = sdpa(q, k, v, is_causal=self.causal)                       # A_h, scale 1/sqrt(hd)
         o_logits, o_index, o_gate, o_w = self._select(x, self.sel_o)     # destination-side (query) routing
-        emit(trace, "moe.route", ("o",), logits=o_logits, expert_index=o_index, gates=o_gate)
+        emit(trace, "moe.route", ("o",), logits=o_logits, probs=torch.sigmoid(o_logits), expert_index=o_index,
+             gates=o_gate, dropped=torch.zeros_like(o_index, dtype=torch.bool), capacity=None)
         o_all = torch.einsum("bhlk,hekd->blhed", attn, self.w_o)          # A_h W_O^{h,e}, every expert
         y = torch.einsum("blhed,blhe->bld", o_all, o_w)                   # y = Σ_h Σ_e s_e · A_h W_O^{h,e}
         emit(trace, "moe.output", (), output=y)

@@ -19,8 +19,8 @@ from torch import nn
 from ._checks import check_positive_int, check_tensor
 from .core import sdpa
 from .kv_cache import KVCache
-from .masks import sliding_window_mask
 from .rope import Rope
+from .trace import emit
 
 __all__ = ["MultiHeadAttention", "attention_flops", "attention_params", "mha_to_gqa"]
 
@@ -132,16 +132,19 @@ class MultiHeadAttention(nn.Module):
         positions: torch.Tensor | None = None,
         attn_mask: torch.Tensor | None = None,
         return_weights: bool = False,
+        trace=None,
     ):
         """x (B, L, d_model) -> out (B, L, d_model), or (out, weights (B, H, L, n_k)).
 
         Self-attention (``context=None``): q, k, v from x; RoPE at ``positions`` ((L,) or (B, L); default
         ``len(cache) + arange(L)``); with ``cache`` the new K/V (after RoPE) are appended and queries attend
         to everything cached, causal mask aligned ``lower_right`` (query i sits at position n_k - L + i);
-        a rolling cache (``cache.window``) adds the sliding-window mask.
+        a rolling cache (``cache.window``) adds its window mask (:meth:`KVCache.window_mask`, sinks included).
         Cross-attention (``context`` (B, S, d_model)): k, v from context, no causal mask, no RoPE; a given
         cache is filled with the context K/V on first use and reused afterwards (it never grows).
         ``attn_mask``: bool (True = may attend) or additive, broadcastable to (B, H, L, n_k).
+        ``trace``: one ``"mha.forward"`` step with ``q`` (B, H, L, d_h) after RoPE, ``k``, ``v`` (B, H_kv, n_k,
+        d_h) the keys/values attended to (cache included), ``weights`` (B, H, L, n_k) and ``output``.
         """
         self._check_input("x", x)
         B, L, _ = x.shape
@@ -170,8 +173,8 @@ class MultiHeadAttention(nn.Module):
                 q, k = self.rope(q, positions), self.rope(k, positions)  # rotate before caching
             if cache is not None:
                 k, v = cache.update(k, v)  # (B, H_kv, n_k, d_h), n_k >= L
-                if cache.window is not None:  # rolling cache: p - window < j <= p
-                    window = sliding_window_mask(L, k.shape[2], cache.window, "lower_right", device=x.device)
+                if cache.window is not None:  # rolling cache: p - window < j <= p (or j < n_sink)
+                    window = cache.window_mask(L)
                     if attn_mask is None:
                         attn_mask = window
                     elif attn_mask.dtype == torch.bool:
@@ -188,12 +191,13 @@ class MultiHeadAttention(nn.Module):
             is_causal=is_causal,
             enable_gqa=True,
             causal_alignment="lower_right",
-            return_weights=return_weights,
+            return_weights=return_weights or trace is not None,
         )
-        out, weights = res if return_weights else (res, None)
+        out, weights = res if (return_weights or trace is not None) else (res, None)
         out = self.o_proj(
             out.transpose(1, 2).reshape(B, L, self.n_heads * self.head_dim)
         )  # concat heads, W_o
+        emit(trace, "mha.forward", (), q=q, k=k, v=v, weights=weights, output=out)
         return (out, weights) if return_weights else out
 
     def extra_repr(self) -> str:

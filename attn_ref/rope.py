@@ -13,10 +13,11 @@ fixed permutation of the head channels (:func:`rope_permutation`).
 
 Scalings (:class:`RopeScaling`) change ``inv_freq`` (and for YaRN a logit temperature), with the
 semantics of HF ``modeling_rope_utils.py``:
-``linear`` (position interpolation, arXiv:2306.15595), ``dynamic_ntk`` (NTK-aware base change driven by
-the current length), ``yarn`` (arXiv:2309.00071) and ``llama3`` (Llama 3.1 wavelength bands,
-arXiv:2407.21783). Angles are computed in float64 whatever the input dtype (bf16 angles destroy long
-positions).
+``linear`` (position interpolation, arXiv:2306.15595), ``ntk`` (static NTK-aware base change, bloc97
+2023; the older HF ``ntk`` kind), ``dynamic_ntk`` (NTK-aware base change driven by the current length),
+``yarn`` (arXiv:2309.00071, with DeepSeek's ``mscale``/``mscale_all_dim``) and ``llama3`` (Llama 3.1
+wavelength bands, arXiv:2407.21783). :func:`rope_decay_bound` is RoFormer's long-term decay bound.
+Angles are computed in float64 whatever the input dtype (bf16 angles destroy long positions).
 """
 
 from __future__ import annotations
@@ -32,8 +33,10 @@ __all__ = [
     "RopeScaling",
     "apply_rope",
     "permute_rope_weight",
+    "rope_decay_bound",
     "rope_frequencies",
     "rope_permutation",
+    "yarn_get_mscale",
 ]
 
 PAIRINGS = ("half", "interleaved")
@@ -41,6 +44,7 @@ PAIRINGS = ("half", "interleaved")
 # Per-kind parameters and their defaults (HF names in comments).
 _KIND_DEFAULTS: dict[str, dict] = {
     "linear": {},
+    "ntk": {},
     "dynamic_ntk": {},
     # beta_fast/beta_slow: rotations bounding the ramp; attention_factor overrides 0.1 ln(s) + 1;
     # mscale/mscale_all_dim: DeepSeek's ratio form; truncate: floor/ceil the correction range.
@@ -61,10 +65,15 @@ class RopeScaling:
 
     kind                 what it does to ``inv_freq_i = base^(-2i/d)``
     ``"linear"``         ``inv_freq / s`` (position interpolation, Chen et al. 2023, arXiv:2306.15595)
+    ``"ntk"``            static NTK-aware: ``base' = base * s^(d/(d-2))`` whatever the length (bloc97, 2023;
+                         the highest frequency is unchanged, the lowest is divided by exactly s)
     ``"dynamic_ntk"``    ``base' = base * (s*L/L0 - (s-1))^(d/(d-2))`` with ``L = max(len, L0)``
     ``"yarn"``           ramp between interpolation and extrapolation, temperature ``0.1 ln s + 1``
                          (Peng et al. 2023, arXiv:2309.00071; params beta_fast=32, beta_slow=1; the ramp is
-                         linear in the channel index, as in the authors' code and HF)
+                         linear in the channel index, as in the authors' code and HF). DeepSeek's
+                         ``mscale``/``mscale_all_dim`` give the factor
+                         ``yarn_get_mscale(s, mscale) / yarn_get_mscale(s, mscale_all_dim)``
+                         (:func:`yarn_get_mscale`); ``attention_factor`` overrides it.
     ``"llama3"``         wavelength bands of Llama 3.1 (low_freq_factor=1, high_freq_factor=4, L0=8192)
 
     ``original_max_position`` (L0) is the pre-training context; required for ``dynamic_ntk`` and ``yarn``,
@@ -118,9 +127,22 @@ class RopeScaling:
         )
 
 
-def _yarn_mscale(scale: float, mscale: float = 1.0) -> float:
-    """YaRN's sqrt(1/t) = 0.1 * mscale * ln(s) + 1 for s > 1, else 1 (arXiv:2309.00071, eq. 22)."""
+def yarn_get_mscale(scale: float, mscale: float = 1.0) -> float:
+    """YaRN's logit temperature factor sqrt(1/t) = 0.1 · mscale · ln(s) + 1 for s > 1, else 1
+    (Peng et al. 2023, arXiv:2309.00071, eq. 22 with mscale = 1; DeepSeek's ``yarn_get_mscale``).
+
+    DeepSeek-V2 (arXiv:2405.04434; HF config ``rope_scaling``: factor 40, mscale 0.707, mscale_all_dim 0.707)
+    multiplies cos and sin by ``yarn_get_mscale(s, mscale) / yarn_get_mscale(s, mscale_all_dim)`` (= 1 there)
+    and its softmax scale by ``yarn_get_mscale(s, mscale_all_dim)²`` ≈ 1.5896 at s = 40.
+    """
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)) or not scale > 0:
+        raise ValueError(f"scale must be a number > 0, got {scale!r}")
+    if isinstance(mscale, bool) or not isinstance(mscale, (int, float)):
+        raise TypeError(f"mscale must be a number, got {type(mscale).__name__} {mscale!r}")
     return 1.0 if scale <= 1 else 0.1 * mscale * math.log(scale) + 1.0
+
+
+_yarn_mscale = yarn_get_mscale
 
 
 def rope_frequencies(
@@ -151,6 +173,12 @@ def rope_frequencies(
     if kind == "linear":  # PI: theta = (p / s) * inv_freq
         return inv_freq / s, 1.0
 
+    if kind == "ntk":  # static NTK-aware: base' = base · s^(d/(d−2))
+        if d <= 2:
+            raise ValueError(f"head_dim must be > 2 for ntk (exponent d/(d-2)), got {head_dim}")
+        new_base = base * s ** (d / (d - 2))
+        return 1.0 / new_base ** (i2 / d), 1.0
+
     if kind == "dynamic_ntk":
         if d <= 2:
             raise ValueError(f"head_dim must be > 2 for dynamic_ntk (exponent d/(d-2)), got {head_dim}")
@@ -162,10 +190,12 @@ def rope_frequencies(
         p = scaling.params
         if p["attention_factor"] is not None:
             attention_factor = float(p["attention_factor"])
-        elif p["mscale"] and p["mscale_all_dim"]:  # DeepSeek-V2 form
-            attention_factor = _yarn_mscale(s, p["mscale"]) / _yarn_mscale(s, p["mscale_all_dim"])
         else:
-            attention_factor = _yarn_mscale(s)  # 0.1 ln(s) + 1
+            # DeepSeek's DeepseekV2YarnRotaryEmbedding: get(s, mscale) / get(s, mscale_all_dim) with defaults
+            # mscale = 1, mscale_all_dim = 0, so neither given is YaRN's 0.1 ln(s) + 1.
+            m = 1.0 if p["mscale"] is None else p["mscale"]
+            m_all = 0.0 if p["mscale_all_dim"] is None else p["mscale_all_dim"]
+            attention_factor = yarn_get_mscale(s, m) / yarn_get_mscale(s, m_all)
 
         def correction_dim(rotations: float) -> float:
             # the channel index whose wavelength fits `rotations` times into L0
@@ -192,6 +222,29 @@ def rope_frequencies(
     out = torch.where(wavelen > low_freq_wavelen, inv_freq / s, blended)
     out = torch.where(wavelen < high_freq_wavelen, inv_freq, out)
     return out, 1.0
+
+
+def rope_decay_bound(distances, head_dim: int = 128, base: float = 10000.0,
+                     inv_freq: torch.Tensor | None = None) -> torch.Tensor:
+    """RoFormer's long-term decay bound as a function of the relative distance r (Su et al. 2021,
+    arXiv:2104.09864, §3.4.3 and Fig. 2), float64, shape of ``distances``::
+
+        B(r) = (1 / (d/2)) Σ_{j=1}^{d/2} |S_j(r)|,     S_j(r) = Σ_{k=0}^{j−1} e^{i r θ_k},   θ_k = base^{−2k/d}
+
+    By Abel summation |Σ_k h_k e^{i r θ_k}| ≤ max_k |h_{k+1} − h_k| · Σ_j |S_j(r)|, so B(r) bounds the
+    RoPE score (up to the factor max |h_{k+1} − h_k| · d/2) at relative distance r; it decays (not
+    monotonically) as r grows. At r = 0, S_j = j and B(0) = (d/2 + 1)/2. ``inv_freq`` (e.g. from
+    :func:`rope_frequencies` with a scaling) replaces the θ_k.
+    """
+    if inv_freq is None:
+        inv_freq, _ = rope_frequencies(head_dim, base)
+    else:
+        check_tensor("inv_freq", inv_freq, ndim=1)
+    r = torch.as_tensor(distances, dtype=torch.float64)
+    theta = inv_freq.to(torch.float64)
+    phase = torch.exp(1j * r[..., None] * theta)  # e^{i r θ_k}, (..., d/2)
+    partial = phase.cumsum(dim=-1)  # S_j = Σ_{k<j} e^{i r θ_k}, j = 1..d/2
+    return partial.abs().mean(dim=-1)  # (1/(d/2)) Σ_j |S_j|
 
 
 def _angles(positions: torch.Tensor, inv_freq: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

@@ -1,9 +1,11 @@
 """TinyDecoder and generate: cached decoding equals recomputation; left padding, seeded sampling, trace."""
 
+import itertools
+
 import pytest
 import torch
 
-from attn_ref.decoder import DecoderConfig, TinyDecoder, generate, positions_from_mask
+from attn_ref.decoder import DecoderConfig, TinyDecoder, generate, positions_from_mask, sampling_distribution
 from attn_ref.rope import RopeScaling
 from attn_ref.trace import Trace
 
@@ -140,3 +142,48 @@ def test_errors(model):
         ValueError, match=r"attn_mask \(key padding\) must have shape .* = \(1, 3\), got shape \(1, 2\)"
     ):
         model(torch.tensor([[1, 2, 3]]), attn_mask=torch.ones(1, 2, dtype=torch.bool))
+
+
+# ------------------------------------------------------------------------------- sampling distribution
+LOGITS = torch.tensor([[2.0, -1.0, 0.5, 3.0, 0.0, 1.0, -2.0, 1.5]], dtype=D64)
+
+
+@pytest.mark.parametrize("k", [1, 3, 5, 8])
+def test_top_k_keeps_exactly_k(k):
+    p = sampling_distribution(LOGITS, 1.0, top_k=k)
+    kept = (p[0] > 0).nonzero().flatten().tolist()
+    assert sorted(kept) == sorted(LOGITS[0].topk(k).indices.tolist())
+    torch.testing.assert_close(p[0, kept], torch.softmax(LOGITS[0, kept], -1), atol=1e-15, rtol=0)
+
+
+@pytest.mark.parametrize("top_p", [0.05, 0.3, 0.5, 0.8, 0.95, 1.0])
+def test_top_p_keeps_the_smallest_prefix_reaching_p(top_p):
+    full = torch.softmax(LOGITS[0], -1)
+    order = full.argsort(descending=True).tolist()
+    m = next(i + 1 for i in range(8) if full[order[: i + 1]].sum() >= top_p)  # brute force: smallest prefix
+    p = sampling_distribution(LOGITS, 1.0, top_p=top_p)[0]
+    assert set((p > 0).nonzero().flatten().tolist()) == set(order[:m])
+    torch.testing.assert_close(p[order[:m]], full[order[:m]] / full[order[:m]].sum(), atol=1e-15, rtol=0)
+
+
+def test_temperature_to_zero_is_one_hot():
+    tops = [sampling_distribution(LOGITS, t)[0, 3].item() for t in (1.0, 0.5, 0.1, 0.05)]
+    assert all(b > a for a, b in itertools.pairwise(tops)) and 1 - 1e-8 < tops[-1] < 1  # T → 0: the argmax
+    assert torch.equal(sampling_distribution(LOGITS, 0), torch.nn.functional.one_hot(torch.tensor([3]), 8).double())
+    torch.testing.assert_close(sampling_distribution(LOGITS, 0.7), torch.softmax(LOGITS / 0.7, -1), atol=1e-15, rtol=0)
+    hot = sampling_distribution(LOGITS, 1e6)
+    torch.testing.assert_close(hot, torch.full_like(hot, 1 / 8), atol=1e-6, rtol=0)  # T → ∞: uniform
+    both = sampling_distribution(LOGITS.expand(3, 8), 1.3, top_k=5, top_p=0.9)  # batched rows, k then p
+    assert both.shape == (3, 8) and int((both[0] > 0).sum()) <= 5
+    torch.testing.assert_close(both.sum(-1), torch.ones(3, dtype=D64), atol=1e-12, rtol=0)
+
+
+def test_sampling_distribution_errors():
+    with pytest.raises(ValueError, match=r"temperature must be a number >= 0, got -1"):
+        sampling_distribution(LOGITS, -1)
+    with pytest.raises(ValueError, match=r"top_p must be in \(0, 1\], got 0"):
+        sampling_distribution(LOGITS, 1.0, top_p=0)
+    with pytest.raises(ValueError, match=r"top_k must be > 0, got 0"):
+        sampling_distribution(LOGITS, 1.0, top_k=0)
+    with pytest.raises(TypeError, match=r"logits must be a floating-point tensor"):
+        sampling_distribution(torch.tensor([1, 2]), 1.0)

@@ -4,7 +4,9 @@ import pytest
 import torch
 import torch.nn.functional as F
 
+from attn_ref.decoder import DecoderConfig, TinyDecoder, positions_from_mask
 from attn_ref.kv_cache import KVCache, kv_cache_bytes
+from attn_ref.masks import sink_window_mask
 from attn_ref.multihead import MultiHeadAttention
 from attn_ref.rope import Rope, apply_rope
 
@@ -152,3 +154,64 @@ def test_error_static_cache_overflow():
 def test_error_max_len_and_window_together():
     with pytest.raises(ValueError, match=r"max_len .* or window .*got max_len=8, window=4"):
         KVCache(1, 1, 4, max_len=8, window=4)
+
+
+# ------------------------------------------------------------------- StreamingLLM: sinks + rolling window
+@pytest.mark.parametrize("chunks", [[1] * 11, [5, 1, 1, 4], [2, 9]])
+def test_sink_cache_equals_sdpa_with_the_sink_window_mask(chunks):
+    window, n_sink = 3, 2
+    mha = _mha(seed=3)
+    x = torch.randn(2, 11, 16, dtype=D64)
+    cache = KVCache(2, 2, 4, window=window, n_sink=n_sink, dtype=D64)
+    outs, start = [], 0
+    for n in chunks:  # token by token (or chunk by chunk), checking the held positions on the way
+        outs.append(mha(x[:, start : start + n], cache=cache))
+        start += n
+        want = sorted({p for p in range(start) if p < n_sink or p >= start - window})
+        assert cache.positions.tolist() == want and cache.n_stored == len(want) <= n_sink + window
+        assert cache.keys.shape[2] == len(want)
+    # oracle: the whole sequence at once under sink_window_mask (torch SDPA via MultiHeadAttention's mask path)
+    ref = mha(x, attn_mask=sink_window_mask(11, 11, window, n_sink))
+    torch.testing.assert_close(torch.cat(outs, dim=1), ref, atol=1e-10, rtol=0)
+    assert cache.kind == "sink" and cache.key_positions[-1].item() == 10
+    rolling = KVCache(2, 2, 4, window=window, dtype=D64)
+    assert (_run_chunks(mha, x, chunks, rolling) - ref).abs().max() > 1e-6  # the sinks matter
+
+
+def test_window_mask_of_a_contiguous_cache_is_the_sliding_window_mask():
+    cache = KVCache(1, 1, 2, window=4, dtype=D64)
+    cache.update(torch.zeros(1, 1, 6, 2, dtype=D64), torch.zeros(1, 1, 6, 2, dtype=D64))
+    cache.update(torch.zeros(1, 1, 2, 2, dtype=D64), torch.zeros(1, 1, 2, 2, dtype=D64))
+    from attn_ref.masks import sliding_window_mask
+
+    assert cache.key_positions.tolist() == [2, 3, 4, 5, 6, 7]
+    assert torch.equal(cache.window_mask(2), sliding_window_mask(2, 6, 4, "lower_right"))
+
+
+def test_decoder_with_sink_cache_and_left_padding_equals_full_forward():
+    torch.manual_seed(0)
+    model = TinyDecoder(DecoderConfig(vocab_size=20, d_model=16, n_layers=2, n_heads=4, n_kv_heads=2, d_ff=24,
+                                      max_len=16)).to(D64).eval()
+    tokens = torch.tensor([[0, 0, 5, 6, 7, 8, 9, 10, 11], [1, 2, 3, 4, 5, 6, 7, 8, 9]])
+    pad = tokens != 0
+    pad[1] = True
+    pos = positions_from_mask(pad)
+    with torch.no_grad():
+        caches = model.new_caches(2, window=3, n_sink=3)
+        parts = [model(tokens[:, :4], caches=caches, positions=pos[:, :4], attn_mask=pad[:, :4])]
+        for t in range(4, 9):
+            parts.append(model(tokens[:, t : t + 1], caches=caches, positions=pos[:, t : t + 1],
+                               attn_mask=pad[:, : t + 1]))
+        mask = sink_window_mask(9, 9, 3, 3)[None, None] & pad[:, None, None, :]
+        full = model(tokens, positions=pos, attn_mask=mask)
+    real = pad[:, :, None]  # a fully masked (pad) query row gives 0 attention in both; compare real rows
+    torch.testing.assert_close(torch.cat(parts, 1) * real, full * real, atol=1e-10, rtol=0)
+
+
+def test_error_sink_without_window():
+    with pytest.raises(ValueError, match=r"n_sink needs a rolling cache: give window as well, got n_sink=4"):
+        KVCache(1, 1, 4, n_sink=4)
+    with pytest.raises(ValueError, match=r"n_sink must be an int >= 0, got -1"):
+        KVCache(1, 1, 4, window=2, n_sink=-1)
+    with pytest.raises(ValueError, match=r"window_mask needs a rolling cache"):
+        KVCache(1, 1, 4).window_mask(1)

@@ -13,10 +13,13 @@ from attn_ref.masks import (
     block_layout_to_mask,
     bool_to_additive,
     causal_mask,
+    fixed_mask,
     key_padding_to_attn_mask,
     longformer_mask,
     padding_mask,
+    sink_window_mask,
     sliding_window_mask,
+    strided_mask,
 )
 
 
@@ -179,3 +182,82 @@ def test_bad_bigbird_args():
         bigbird_layout(8, window_blocks=2)
     with pytest.raises(TypeError, match="layout must be bool"):
         block_layout_to_mask(torch.ones(2, 2), 2)
+
+
+# ------------------------------------------------------------------------ StreamingLLM sinks + window
+@settings(max_examples=20, deadline=None)
+@given(n_q=st.integers(0, 9), n_k=st.integers(0, 9), window=st.integers(1, 5), n_sink=st.integers(0, 4),
+       alignment=st.sampled_from(["upper_left", "lower_right"]))
+def test_sink_window_matches_loop(n_q, n_k, window, n_sink, alignment):
+    off = 0 if alignment == "upper_left" else n_k - n_q
+    want = loop_mask(n_q, n_k, lambda i, j: j <= i + off and (j > i + off - window or j < n_sink))
+    assert torch.equal(sink_window_mask(n_q, n_k, window, n_sink, alignment), want)
+
+
+def test_sink_window_row_counts_and_reductions():
+    n, window, n_sink = 12, 3, 4  # StreamingLLM keeps 4 sinks
+    m = sink_window_mask(n, n, window, n_sink)
+    assert m.sum(-1).tolist() == [min(i + 1, window + n_sink) for i in range(n)]
+    assert m[11].nonzero().flatten().tolist() == [0, 1, 2, 3, 9, 10, 11]
+    assert torch.equal(sink_window_mask(n, n, window, 0), sliding_window_mask(n, n, window))
+    assert torch.equal(sink_window_mask(n, n, window, n), causal_mask(n, n))
+
+
+# ------------------------------------------------------------------- Sparse Transformer (arXiv:1904.10509)
+def _strided_sets(i, l):
+    a1 = set(range(max(0, i - l), i + 1))  # A^(1)_i = {t, …, i}, t = max(0, i − l)
+    a2 = {j for j in range(i + 1) if (i - j) % l == 0}  # A^(2)_i
+    return a1, a2
+
+
+def _fixed_sets(i, l, c):
+    a1 = {j for j in range(i + 1) if j // l == i // l}  # same block
+    a2 = {j for j in range(i + 1) if j % l in range(l - c, l)}  # j mod l ∈ {l − c, …, l − 1}
+    return a1, a2
+
+
+@pytest.mark.parametrize("n,stride", [(1, 1), (10, 1), (10, 3), (16, 4), (9, 9), (7, 12)])
+def test_strided_mask_matches_the_paper_sets(n, stride):
+    parts = {1: strided_mask(n, stride, part=1), 2: strided_mask(n, stride, part=2), None: strided_mask(n, stride)}
+    for i in range(n):
+        a1, a2 = _strided_sets(i, stride)
+        for part, want in ((1, a1), (2, a2), (None, a1 | a2)):
+            assert set(parts[part][i].nonzero().flatten().tolist()) == want, (i, part)
+        assert int(parts[1][i].sum()) == min(i, stride) + 1
+        assert int(parts[2][i].sum()) == i // stride + 1
+        assert int(parts[None][i].sum()) == min(i, stride) + 1 + i // stride + 1 - 1 - (i >= stride)
+    # two hops (A^(1) then A^(2)) reach every earlier position: the factorisation covers full causal attention
+    reach = (parts[1].double() @ parts[2].double()) > 0
+    assert torch.equal(reach, causal_mask(n, n))
+
+
+@pytest.mark.parametrize("n,stride,c", [(1, 1, 1), (12, 4, 1), (12, 4, 2), (13, 4, 4), (10, 3, 2)])
+def test_fixed_mask_matches_the_paper_sets(n, stride, c):
+    parts = {p: fixed_mask(n, stride, c, part=p) for p in (1, 2, None)}
+    for i in range(n):
+        a1, a2 = _fixed_sets(i, stride, c)
+        for part, want in ((1, a1), (2, a2), (None, a1 | a2)):
+            assert set(parts[part][i].nonzero().flatten().tolist()) == want, (i, part)
+        assert int(parts[1][i].sum()) == i % stride + 1
+        assert int(parts[2][i].sum()) == c * (i // stride) + max(0, i % stride - (stride - c) + 1)
+    # own block directly, earlier blocks through their summary cells: two hops reach all j ≤ i
+    reach = parts[1] | ((parts[2].double() @ parts[1].double()) > 0)
+    assert torch.equal(reach, causal_mask(n, n))
+
+
+def test_sparse_transformer_density_is_about_sqrt_n():
+    # stride √n: nnz grows like n√n (O(n√n), arXiv:1904.10509), so the kept fraction of causal halves per 4× n
+    ratios = [int(strided_mask(n, s).sum()) / (n * (n + 1) / 2) for n, s in ((64, 8), (256, 16))]
+    assert ratios[1] / ratios[0] == pytest.approx(0.5, abs=0.05)
+    assert int(strided_mask(64, 8)[-1].sum()) == 2 * 8 - 1  # last row: 2√n − 1 keys
+
+
+def test_sparse_mask_errors_name_the_argument():
+    with pytest.raises(ValueError, match=r"c must be <= stride \(4\).*got c=5"):
+        fixed_mask(8, 4, 5)
+    with pytest.raises(ValueError, match=r"part must be None .* got 3"):
+        strided_mask(8, 2, part=3)
+    with pytest.raises(ValueError, match=r"stride must be > 0, got 0"):
+        strided_mask(8, 0)
+    with pytest.raises(ValueError, match=r"n_sink must be >= 0, got -1"):
+        sink_window_mask(4, 4, 2, -1)

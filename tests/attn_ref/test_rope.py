@@ -15,8 +15,10 @@ from attn_ref.rope import (
     RopeScaling,
     apply_rope,
     permute_rope_weight,
+    rope_decay_bound,
     rope_frequencies,
     rope_permutation,
+    yarn_get_mscale,
 )
 
 D64 = torch.float64
@@ -229,7 +231,7 @@ def test_llama3_wavelength_bands():
     assert all(b <= a + 1e-15 for a, b in itertools.pairwise(ratio))  # 1 → 1/8, monotone
 
 
-@pytest.mark.parametrize("kind", ["linear", "yarn", "llama3", "dynamic_ntk"])
+@pytest.mark.parametrize("kind", ["linear", "ntk", "yarn", "llama3", "dynamic_ntk"])
 def test_factor_one_is_plain_rope(kind):
     sc = RopeScaling(kind, 1.0, 32)
     inv_freq, f = rope_frequencies(16, scaling=sc, max_position=32)
@@ -267,3 +269,58 @@ def test_error_positions_wrong_length():
 def test_error_odd_head_dim():
     with pytest.raises(ValueError, match=r"head_dim must be even .*got 7"):
         rope_frequencies(7)
+
+
+# ------------------------------------------------------------------------------------ static NTK-aware
+def test_static_ntk_base_change_e3_10():
+    """base' = base·s^(d/(d−2)): s = 8, d = 128, base 1e4 → 82,684.6; θ'_0 = θ_0, θ'_{d/2−1} = θ_{d/2−1}/s."""
+    d, s = 128, 8.0
+    inv, f = rope_frequencies(d, 10000.0, RopeScaling("ntk", s))
+    new_base = 10000.0 * s ** (d / (d - 2))
+    assert new_base == pytest.approx(82_684.6, abs=0.05) and f == 1.0
+    i2 = torch.arange(0, d, 2, dtype=D64)
+    torch.testing.assert_close(inv, new_base ** (-i2 / d), atol=0, rtol=1e-14)
+    plain = rope_frequencies(d)[0]
+    assert inv[0].item() == 1.0 and inv[-1].item() == pytest.approx(plain[-1].item() / s, rel=1e-13)
+    ratio = (inv / plain).tolist()  # decreasing from 1 to 1/s: only the slow planes are stretched
+    assert all(b < a for a, b in itertools.pairwise(ratio))
+    # static: the length does not matter (unlike dynamic_ntk)
+    torch.testing.assert_close(rope_frequencies(d, 10000.0, RopeScaling("ntk", s), max_position=10**6)[0], inv,
+                               atol=0, rtol=0)
+
+
+# -------------------------------------------------------------------------------- YaRN, DeepSeek mscale
+def test_yarn_get_mscale_and_deepseek_attention_factor_e9_8():
+    assert yarn_get_mscale(1.0, 0.707) == 1.0 and yarn_get_mscale(0.5) == 1.0
+    assert yarn_get_mscale(16.0) == pytest.approx(1.2773, abs=1e-4)  # L03.5: 0.1·ln 16 + 1
+    assert yarn_get_mscale(40.0, 0.707) ** 2 == pytest.approx(1.5896, abs=1e-4)  # softmax-scale correction
+    ds = RopeScaling("yarn", 40.0, 4096, mscale=0.707, mscale_all_dim=0.707)  # DeepSeek-V2 config
+    assert rope_frequencies(64, scaling=ds)[1] == 1.0  # cos/sin untouched: get(s, m) / get(s, m)
+    only_m = rope_frequencies(64, scaling=RopeScaling("yarn", 40.0, 4096, mscale=0.707))[1]
+    assert only_m == pytest.approx(0.1 * 0.707 * math.log(40) + 1)  # DeepSeek default mscale_all_dim = 0
+    only_all = rope_frequencies(64, scaling=RopeScaling("yarn", 40.0, 4096, mscale_all_dim=0.707))[1]
+    assert only_all == pytest.approx((0.1 * math.log(40) + 1) / (0.1 * 0.707 * math.log(40) + 1))
+    with pytest.raises(ValueError, match=r"scale must be a number > 0, got 0"):
+        yarn_get_mscale(0)
+
+
+# ------------------------------------------------------------------------------- RoFormer decay bound
+def test_rope_decay_bound_at_zero_and_closed_form():
+    """B(0) = (d/2 + 1)/2; for d = 4 (θ = 1, 1/100):
+    B(r) = (1 + |1 + e^{i(1/100 − 1) r}|)/2 = (1 + 2|cos(0.495 r)|)/2."""
+    for d in (4, 16, 128):
+        assert rope_decay_bound([0], d)[0].item() == pytest.approx((d / 2 + 1) / 2, rel=1e-14)
+    r = torch.arange(0, 50, dtype=D64)
+    torch.testing.assert_close(rope_decay_bound(r, 4), (1 + 2 * torch.cos(0.495 * r).abs()) / 2, atol=1e-12,
+                               rtol=0)
+
+
+def test_rope_decay_bound_decays_with_distance():
+    b = rope_decay_bound(torch.arange(0, 2000), 128)
+    assert b[0] == b.max() and (b[1:] < b[0]).all()
+    means = [b[lo:hi].mean().item() for lo, hi in ((0, 10), (10, 50), (50, 200), (200, 1000), (1000, 2000))]
+    assert all(y < x for x, y in itertools.pairwise(means)) and means[-1] < means[0] / 4
+    # a scaled inv_freq (PI) stretches the curve: the bound at 4r equals the plain bound at r
+    inv = rope_frequencies(128, scaling=RopeScaling("linear", 4.0))[0]
+    stretched = rope_decay_bound(torch.arange(0, 400, 4), inv_freq=inv)
+    torch.testing.assert_close(stretched, b[:100], atol=1e-10, rtol=0)
