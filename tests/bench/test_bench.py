@@ -16,20 +16,17 @@ def test_flops_follow_the_flashattention_convention_and_the_causal_flag():
     assert ar.attention_flops(2, 3, 5, 5, 7, causal=True) * 2 == ar.attention_flops(2, 3, 5, 5, 7)
 
 
-def test_decode_bytes_are_the_cache_that_is_read():
-    res = run_benchmarks(["decode"], "cpu", torch.float32, "smoke", out=None, command="test")
-    try:
-        recs = [r for r in res["records"] if r["suite"] == "decode" and r["method"] in ("MHA", "GQA-8", "MQA", "MLA")]
-        for r in recs:
-            per_token = {"MHA": 2 * 4 * 16, "GQA-8": 2 * 1 * 16, "MQA": 2 * 16, "MLA": 512 + 64}[r["method"]] * 4
-            assert r["cache_bytes_per_token"] == per_token, r
-            assert r["cache_bytes_read"] == per_token * r["context"] * r["batch"]
-        sizes = next(r for r in res["records"] if r["method"] == "cache_sizes")
-        assert sizes["llama2_7b_kib_per_token"] == 512 and sizes["mistral_7b_kib_per_token"] == 128
-        assert sizes["deepseek_v2_mla_elems_per_token_per_layer"] == 576
-    finally:
-        import os
-        os.remove(res["path"])
+def test_decode_bytes_are_the_cache_that_is_read(tmp_path):
+    res = run_benchmarks(["decode"], "cpu", torch.float32, "smoke", out=tmp_path / "decode.json", command="test")
+    recs = [r for r in res["records"] if r["suite"] == "decode" and r["method"] in ("MHA", "GQA-8", "MQA", "MLA")]
+    assert len(recs) == 8
+    for r in recs:
+        per_token = {"MHA": 2 * 4 * 16, "GQA-8": 2 * 1 * 16, "MQA": 2 * 16, "MLA": 512 + 64}[r["method"]] * 4
+        assert r["cache_bytes_per_token"] == per_token, r
+        assert r["cache_bytes_read"] == per_token * r["context"] * r["batch"]
+    sizes = next(r for r in res["records"] if r["method"] == "cache_sizes")
+    assert sizes["llama2_7b_kib_per_token"] == 512 and sizes["mistral_7b_kib_per_token"] == 128
+    assert sizes["deepseek_v2_mla_elems_per_token_per_layer"] == 576
 
 
 def test_time_fn_measures_the_callable():
