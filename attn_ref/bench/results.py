@@ -81,6 +81,17 @@ def build_figures(records: list[dict], device: str) -> dict:
         figs["linear_time"] = {"title": "Linear attention and selective scan vs softmax attention",
                                "x_label": "sequence length", "y_label": "time (ms)", "log_x": True, "log_y": True,
                                "series": _series(by_suite["linear"], "seqlen", "time_ms")}
+    for mode in ("forward", "forward+backward"):
+        rows = [r for r in by_suite["variants"] if r.get("mode") == mode]
+        if rows:
+            figs[f"variants_{mode.replace('+', '_')}"] = {
+                "title": f"Attention variants at about equal parameter count: {mode}",
+                "x_label": "sequence length", "y_label": "time (ms)", "log_x": True, "log_y": True,
+                "series": _series(rows, "seqlen", "time_ms")}
+    if by_suite["splitk"]:
+        figs["splitk_decode"] = {"title": "Decode at long context: split-K vs one pass", "x_label": "context length",
+                                 "y_label": "time per step (ms)", "log_x": True, "log_y": True,
+                                 "series": _series(by_suite["splitk"], "context", "time_ms")}
     return {k: v for k, v in figs.items() if v["series"]}
 
 

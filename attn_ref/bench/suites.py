@@ -25,14 +25,17 @@ from ..ssm import selective_scan
 from .harness import peak_memory, time_fn
 
 PROFILES = {
-    "smoke": dict(prefill_lens=[64, 128], prefill_dims=[16], tokens=256, model_width=64, repeats=2,
+    "smoke": dict(variant_lens=[32], variant_width=64, splitk_lens=[256], splits=[1, 4],
+                  prefill_lens=[64, 128], prefill_dims=[16], tokens=256, model_width=64, repeats=2,
                   decode_lens=[64, 128], decode_batch=1, decode_heads=4, decode_dim=16,
                   long_lens=[128, 256], window=32, mem_lens=[256, 1024], gen_tokens=8, linear_lens=[64, 128]),
-    "cpu": dict(prefill_lens=[256, 512, 1024, 2048], prefill_dims=[64], tokens=4096, model_width=512,
+    "cpu": dict(variant_lens=[256, 1024], variant_width=256, splitk_lens=[4096, 16384], splits=[1, 4, 16],
+                prefill_lens=[256, 512, 1024, 2048], prefill_dims=[64], tokens=4096, model_width=512,
                 repeats=5, decode_lens=[512, 2048, 8192], decode_batch=1, decode_heads=32, decode_dim=128,
                 long_lens=[1024, 2048, 4096, 8192], window=256, mem_lens=[512, 1024, 2048, 4096],
                 gen_tokens=48, linear_lens=[256, 512, 1024, 2048, 4096]),
-    "gpu": dict(prefill_lens=[512, 1024, 2048, 4096, 8192, 16384], prefill_dims=[64, 128], tokens=16384,
+    "gpu": dict(variant_lens=[1024, 4096], variant_width=1024, splitk_lens=[16384, 65536, 262144],
+                splits=[1, 8, 32, 128], prefill_lens=[512, 1024, 2048, 4096, 8192, 16384], prefill_dims=[64, 128], tokens=16384,
                 model_width=2048, repeats=20, decode_lens=[1024, 4096, 16384, 65536], decode_batch=8,
                 decode_heads=32, decode_dim=128, long_lens=[4096, 8192, 16384, 32768], window=4096,
                 mem_lens=[1024, 2048, 4096, 8192, 16384], gen_tokens=64,
@@ -284,5 +287,76 @@ def linear_suite(device, dtype, profile, progress=None):
     return recs
 
 
+def variants_suite(device, dtype, profile, progress=None):
+    """Standard, differential and MoE attention layers at (about) the same parameter count:
+    forward and forward+backward time. Parameter counts are recorded, not assumed."""
+    from ..differential import DifferentialAttention
+    from ..moe import MixtureOfAttentionHeads, SwitchHeadAttention
+    from ..multihead import MultiHeadAttention
+
+    p = PROFILES[profile]
+    d = p["variant_width"]
+    heads = max(2, d // 64)
+    torch.manual_seed(0)
+    layers = {
+        "standard (MHA)": lambda: MultiHeadAttention(d, heads, causal=True),
+        "differential": lambda: DifferentialAttention(d, heads // 2, depth=1),
+        "MoA (8 experts, top-2)": lambda: MixtureOfAttentionHeads(d, 8, 2, head_dim=(2 * d) // 9),
+        "SwitchHead (4 experts, top-2)": lambda: SwitchHeadAttention(d, 2, 4, 2, head_dim=d // 5),
+    }
+    recs = []
+    for name, make in layers.items():
+        layer = make().to(device=device, dtype=dtype)
+        n_params = sum(t.numel() for t in layer.parameters())
+        for n in p["variant_lens"]:
+            x = _randn((1 if profile != "gpu" else 8, n, d), dtype, device, 0).requires_grad_(True)
+            shape = dict(batch=x.shape[0], seqlen=n, d_model=d, params=n_params)
+
+            def fwd():
+                with torch.no_grad():
+                    return layer(x)
+
+            def fwd_bwd():
+                layer.zero_grad(set_to_none=True)
+                out = layer(x)
+                out = out[0] if isinstance(out, tuple) else out
+                out.float().sum().backward()
+
+            for mode, fn in (("forward", fwd), ("forward+backward", fwd_bwd)):
+                if progress:
+                    progress(f"variants {name} n={n} {mode}")
+                meas, err = _try(lambda: time_fn(fn, device, warmup=1, repeats=max(2, p["repeats"] // 2)))
+                rec = _record("variants", name, dtype, dict(shape, mode=mode), meas, skipped=err) if err else \
+                    _record("variants", name, dtype, dict(shape, mode=mode), meas)
+                recs.append(rec)
+    return recs
+
+
+def splitk_suite(device, dtype, profile, progress=None):
+    """Decode at long context: split-K ``flash_decoding`` (LSE merge) against one pass over the keys.
+    In this pure-PyTorch reference the splits run one after another; on a GPU kernel they would run
+    in parallel, which is where Flash-Decoding's speed-up comes from (the merge cost is what we see)."""
+    from ..flash import flash_decoding
+
+    p = PROFILES[profile]
+    h, d = 32, 128
+    recs = []
+    for n in p["splitk_lens"]:
+        q = _randn((1, h, 1, d), dtype, device, 0)
+        k, v = _randn((1, h, n, d), dtype, device, 1), _randn((1, h, n, d), dtype, device, 2)
+        shape = dict(batch=1, heads=h, context=n, head_dim=d)
+        cases = [(f"flash_decoding[{s} splits]", lambda s=s: flash_decoding(q, k, v, n_splits=s)) for s in p["splits"]]
+        cases.append(("attn_ref.sdpa (one pass)", lambda: sdpa(q, k, v)))
+        if torch.device(device).type == "cuda":
+            cases.append(("torch_sdpa (one pass)", lambda: F.scaled_dot_product_attention(q, k, v)))
+        for method, fn in cases:
+            if progress:
+                progress(f"splitk n={n} {method}")
+            meas, err = _try(lambda: time_fn(fn, device, warmup=1, repeats=max(2, p["repeats"] // 2)))
+            recs.append(_record("splitk", method, dtype, shape, skipped=err) if err else
+                        _record("splitk", method, dtype, shape, meas, tokens_per_s=1 / (meas.median_ms * 1e-3)))
+    return recs
+
+
 SUITES = {"prefill": prefill_suite, "memory": memory_suite, "decode": decode_suite,
-          "sliding": sliding_suite, "linear": linear_suite}
+          "sliding": sliding_suite, "linear": linear_suite, "variants": variants_suite, "splitk": splitk_suite}

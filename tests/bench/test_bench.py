@@ -124,3 +124,13 @@ def test_mla_decode_path_is_mqa_over_the_latent():
     latent = torch.randn(2, 1, 10, 24, generator=g, dtype=torch.float64)
     ref = ar.sdpa(q, latent, latent[..., :16], enable_gqa=True)
     assert torch.allclose(mla_absorbed_decode(q, latent, 16), ref, atol=1e-12)
+
+
+def test_variants_compare_layers_of_about_equal_size_and_splitk_runs(smoke_result):
+    var = [r for r in smoke_result["records"] if r["suite"] == "variants"]
+    params = {r["method"]: r["params"] for r in var}
+    assert len(params) == 4 and max(params.values()) <= 1.05 * min(params.values())
+    assert {r["mode"] for r in var} == {"forward", "forward+backward"}
+    split = [r for r in smoke_result["records"] if r["suite"] == "splitk" and "skipped" not in r]
+    assert {r["method"] for r in split} >= {"flash_decoding[1 splits]", "flash_decoding[4 splits]"}
+    assert "splitk_decode" in smoke_result["figures"]
