@@ -1,0 +1,45 @@
+"""Reusable mobjects of the course, each built from real data passed in (never random numbers inside).
+
+    from scenes.kit.mobjects import AttentionGrid, TokenRow
+"""
+from .attention import AttentionGrid, MaskOverlay, displayed_weights
+from .cards import Citation, CitationLine, RecapCard, ReferencesCard, TitleCard
+from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
+from .code_panel import CodePanel
+from .diagrams import ArcDiagram, HeadStack, TileGrid
+from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
+from .matrices import MatrixGrid, VectorColumn
+from .text import as_array, format_number, label, number
+from .tokens import TokenRow
+
+__all__ = [
+    "ArcDiagram",
+    "AttentionGrid",
+    "BenchmarkChart",
+    "Citation",
+    "CitationLine",
+    "CodePanel",
+    "HeadStack",
+    "MaskOverlay",
+    "MatrixGrid",
+    "RecapCard",
+    "ReferencesCard",
+    "SoftmaxBars",
+    "TileGrid",
+    "TitleCard",
+    "TokenRow",
+    "VectorColumn",
+    "as_array",
+    "bbox",
+    "displayed_weights",
+    "find_overlaps",
+    "fit_to_frame",
+    "fit_within",
+    "format_number",
+    "inside_frame",
+    "label",
+    "load_benchmark",
+    "number",
+    "overlaps",
+    "provenance_line",
+]
