@@ -149,6 +149,15 @@ def chart_data(result: dict, figure: str) -> dict:
     return dict(result["figures"][figure], provenance=result["provenance"], source=source_line(result))
 
 
+def _merged_command(commands: list[str]) -> str:
+    """``bench.py run ... --suite a`` and ``... --suite b`` → one line ending ``--suite a,b``."""
+    import re
+
+    suites = [m.group(1) for c in commands for m in re.finditer(r"--suite[ =](\S+)", c)]
+    base = re.sub(r"\s*--(suite|out)[ =]\S+", "", commands[0]).strip()
+    return f"{base} --suite {','.join(dict.fromkeys(suites))}" if suites else " && ".join(dict.fromkeys(commands))
+
+
 def merge_results(results: list[dict]) -> dict:
     """One result from several runs on the same machine (e.g. one process per suite)."""
     if not results:
@@ -159,7 +168,7 @@ def merge_results(results: list[dict]) -> dict:
     first = results[0]
     records = [rec for r in results for rec in r["records"]]
     prov = dict(first["provenance"])
-    prov["command"] = " && ".join(dict.fromkeys(r["provenance"]["command"] for r in results))
+    prov["command"] = _merged_command([r["provenance"]["command"] for r in results])
     prov["wall_s"] = round(sum(r["provenance"].get("wall_s") or 0 for r in results), 1)
     return {"schema": SCHEMA, "provenance": prov, "profile": first["profile"], "dtype": first["dtype"],
             "suites": [s for r in results for s in r.get("suites", [])], "records": records,

@@ -349,3 +349,24 @@ def test_frame_tokens_and_bars(data):
     page = VGroup(tokens, bars).arrange(direction=np.array([0, -1, 0]), buff=0.8)
     fit_to_frame(page)
     compare_frame("tokens_bars", render(page))
+
+
+def test_benchmark_chart_reads_a_committed_attn_ref_bench_result():
+    from pathlib import Path
+
+    from scenes.kit.mobjects import BenchmarkChart
+    from scenes.kit.mobjects.layout import find_overlaps, inside_frame
+
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "results" / "gpu-nvidia-h200.json"
+    chart = BenchmarkChart(path, figure="prefill_d128_full")
+    names = [s["name"] for s in chart.data["series"]]
+    assert "triton_fa2" in names and "torch_sdpa[flash_attention]" in names
+    line = " ".join(chart.provenance_lines())
+    assert "H200" in line and "float16" in line and "gpu-nvidia-h200.json" in line
+    fit = chart.scale_to_fit_width(12) if chart.width > 12 else chart
+    assert inside_frame(fit)
+    bars = BenchmarkChart(path, figure="cache_bytes_per_token")
+    assert [t.original_text for t in bars.x_ticks] == ["MHA", "GQA-8", "MQA", "MLA"]
+    assert not find_overlaps(list(bars.x_ticks))
+    with pytest.raises(ValueError, match="available"):
+        BenchmarkChart(path)

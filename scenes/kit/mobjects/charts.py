@@ -8,7 +8,12 @@ its provenance (DESIGN.md, contract 3)::
      "series": [{"name": str, "x": [num, ...], "y": [num, ...], "unit": str}, ...],
      "x_label": str, "y_label": str, "title": str (optional)}
 
-All series share the same x values in bar mode. The chart shows :func:`provenance_line` under the plot.
+All series share the same x values in bar mode (numbers or category names). The chart shows
+:func:`provenance_line` under the plot.
+
+A result file written by ``attn_ref.bench`` (schema ``attn_ref.bench/1``, many figures per file) is
+read the same way by naming the figure: ``BenchmarkChart("benchmarks/results/gpu-nvidia-h200.json",
+figure="prefill_d128_full")``; its kind and log axes come from the figure unless given.
 """
 from __future__ import annotations
 
@@ -92,12 +97,34 @@ class SoftmaxBars(VGroup):
 PROVENANCE_KEYS = ("device", "dtype", "date", "torch", "command", "commit")
 
 
-def load_benchmark(path) -> dict:
-    """Read and validate a benchmark result file (schema in the module docstring)."""
+def _from_attn_ref_bench(data: dict, figure: str | None, where: str) -> dict:
+    """One figure of an ``attn_ref.bench`` result file, in this module's chart schema."""
+    from attn_ref.bench.results import chart_data, validate
+
+    validate(data)
+    if figure is None:
+        raise ValueError(f"{where}: an attn_ref.bench result holds several figures; name one with figure=, "
+                         f"available: {sorted(data['figures'])}")
+    fig = chart_data(data, figure)
+    p = fig["provenance"]
+    prov = dict(p, device=p.get("gpu_model") or p.get("cpu_model") or p.get("device"),
+                dtype=data.get("dtype", ""), commit=p.get("commit") or "unknown")
+    series = [dict(s, unit=fig["y_label"]) for s in fig["series"]]
+    return {"provenance": prov, "series": series, "x_label": fig["x_label"], "y_label": fig["y_label"],
+            "title": fig.get("title"), "kind": fig.get("kind", "line"),
+            "log_x": 2 if fig.get("log_x") else False,  # lengths are powers of two
+            "log_y": fig.get("log_y", False)}
+
+
+def load_benchmark(path, figure: str | None = None) -> dict:
+    """Read and validate a benchmark result file (schema in the module docstring); ``figure`` picks
+    one figure of an ``attn_ref.bench`` result file."""
     path = Path(path)
     with open(path, encoding="utf-8") as fh:
         data = json.load(fh)
     where = f"benchmark file {path}"
+    if isinstance(data, dict) and data.get("schema") == "attn_ref.bench/1":
+        data = _from_attn_ref_bench(data, figure, where)
     if not isinstance(data, dict):
         raise ValueError(f"{where}: top level must be an object")
     prov = data.get("provenance")
@@ -118,8 +145,10 @@ def load_benchmark(path) -> dict:
                 raise ValueError(f"{where}: a series lacks {k!r}")
         if len(s["x"]) != len(s["y"]) or not s["x"]:
             raise ValueError(f"{where}: series {s['name']!r} has {len(s['x'])} x and {len(s['y'])} y values")
-        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in [*s["x"], *s["y"]]):
-            raise ValueError(f"{where}: series {s['name']!r} has non-numeric or non-finite values")
+        if not all(isinstance(v, (int, float)) and math.isfinite(v) for v in s["y"]):
+            raise ValueError(f"{where}: series {s['name']!r} has non-numeric or non-finite y values")
+        if not all(isinstance(v, str) or (isinstance(v, (int, float)) and math.isfinite(v)) for v in s["x"]):
+            raise ValueError(f"{where}: series {s['name']!r} has x values that are neither numbers nor names")
     data["_path"] = str(path)
     return data
 
@@ -143,7 +172,9 @@ def _nice_step(span: float, target: int = 5) -> float:
     return 10 * mag
 
 
-def _compact(v: float) -> str:
+def _compact(v: float | str) -> str:
+    if isinstance(v, str):
+        return v
     if float(v).is_integer():
         return str(int(v))
     return f"{v:g}"
@@ -186,13 +217,19 @@ class BenchmarkChart(VGroup):
     source line(s) under the chart); ``.data`` is the validated file, ``.provenance_text`` the line.
     """
 
-    def __init__(self, path, *, kind: str = "line", log_x: bool | int = False, log_y: bool | int = False,
+    def __init__(self, path, *, figure: str | None = None, kind: str | None = None,
+                 log_x: bool | int | None = None, log_y: bool | int | None = None,
                  width: float = 9.0, height: float = 4.2, colors: Sequence[str] | None = None,
                  font_size: float = SIZES.CAPTION, label_size: float = SIZES.SMALL):
         super().__init__()
+        self.data = data = load_benchmark(path, figure)
+        kind = kind if kind is not None else data.get("kind", "line")
+        log_x = log_x if log_x is not None else data.get("log_x", False)
+        log_y = log_y if log_y is not None else data.get("log_y", False)
         if kind not in ("line", "bar"):
             raise ValueError(f"kind must be 'line' or 'bar', got {kind!r}")
-        self.data = data = load_benchmark(path)
+        if kind == "line" and any(isinstance(v, str) for s in data["series"] for v in s["x"]):
+            raise ValueError("a line chart needs numeric x values; use kind='bar' for named categories")
         series = data["series"]
         colors = list(colors or COLORS.HEADS)
         ys = [v for s in series for v in s["y"]]
