@@ -1,0 +1,733 @@
+"""The course manifest: 12 lectures, the 74 outline topics, and which scene section covers which topic.
+
+This module is pure data (no manim import), so `scripts/coverage.py` and the tests load it in
+milliseconds. The render and assembly pipeline (`scenes/pipeline`) reads it to know, per lecture,
+which scenes to render in which order and which sections (YouTube chapters) each scene must have.
+
+Section names follow the scene kit's convention (`LectureScene.topic`): the topic ids joined by
+"+", a space, then a title -- ``"L01.5 Dot-product attention mathematics"`` or
+``"L01.1+L01.2 History and evolution"``. Sections without topic ids (``"Title"``, ``"Recap"``,
+``"References"``) are allowed; they become chapters too but cover no topic.
+
+Adding a lecture's scenes (when they exist):
+
+    Lecture(..., scenes=(
+        SceneSpec("scenes/l01_fundamentals/history.py", "History",
+                  sections=(section("L01.1", "L01.2"), section("L01.3"))),
+        ...
+    ), ready=True)
+
+`section(*ids)` builds the canonical name from the outline titles, so the manifest and the scene
+can use the same helper and cannot drift apart.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+COURSE_TITLE = "Attention Lectures"
+
+# --------------------------------------------------------------------------------------------
+# The outline (OUTLINE.md), as data. tests/pipeline checks this against ../shared/OUTLINE.md.
+# --------------------------------------------------------------------------------------------
+
+OUTLINE: tuple[tuple[str, str, tuple[tuple[str, str], ...]], ...] = (
+    ("01", "Attention Fundamentals", (
+        ("L01.1", "Brief historical context (5 min)"),
+        ("L01.2", "Evolution: FFN → RNN → LSTM → Attention"),
+        ("L01.3", "Why direct connections matter"),
+        ("L01.4", "Query/Key/Value framework"),
+        ("L01.5", "Dot-product attention mathematics"),
+        ("L01.6", "Softmax and scaling deep dive"),
+        ("L01.7", "Worked example from start to finish"),
+        ("L01.8", "Attention pattern visualization"),
+        ("L01.9", "Masking in attention"),
+    )),
+    ("02", "Multi-Head Attention", (
+        ("L02.1", "Why single attention head isn't enough"),
+        ("L02.2", "Parameter matrices breakdown"),
+        ("L02.3", "Linear projections in detail"),
+        ("L02.4", "Head dimension calculations"),
+        ("L02.5", "Pattern specialization per head"),
+        ("L02.6", "Output aggregation mechanisms"),
+        ("L02.7", "Parallel computation benefits"),
+    )),
+    ("03", "Rotary Positional Embeddings", (
+        ("L03.1", "Absolute vs relative positioning"),
+        ("L03.2", "RoPE mathematics"),
+        ("L03.3", "Implementation details"),
+        ("L03.4", "Benefits over other positional approaches"),
+        ("L03.5", "Scaling considerations"),
+    )),
+    ("04", "The Context Length Challenge", (
+        ("L04.1", "Quadratic scaling problem"),
+        ("L04.2", "Memory and computation bounds"),
+        ("L04.3", "Needle in haystack experiments"),
+        ("L04.4", "Key metrics for long context"),
+        ("L04.5", "Path from 2K to 100K+ tokens"),
+        ("L04.6", "Current SOTA approaches"),
+        ("L04.7", "Real-world implications"),
+    )),
+    ("05", "KV Cache", (
+        ("L05.1", "Core KV caching concept"),
+        ("L05.2", "Memory savings mathematics"),
+        ("L05.3", "Implementation deep dive"),
+        ("L05.4", "Autoregressive generation patterns"),
+        ("L05.5", "Common pitfalls and solutions"),
+        ("L05.6", "Performance implications"),
+    )),
+    ("06", "Flash Attention", (
+        ("L06.1", "IO-aware attention computation"),
+        ("L06.2", "Tiling strategies"),
+        ("L06.3", "Memory hierarchy optimization"),
+        ("L06.4", "Implementation details"),
+        ("L06.5", "Flash Attention 1 vs 2"),
+        ("L06.6", "Performance gains"),
+    )),
+    ("07", "Sliding Window & Sparse Attention", (
+        ("L07.1", "Local vs global attention patterns"),
+        ("L07.2", "Sparse attention matrices"),
+        ("L07.3", "Block-sparse implementations"),
+        ("L07.4", "Longformer/BigBird approaches"),
+        ("L07.5", "Trade-offs in long sequences"),
+    )),
+    ("08", "Grouped Query Attention", (
+        ("L08.1", "Memory scaling problems in attention"),
+        ("L08.2", "GQA mathematical foundation"),
+        ("L08.3", "Head grouping strategies"),
+        ("L08.4", "Memory vs performance tradeoffs"),
+        ("L08.5", "Implementation considerations"),
+        ("L08.6", "Real-world benchmarks"),
+    )),
+    ("09", "Multi-head Latent Attention", (
+        ("L09.1", "Latent space fundamentals"),
+        ("L09.2", "Dimensionality reduction mathematics"),
+        ("L09.3", "Query/key space transformations"),
+        ("L09.4", "Computational efficiency gains"),
+        ("L09.5", "Implementation challenges"),
+        ("L09.6", "Practical considerations"),
+    )),
+    ("10", "Linear/State Space Attention", (
+        ("L10.1", "Linear attention mechanisms"),
+        ("L10.2", "State space models"),
+        ("L10.3", "Mamba architecture insights"),
+        ("L10.4", "Performance characteristics"),
+        ("L10.5", "When to use linear alternatives"),
+    )),
+    ("11", "Differential Attention", (
+        ("L11.1", "Attention noise problem"),
+        ("L11.2", "Dual softmax mechanism in detail"),
+        ("L11.3", "Lambda parameter dynamics"),
+        ("L11.4", "GroupNorm's role"),
+        ("L11.5", "Training considerations"),
+        ("L11.6", "Performance characteristics"),
+        ("L11.7", "Empirical improvements"),
+    )),
+    ("12", "Mixture of Experts Attention", (
+        ("L12.1", "MoE fundamentals"),
+        ("L12.2", "Expert routing in attention"),
+        ("L12.3", "Balancing and gating"),
+        ("L12.4", "Training considerations"),
+        ("L12.5", "Scaling properties"),
+    )),
+)
+
+#: topic id -> title, in outline order (74 entries).
+TOPICS: dict[str, str] = {tid: title for _, _, topics in OUTLINE for tid, title in topics}
+
+TOPIC_ID_RE = re.compile(r"^L(\d{2})\.(\d+)$")
+_SECTION_RE = re.compile(r"^(L\d{2}\.\d+(?:\+L\d{2}\.\d+)*)(?:\s+(.*))?$")
+
+#: manim names a scene's first section "autocreated" when something is played before the
+#: first next_section(); such a section is no chapter of its own.
+IMPLICIT_SECTION_NAMES = frozenset({"autocreated", "unnamed"})
+
+
+def chapter_title(topic_id: str) -> str:
+    """The outline title without the duration hint: 'Brief historical context (5 min)' -> '... context'."""
+    return re.sub(r"\s*\(\d+\s*min\)\s*$", "", TOPICS[topic_id])
+
+
+def section(*topic_ids: str, title: str | None = None) -> str:
+    """The canonical section name for one or more topics: ``section("L01.5")`` ->
+    ``"L01.5 Dot-product attention mathematics"``; several ids are joined with '+' and the title
+    defaults to the first topic's title."""
+    if not topic_ids:
+        raise ValueError("section() needs at least one topic id")
+    for tid in topic_ids:
+        if tid not in TOPICS:
+            raise ValueError(f"unknown topic id {tid!r}")
+    return f"{'+'.join(topic_ids)} {title or chapter_title(topic_ids[0])}"
+
+
+def parse_section_name(name: str) -> tuple[tuple[str, ...], str]:
+    """``"L01.1+L01.2 Title"`` -> ``(("L01.1", "L01.2"), "Title")``; a name without ids -> ``((), name)``.
+
+    Same convention as scenes.kit.lecture_scene.parse_section_name (a test checks that both agree).
+    """
+    m = _SECTION_RE.match(name.strip())
+    if not m:
+        return (), name.strip()
+    ids = tuple(m.group(1).split("+"))
+    return ids, (m.group(2) or "").strip()
+
+
+# --------------------------------------------------------------------------------------------
+# Manifest data types
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Reference:
+    cite: str  # "Vaswani et al. 2017"
+    title: str
+    arxiv: str | None = None  # "1706.03762"
+    url: str | None = None  # for works without an arXiv id
+    note: str = ""  # e.g. "verify id"
+
+    def text(self) -> str:
+        """One line for a description or a references card."""
+        s = f"{self.cite}, {self.title}"
+        if self.arxiv:
+            s += f". arXiv:{self.arxiv} https://arxiv.org/abs/{self.arxiv}"
+        elif self.url:
+            s += f". {self.url}"
+        return s
+
+
+@dataclass(frozen=True)
+class SceneSpec:
+    """One manim scene of a lecture: its file (relative to the repo root, or absolute), its class,
+    and the names of its sections in order (exactly as the scene starts them)."""
+
+    module: str
+    scene: str
+    sections: tuple[str, ...] = ()
+    #: extra files or folders (repo-relative) whose change must re-render this scene, e.g. a
+    #: committed results file the lecture's data module reads.
+    deps: tuple[str, ...] = ()
+
+    def path(self, root: Path) -> Path:
+        p = Path(self.module)
+        return p if p.is_absolute() else root / p
+
+    @property
+    def module_name(self) -> str:
+        """What manim uses as {module_name} in media/videos/{module_name}/{quality}."""
+        return Path(self.module).stem
+
+    def topic_ids(self) -> tuple[str, ...]:
+        return tuple(t for s in self.sections for t in parse_section_name(s)[0])
+
+
+@dataclass(frozen=True)
+class Lecture:
+    id: str  # "01"
+    slug: str  # "attention-fundamentals"
+    title: str
+    description: str
+    package: str  # the scene package the lecture's files live in, e.g. "scenes/l01_fundamentals"
+    references: tuple[Reference, ...] = ()
+    tags: tuple[str, ...] = ()
+    scenes: tuple[SceneSpec, ...] = ()
+    ready: bool = False
+    target_minutes: int | None = None
+    #: topic ids of this lecture; filled from the outline by Course when left empty
+    topic_ids: tuple[str, ...] = ()
+    #: the cards the assembler puts around the scenes: "title" before, "end" after. Drop "title"
+    #: when the lecture's first scene opens with its own title card.
+    cards: tuple[str, ...] = ("title", "end")
+
+    @property
+    def stem(self) -> str:
+        """File stem of the lecture's outputs: "01-attention-fundamentals"."""
+        return f"{self.id}-{self.slug}"
+
+    def covered_topics(self) -> dict[str, list[tuple[SceneSpec, str]]]:
+        out: dict[str, list[tuple[SceneSpec, str]]] = {t: [] for t in self.topic_ids}
+        for sc in self.scenes:
+            for name in sc.sections:
+                for tid in parse_section_name(name)[0]:
+                    out.setdefault(tid, []).append((sc, name))
+        return out
+
+    def uncovered_topics(self) -> list[str]:
+        cov = self.covered_topics()
+        return [t for t in self.topic_ids if not cov.get(t)]
+
+
+@dataclass(frozen=True)
+class Course:
+    title: str
+    lectures: tuple[Lecture, ...]
+    topics: dict[str, str] = field(default_factory=dict)
+    #: the folder scene paths are relative to, where manim.cfg and media/ live
+    root: Path = REPO_ROOT
+    #: files and folders (repo-relative) whose change re-renders every scene
+    shared_inputs: tuple[str, ...] = ("scenes/kit", "attn_ref", "manim.cfg")
+
+    def lecture(self, key: str) -> Lecture:
+        k = normalize_lecture_id(key)
+        for lec in self.lectures:
+            if lec.id == k:
+                return lec
+        raise KeyError(f"no lecture {key!r} (have {', '.join(x.id for x in self.lectures)})")
+
+    def select(self, selector: str) -> list[Lecture]:
+        """'ready' -> lectures marked ready; 'all' -> every lecture that has scenes;
+        '01' / '1' / 'L01' / '01,03' -> those lectures."""
+        s = selector.strip().lower()
+        if s == "ready":
+            return [x for x in self.lectures if x.ready]
+        if s == "all":
+            return [x for x in self.lectures if x.scenes]
+        return [self.lecture(part) for part in selector.split(",") if part.strip()]
+
+    def next_lecture(self, lec: Lecture) -> Lecture | None:
+        ids = [x.id for x in self.lectures]
+        i = ids.index(lec.id)
+        return self.lectures[i + 1] if i + 1 < len(self.lectures) else None
+
+    def validate(self) -> list[str]:
+        """Structural problems of the manifest (empty list when fine)."""
+        problems: list[str] = []
+        seen_ids: set[str] = set()
+        seen_slugs: set[str] = set()
+        outputs: dict[tuple[str, str], str] = {}
+        for lec in self.lectures:
+            if lec.id in seen_ids:
+                problems.append(f"duplicate lecture id {lec.id}")
+            seen_ids.add(lec.id)
+            if lec.slug in seen_slugs:
+                problems.append(f"duplicate slug {lec.slug}")
+            seen_slugs.add(lec.slug)
+            if not re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", lec.slug):
+                problems.append(f"lecture {lec.id}: slug {lec.slug!r} is not lowercase-dashed")
+            if set(lec.cards) - {"title", "end"}:
+                problems.append(f"lecture {lec.id}: cards must be 'title' and/or 'end', not {lec.cards}")
+            if lec.ready and not lec.scenes:
+                problems.append(f"lecture {lec.id} is ready but has no scenes")
+            for sc in lec.scenes:
+                key = (sc.module_name, sc.scene)
+                if key in outputs:
+                    # manim writes media/videos/<module stem>/<q>/<Scene>.mp4: same stem + same
+                    # class in two places would overwrite each other's outputs
+                    problems.append(
+                        f"{sc.module}:{sc.scene} collides with {outputs[key]} "
+                        f"(same file stem and scene name)"
+                    )
+                outputs[key] = f"{sc.module}:{sc.scene}"
+                if not sc.sections:
+                    problems.append(f"{sc.module}:{sc.scene} lists no sections")
+                if len(set(sc.sections)) != len(sc.sections):
+                    problems.append(f"{sc.module}:{sc.scene} lists a section twice")
+                for name in sc.sections:
+                    for tid in parse_section_name(name)[0]:
+                        if tid not in self.topics:
+                            problems.append(f"{sc.module}:{sc.scene}: section {name!r}: unknown topic {tid}")
+        return problems
+
+
+def normalize_lecture_id(key: str) -> str:
+    k = key.strip().upper().removeprefix("L")
+    if not k.isdigit():
+        raise KeyError(f"not a lecture id: {key!r}")
+    return f"{int(k):02d}"
+
+
+def parse_outline(text: str) -> dict[str, str]:
+    """Topic id -> title from OUTLINE.md's '- L01.1 Title' lines."""
+    out: dict[str, str] = {}
+    for line in text.splitlines():
+        m = re.match(r"^\s*[-*]\s+(L\d{2}\.\d+)\s+(.+?)\s*$", line)
+        if m:
+            out[m.group(1)] = m.group(2)
+    return out
+
+
+# --------------------------------------------------------------------------------------------
+# References (lecture-plans.md's references cards; L01's chosen here, the L01 issue may change it)
+# --------------------------------------------------------------------------------------------
+
+
+def _r(cite: str, title: str, arxiv: str | None = None, url: str | None = None, note: str = "") -> Reference:
+    return Reference(cite, title, arxiv, url, note)
+
+
+VASWANI = _r("Vaswani et al. 2017", "Attention Is All You Need", "1706.03762")
+SHAZEER_MQA = _r("Shazeer 2019", "Fast Transformer Decoding: One Write-Head is All You Need", "1911.02150")
+AINSLIE_GQA = _r("Ainslie et al. 2023",
+                 "GQA: Training Generalized Multi-Query Transformer Models from Multi-Head Checkpoints",
+                 "2305.13245")
+ROFORMER = _r("Su et al. 2021", "RoFormer: Enhanced Transformer with Rotary Position Embedding", "2104.09864")
+PI = _r("Chen et al. 2023", "Extending Context Window of Large Language Models via Positional Interpolation",
+        "2306.15595")
+YARN = _r("Peng et al. 2023", "YaRN: Efficient Context Window Extension of Large Language Models", "2309.00071")
+CODE_LLAMA = _r("Rozière et al. 2023", "Code Llama: Open Foundation Models for Code", "2308.12950")
+LLAMA3 = _r("Llama Team 2024", "The Llama 3 Herd of Models", "2407.21783")
+FLASH1 = _r("Dao et al. 2022", "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness",
+            "2205.14135")
+MISTRAL = _r("Jiang et al. 2023", "Mistral 7B", "2310.06825")
+SINKS = _r("Xiao et al. 2023", "Efficient Streaming Language Models with Attention Sinks", "2309.17453")
+LOST_MIDDLE = _r("Liu et al. 2023", "Lost in the Middle: How Language Models Use Long Contexts", "2307.03172")
+GEMMA2 = _r("Gemma Team 2024", "Gemma 2: Improving Open Language Models at a Practical Size", "2408.00118")
+GEMMA3 = _r("Gemma Team 2025", "Gemma 3 Technical Report", "2503.19786")
+FLEX = _r("Dong et al. 2024",
+          "Flex Attention: A Programming Model for Generating Optimized Attention Kernels", "2412.05496")
+POPE = _r("Pope et al. 2022", "Efficiently Scaling Transformer Inference", "2211.05102")
+DEEPSEEK_V2 = _r("DeepSeek-AI 2024",
+                 "DeepSeek-V2: A Strong, Economical, and Efficient Mixture-of-Experts Language Model",
+                 "2405.04434")
+DEEPSEEK_V3 = _r("DeepSeek-AI 2024", "DeepSeek-V3 Technical Report", "2412.19437")
+
+# --------------------------------------------------------------------------------------------
+# The lectures
+# --------------------------------------------------------------------------------------------
+
+_COMMON_TAGS = ("attention", "transformers", "deep learning", "machine learning", "Attention Lectures")
+
+LECTURES: tuple[Lecture, ...] = (
+    Lecture(
+        id="01", slug="attention-fundamentals", title="Attention Fundamentals",
+        description=(
+            "Where attention came from and how it works: from feed-forward nets, RNNs and LSTMs to "
+            "direct connections; queries, keys and values; scaled dot-product attention and its "
+            "softmax; a worked example with real numbers from start to finish; attention patterns; "
+            "and masking."
+        ),
+        package="scenes/l01_fundamentals",
+        references=(
+            _r("Hochreiter & Schmidhuber 1997", "Long Short-Term Memory (Neural Computation 9(8))"),
+            _r("Cho et al. 2014",
+               "Learning Phrase Representations using RNN Encoder-Decoder for Statistical Machine Translation",
+               "1406.1078"),
+            _r("Sutskever et al. 2014", "Sequence to Sequence Learning with Neural Networks", "1409.3215"),
+            _r("Bahdanau et al. 2014", "Neural Machine Translation by Jointly Learning to Align and Translate",
+               "1409.0473"),
+            _r("Luong et al. 2015", "Effective Approaches to Attention-based Neural Machine Translation",
+               "1508.04025"),
+            VASWANI,
+        ),
+        tags=(*_COMMON_TAGS, "self-attention", "query key value", "softmax", "scaled dot-product attention"),
+        target_minutes=20,
+    ),
+    Lecture(
+        id="02", slug="multi-head-attention", title="Multi-Head Attention",
+        description=(
+            "Why one attention head is not enough, what the projection matrices hold, how heads are "
+            "split and recombined, what trained heads specialise in (previous-token and induction "
+            "heads), and why heads compute in parallel."
+        ),
+        package="scenes/l02_multihead",
+        references=(
+            VASWANI,
+            _r("Voita et al. 2019", "Analyzing Multi-Head Self-Attention: Specialized Heads Do the Heavy "
+               "Lifting, the Rest Can Be Pruned", "1905.09418"),
+            _r("Michel et al. 2019", "Are Sixteen Heads Really Better than One?", "1905.10650"),
+            _r("Clark et al. 2019", "What Does BERT Look At? An Analysis of BERT's Attention", "1906.04341"),
+            _r("Elhage et al. 2021", "A Mathematical Framework for Transformer Circuits",
+               url="https://transformer-circuits.pub/2021/framework/index.html"),
+            _r("Olsson et al. 2022", "In-context Learning and Induction Heads", "2209.11895"),
+            _r("Bhojanapalli et al. 2020", "Low-Rank Bottleneck in Multi-head Attention Models", "2002.07028"),
+            _r("Shoeybi et al. 2019", "Megatron-LM: Training Multi-Billion Parameter Language Models Using "
+               "Model Parallelism", "1909.08053"),
+            _r("Jain & Wallace 2019", "Attention is not Explanation", "1902.10186", note="verify id"),
+        ),
+        tags=(*_COMMON_TAGS, "multi-head attention", "induction heads", "attention heads"),
+        target_minutes=18,
+    ),
+    Lecture(
+        id="03", slug="rotary-positional-embeddings", title="Rotary Positional Embeddings",
+        description=(
+            "Absolute versus relative positions, the mathematics of RoPE as rotations of query and key "
+            "pairs, the half and interleaved pairings used in real code, how RoPE compares with other "
+            "positional schemes, and how it is scaled to longer contexts (PI, NTK, YaRN)."
+        ),
+        package="scenes/l03_rope",
+        references=(
+            VASWANI,
+            _r("Shaw et al. 2018", "Self-Attention with Relative Position Representations", "1803.02155"),
+            _r("Raffel et al. 2019", "Exploring the Limits of Transfer Learning with a Unified Text-to-Text "
+               "Transformer (T5)", "1910.10683"),
+            ROFORMER,
+            _r("Press et al. 2021", "Train Short, Test Long: Attention with Linear Biases Enables Input "
+               "Length Extrapolation (ALiBi)", "2108.12409"),
+            _r("Haviv et al. 2022", "Transformer Language Models without Positional Encodings Still Learn "
+               "Positional Information", "2203.16634"),
+            _r("Kazemnejad et al. 2023", "The Impact of Positional Encoding on Length Generalization in "
+               "Transformers (NoPE)", "2305.19466"),
+            PI, YARN, CODE_LLAMA, LLAMA3,
+            _r("Ding et al. 2024", "LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens",
+               "2402.13753"),
+        ),
+        tags=(*_COMMON_TAGS, "RoPE", "rotary embeddings", "positional encoding", "YaRN", "long context"),
+        target_minutes=20,
+    ),
+    Lecture(
+        id="04", slug="context-length-challenge", title="The Context Length Challenge",
+        description=(
+            "Why attention cost grows with the square of the sequence length, the memory and compute "
+            "bounds that follow, needle-in-a-haystack experiments and better long-context metrics, the "
+            "path from 2K to 100K+ tokens, today's approaches and what they mean in practice."
+        ),
+        package="scenes/l04_context",
+        references=(
+            VASWANI,
+            _r("Kaplan et al. 2020", "Scaling Laws for Neural Language Models", "2001.08361"),
+            _r("Devlin et al. 2018", "BERT: Pre-training of Deep Bidirectional Transformers for Language "
+               "Understanding", "1810.04805"),
+            _r("Brown et al. 2020", "Language Models are Few-Shot Learners", "2005.14165"),
+            FLASH1, PI, YARN, CODE_LLAMA, MISTRAL, SINKS,
+            _r("Liu et al. 2023", "Ring Attention with Blockwise Transformers for Near-Infinite Context",
+               "2310.01889"),
+            LOST_MIDDLE,
+            _r("Hsieh et al. 2024", "RULER: What's the Real Context Size of Your Long-Context Language "
+               "Models?", "2404.06654"),
+            _r("Gemini Team 2024", "Gemini 1.5: Unlocking multimodal understanding across millions of "
+               "tokens of context", "2403.05530"),
+            LLAMA3, GEMMA2, GEMMA3,
+        ),
+        tags=(*_COMMON_TAGS, "long context", "context length", "needle in a haystack", "quadratic attention"),
+        target_minutes=20,
+    ),
+    Lecture(
+        id="05", slug="kv-cache", title="KV Cache",
+        description=(
+            "How caching keys and values turns autoregressive decoding from recomputation into lookup: "
+            "the memory arithmetic, an implementation walk-through, generation patterns (prefill, "
+            "decode, batching, paging), common pitfalls and what the cache does to performance."
+        ),
+        package="scenes/l05_kv_cache",
+        references=(
+            VASWANI, SHAZEER_MQA, POPE,
+            _r("Kwon et al. 2023", "Efficient Memory Management for Large Language Model Serving with "
+               "PagedAttention", "2309.06180"),
+            _r("Yu et al. 2022", "Orca: A Distributed Serving System for Transformer-Based Generative Models "
+               "(OSDI '22)"),
+            _r("Leviathan et al. 2022", "Fast Inference from Transformers via Speculative Decoding",
+               "2211.17192"),
+            _r("Chen et al. 2023", "Accelerating Large Language Model Decoding with Speculative Sampling",
+               "2302.01318"),
+            MISTRAL,
+            _r("Dao et al. 2023", "Flash-Decoding for long-context inference (PyTorch blog)",
+               url="https://pytorch.org/blog/flash-decoding/"),
+        ),
+        tags=(*_COMMON_TAGS, "KV cache", "inference", "autoregressive decoding", "LLM serving"),
+        target_minutes=18,
+    ),
+    Lecture(
+        id="06", slug="flash-attention", title="Flash Attention",
+        description=(
+            "IO-aware exact attention: why memory traffic and not FLOPs limits attention, tiling with "
+            "the online softmax, the GPU memory hierarchy, implementation details of the forward and "
+            "backward passes, FlashAttention 1 versus 2, and the measured gains."
+        ),
+        package="scenes/l06_flash",
+        references=(
+            FLASH1,
+            _r("Dao 2023", "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning",
+               "2307.08691"),
+            _r("Shah et al. 2024", "FlashAttention-3: Fast and Accurate Attention with Asynchrony and "
+               "Low-precision", "2407.08608"),
+            _r("Milakov & Gimelshein 2018", "Online normalizer calculation for softmax", "1805.02867"),
+            _r("Rabe & Staats 2021", "Self-attention Does Not Need O(n^2) Memory", "2112.05682"),
+            FLEX,
+            _r("Tillet et al. 2019", "Triton: An Intermediate Language and Compiler for Tiled Neural Network "
+               "Computations (MAPL '19)"),
+        ),
+        tags=(*_COMMON_TAGS, "FlashAttention", "GPU", "online softmax", "tiling", "IO-aware"),
+        target_minutes=24,
+    ),
+    Lecture(
+        id="07", slug="sliding-window-sparse-attention", title="Sliding Window & Sparse Attention",
+        description=(
+            "Local and global attention patterns, sparse and block-sparse attention matrices and how "
+            "they are implemented, the Longformer and BigBird designs, and the trade-offs of sparse "
+            "attention on long sequences."
+        ),
+        package="scenes/l07_sparse",
+        references=(
+            _r("Child et al. 2019", "Generating Long Sequences with Sparse Transformers", "1904.10509"),
+            _r("Beltagy et al. 2020", "Longformer: The Long-Document Transformer", "2004.05150"),
+            _r("Ainslie et al. 2020", "ETC: Encoding Long and Structured Inputs in Transformers",
+               "2004.08483", note="verify id"),
+            _r("Zaheer et al. 2020", "Big Bird: Transformers for Longer Sequences", "2007.14062"),
+            FLASH1, MISTRAL, SINKS, GEMMA2, GEMMA3, FLEX,
+        ),
+        tags=(*_COMMON_TAGS, "sparse attention", "sliding window attention", "Longformer", "BigBird"),
+        target_minutes=17,
+    ),
+    Lecture(
+        id="08", slug="grouped-query-attention", title="Grouped Query Attention",
+        description=(
+            "Why the KV cache dominates memory at inference, how grouped-query attention shares keys "
+            "and values across query heads (MHA, GQA, MQA), grouping strategies and uptraining, the "
+            "memory versus quality trade-off, implementation details and real benchmarks."
+        ),
+        package="scenes/l08_gqa",
+        references=(
+            SHAZEER_MQA, AINSLIE_GQA,
+            _r("Touvron et al. 2023", "Llama 2: Open Foundation and Fine-Tuned Chat Models", "2307.09288"),
+            MISTRAL,
+            _r("Chowdhery et al. 2022", "PaLM: Scaling Language Modeling with Pathways", "2204.02311"),
+            POPE, DEEPSEEK_V2,
+        ),
+        tags=(*_COMMON_TAGS, "grouped query attention", "GQA", "multi-query attention", "KV cache"),
+        target_minutes=15,
+    ),
+    Lecture(
+        id="09", slug="multi-head-latent-attention", title="Multi-head Latent Attention",
+        description=(
+            "DeepSeek's multi-head latent attention: caching a low-rank latent instead of full keys and "
+            "values, the dimensionality-reduction mathematics, the query/key transformations and "
+            "decoupled RoPE, the weight-absorption trick, and the practical costs and gains."
+        ),
+        package="scenes/l09_mla",
+        references=(
+            DEEPSEEK_V2, DEEPSEEK_V3, SHAZEER_MQA, AINSLIE_GQA, ROFORMER, YARN,
+            _r("Hu et al. 2021", "LoRA: Low-Rank Adaptation of Large Language Models", "2106.09685"),
+            _r("Meng et al. 2025", "TransMLA: Multi-Head Latent Attention Is All You Need", "2502.07864",
+               note="verify id"),
+            _r("Ji et al. 2025", "Towards Economical Inference: Enabling DeepSeek's Multi-Head Latent "
+               "Attention in Any Transformer-based LLMs (MHA2MLA)", "2502.14837", note="verify id"),
+        ),
+        tags=(*_COMMON_TAGS, "multi-head latent attention", "MLA", "DeepSeek", "KV cache compression"),
+        target_minutes=20,
+    ),
+    Lecture(
+        id="10", slug="linear-state-space-attention", title="Linear/State Space Attention",
+        description=(
+            "Linear attention as a recurrent state, state space models from S4 to Mamba and Mamba-2, "
+            "selective scans, their performance characteristics against softmax attention, and when "
+            "a linear alternative is the right choice."
+        ),
+        package="scenes/l10_linear_ssm",
+        references=(
+            _r("Katharopoulos et al. 2020", "Transformers are RNNs: Fast Autoregressive Transformers with "
+               "Linear Attention", "2006.16236"),
+            _r("Choromanski et al. 2020", "Rethinking Attention with Performers", "2009.14794"),
+            _r("Sun et al. 2023", "Retentive Network: A Successor to Transformer for Large Language Models",
+               "2307.08621"),
+            _r("Yang et al. 2023", "Gated Linear Attention Transformers with Hardware-Efficient Training",
+               "2312.06635"),
+            _r("Yang et al. 2024", "Parallelizing Linear Transformers with the Delta Rule over Sequence "
+               "Length", "2406.06484", note="verify id"),
+            _r("Gu et al. 2020", "HiPPO: Recurrent Memory with Optimal Polynomial Projections", "2008.07669"),
+            _r("Gu et al. 2021", "Efficiently Modeling Long Sequences with Structured State Spaces (S4)",
+               "2111.00396"),
+            _r("Gu et al. 2022", "On the Parameterization and Initialization of Diagonal State Space Models "
+               "(S4D)", "2206.11893"),
+            _r("Gu & Dao 2023", "Mamba: Linear-Time Sequence Modeling with Selective State Spaces",
+               "2312.00752"),
+            _r("Dao & Gu 2024", "Transformers are SSMs: Generalized Models and Efficient Algorithms Through "
+               "Structured State Space Duality (Mamba-2)", "2405.21060"),
+            _r("Arora et al. 2023", "Zoology: Measuring and Improving Recall in Efficient Language Models",
+               "2312.04927"),
+            _r("Jelassi et al. 2024", "Repeat After Me: Transformers are Better than State Space Models at "
+               "Copying", "2402.01032"),
+            _r("Arora et al. 2024", "Simple linear attention language models balance the recall-throughput "
+               "tradeoff (Based)", "2402.18668"),
+            _r("Lieber et al. 2024", "Jamba: A Hybrid Transformer-Mamba Language Model", "2403.19887"),
+            _r("De et al. 2024", "Griffin: Mixing Gated Linear Recurrences with Local Attention for "
+               "Efficient Language Models", "2402.19427"),
+        ),
+        tags=(*_COMMON_TAGS, "linear attention", "state space models", "Mamba", "SSM", "S4"),
+        target_minutes=25,
+    ),
+    Lecture(
+        id="11", slug="differential-attention", title="Differential Attention",
+        description=(
+            "The attention-noise problem and the Differential Transformer's answer: the difference of "
+            "two softmax maps, the learnable lambda and its re-parameterisation, the role of per-head "
+            "normalisation, training considerations and the reported improvements."
+        ),
+        package="scenes/l11_differential",
+        references=(
+            _r("Ye et al. 2024", "Differential Transformer", "2410.05258"),
+            VASWANI,
+            _r("Zhang & Sennrich 2019", "Root Mean Square Layer Normalization", "1910.07467"),
+            _r("Wu & He 2018", "Group Normalization", "1803.08494"),
+            SINKS, LOST_MIDDLE,
+        ),
+        tags=(*_COMMON_TAGS, "differential attention", "Differential Transformer", "attention noise"),
+        target_minutes=16,
+    ),
+    Lecture(
+        id="12", slug="mixture-of-experts-attention", title="Mixture of Experts Attention",
+        description=(
+            "Mixture-of-experts fundamentals and routing applied to attention itself: token and expert "
+            "choice, load balancing and gating, training considerations and how mixture-of-experts "
+            "attention scales."
+        ),
+        package="scenes/l12_moe",
+        references=(
+            _r("Shazeer et al. 2017", "Outrageously Large Neural Networks: The Sparsely-Gated "
+               "Mixture-of-Experts Layer", "1701.06538"),
+            _r("Lepikhin et al. 2020", "GShard: Scaling Giant Models with Conditional Computation and "
+               "Automatic Sharding", "2006.16668"),
+            _r("Fedus et al. 2021", "Switch Transformers: Scaling to Trillion Parameter Models with Simple "
+               "and Efficient Sparsity", "2101.03961"),
+            _r("Zoph et al. 2022", "ST-MoE: Designing Stable and Transferable Sparse Expert Models",
+               "2202.08906"),
+            _r("Zhou et al. 2022", "Mixture-of-Experts with Expert Choice Routing", "2202.09368"),
+            _r("Zhang et al. 2022", "Mixture of Attention Heads: Selecting Attention Heads Per Token",
+               "2210.05144"),
+            _r("Csordás et al. 2023", "SwitchHead: Accelerating Transformers with Mixture-of-Experts "
+               "Attention", "2312.07987"),
+            _r("Jiang et al. 2024", "Mixtral of Experts", "2401.04088"),
+            _r("Dai et al. 2024", "DeepSeekMoE: Towards Ultimate Expert Specialization in Mixture-of-Experts "
+               "Language Models", "2401.06066"),
+            _r("Wang et al. 2024", "Auxiliary-Loss-Free Load Balancing Strategy for Mixture-of-Experts",
+               "2408.15664"),
+            _r("Jin et al. 2024", "MoH: Multi-Head Attention as Head-Routing Mixture-of-Experts",
+               "2410.11842"),
+            DEEPSEEK_V3,
+        ),
+        tags=(*_COMMON_TAGS, "mixture of experts", "MoE", "routing", "load balancing"),
+        target_minutes=17,
+    ),
+)
+
+
+def _with_outline_topics(lectures: tuple[Lecture, ...]) -> tuple[Lecture, ...]:
+    from dataclasses import replace
+
+    by_id = {lid: tuple(t for t, _ in topics) for lid, _, topics in OUTLINE}
+    return tuple(x if x.topic_ids else replace(x, topic_ids=by_id.get(x.id, ())) for x in lectures)
+
+
+COURSE = Course(title=COURSE_TITLE, lectures=_with_outline_topics(LECTURES), topics=TOPICS)
+
+
+def load_course(spec: str | None = None) -> Course:
+    """The course object named by ``spec`` ("module.path:ATTR" or "path/to/file.py:ATTR"), or COURSE.
+
+    The pipeline scripts take ``--manifest`` (or env ATTN_MANIFEST) so tests can use a fixture course.
+    """
+    import os
+
+    spec = spec or os.environ.get("ATTN_MANIFEST")
+    if not spec:
+        return COURSE
+    target, _, attr = spec.partition(":")
+    attr = attr or "COURSE"
+    if target.endswith(".py"):
+        import importlib.util
+
+        path = Path(target).resolve()
+        mod_spec = importlib.util.spec_from_file_location(f"_attn_manifest_{path.stem}", path)
+        assert mod_spec and mod_spec.loader
+        mod = importlib.util.module_from_spec(mod_spec)
+        mod_spec.loader.exec_module(mod)
+    else:
+        import importlib
+
+        mod = importlib.import_module(target)
+    course = getattr(mod, attr)
+    if not isinstance(course, Course):
+        raise TypeError(f"{spec} is not a Course")
+    return course

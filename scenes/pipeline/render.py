@@ -1,0 +1,449 @@
+"""Render the scenes of one or more lectures: one `python -m manim render` process per scene, N in
+parallel, each logged to media/logs/<quality>/<module>.<Scene>.log.
+
+A scene is skipped when its outputs exist and its render stamp matches: the stamp hashes the
+scene file, the other files of its lecture package, the scene kit, attn_ref, manim.cfg (the
+course's ``shared_inputs``), the scene's own ``deps``, the voice and the quality. ``--force``
+renders anyway. A failed scene is reported with its log path; the others go on; the exit code is
+non-zero when anything failed. After a scene renders, its section names are checked against the
+manifest (a mismatch is a failure: chapters and topic coverage come from these names).
+
+Each lecture also gets a title card and an end card, rendered by the same mechanism from
+scenes/pipeline/cards.py so they share the scenes' codec settings (needed for stream copy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scenes.course import IMPLICIT_SECTION_NAMES, Course, Lecture, load_course
+from scenes.pipeline import atomic
+from scenes.pipeline.media import (
+    Quality,
+    SceneOutputs,
+    fingerprint,
+    hash_obj,
+    hash_tree,
+    probe_video,
+    quality as parse_quality,
+    read_sections,
+)
+
+CARDS_FILE = Path(__file__).resolve().parent / "cards.py"
+VOICE_MODES = ("piper", "espeak", "silent", "auto")
+#: files of a scene's lecture package whose change re-renders the scene
+PACKAGE_SUFFIXES = (".py", ".json", ".csv", ".txt", ".npz", ".npy", ".yaml", ".toml", ".tex", ".svg", ".png", ".wav")
+TITLE_CARD_SECONDS = 4.0
+END_CARD_SECONDS = 5.0
+
+
+@dataclass
+class RenderJob:
+    lecture_id: str
+    kind: str  # "scene" | "title" | "end"
+    file: Path
+    scene: str
+    outputs: SceneOutputs
+    expected_sections: tuple[str, ...] | None
+    dep_paths: tuple[Path, ...] = ()
+    extra_env: dict[str, str] = field(default_factory=dict)
+    extra_inputs: dict = field(default_factory=dict)
+
+    @property
+    def label(self) -> str:
+        return f"L{self.lecture_id} {self.file.name}:{self.scene}"
+
+
+@dataclass
+class JobResult:
+    job: RenderJob
+    status: str  # "rendered" | "skipped" | "failed"
+    seconds: float = 0.0
+    message: str = ""
+    video_seconds: float | None = None
+
+    @property
+    def log(self) -> Path:
+        return self.job.outputs.log
+
+
+@dataclass
+class RenderReport:
+    results: list[JobResult]
+    quality: Quality
+    media_dir: Path
+    voice: dict
+
+    @property
+    def failed(self) -> list[JobResult]:
+        return [r for r in self.results if r.status == "failed"]
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def summary(self) -> str:
+        n = {s: sum(r.status == s for r in self.results) for s in ("rendered", "skipped", "failed")}
+        lines = [f"render: {n['rendered']} rendered, {n['skipped']} up to date, {n['failed']} failed "
+                 f"({self.quality.key} = {self.quality.width}x{self.quality.height}@{self.quality.fps}, "
+                 f"voice {self.voice.get('engine', '?')})"]
+        for r in self.results:
+            if r.status == "rendered" and r.video_seconds:
+                lines.append(f"  {r.job.label}: {r.seconds:.1f} s for {r.video_seconds:.1f} s of video "
+                             f"({r.seconds / r.video_seconds:.2f} s per video-second)")
+        for r in self.failed:
+            lines.append(f"  FAILED {r.job.label}: {r.message}\n         log: {r.log}")
+        return "\n".join(lines)
+
+
+# ------------------------------------------------------------------------------------------------
+# planning
+# ------------------------------------------------------------------------------------------------
+
+
+def card_spec(course: Course, lec: Lecture, kind: str) -> dict:
+    nxt = course.next_lecture(lec)
+    return {
+        "scene_name": f"{'TitleCard' if kind == 'title' else 'EndCard'}{lec.id}",
+        "kind": kind,
+        "section": "Title card" if kind == "title" else "End card",
+        "course": course.title,
+        "lecture_id": lec.id,
+        "lecture_title": lec.title,
+        "lecture_count": len(course.lectures),
+        "next": (f"Lecture {nxt.id} · {nxt.title}" if nxt else ""),
+        "duration": TITLE_CARD_SECONDS if kind == "title" else END_CARD_SECONDS,
+    }
+
+
+def plan_jobs(course: Course, lectures: Sequence[Lecture], q: Quality, media_dir: Path) -> list[RenderJob]:
+    jobs: list[RenderJob] = []
+    for lec in lectures:
+        if not lec.scenes:
+            continue
+        for kind in [k for k in ("title", "end") if k in lec.cards]:
+            spec = card_spec(course, lec, kind)
+            spec_path = media_dir / "cards" / q.dirname / f"{spec['scene_name']}.json"
+            jobs.append(RenderJob(
+                lecture_id=lec.id, kind=kind, file=CARDS_FILE, scene=spec["scene_name"],
+                outputs=SceneOutputs(media_dir, CARDS_FILE.stem, spec["scene_name"], q),
+                expected_sections=(spec["section"],),
+                extra_env={"ATTN_CARD_SPEC": str(spec_path)},
+                extra_inputs={"card_spec": spec},
+            ))
+        for sc in lec.scenes:
+            path = sc.path(course.root)
+            jobs.append(RenderJob(
+                lecture_id=lec.id, kind="scene", file=path, scene=sc.scene,
+                outputs=SceneOutputs(media_dir, sc.module_name, sc.scene, q),
+                expected_sections=tuple(sc.sections) if sc.sections else None,
+                dep_paths=tuple(course.root / d for d in sc.deps),
+            ))
+    return jobs
+
+
+# ------------------------------------------------------------------------------------------------
+# stamps
+# ------------------------------------------------------------------------------------------------
+
+
+def voice_mode() -> str:
+    return os.environ.get("ATTN_VOICE", "auto").strip().lower() or "auto"
+
+
+def probe_voice(root: Path, env: dict[str, str], timeout: float = 120) -> dict:
+    """voice_info(speech_service()) as the scenes will see it, from a child process (it imports
+    manim-voiceover and possibly a TTS engine); falls back to the requested mode."""
+    code = (
+        "import json\n"
+        "from scenes.kit.narration import speech_service, voice_info\n"
+        "print('VOICE_INFO=' + json.dumps(voice_info(speech_service()), default=str))\n"
+    )
+    try:
+        out = subprocess.run([sys.executable, "-c", code], cwd=root, env=env, capture_output=True,
+                             text=True, timeout=timeout)
+        for line in out.stdout.splitlines():
+            if line.startswith("VOICE_INFO="):
+                info = json.loads(line.split("=", 1)[1])
+                if isinstance(info, dict):
+                    return info
+    except (OSError, subprocess.SubprocessError, ValueError):
+        pass
+    return {"engine": env.get("ATTN_VOICE", "auto"), "voice": None, "settings": {},
+            "note": "scenes.kit.narration.voice_info unavailable"}
+
+
+def stamp_inputs(job: RenderJob, course: Course, voice: dict, shared_hashes: dict[str, str]) -> dict:
+    pkg = job.file.parent
+    return {
+        "scene": job.scene,
+        "file": hash_tree(job.file),
+        # a scene's lecture package (data modules, narration, committed results); a card has none
+        "package": None if job.kind != "scene" else hash_tree(pkg, suffixes=PACKAGE_SUFFIXES),
+        "deps": {str(p): hash_tree(p) for p in job.dep_paths},
+        "shared": shared_hashes,
+        "voice": voice,
+        "quality": job.outputs.quality.key,
+        "extra": job.extra_inputs,
+        "manim": _dist_version("manim"),
+        "manim_voiceover": _dist_version("manim-voiceover"),
+    }
+
+
+def _dist_version(name: str) -> str | None:
+    from importlib import metadata
+
+    try:
+        return metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return None
+
+
+def stamp_matches(job: RenderJob, key: str) -> bool:
+    """True when the stamp has this key and every output it recorded is still there, unchanged."""
+    st = atomic.read_json(job.outputs.stamp)
+    if not isinstance(st, dict) or st.get("key") != key:
+        return False
+    recorded = st.get("outputs") or {}
+    if str(job.outputs.mp4) not in recorded or str(job.outputs.sections_json) not in recorded:
+        return False
+    return all(fingerprint(Path(path)) == fp for path, fp in recorded.items())
+
+
+# ------------------------------------------------------------------------------------------------
+# running
+# ------------------------------------------------------------------------------------------------
+
+
+def manim_command(job: RenderJob, course: Course, media_dir: Path) -> list[str]:
+    return [
+        sys.executable, "-m", "manim", "render",
+        "-c", str(course.root / "manim.cfg"),
+        *job.outputs.quality.manim_args(),
+        "--media_dir", str(media_dir),
+        "--save_sections",
+        # manim's partial-movie cache is unsafe with sound: after a play served from the cache,
+        # add_sound() is dropped until the next play, and scene time advances by exact durations
+        # instead of whole frames, so audio drifts from the video (measured on 0.22). Whole-scene
+        # reuse comes from our own render stamp instead.
+        "--disable_caching",
+        "--progress_bar", "none",
+        "--silent",  # no outdated-version check over the network after each render
+        "-v", "INFO",
+        str(job.file), job.scene,
+    ]
+
+
+def child_env(course: Course, job: RenderJob | None, voice: str | None) -> dict[str, str]:
+    env = dict(os.environ)
+    root = str(course.root)
+    env["PYTHONPATH"] = root + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
+    env["PYTHONUNBUFFERED"] = "1"
+    if voice:
+        env["ATTN_VOICE"] = voice
+    if job is not None:
+        env.update(job.extra_env)
+    return env
+
+
+def check_sections(job: RenderJob) -> str | None:
+    """None when the rendered sections match the manifest, else a message."""
+    if job.expected_sections is None:
+        return None
+    try:
+        names = [s["name"] for s in read_sections(job.outputs.sections_json)]
+    except (OSError, ValueError, KeyError) as exc:
+        return f"cannot read sections index {job.outputs.sections_json}: {exc}"
+    return compare_sections(job.expected_sections, names)
+
+
+def compare_sections(expected: Sequence[str], actual: Sequence[str]) -> str | None:
+    actual = list(actual)
+    while actual and actual[0] in IMPLICIT_SECTION_NAMES:
+        actual.pop(0)
+    if list(expected) == actual:
+        return None
+    return f"sections differ from the manifest: manifest {list(expected)!r}, scene {actual!r}"
+
+
+_procs_lock = threading.Lock()
+_procs: set[subprocess.Popen] = set()
+
+
+def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | None, key: str,
+            inputs: dict, make_command: Callable[[RenderJob, Course, Path], list[str]],
+            timeout: float | None) -> JobResult:
+    out = job.outputs
+    # the old stamp and outputs go first: a crash below must not leave them looking current
+    for p in [out.stamp, *out.all_files()]:
+        p.unlink(missing_ok=True)
+    if job.kind in ("title", "end"):
+        atomic.write_json(Path(job.extra_env["ATTN_CARD_SPEC"]), job.extra_inputs["card_spec"])
+    out.log.parent.mkdir(parents=True, exist_ok=True)
+    cmd = make_command(job, course, media_dir)
+    t0 = time.monotonic()
+    with open(out.log, "w", encoding="utf-8") as log:
+        log.write(f"# {job.label}\n# cwd: {course.root}\n# command: {' '.join(cmd)}\n"
+                  f"# ATTN_VOICE={voice_env or os.environ.get('ATTN_VOICE', '')}\n\n")
+        log.flush()
+        try:
+            proc = subprocess.Popen(cmd, cwd=course.root, env=child_env(course, job, voice_env),
+                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+        except OSError as exc:
+            return JobResult(job, "failed", 0.0, f"could not start: {exc}")
+        with _procs_lock:
+            _procs.add(proc)
+        try:
+            rc = proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            return JobResult(job, "failed", time.monotonic() - t0, f"timed out after {timeout:.0f} s")
+        finally:
+            with _procs_lock:
+                _procs.discard(proc)
+    seconds = time.monotonic() - t0
+    if rc != 0:
+        return JobResult(job, "failed", seconds, f"manim exited with {rc}{_last_error(out.log)}")
+    missing = [p for p in (out.mp4, out.sections_json) if not p.exists()]
+    if missing:
+        return JobResult(job, "failed", seconds, "manim wrote no " + ", ".join(p.name for p in missing))
+    problem = check_sections(job)
+    if problem:
+        return JobResult(job, "failed", seconds, problem)
+    try:
+        info = probe_video(out.mp4)
+        video_seconds = float(info.video_duration)
+    except Exception as exc:
+        return JobResult(job, "failed", seconds, f"unreadable video {out.mp4}: {exc}")
+    outputs = {str(p): fingerprint(p) for p in out.all_files() if p.exists()}
+    atomic.write_json(out.stamp, {
+        "key": key, "label": job.label, "inputs": inputs, "outputs": outputs,
+        "render_seconds": round(seconds, 3), "video_seconds": video_seconds, "frames": info.nb_frames,
+        "rendered_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
+    })
+    return JobResult(job, "rendered", seconds, "", video_seconds)
+
+
+def _last_error(log: Path) -> str:
+    try:
+        lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines()
+                 if ln.strip()]
+    except OSError:
+        return ""
+    for ln in reversed(lines):
+        if "Error" in ln or "Exception" in ln:
+            return f": {ln[:200]}"
+    return f": {lines[-1][:200]}" if lines else ""
+
+
+def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: int = 2,
+           voice: str | None = None, force: bool = False, media_dir: Path | None = None,
+           progress: bool = True, timeout: float | None = None, only: Sequence[str] = (),
+           make_command: Callable[[RenderJob, Course, Path], list[str]] = manim_command,
+           voice_info: dict | None = None) -> RenderReport:
+    q = parse_quality(quality)
+    media_dir = Path(media_dir or course.root / "media").resolve()
+    if voice:
+        voice = voice.lower()
+        if voice not in VOICE_MODES:
+            raise ValueError(f"--voice must be one of {', '.join(VOICE_MODES)}")
+    lectures = course.select(selector)
+    all_jobs = plan_jobs(course, lectures, q, media_dir)
+    if only:
+        all_jobs = [j for j in all_jobs if j.scene in only or j.kind in only]
+    env = child_env(course, None, voice)
+    info = voice_info if voice_info is not None else (probe_voice(course.root, env) if all_jobs else {})
+    info = {"mode": voice or voice_mode(), **info}
+    shared = {s: hash_tree(course.root / s) for s in course.shared_inputs}
+
+    results: list[JobResult] = []
+    todo: list[tuple[RenderJob, str, dict]] = []
+    for job in all_jobs:
+        inputs = stamp_inputs(job, course, info, shared)
+        key = hash_obj(inputs)
+        if not force and stamp_matches(job, key):
+            results.append(JobResult(job, "skipped"))
+        else:
+            todo.append((job, key, inputs))
+
+    from tqdm import tqdm
+
+    bar = tqdm(total=len(all_jobs), initial=len(results), desc=f"render {q.dirname}", unit="scene",
+               disable=not progress, dynamic_ncols=True)
+    try:
+        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
+            futures = {pool.submit(run_job, job, course, media_dir, voice, key, inputs, make_command,
+                                   timeout): job for job, key, inputs in todo}
+            for fut in as_completed(futures):
+                try:
+                    res = fut.result()
+                except Exception as exc:
+                    res = JobResult(futures[fut], "failed", 0.0, f"pipeline error: {exc!r}")
+                results.append(res)
+                if res.status == "failed":
+                    bar.write(f"FAILED {res.job.label}: {res.message}\n       log: {res.log}")
+                bar.update(1)
+                bar.set_postfix(failed=sum(r.status == "failed" for r in results))
+    except KeyboardInterrupt:
+        with _procs_lock:
+            for p in _procs:
+                p.terminate()
+        raise
+    finally:
+        bar.close()
+    order = {id(j): i for i, j in enumerate(all_jobs)}
+    results.sort(key=lambda r: order[id(r.job)])
+    return RenderReport(results, q, media_dir, info)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="scripts/render.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--lecture", default="ready", help="'ready' (default), 'all', or ids: 01 | 1 | 01,03")
+    ap.add_argument("--quality", default="h30", help="l | m | h | p | k (manim's) or h30 = 1920x1080@30 (default)")
+    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scenes rendered at once")
+    ap.add_argument("--voice", choices=VOICE_MODES, help="sets ATTN_VOICE for the scenes")
+    ap.add_argument("--force", action="store_true", help="render even when the stamp says up to date")
+    ap.add_argument("--media-dir", type=Path, help="default: <repo>/media")
+    ap.add_argument("--manifest", help="course object, 'module:ATTR' or 'file.py:ATTR' (default scenes.course:COURSE)")
+    ap.add_argument("--only", action="append", default=[], help="only this scene class (repeatable); "
+                    "'title'/'end' for the cards")
+    ap.add_argument("--timeout", type=float, help="seconds per scene before it is killed")
+    ap.add_argument("--no-progress", action="store_true")
+    args = ap.parse_args(argv)
+
+    course = load_course(args.manifest)
+    try:
+        lectures = course.select(args.lecture)
+    except KeyError as exc:
+        print(f"render: {exc.args[0]}", file=sys.stderr)
+        return 2
+    if not lectures:
+        print(f"render: no lecture matches {args.lecture!r} "
+              f"(ready: {', '.join(x.id for x in course.lectures if x.ready) or 'none yet'})")
+        return 0
+    empty = [x.id for x in lectures if not x.scenes]
+    if empty:
+        print(f"render: lecture(s) {', '.join(empty)} have no scenes in the manifest yet; skipped")
+    if len(empty) == len(lectures):
+        return 0
+    try:
+        parse_quality(args.quality)
+    except ValueError as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return 2
+    report = render(course, args.lecture, args.quality, args.jobs, args.voice, args.force,
+                    args.media_dir, progress=not args.no_progress, timeout=args.timeout, only=args.only)
+    print(report.summary())
+    return 1 if report.failed else 0

@@ -1,0 +1,12 @@
+#!/usr/bin/env python
+"""Entry point: see scenes/pipeline/render.py (`python scripts/render.py --help`)."""
+
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from scenes.pipeline.render import main
+
+if __name__ == "__main__":
+    sys.exit(main())

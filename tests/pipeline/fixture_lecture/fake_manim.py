@@ -1,0 +1,21 @@
+"""Stands in for `python -m manim render` in fast tests: copies a tiny mp4 into manim's layout and
+writes a sections index with the given names. Exits 1 for a scene named "Broken".
+
+usage: fake_manim.py SRC_MP4 VIDEO_DIR SCENE SECTIONS_JSON
+"""
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+src, video_dir, scene, sections = sys.argv[1], Path(sys.argv[2]), sys.argv[3], json.loads(sys.argv[4])
+print(f"fake manim rendering {scene}")
+if scene == "Broken":
+    print("Traceback (most recent call last):\nRuntimeError: this fixture scene fails on purpose", file=sys.stderr)
+    sys.exit(1)
+(video_dir / "sections").mkdir(parents=True, exist_ok=True)
+shutil.copyfile(src, video_dir / f"{scene}.mp4")
+index = [{"name": n, "type": "default.normal", "video": f"{scene}_{i:04}.mp4", "nb_frames": "5",
+          "duration": "0.333333"} for i, n in enumerate(sections)]
+(video_dir / "sections" / f"{scene}.json").write_text(json.dumps(index))
