@@ -1,0 +1,1 @@
+"""Manim scenes of the Attention Lectures course."""
