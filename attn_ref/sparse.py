@@ -22,20 +22,24 @@ def _scale(q: torch.Tensor, scale) -> float:
     return 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
 
 
-def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool = False) -> torch.Tensor:
-    """Causal sliding-window attention in O(Lq·W) memory (Mistral 7B, arXiv:2310.06825; Longformer, arXiv:2004.05150).
+def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool = False,
+                             chunk: int | None = None) -> torch.Tensor:
+    """Causal sliding-window attention in O(Lq·W) work and memory (Mistral 7B, arXiv:2310.06825;
+    Longformer, arXiv:2004.05150).
 
     Query i, at absolute position p_i = i + Lk − Lq (lower-right aligned; p_i = i when Lq == Lk), attends to
     the keys p_i − W < j ≤ p_i (itself and the W − 1 before it):
 
-        out_i = Σ_{t=0}^{W−1} softmax_t(q_i · k_{p_i−W+1+t} · s) v_{p_i−W+1+t}
+        out_i = Σ_{p_i−W < j ≤ p_i} softmax_j(q_i · k_j · s) v_j
 
-    K and V are left-padded with W − 1 zero rows and ``unfold``-ed into a (Lk, W) band (a view, no copy);
-    band slots before position 0 are masked. Equals ``sdpa(q, k, v, sliding_window_mask(Lq, Lk, W,
-    "lower_right"))``. Requires Lq ≤ Lk.
+    Queries are processed in chunks of C (default C = W): chunk [c, c + C) needs only the keys
+    [p_c − W + 1, p_c + C), so each step scores a C × (C + W − 1) band tile and the peak extra memory is
+    O(B·H·W²), independent of the length — never the L × L score matrix, nor an (L, W, D) gather.
+    Equals ``sdpa(q, k, v, sliding_window_mask(Lq, Lk, W, "lower_right"))``. Requires Lq ≤ Lk.
     """
     _validate_qkv(q, k, v, enable_gqa)
     check_positive_int("window", window)
+    check_positive_int("chunk", chunk, allow_none=True)
     n_q, n_k = q.shape[-2], k.shape[-2]
     if n_q > n_k:
         raise ValueError(f"q length ({n_q}) must be <= k length ({n_k}) for lower-right sliding window: "
@@ -44,18 +48,19 @@ def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool 
     if enable_gqa:
         k = repeat_kv(k, q.shape[1] // k.shape[1])
         v = repeat_kv(v, q.shape[1] // v.shape[1])
-    w = window
-    pad = w - 1
-    k_pad = torch.nn.functional.pad(k, (0, 0, pad, 0))  # (B, H, Lk + W − 1, D)
-    v_pad = torch.nn.functional.pad(v, (0, 0, pad, 0))
-    # unfold: band[..., p, :, t] = padded[p + t] = original key p − W + 1 + t; keep the last Lq positions
-    k_band = k_pad.unfold(-2, w, 1)[:, :, n_k - n_q:]  # (B, H, Lq, D, W)
-    v_band = v_pad.unfold(-2, w, 1)[:, :, n_k - n_q:]  # (B, H, Lq, Dv, W)
-    scores = torch.einsum("bhqd,bhqdw->bhqw", q, k_band) * s  # (B, H, Lq, W): S_it = q_i · k_{p_i−W+1+t} · s
-    pos = torch.arange(n_k - n_q, n_k, device=q.device)[:, None] - pad + torch.arange(w, device=q.device)
-    scores = scores.masked_fill(pos < 0, float("-inf"))  # band slots before the first key
-    p = softmax(scores, dim=-1)
-    return torch.einsum("bhqw,bhqdw->bhqd", p, v_band)
+    w, off = window, n_k - n_q
+    c = chunk or w
+    outs = []
+    for c0 in range(0, n_q, c):
+        c1 = min(c0 + c, n_q)
+        k0, k1 = max(0, c0 + off - w + 1), c1 + off  # the keys any query of this chunk can see
+        pos_q = torch.arange(c0 + off, c1 + off, device=q.device)[:, None]
+        pos_k = torch.arange(k0, k1, device=q.device)[None, :]
+        keep = (pos_k <= pos_q) & (pos_k > pos_q - w)  # p_i − W < j ≤ p_i
+        scores = (q[:, :, c0:c1] @ k[:, :, k0:k1].transpose(-1, -2)) * s  # S_ij = q_i · k_j · s
+        p = softmax(scores.masked_fill(~keep, float("-inf")), dim=-1)
+        outs.append(p @ v[:, :, k0:k1])
+    return torch.cat(outs, dim=-2)
 
 
 def block_sparse_attention(q, k, v, layout, block: int, scale=None, enable_gqa: bool = False,

@@ -123,3 +123,13 @@ def test_bad_qkv_in_sparse():
     q, k, v = qkv(h=3, h_kv=2)
     with pytest.raises(ValueError, match="divisible by k heads"):
         sliding_window_attention(q, k, v, 2, enable_gqa=True)
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 64])
+def test_sliding_window_chunks_of_any_size_equal_dense(chunk):
+    g = torch.Generator().manual_seed(3)
+    q = torch.randn(2, 4, 37, 8, generator=g, dtype=torch.float64)
+    k, v = (torch.randn(2, 4, 50, 8, generator=g, dtype=torch.float64) for _ in range(2))
+    for w in (1, 5, 13, 60):
+        dense = ar.sdpa(q, k, v, attn_mask=ar.sliding_window_mask(37, 50, w, "lower_right"))
+        assert torch.allclose(ar.sliding_window_attention(q, k, v, w, chunk=chunk), dense, atol=1e-12)
