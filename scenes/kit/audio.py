@@ -329,7 +329,7 @@ def normalize_video_loudness(
     out_path: _PathLike,
     target_lufs: float = YOUTUBE_TARGET_LUFS,
     max_true_peak_dbtp: float = YOUTUBE_MAX_TRUE_PEAK_DBTP,
-    codec_margin_db: float = 0.5,
+    codec_margin_db: float = 1.0,
     audio_bitrate: str = "192k",
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:

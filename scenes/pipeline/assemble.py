@@ -50,6 +50,9 @@ from scenes.pipeline.render import CARDS_FILE, card_spec
 
 TARGET_LUFS = -14.0
 MAX_TRUE_PEAK_DBTP = -1.0
+# AAC encoding raises the true peak a little: the limiter aims this far below the ceiling, and the
+# decoded AAC of the final mp4 is measured again (metadata "loudness": final_lufs, final_true_peak_dbtp).
+CODEC_MARGIN_DB = 1.0
 PIPELINE_DIR = Path(__file__).resolve().parent
 
 
@@ -230,6 +233,21 @@ def voice_of(segs: list[Segment]) -> dict | None:
     return voices[0]
 
 
+def _final_loudness(mp4: Path, work: Path) -> dict:
+    """Loudness of the decoded AAC track of the finished mp4 (what YouTube measures)."""
+    try:
+        from scenes.kit.audio import extract_audio, measure_loudness
+    except ImportError as exc:
+        return {"final_measured": False, "reason": str(exc)}
+    wav = work / "final_check.wav"
+    extract_audio(mp4, wav)
+    try:
+        m = measure_loudness(wav)
+    finally:
+        wav.unlink(missing_ok=True)
+    return {"final_lufs": m["integrated_lufs"], "final_true_peak_dbtp": m["true_peak_dbtp"]}
+
+
 def _loudness(raw: Path, out: Path) -> dict:
     try:
         from scenes.kit.audio import normalize_loudness
@@ -238,7 +256,8 @@ def _loudness(raw: Path, out: Path) -> dict:
         # goes out as built (reported in metadata.json under "loudness").
         atomic.write_bytes(out, raw.read_bytes())
         return {"normalized": False, "reason": f"scenes.kit.audio unavailable: {exc}"}
-    report = normalize_loudness(raw, out, target_lufs=TARGET_LUFS, max_true_peak_dbtp=MAX_TRUE_PEAK_DBTP)
+    report = normalize_loudness(raw, out, target_lufs=TARGET_LUFS,
+                                max_true_peak_dbtp=MAX_TRUE_PEAK_DBTP - CODEC_MARGIN_DB)
     report = {k: (v if not isinstance(v, float) or (v == v and abs(v) != float("inf")) else None)
               for k, v in dict(report or {}).items()}
     return {"normalized": report.get("output_lufs") is not None, "target_lufs": TARGET_LUFS,
@@ -293,6 +312,10 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
     title = metadata.video_title(course, lec)
     steps.run("mux", [fingerprint(video), fingerprint(norm), av_join.AAC_BITRATE, title], [paths.mp4],
               lambda: av_join.mux(video, norm, paths.mp4, title) or verify(paths.mp4, total_frames, fps))
+
+    final_loud = steps.run("final_loudness", [fingerprint(paths.mp4)], [paths.mp4],
+                           lambda: _final_loudness(paths.mp4, paths.work))
+    loud = {**(loud or {}), **(final_loud or {})}
 
     # 5. captions
     cap_parts = [(s.outputs.srt if s.outputs.srt.exists() else None, Fraction(s.first_frame) / fps,

@@ -102,6 +102,9 @@ def test_render_and_assemble_fixture_lecture(tmp_path):
     assert meta["voice"]["engine"] == "silent" and meta["voice_engine"] == "silent"
     assert meta["loudness"]["normalized"] and abs(meta["loudness"]["output_lufs"] + 14) < 0.5
     assert meta["loudness"]["output_true_peak_dbtp"] <= -1.0
+    # what YouTube measures: the decoded AAC of the finished lecture
+    assert abs(meta["loudness"]["final_lufs"] + 14) < 0.5
+    assert meta["loudness"]["final_true_peak_dbtp"] <= -1.0
     assert meta["video"] == p.mp4.name and meta["captions"] == p.srt.name and meta["thumbnail"] == p.thumbnail.name
     assert [s["name"] for s in meta["sections"]] == ["Title card", "L90.1 Alpha topic", "L90.2 Beta topic",
                                                     "L90.3 Gamma topic", "Recap", "End card"]
