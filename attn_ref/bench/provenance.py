@@ -62,6 +62,8 @@ def provenance(device: str | torch.device = "cpu", command: str | None = None) -
         "cpu_model": _cpu_model(),
         "cpu_count": os.cpu_count(),
         "torch_threads": torch.get_num_threads(),
+        # other work on the machine skews CPU timings: the 1-minute load average when the run started
+        "load_average_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
         "platform": platform.platform(),
         "python": sys.version.split()[0],
         "torch": torch.__version__,
