@@ -1,0 +1,332 @@
+"""A tiny decoder-only transformer whose attention layer is switchable, built from ``attn_ref`` modules.
+
+Block (pre-norm, Xiong et al. 2020, arXiv:2002.04745; RMSNorm, arXiv:1910.07467)::
+
+    h = embed(x) [+ sinusoidal(p)] [+ W_s embed(x_{t-1})]      token shift (RWKV arXiv:2305.13048, H3 arXiv:2212.14052)
+    h = h + Attn(RMSNorm(h))                                    the switchable attention
+    h = h + W_2 SiLU(W_1 RMSNorm(h))                            omitted when d_ff == 0 (attention-only)
+    logits = W_lm RMSNorm(h)
+
+Attention kinds (``ModelConfig.attention``) and the positions each accepts:
+
+* ``mha`` — :class:`attn_ref.MultiHeadAttention` (arXiv:1706.03762); rope, nope, alibi, sinusoidal
+* ``gqa`` — the same with ``n_kv_heads < n_heads`` (arXiv:2305.13245); rope, nope, alibi, sinusoidal
+* ``diff`` — :class:`attn_ref.DifferentialAttention` (arXiv:2410.05258); rope, nope, sinusoidal
+* ``moa`` — :class:`attn_ref.MixtureOfAttentionHeads` (arXiv:2210.05144); nope, sinusoidal
+* ``switchhead`` — :class:`attn_ref.SwitchHeadAttention` (arXiv:2312.07987); nope, sinusoidal
+* ``linear`` — :func:`attn_ref.linear_attention` inside q/k/v/o projections (arXiv:2006.16236); nope, sinusoidal
+
+Positions: ``rope`` (arXiv:2104.09864; an eval-time :class:`attn_ref.RopeScaling` such as position
+interpolation, arXiv:2306.15595, or YaRN, arXiv:2309.00071, is set with
+:meth:`TinyTransformer.set_rope_scaling`), ``nope`` (none; Kazemnejad et al. 2023, arXiv:2305.19466),
+``alibi`` (:func:`attn_ref.alibi_bias`, arXiv:2108.12409, passed as the additive mask) and
+``sinusoidal`` (:func:`attn_ref.sinusoidal_positions` added to the embeddings, arXiv:1706.03762).
+
+``forward(tokens, return_maps=True)`` also returns every layer's attention map (B, H, L, L), rows =
+queries: the softmax map for mha/gqa/moa/switchhead (for moa: one map per expert), the signed map
+A1 − λ·A2 for diff (its two softmax maps are then in ``aux[layer]["attn1"/"attn2"]``), and the
+normalised kernel map (φQφKᵀ ∘ M) / row-sum for linear attention.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import asdict, dataclass, fields
+from typing import NamedTuple
+
+import torch
+from torch import nn
+
+from .._checks import check_choice, check_positive_int, check_tensor
+from ..core import sdpa
+from ..decoder import RMSNorm
+from ..differential import DifferentialAttention
+from ..linear import FEATURE_MAPS, linear_attention
+from ..moe import MixtureOfAttentionHeads, SwitchHeadAttention
+from ..multihead import MultiHeadAttention
+from ..positions import alibi_bias, sinusoidal_positions
+from ..rope import Rope, RopeScaling
+
+__all__ = ["ATTENTION_KINDS", "POSITION_KINDS", "LinearAttentionLayer", "ModelConfig", "ModelOutput",
+           "TinyTransformer"]
+
+ATTENTION_KINDS = ("mha", "gqa", "diff", "moa", "switchhead", "linear")
+POSITION_KINDS = ("rope", "nope", "alibi", "sinusoidal")
+_ALLOWED_POSITIONS = {
+    "mha": ("rope", "nope", "alibi", "sinusoidal"),
+    "gqa": ("rope", "nope", "alibi", "sinusoidal"),
+    "diff": ("rope", "nope", "sinusoidal"),
+    "moa": ("nope", "sinusoidal"),
+    "switchhead": ("nope", "sinusoidal"),
+    "linear": ("nope", "sinusoidal"),
+}
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Hyper-parameters of :class:`TinyTransformer`; every field is JSON-serialisable (:meth:`to_dict`).
+
+    ``n_heads`` is the number of attention heads (for ``diff``: differential heads, each with two
+    softmax maps; for ``moa``: ignored, the experts are the heads). ``n_kv_heads`` is used by ``gqa``.
+    ``d_ff = 0`` builds an attention-only model. ``n_experts``/``top_k``/``expert_head_dim`` configure
+    ``moa`` and ``switchhead`` (``expert_head_dim`` defaults to d_model // n_heads).
+    ``moa_capacity_factor``: expert capacity of MoA (None = unlimited). ``feature_map``: φ of linear
+    attention. ``token_shift``: add W_s·embed(x_{t−1}) to the input (a one-step shift, no attention).
+    """
+
+    vocab_size: int
+    d_model: int = 64
+    n_layers: int = 2
+    n_heads: int = 4
+    n_kv_heads: int | None = None
+    d_ff: int = 256
+    attention: str = "mha"
+    positions: str = "rope"
+    rope_base: float = 10000.0
+    rope_pairing: str = "half"
+    n_experts: int = 4
+    top_k: int = 2
+    expert_head_dim: int | None = None
+    moa_capacity_factor: float | None = None
+    feature_map: str = "elu1"
+    token_shift: bool = False
+    max_len: int = 4096
+    norm_eps: float = 1e-6
+
+    def __post_init__(self):
+        for name in ("vocab_size", "d_model", "n_layers", "n_heads", "n_experts", "top_k", "max_len"):
+            check_positive_int(name, getattr(self, name))
+        if isinstance(self.d_ff, bool) or not isinstance(self.d_ff, int) or self.d_ff < 0:
+            raise ValueError(f"d_ff must be an int >= 0 (0 = attention-only), got {self.d_ff!r}")
+        check_choice("attention", self.attention, ATTENTION_KINDS)
+        check_choice("positions", self.positions, POSITION_KINDS)
+        if self.positions not in _ALLOWED_POSITIONS[self.attention]:
+            raise ValueError(f"positions={self.positions!r} is not supported with attention={self.attention!r}; "
+                             f"expected one of {list(_ALLOWED_POSITIONS[self.attention])}")
+        if self.d_model % self.n_heads:
+            raise ValueError(f"d_model must be divisible by n_heads, got d_model={self.d_model}, "
+                             f"n_heads={self.n_heads}")
+        if self.attention == "gqa" and (self.n_kv_heads is None or self.n_kv_heads >= self.n_heads
+                                        or self.n_heads % self.n_kv_heads):
+            raise ValueError(f"attention='gqa' needs n_kv_heads < n_heads dividing it, got "
+                             f"n_heads={self.n_heads}, n_kv_heads={self.n_kv_heads}")
+        if self.attention == "mha" and self.n_kv_heads not in (None, self.n_heads):
+            raise ValueError(f"attention='mha' needs n_kv_heads None or == n_heads={self.n_heads}, "
+                             f"got {self.n_kv_heads} (use attention='gqa')")
+        if self.attention == "diff" and self.d_model % (2 * self.n_heads):
+            raise ValueError(f"attention='diff' needs d_model divisible by 2*n_heads, got d_model={self.d_model}, "
+                             f"n_heads={self.n_heads}")
+        if self.top_k > self.n_experts:
+            raise ValueError(f"top_k must be <= n_experts={self.n_experts}, got {self.top_k}")
+        if self.feature_map not in FEATURE_MAPS:
+            raise ValueError(f"feature_map must be one of {sorted(FEATURE_MAPS)}, got {self.feature_map!r}")
+        check_choice("rope_pairing", self.rope_pairing, ("half", "interleaved"))
+
+    @property
+    def head_dim(self) -> int:
+        return self.d_model // self.n_heads
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> ModelConfig:
+        names = {f.name for f in fields(cls)}
+        unknown = set(d) - names
+        if unknown:
+            raise ValueError(f"unknown ModelConfig fields {sorted(unknown)}; expected a subset of {sorted(names)}")
+        return cls(**d)
+
+
+class ModelOutput(NamedTuple):
+    """``logits`` (B, L, vocab); ``maps``: per layer (B, H, L, L) or None; ``aux``: per layer dict."""
+
+    logits: torch.Tensor
+    maps: list | None
+    aux: list
+
+
+class LinearAttentionLayer(nn.Module):
+    """Causal linear attention layer (Katharopoulos et al. 2020, arXiv:2006.16236) around
+    :func:`attn_ref.linear_attention`::
+
+        Q, K, V = x W_q, x W_k, x W_v  (per head d_h),   y_i = φ(q_i)ᵀ S_i / (φ(q_i)ᵀ z_i + eps),
+        S_i = Σ_{j≤i} φ(k_j) v_jᵀ (a d_h × d_h state per head),   out = concat_h(y) W_o
+
+    The attention map it implies, (φQφKᵀ ∘ M)_ij / Σ_j (…), is obtained by running the same function on
+    V = I (each output row is then the row of weights), so the map is the module's own computation.
+    """
+
+    def __init__(self, d_model: int, n_heads: int, feature_map: str = "elu1"):
+        super().__init__()
+        self.d_model, self.n_heads, self.head_dim = d_model, n_heads, d_model // n_heads
+        self.feature_map = feature_map
+        self.q_proj = nn.Linear(d_model, d_model, bias=False)
+        self.k_proj = nn.Linear(d_model, d_model, bias=False)
+        self.v_proj = nn.Linear(d_model, d_model, bias=False)
+        self.o_proj = nn.Linear(d_model, d_model, bias=False)
+
+    def state_elems(self) -> int:
+        """Recurrent state per sequence: H·(d_h·d_h + d_h) numbers (S and z), whatever the length."""
+        return self.n_heads * (self.head_dim * self.head_dim + self.head_dim)
+
+    def forward(self, x: torch.Tensor, return_weights: bool = False):
+        B, L, _ = x.shape
+        H, hd = self.n_heads, self.head_dim
+        q, k, v = (p(x).view(B, L, H, hd).transpose(1, 2) for p in (self.q_proj, self.k_proj, self.v_proj))
+        y = linear_attention(q, k, v, feature_map=self.feature_map, causal=True, form="parallel")
+        out = self.o_proj(y.transpose(1, 2).reshape(B, L, H * hd))
+        if not return_weights:
+            return out
+        eye = torch.eye(L, dtype=x.dtype, device=x.device).expand(B, H, L, L)
+        w = linear_attention(q.detach(), k.detach(), eye, feature_map=self.feature_map, causal=True,
+                             form="parallel")
+        return out, w
+
+
+def _softmax_map(q: torch.Tensor, k: torch.Tensor) -> torch.Tensor:
+    """Causal softmax map softmax(qkᵀ/√d) of (B, H, L, d) q and (B, H_k, L, d) k, via :func:`attn_ref.sdpa`."""
+    v = torch.zeros(k.shape[0], k.shape[1], k.shape[2], 1, dtype=q.dtype, device=q.device)
+    _, w = sdpa(q, k, v, is_causal=True, enable_gqa=True, return_weights=True)
+    return w
+
+
+class _Block(nn.Module):
+    def __init__(self, cfg: ModelConfig, depth: int):
+        super().__init__()
+        self.kind = cfg.attention
+        self.attn_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+        hd = cfg.head_dim
+        ehd = cfg.expert_head_dim or hd
+        if cfg.attention in ("mha", "gqa"):
+            rope = Rope(hd, cfg.rope_base, None, cfg.rope_pairing) if cfg.positions == "rope" else None
+            self.attn = MultiHeadAttention(cfg.d_model, cfg.n_heads, cfg.n_kv_heads, bias=False, rope=rope,
+                                           causal=True)
+        elif cfg.attention == "diff":
+            self.attn = DifferentialAttention(cfg.d_model, cfg.n_heads, depth,
+                                              rope=cfg.rope_pairing if cfg.positions == "rope" else None,
+                                              causal=True, rope_base=cfg.rope_base)
+        elif cfg.attention == "moa":
+            self.attn = MixtureOfAttentionHeads(cfg.d_model, cfg.n_experts, cfg.top_k, ehd, causal=True,
+                                                capacity_factor=cfg.moa_capacity_factor)
+        elif cfg.attention == "switchhead":
+            self.attn = SwitchHeadAttention(cfg.d_model, cfg.n_heads, cfg.n_experts, cfg.top_k, ehd, causal=True)
+        else:
+            self.attn = LinearAttentionLayer(cfg.d_model, cfg.n_heads, cfg.feature_map)
+        if cfg.d_ff:
+            self.mlp_norm = RMSNorm(cfg.d_model, cfg.norm_eps)
+            self.up = nn.Linear(cfg.d_model, cfg.d_ff, bias=False)
+            self.down = nn.Linear(cfg.d_ff, cfg.d_model, bias=False)
+        else:
+            self.mlp_norm = self.up = self.down = None
+
+    def _attend(self, u: torch.Tensor, bias: torch.Tensor | None, want_map: bool):
+        """(y, map or None, aux dict) for the normalised input u (B, L, d)."""
+        a = self.attn
+        if self.kind in ("mha", "gqa"):
+            if want_map:
+                y, w = a(u, attn_mask=bias, return_weights=True)
+                return y, w, {}
+            return a(u, attn_mask=bias), None, {}
+        if self.kind == "diff":
+            y, maps = a(u, return_maps=True)
+            aux = {"lambda": maps["lambda"].detach()}
+            if want_map:                                            # the two softmax maps behind A1 − λ·A2
+                aux.update(attn1=maps["attn1"].detach(), attn2=maps["attn2"].detach())
+            return y, (maps["diff"] if want_map else None), aux
+        if self.kind == "moa":
+            y, aux = a(u, return_aux=True)
+            w = None
+            if want_map:
+                with torch.no_grad():
+                    q = torch.einsum("bld,edh->belh", u, a.w_q)             # each expert's query
+                    w = _softmax_map(q, a.k_proj(u)[:, None])               # (B, E, L, L), shared K
+            return y, w, aux
+        if self.kind == "switchhead":
+            y, aux = a(u, return_aux=True)
+            w = None
+            if want_map:
+                with torch.no_grad():
+                    B, L, _ = u.shape
+                    q = a.q_proj(u).view(B, L, a.n_heads, a.head_dim).transpose(1, 2)
+                    k = a.k_proj(u).view(B, L, a.n_heads, a.head_dim).transpose(1, 2)
+                    w = _softmax_map(q, k)
+            return y, w, aux
+        if want_map:
+            y, w = a(u, return_weights=True)
+            return y, w, {}
+        return a(u), None, {}
+
+    def forward(self, h, bias, want_map):
+        y, w, aux = self._attend(self.attn_norm(h), bias, want_map)
+        h = h + y
+        if self.up is not None:
+            h = h + self.down(nn.functional.silu(self.up(self.mlp_norm(h))))
+        return h, w, aux
+
+
+class TinyTransformer(nn.Module):
+    """Tiny decoder-only transformer with a switchable attention kind (see the module docstring).
+
+    ``TinyTransformer(config)`` draws its weights from the global torch RNG (seed it with
+    ``torch.manual_seed`` first; :func:`attn_ref.lab.train` does). ``forward(tokens (B, L) long,
+    return_maps=False) -> ModelOutput(logits, maps, aux)``.
+    """
+
+    def __init__(self, config: ModelConfig):
+        super().__init__()
+        if not isinstance(config, ModelConfig):
+            raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
+        self.config = config
+        self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        self.shift = nn.Linear(config.d_model, config.d_model, bias=False) if config.token_shift else None
+        self.blocks = nn.ModuleList(_Block(config, i) for i in range(config.n_layers))
+        self.norm = RMSNorm(config.d_model, config.norm_eps)
+        self.lm_head = nn.Linear(config.d_model, config.vocab_size, bias=False)
+        self.rope_scaling: RopeScaling | None = None
+
+    def set_rope_scaling(self, scaling: RopeScaling | None) -> None:
+        """Use RoPE with ``scaling`` (e.g. ``RopeScaling("linear", 4)`` = position interpolation,
+        arXiv:2306.15595; ``RopeScaling("yarn", 4, original_max_position=64)``, arXiv:2309.00071) in
+        every attention layer from now on; ``None`` restores plain RoPE. No weights change."""
+        cfg = self.config
+        if cfg.positions != "rope" or cfg.attention not in ("mha", "gqa"):
+            raise ValueError(f"set_rope_scaling needs attention 'mha'/'gqa' with positions='rope', got "
+                             f"attention={cfg.attention!r}, positions={cfg.positions!r}")
+        if scaling is not None and not isinstance(scaling, RopeScaling):
+            raise TypeError(f"scaling must be a RopeScaling or None, got {type(scaling).__name__}")
+        for block in self.blocks:
+            block.attn.rope = Rope(cfg.head_dim, cfg.rope_base, scaling, cfg.rope_pairing)
+        self.rope_scaling = scaling
+
+    def forward(self, tokens: torch.Tensor, return_maps: bool = False) -> ModelOutput:
+        check_tensor("tokens", tokens, ndim=2)
+        if tokens.dtype not in (torch.int64, torch.int32):
+            raise TypeError(f"tokens must be an integer tensor, got dtype {tokens.dtype}")
+        L = tokens.shape[1]
+        cfg = self.config
+        h = self.embed(tokens)
+        if self.shift is not None:                                  # h_t += W_s e_{t-1}  (e_{-1} = 0)
+            prev = torch.nn.functional.pad(h, (0, 0, 1, 0))[:, :-1]
+            h = h + self.shift(prev)
+        if cfg.positions == "sinusoidal":
+            if tokens.shape[1] > cfg.max_len:
+                raise ValueError(f"tokens has length {L} > max_len={cfg.max_len}")
+            h = h + sinusoidal_positions(L, cfg.d_model, dtype=h.dtype).to(h.device)
+        bias = None
+        if cfg.positions == "alibi":                                # -m_h (i - j), added to the scores
+            bias = alibi_bias(cfg.n_heads, L, L, dtype=h.dtype).to(h.device)
+        maps, auxes = ([] if return_maps else None), []
+        for block in self.blocks:
+            h, w, aux = block(h, bias, return_maps)
+            if return_maps:
+                maps.append(w)
+            auxes.append(aux)
+        return ModelOutput(self.lm_head(self.norm(h)), maps, auxes)
+
+    def n_params(self) -> int:
+        return sum(p.numel() for p in self.parameters())
+
+
+def expected_uniform_loss(vocab: int) -> float:
+    """ln(vocab): the cross-entropy of a uniform guess, a reference line for loss curves."""
+    return math.log(vocab)
