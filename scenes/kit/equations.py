@@ -920,3 +920,66 @@ _register(
     "arXiv:1409.0473, eq. (6) and App. A.1.2",
     {"s_{i-1}": "Q", "h_{j}": "K"},
 )
+
+
+# --- Q, K, V are learned projections of the same token embeddings ------------------------------------------
+d_model = sp.Symbol("d", integer=True, positive=True)
+X_emb = sp.MatrixSymbol("X", n, d_model)
+W_q, W_k, W_v = (sp.MatrixSymbol(f"W_{{{r}}}", d_model, d) for r, d in (("Q", d_k), ("K", d_k), ("V", d_v)))
+
+
+def _claim_qkv_projection(eq):
+    """Each clause against a bias-free single-head ``attn_ref.MultiHeadAttention`` (nn.Linear stores Wᵀ)."""
+    import attn_ref as ar
+
+    torch.manual_seed(12)
+    mha = ar.MultiHeadAttention(4, 1, bias=False).double()
+    x = _randn(_rng(12), 3, 4)
+    with torch.no_grad():
+        weights = {W_q: mha.q_proj.weight.T, W_k: mha.k_proj.weight.T, W_v: mha.v_proj.weight.T}
+        outputs = {Q: mha.q_proj(x), K: mha.k_proj(x), V: mha.v_proj(x)}  # the role decides the reference
+        for cl in eq.clauses:
+            subs = {X_emb: _mat(x), **{w: _mat(t) for w, t in weights.items()}, cl.lhs: _mat(outputs[cl.lhs]),
+                    n: 3, d_model: 4, d_k: 4, d_v: 4}
+            _numeric(eq, cl, subs)
+
+
+_register(
+    "qkv_projection",
+    [Clause(Q, X_emb * W_q), Clause(K, X_emb * W_k), Clause(V, X_emb * W_v)],
+    _claim_qkv_projection,
+    "Queries, keys and values are three learned linear maps of the same token embeddings (rows of X).",
+    "Vaswani et al. 2017, arXiv:1706.03762, §3.2.2 (W^Q, W^K, W^V)",
+    QKV_ROLES,
+)
+
+# Bahdanau's context vector: the weighted sum of the encoder states (Lecture 1, L01.2)
+alpha_idx, hstate_idx, ctx_idx = sp.IndexedBase(r"\alpha"), sp.IndexedBase("h"), sp.IndexedBase("c")
+T_x = sp.Symbol("T_{x}", integer=True, positive=True)
+
+
+def _claim_bahdanau_context(eq):
+    import attn_ref as ar
+
+    cl = eq.clauses[0]
+    gen = _rng(12)
+    h, e = _randn(gen, 5, 4), _randn(gen, 5)
+    alpha = ar.softmax(e)
+    ref = (alpha[:, None] * h).sum(0)  # c = Σ_j α_j h_j, one coordinate at a time below
+    for col in range(4):
+        rhs = _expand_vector_sum(cl.rhs, {T_x: 5, i: 1}).xreplace(
+            {**{alpha_idx[1, t]: float(alpha[t - 1]) for t in range(1, 6)},
+             **{hstate_idx[t]: float(h[t - 1, col]) for t in range(1, 6)}})
+        _close(eq.name, float(ref[col]), rhs)
+
+
+_register(
+    "bahdanau_context",
+    [Clause(ctx_idx[i], sp.Sum(sp.Mul(alpha_idx[i, j], hstate_idx[j], evaluate=False), (j, 1, T_x)))],
+    _claim_bahdanau_context,
+    "Additive attention's context vector: the alignment weights α_ij (a softmax of the scores e_ij) mix "
+    "the encoder states h_j.",
+    "Bahdanau, Cho & Bengio 2014, Neural Machine Translation by Jointly Learning to Align and Translate, "
+    "arXiv:1409.0473, eq. (5)",
+    {"c_{i}": "OUTPUT", r"\alpha_{ij}": "WEIGHT", "h_{j}": "K"},
+)
