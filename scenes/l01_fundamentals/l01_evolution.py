@@ -1,0 +1,287 @@
+"""L01.2 Evolution: FFN → RNN → LSTM → Attention. A real RNN reads the sentence token by token, the
+seq2seq bottleneck squeezes a short and a long sentence into the same four numbers, and Bahdanau's
+additive attention scores every encoder state, softmaxes the scores and mixes the states.
+
+    manim -pql scenes/l01_fundamentals/l01_evolution.py Evolution
+
+Numbers: ``data.rnn_states()``, ``data.seq2seq_bottleneck()``, ``data.bahdanau_alignment()``,
+``data.path_lengths()``; formulas: ``rnn_update``, ``bahdanau_score``, ``bahdanau_context``.
+"""
+from __future__ import annotations
+
+import numpy as np
+from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart,
+                   ReplacementTransform, ShowPassingFlash, SurroundingRectangle, TransformFromCopy, VGroup, Write)
+
+from scenes.kit.equations import equation
+from scenes.kit.lecture_scene import LectureScene
+from scenes.kit.mobjects import Citation, CitationLine, MatrixGrid, TokenRow, VectorColumn, fit_within, label, number
+from scenes.kit.mobjects.networks import RecurrentChain, arc_over
+from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
+from scenes.l01_fundamentals.data import bahdanau_alignment, path_lengths, references, rnn_states, seq2seq_bottleneck
+
+# layout -------------------------------------------------------------------------------------------------
+EQ_Y = 3.05
+TANH_RANGE = (-1.0, 1.0)  # heat-map range of hidden states (tanh outputs)
+STRIP_CELL = 0.38  # one hidden-state number as a heat cell in the bottleneck picture
+SUBSCRIPTS = "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089"
+ENC_X0, ENC_DX, ENC_Y = -5.35, 1.72, -0.2  # Bahdanau: encoder state columns
+S_X, C_X = 3.45, 5.8  # decoder state and context columns
+E_Y, A_Y = -2.4, -2.95  # rows of scores and weights
+OUT_X = 5.5  # the bottleneck vectors
+ROW_Y = (1.75, -1.45)  # the short and the long sentence
+
+
+def sub(name: str, k: int) -> str:
+    """``h₃`` for ("h", 3): a position label (the 1-based index of a token)."""
+    return name + "".join(SUBSCRIPTS[int(d)] for d in str(k))
+
+
+def citation_of(ref) -> Citation:
+    return Citation(ref.authors, ref.year, ref.title, ref.arxiv, ref.venue)
+
+
+def ref_by_year_and_name(year: int, name: str):
+    return next(r for r in references() if r.year == year and name in r.authors)
+
+
+class Evolution(LectureScene):
+    def construct(self):
+        self.topic("L01.2", "Evolution: FFN \u2192 RNN \u2192 LSTM \u2192 Attention")
+        self.recurrence()
+        self.bottleneck()
+        self.alignment()
+
+    # -- 1. a real RNN reads the sentence -------------------------------------------------------------
+    def recurrence(self):
+        r = rnn_states()
+        n, width = len(r.tokens), len(r.states[0])
+        eq = equation("rnn_update").move_to([0, EQ_Y, 0])
+        chain = RecurrentChain(r.tokens, cell_text="RNN", cell_width=1.3, cell_height=0.75, gap=1.2,
+                               font_size=SIZES.LABEL, token_size=SIZES.BODY)
+        chain.move_to([0, -1.7, 0])
+        states = VGroup()
+        ups = VGroup()
+        for t in range(n):
+            col = VectorColumn(r.states[t], label_text=sub("h", t + 1), role="K")
+            col.next_to(chain.cells[t], UP, buff=0.55)
+            states.add(col)
+            ups.add(Arrow(chain.cells[t].get_top(), col.brackets.get_bottom(), buff=0.06, stroke_width=3,
+                          color=COLORS.MUTED, tip_length=0.14, max_tip_length_to_length_ratio=0.4))
+        same = label("the same cell, with the same W, U and b, at every step", size=SIZES.SMALL,
+                     color=COLORS.MUTED).next_to(chain, DOWN, buff=BUFF.MEDIUM)
+
+        with self.narrate(
+            "To see what attention replaced, let's open up a recurrent network. It keeps a hidden state, h, "
+            "and updates it with one rule at every step: the new state is the tanh of W times the old state, "
+            "plus U times the current input, plus a bias b. W, U and b are the same at every step, so one "
+            "small cell, reused, is the whole network."
+        ) as t:
+            self.play(Write(eq), run_time=0.3 * t.duration)
+            self.play(FadeIn(chain, lag_ratio=0.05), run_time=0.25 * t.duration)
+            self.play(FadeIn(same, shift=UP * 0.1), Indicate(chain.cell_labels, color=COLORS.ACCENT),
+                      run_time=0.2 * t.duration)
+            self.wait_for(t)
+
+        marks = [f"<bookmark mark='t{k}'/>" for k in range(n)]
+        tok = [f"\u201c{w}\u201d" for w in r.tokens]
+        with self.narrate(
+            f"Here is a real one, with a hidden state of {width} numbers, reading our sentence. It starts from "
+            f"zeros. {marks[0]}After {tok[0]}, the state holds these {width} numbers. {marks[1]}After "
+            f"{tok[1]}, the cell mixes the old state with the new word, and every number changes. "
+            f"{marks[2]}Then {tok[2]}, {marks[3]}then {tok[3]}, {marks[4]}and finally {tok[4]}."
+        ) as t:
+            self.play(FadeOut(same), run_time=0.3)
+            for k in range(n):
+                self.wait_until_bookmark(f"t{k}")
+                ring = chain.tokens.highlight(k)
+                anims = [Create(ring), Indicate(chain.cells[k], color=COLORS.K, scale_factor=1.08)]
+                if k:
+                    anims.append(ShowPassingFlash(chain.links[k - 1].copy().set_stroke(COLORS.K, 6), time_width=1.0))
+                    anims.append(states[k - 1].animate.set_opacity(0.45))
+                self.play(*anims, run_time=0.4)
+                self.play(Create(ups[k]), FadeIn(states[k], shift=UP * 0.3, scale=0.7), FadeOut(ring), run_time=0.5)
+            self.wait_for(t)
+
+        steps = path_lengths().rnn[n - 1][0]
+        with self.narrate(
+            f"Notice what happened to {tok[0]}. It was never stored on its own. By the last step it survives "
+            f"only as a trace inside these {width} numbers, rewritten {steps} times by the words that came "
+            "after it."
+        ) as t:
+            self.play(states.animate.set_opacity(0.35), run_time=0.15 * t.duration)
+            self.play(states[0].animate.set_opacity(1), Indicate(chain.tokens.items[0], color=COLORS.ACCENT),
+                      run_time=0.2 * t.duration)
+            self.play(states[0].animate.set_opacity(0.35), states[-1].animate.set_opacity(1),
+                      Create(SurroundingRectangle(states[-1], color=COLORS.ACCENT, buff=0.12)),
+                      run_time=0.25 * t.duration)
+            self.wait_for(t)
+        self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)
+
+    # -- 2. the seq2seq bottleneck ------------------------------------------------------------------------
+    def bottleneck_row(self, b, k: int, y: float):
+        """Sentence ``k`` of the bottleneck data: tokens, a heat strip of each hidden state, the last one out."""
+        tokens = TokenRow(b.sentences[k], font_size=SIZES.LABEL)
+        strips = VGroup(*(MatrixGrid(np.array(h)[:, None], heat=True, show_numbers=False, vmin=TANH_RANGE[0],
+                                     vmax=TANH_RANGE[1], cell_size=STRIP_CELL) for h in b.states[k]))
+        for s, box in zip(strips, tokens.boxes):
+            s.next_to(box, UP, buff=BUFF.SMALL)
+        row = VGroup(strips, tokens).move_to([0, y, 0])
+        row.shift(RIGHT * (SAFE.left + 0.3 - row.get_left()[0]))
+        info = label(f"{b.lengths[k]} tokens \u00b7 {b.input_numbers[k]} numbers in", size=SIZES.SMALL,
+                     color=COLORS.MUTED).next_to(tokens, DOWN, buff=BUFF.SMALL).align_to(tokens, LEFT)
+        out = VectorColumn(b.final_states[k], label_text=sub("h", b.lengths[k]), role="K")
+        out.move_to([OUT_X, strips.get_y(), 0])
+        out_info = label(f"{b.state_size} numbers out", size=SIZES.SMALL, color=COLORS.K)
+        out_info.next_to(out, DOWN, buff=BUFF.SMALL)
+        arrow = Arrow(strips[-1].get_right(), out.brackets.get_left(), buff=0.15, stroke_width=4,
+                      color=COLORS.ACCENT, tip_length=0.2)
+        return tokens, strips, info, out, out_info, arrow
+
+    def bottleneck(self):
+        b = seq2seq_bottleneck()
+        rows = [self.bottleneck_row(b, k, y) for k, y in enumerate(ROW_Y)]
+        sutskever = ref_by_year_and_name(2014, "Sutskever")
+        bahdanau = ref_by_year_and_name(2014, "Bahdanau")
+        cite = CitationLine(citation_of(sutskever))
+        (tok0, str0, info0, out0, oinfo0, arr0), (tok1, str1, info1, out1, oinfo1, arr1) = rows
+        strips_name = label("hidden state after each token", size=SIZES.SMALL, color=COLORS.MUTED)
+        strips_name.next_to(str0, UP, buff=BUFF.SMALL).align_to(tok0, LEFT)
+        with self.narrate(
+            "Sequence-to-sequence translation used exactly this last state as the summary of the whole source "
+            f"sentence. <bookmark mark='short'/>Here is our sentence: {b.lengths[0]} tokens, "
+            f"{b.input_numbers[0]} numbers going in. The encoder computes a state for every token, "
+            f"<bookmark mark='out0'/>but only the last one, these {b.state_size} numbers, reaches the decoder."
+        ) as t:
+            self.play(FadeIn(cite), run_time=0.5)
+            self.wait_until_bookmark("short")
+            self.play(FadeIn(tok0), FadeIn(info0), run_time=0.6)
+            self.play(LaggedStart(*(FadeIn(s, shift=UP * 0.15) for s in str0), lag_ratio=0.3), FadeIn(strips_name),
+                      run_time=1.2)
+            self.wait_until_bookmark("out0")
+            self.play(GrowArrow(arr0), TransformFromCopy(str0[-1], out0), run_time=0.9)
+            self.play(FadeIn(oinfo0), VGroup(*str0[:-1]).animate.set_opacity(0.3), run_time=0.6)
+            self.wait_for(t)
+        with self.narrate(
+            f"<bookmark mark='long'/>A longer sentence: {b.lengths[1]} tokens and {b.input_numbers[1]} numbers "
+            f"in. <bookmark mark='out1'/>Again, only {b.state_size} numbers out. Every word, its order and its "
+            "meaning must fit in the same small vector."
+        ) as t:
+            self.play(FadeIn(tok1), FadeIn(info1), run_time=0.6)
+            self.play(LaggedStart(*(FadeIn(s, shift=UP * 0.15) for s in str1), lag_ratio=0.2), run_time=1.2)
+            self.wait_until_bookmark("out1")
+            self.play(GrowArrow(arr1), TransformFromCopy(str1[-1], out1), run_time=0.9)
+            self.play(FadeIn(oinfo1), VGroup(*str1[:-1]).animate.set_opacity(0.3), run_time=0.6)
+            self.play(Indicate(VGroup(out0.brackets, out1.brackets), color=COLORS.ACCENT), run_time=0.8)
+            self.wait_for(t)
+        with self.narrate(
+            "Bahdanau and colleagues measured the consequence: translations from this fixed-vector model got "
+            "worse as the sentences grew longer."
+        ) as t:
+            self.play(ReplacementTransform(cite, CitationLine(citation_of(bahdanau))), run_time=0.3 * t.duration)
+            self.wait_for(t)
+        self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)
+
+    # -- 3. Bahdanau's soft alignment --------------------------------------------------------------------
+    def alignment(self):
+        a = bahdanau_alignment()
+        n = len(a.tokens)
+        cite = CitationLine(citation_of(ref_by_year_and_name(2014, "Bahdanau")))
+        score_eq = equation("bahdanau_score", font_size=SIZES.EQUATION - 8)
+        context_eq = equation("bahdanau_context", font_size=SIZES.EQUATION - 8)
+        eqs = VGroup(score_eq, context_eq).arrange(RIGHT, buff=1.2).move_to([0, EQ_Y - 0.05, 0])
+        fit_within(eqs, SAFE.width, None)
+
+        hs = VGroup(*(VectorColumn(a.encoder_states[j], label_text=sub("h", j + 1), role="K")
+                      .move_to([ENC_X0 + j * ENC_DX, ENC_Y, 0]) for j in range(n)))
+        hs_top = max(h.get_top()[1] for h in hs)
+        tokens = TokenRow(a.tokens, font_size=SIZES.LABEL)
+        for item, h in zip(tokens.items, hs):
+            item.set_x(h.get_x())
+        tokens.set_y(hs.get_bottom()[1] - 0.45)
+        s = VectorColumn(a.decoder_state, label_text="s", role="Q").move_to([S_X, ENC_Y, 0])
+        s.align_to(hs[0].brackets, DOWN)
+        s_name = label("decoder state", size=SIZES.SMALL, color=COLORS.Q).next_to(s, DOWN, buff=BUFF.SMALL)
+        c = VectorColumn(a.context, label_text="c", role="OUTPUT").move_to([C_X, ENC_Y, 0])
+        c.align_to(hs[0].brackets, DOWN)
+        c_name = label("context", size=SIZES.SMALL, color=COLORS.OUTPUT).next_to(c, DOWN, buff=BUFF.SMALL)
+
+        start = s.label.get_top() + UP * 0.08
+        arcs = VGroup()
+        for j in range(n):
+            end = np.array([hs[j].get_x(), hs_top + 0.08, 0])
+            arcs.add(arc_over(start, end, 0.3 + 0.11 * abs(start[0] - end[0])).set_stroke(COLORS.GRID, 2))
+        weighted = VGroup(*(arc.copy().set_stroke(COLORS.WEIGHT, max(1.5, 14 * w), opacity=0.3 + 0.7 * w)
+                            for arc, w in zip(arcs, a.weights)))
+
+        e_label = label("e", size=SIZES.BODY, color=COLORS.SCORE)
+        a_label = label("\u03b1", size=SIZES.BODY, color=COLORS.WEIGHT)
+        e_nums = VGroup(*(number(v, 2, SIZES.NUMBER, COLORS.SCORE).move_to([h.get_x(), E_Y, 0])
+                          for v, h in zip(a.scores, hs)))
+        a_nums = VGroup(*(number(v, 2, SIZES.NUMBER, COLORS.WEIGHT).move_to([h.get_x(), A_Y, 0])
+                          for v, h in zip(a.weights_shown, hs)))
+        e_label.next_to(e_nums[0], LEFT, buff=BUFF.MEDIUM)
+        a_label.next_to(a_nums[0], LEFT, buff=BUFF.MEDIUM).align_to(e_label, RIGHT)
+        softmax_tag = label("softmax", size=SIZES.SMALL, color=COLORS.MUTED)
+        softmax_tag.next_to(VGroup(e_nums[-1], a_nums[-1]), RIGHT, buff=BUFF.MEDIUM)
+
+        top = int(np.argmax(a.weights_shown))
+        second = int(np.argsort(a.weights_shown)[-2])
+        tok = [f"\u201c{w}\u201d" for w in a.tokens]
+        score_words = ", ".join(f"{v:.2f}" for v in a.scores)
+        with self.narrate(
+            "Bahdanau's fix: keep every encoder state, and let the decoder choose. Here are the "
+            f"{n} encoder states of our sentence, and the decoder's current state, s."
+        ) as t:
+            self.play(FadeIn(cite), FadeIn(tokens), LaggedStart(*(FadeIn(h, shift=UP * 0.15) for h in hs),
+                                                                lag_ratio=0.15), run_time=0.45 * t.duration)
+            self.play(FadeIn(s, shift=LEFT * 0.2), FadeIn(s_name), run_time=0.25 * t.duration)
+            self.wait_for(t)
+        with self.narrate(
+            "The decoder scores each encoder state with a small network: v transpose, times the tanh of W s "
+            f"plus U h j. <bookmark mark='scores'/>For our sentence the scores are {score_words}."
+        ) as t:
+            self.play(Write(score_eq), run_time=0.3 * t.duration)
+            self.play(LaggedStart(*(Create(arc) for arc in arcs), lag_ratio=0.15), run_time=0.2 * t.duration)
+            self.wait_until_bookmark("scores")
+            self.play(FadeIn(e_label), LaggedStart(*(FadeIn(e, shift=DOWN * 0.1) for e in e_nums), lag_ratio=0.3),
+                      run_time=0.8 * self.remaining(t))
+            self.wait_for(t)
+        with self.narrate(
+            "A softmax turns the scores into weights that are positive and add up to one: "
+            f"{a.weights_shown[top]:.2f} on {tok[top]}, {a.weights_shown[second]:.2f} on {tok[second]}, and less "
+            "on the rest. The width of each arc is now its weight."
+        ) as t:
+            self.play(FadeIn(softmax_tag), FadeIn(a_label),
+                      *(TransformFromCopy(e, w) for e, w in zip(e_nums, a_nums)), run_time=0.3 * t.duration)
+            self.play(*(ReplacementTransform(arc, w) for arc, w in zip(arcs, weighted)),
+                      Indicate(a_nums[top], color=COLORS.WEIGHT), run_time=0.35 * t.duration)
+            self.wait_for(t)
+        pieces = VGroup(*(h.copy().set_opacity(max(0.15, float(w))) for h, w in zip(hs, a.weights)))
+        with self.narrate(
+            "The context vector is the weighted sum of the encoder states: mostly "
+            f"{tok[top]}, a little of everything else. The decoder reads it, writes one word, and at the next "
+            "step scores every state again, looking somewhere new."
+        ) as t:
+            self.play(Write(context_eq), run_time=0.25 * t.duration)
+            self.play(LaggedStart(*(p.animate.move_to(c).scale(0.6) for p in pieces), lag_ratio=0.2),
+                      run_time=0.3 * t.duration)
+            self.play(ReplacementTransform(pieces, c), FadeIn(c_name), run_time=0.2 * t.duration)
+            self.wait_for(t)
+        with self.narrate(
+            "These weights come from a small untrained model, so don't read meaning into which word wins. What "
+            "matters is the mechanism: a soft, learned, differentiable lookup over every position. That is "
+            "attention."
+        ) as t:
+            self.play(Indicate(VGroup(weighted, a_nums), color=COLORS.ACCENT, scale_factor=1.03),
+                      run_time=0.35 * t.duration)
+            self.wait_for(t)
+        with self.narrate(
+            "One thing still stands in the way. The encoder that produced these states is still a recurrent "
+            "network, reading one word after another. Next, let's measure what that costs."
+        ) as t:
+            self.play(LaggedStart(*(Indicate(h.brackets, color=COLORS.ACCENT) for h in hs), lag_ratio=0.4),
+                      run_time=0.5 * t.duration)
+            self.wait_for(t)
+        self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)
+
