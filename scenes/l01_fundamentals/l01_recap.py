@@ -1,0 +1,77 @@
+"""Lecture 1 recap and references: the key ideas one at a time, the papers (``data.references()``), and a
+one-sentence look ahead to Lecture 2 (multi-head attention).
+
+    manim -pql scenes/l01_fundamentals/l01_recap.py Recap
+"""
+from __future__ import annotations
+
+from manim import DOWN, FadeIn, FadeOut, Group, LaggedStart, Write
+
+from scenes.kit.lecture_scene import LectureScene
+from scenes.kit.mobjects import Citation, RecapCard, ReferencesCard, TitleCard
+from scenes.l01_fundamentals.data import references
+
+# (on the card, narrated): the card says it short, the narration says it in full sentences
+POINTS = (
+    ("Every token reads every other token in one step.",
+     "Let's recap. Attention lets every token read every other token directly, in one step, instead of "
+     "passing information along a chain."),
+    ("Projections give each token a query, a key, a value.",
+     "Three learned projections give each token a query, a key and a value."),
+    ("Scores are query–key dot products, scaled by 1/√dₖ.",
+     "Scores are dot products of queries with keys, divided by the square root of d_k to keep their variance "
+     "near one."),
+    ("Softmax runs along each row: weights sum to 1.",
+     "Softmax runs along each row, so every query's weights are positive and add up to one."),
+    ("The output is the weighted sum of the values.",
+     "The output is the weighted sum of the values."),
+    ("Masks turn scores to −∞ and weights to exactly 0.",
+     "And masks turn forbidden scores into minus infinity, and their weights into exact zeros: for causality, "
+     "for padding, and aligned to the lower right when decoding."),
+)
+HALF = 4  # references per page: two pages keep the text at SIZES.LABEL
+
+
+def citation(ref) -> Citation:
+    """The data module's reference as the kit's citation (arXiv id, else the journal)."""
+    return Citation(ref.authors, ref.year, ref.title, ref.arxiv, None if ref.arxiv else ref.venue)
+
+
+class Recap(LectureScene):
+    def construct(self):
+        self.section("Recap")
+        card = RecapCard([p for p, _ in POINTS])
+        for k, (_, speech) in enumerate(POINTS):
+            with self.narrate(speech) as t:
+                if k == 0:
+                    self.play(Write(card.heading), run_time=min(1.0, 0.2 * t.duration))
+                self.play(FadeIn(card.items[k], shift=DOWN * 0.15), run_time=min(1.2, 0.3 * t.duration))
+                self.wait_for(t)
+        self.wait(0.5)
+        self.play(FadeOut(card), run_time=0.8)
+
+        self.section("References")
+        refs = [citation(r) for r in references()]
+        pages = [ReferencesCard(refs[:HALF], title="References (1 of 2)"),
+                 ReferencesCard(refs[HALF:], title="References (2 of 2)")]
+        with self.narrate(
+                "These are the papers behind this lecture, from backpropagation and Elman's recurrent networks "
+                "to the LSTM,") as t:
+            self.play(FadeIn(pages[0].heading), LaggedStart(*(FadeIn(i) for i in pages[0].items), lag_ratio=0.2),
+                      run_time=0.5 * t.duration)
+        with self.narrate(
+                "then sequence to sequence learning, the attention of Bahdanau and of Luong, and the Transformer "
+                "of Vaswani and colleagues.") as t:
+            self.play(FadeOut(pages[0]), run_time=0.2 * t.duration)
+            self.play(FadeIn(pages[1].heading), LaggedStart(*(FadeIn(i) for i in pages[1].items), lag_ratio=0.2),
+                      run_time=0.4 * t.duration)
+        self.wait(0.6)
+        teaser = TitleCard(2, "Multi-Head Attention", "Next: many attention patterns at once")
+        with self.narrate(
+                "Next time, in Lecture 2, we run several attention heads side by side, each free to learn its own "
+                "pattern: multi-head attention.") as t:
+            self.play(FadeOut(pages[1]), run_time=0.2 * t.duration)
+            self.play(FadeIn(teaser, shift=DOWN * 0.2), run_time=0.3 * t.duration)
+            self.wait_for(t)
+        self.wait(0.8)
+        self.play(FadeOut(Group(*self.mobjects)), run_time=1.0)
