@@ -14,9 +14,11 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Indica
 
 from scenes.kit.equations import equation
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import MatrixGrid, TokenRow, inside_frame, label
+from scenes.kit.mobjects import MatrixGrid, TokenRow, label
 from scenes.kit.mobjects.lookup import KeyPlane, LookupTable
 from scenes.kit.mobjects.text import format_number
+from scenes.kit.mobjects.layout import check_safe_area as check_frame
+from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
 
@@ -24,11 +26,6 @@ TITLE = "Query, key, value"
 ROLE_COLORS = {"Q": COLORS.Q, "K": COLORS.K, "V": COLORS.V}
 CELL = 0.92  # three 5×4 / 4×4 grids side by side fill the safe width
 
-
-def heading(text: str) -> VGroup:
-    """The scene's title at the top left of the safe area."""
-    h = label(text, size=SIZES.HEADING, color=COLORS.TEXT)
-    return h.move_to([SAFE.left + h.width / 2, SAFE.top - h.height / 2, 0])
 
 
 def subscripted(main: str, sub: str = "", color: str = COLORS.TEXT, size: float = SIZES.BODY) -> VGroup:
@@ -41,14 +38,6 @@ def subscripted(main: str, sub: str = "", color: str = COLORS.TEXT, size: float 
     small.next_to(big, RIGHT, buff=0.03).align_to(big, DOWN).shift(DOWN * big.height * 0.22)
     return VGroup(big, small)
 
-
-def check_frame(scene) -> None:
-    """Raise if anything on screen leaves the safe area (runs in every render, dry runs included)."""
-    out = [f"{type(m).__name__} {getattr(m, 'original_text', '')!r} at {m.get_center().round(2)[:2]}, "
-           f"size {m.width:.2f} x {m.height:.2f}" for m in scene.mobjects
-           if not inside_frame(m, margin=BUFF.MARGIN - 0.02)]
-    if out:
-        raise ValueError(f"{type(scene).__name__}: outside the safe area: {out}")
 
 
 def table_box_height() -> float:

@@ -18,8 +18,10 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut, Group, I
 
 from scenes.kit.equations import equation
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import SoftmaxBars, inside_frame, label
+from scenes.kit.mobjects import SoftmaxBars, label
 from scenes.kit.mobjects.text import format_number
+from scenes.kit.mobjects.layout import check_safe_area as check_frame
+from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
 from scenes.l01_fundamentals.data_qkv_extra import softmax_extra
@@ -32,18 +34,6 @@ UNSCALED, SCALED = COLORS.ACCENT, COLORS.WEIGHT
 SQRT_DK = "\u221ad\u2096"  # √dₖ in words' font, for legends
 
 
-def heading(text: str) -> VGroup:
-    h = label(text, size=SIZES.HEADING, color=COLORS.TEXT)
-    return h.move_to([SAFE.left + h.width / 2, SAFE.top - h.height / 2, 0])
-
-
-def check_frame(scene) -> None:
-    """Raise if anything on screen leaves the safe area (runs in every render, dry runs included)."""
-    out = [f"{type(m).__name__} {getattr(m, 'original_text', '')!r} at {m.get_center().round(2)[:2]}, "
-           f"size {m.width:.2f} x {m.height:.2f}" for m in scene.mobjects
-           if not inside_frame(m, margin=BUFF.MARGIN - 0.02)]
-    if out:
-        raise ValueError(f"{type(scene).__name__}: outside the safe area: {out}")
 
 
 def num(x: float, decimals: int = 2, color: str = COLORS.TEXT, size: float = SIZES.NUMBER) -> VGroup:

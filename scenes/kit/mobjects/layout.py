@@ -82,3 +82,22 @@ def find_overlaps(mobs: Sequence[Mobject], buff: float = 0.0) -> list[tuple[int,
     """Index pairs of ``mobs`` whose boxes overlap (see :func:`overlaps`)."""
     return [(p, q) for p, q in combinations(range(len(mobs)), 2) if overlaps(mobs[p], mobs[q], buff)]
 
+
+
+def scene_heading(text: str) -> Mobject:
+    """A scene's title, at the top left of the safe area, in the heading size."""
+    from ..theme import COLORS, SAFE, SIZES
+    from .text import label
+
+    h = label(text, size=SIZES.HEADING, color=COLORS.TEXT)
+    return h.move_to([SAFE.left + h.width / 2, SAFE.top - h.height / 2, 0])
+
+
+def check_safe_area(scene) -> None:
+    """Raise ValueError naming every mobject on screen that leaves the safe area (scenes call it after
+    each layout step, so dry runs and tests catch what would be drawn off-frame)."""
+    out = [f"{type(m).__name__} {getattr(m, 'original_text', '')!r} at {m.get_center().round(2)[:2]}, "
+           f"size {m.width:.2f} x {m.height:.2f}" for m in scene.mobjects
+           if not inside_frame(m, margin=BUFF.MARGIN - 0.02)]
+    if out:
+        raise ValueError(f"{type(scene).__name__}: outside the safe area: {out}")
