@@ -173,7 +173,9 @@ def probe_video(path: Path, count_frames: bool = False) -> VideoInfo:
 
     with av.open(str(path)) as c:
         vs = c.streams.video[0]
-        fps = Fraction(vs.average_rate or vs.guessed_rate or 0)
+        # the nominal rate (r_frame_rate): the average rate of a long file can come out as an odd
+        # fraction like 67107840/4473841 from time-base rounding, though every frame is 1/15 s
+        fps = Fraction(vs.base_rate or vs.guessed_rate or vs.average_rate or 0)
         n = vs.frames
         if count_frames or not n:
             n = sum(1 for p in c.demux(vs) if p.size)
