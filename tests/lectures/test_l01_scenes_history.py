@@ -3,11 +3,7 @@ their section names are the outline's, and the data extras and kit diagrams they
 """
 from __future__ import annotations
 
-import ast
 import math
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -15,7 +11,6 @@ import pytest
 import torch
 
 import attn_ref as ar
-from scenes.course import section
 from scenes.kit.equations import EQUATIONS
 from scenes.kit.mobjects import find_overlaps, inside_frame
 from scenes.kit.mobjects.networks import AllToAll, EncoderDecoder, LayeredNet, RecurrentChain, arc_over
@@ -23,6 +18,8 @@ from scenes.kit.mobjects.timeline import Timeline
 from scenes.l01_fundamentals import data as d
 from scenes.l01_fundamentals.data_history_extra import (CHO_2014, gradient_summary, power_of_ten, rough_words,
                                                         sci_parts, sci_text, timeline_facts)
+
+from scene_checks import dry_run_failures, topic_section_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "scenes" / "l01_fundamentals"
@@ -36,40 +33,16 @@ SCENES = {  # file -> (class, the topic it covers)
 # ------------------------------------------------------------------------------------------ scenes
 
 
-def _dry_run(file: str, cls: str) -> subprocess.Popen:
-    cmd = [sys.executable, "-m", "manim", "render", "--dry_run", "-ql", "--frame_rate", "1", str(PKG / file), cls]
-    return subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "ATTN_VOICE": "silent"}, stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True)
-
-
 def test_scenes_construct_in_a_dry_run():
-    """Every scene runs its construct() end to end (silent voice, no video written), in parallel.
-
-    A scene that fails is run once more on its own: parallel renders (ours or other scenes') can race on
-    a cold LaTeX cache; a real error fails twice.
-    """
-    procs = {cls: (file, _dry_run(file, cls)) for file, (cls, _) in SCENES.items()}
-    failures = []
-    for cls, (file, p) in procs.items():
-        out, _ = p.communicate(timeout=600)
-        if p.returncode != 0 or f"Rendered {cls}" not in out:
-            again = _dry_run(file, cls)
-            out2, _ = again.communicate(timeout=600)
-            if again.returncode != 0 or f"Rendered {cls}" not in out2:
-                failures.append(f"{cls}: exit {again.returncode}\n{out2[-3000:]}")
+    """Every scene runs its construct() end to end (silent voice, no video written), in parallel."""
+    failures = dry_run_failures(PKG, SCENES, frame_rate=1)
     assert not failures, "\n\n".join(failures)
 
 
 @pytest.mark.parametrize("file", sorted(SCENES))
 def test_one_topic_section_with_the_outline_title(file):
     """Each scene opens exactly one section, named as the course manifest names the topic."""
-    _, topic = SCENES[file]
-    tree = ast.parse((PKG / file).read_text(encoding="utf-8"))
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-             and n.func.attr in ("topic", "section")]
-    assert len(calls) == 1, f"{file}: expected one topic() call, found {len(calls)}"
-    ids, title = (ast.literal_eval(a) for a in calls[0].args)
-    assert f"{ids} {title}" == section(topic)
+    assert topic_section_problem(PKG / file, SCENES[file][1]) is None
 
 
 # ------------------------------------------------------------------------------------------ data extras

@@ -7,9 +7,6 @@ from __future__ import annotations
 
 import ast
 import dataclasses
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
@@ -18,11 +15,12 @@ import torch
 
 import attn_ref as ar
 import scenes.kit.equations as E
-from scenes.course import section
 from scenes.kit.mobjects import find_overlaps, format_number, overlaps
 from scenes.kit.mobjects.lookup import KeyPlane, LookupTable
 from scenes.l01_fundamentals import data as d
 from scenes.l01_fundamentals.data_qkv_extra import score_grid_extra, softmax_extra
+
+from scene_checks import dry_run_failures, topic_section_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 PKG = ROOT / "scenes" / "l01_fundamentals"
@@ -39,31 +37,14 @@ T = d.as_tensor
 
 def test_scenes_construct_in_a_dry_run():
     """Every scene runs its construct() end to end (silent voice, no video written), in parallel."""
-    env = {**os.environ, "ATTN_VOICE": "silent"}
-    procs = {}
-    for file, (cls, _) in SCENES.items():
-        cmd = [sys.executable, "-m", "manim", "render", "--dry_run", "-ql", "--frame_rate", "3",
-               str(PKG / file), cls]
-        procs[cls] = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-                                      text=True)
-    failures = []
-    for cls, p in procs.items():
-        out, _ = p.communicate(timeout=600)
-        if p.returncode != 0 or f"Rendered {cls}" not in out:
-            failures.append(f"{cls}: exit {p.returncode}\n{out[-3000:]}")
+    failures = dry_run_failures(PKG, SCENES, frame_rate=3)
     assert not failures, "\n\n".join(failures)
 
 
 @pytest.mark.parametrize("file", sorted(SCENES))
 def test_one_topic_section_with_the_outline_title(file):
     """Each scene opens exactly one section, named as the course manifest names the topic."""
-    _, topic = SCENES[file]
-    tree = ast.parse((PKG / file).read_text(encoding="utf-8"))
-    calls = [n for n in ast.walk(tree) if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute)
-             and n.func.attr in ("topic", "section")]
-    assert len(calls) == 1, f"{file}: expected one topic() call, found {len(calls)}"
-    ids, title = (ast.literal_eval(a) for a in calls[0].args)
-    assert f"{ids} {title}" == section(topic)
+    assert topic_section_problem(PKG / file, SCENES[file][1]) is None
 
 
 @pytest.mark.parametrize("file", sorted(SCENES))
