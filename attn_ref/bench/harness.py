@@ -122,4 +122,5 @@ def peak_memory(fn: Callable[[], object], device: str | torch.device = "cpu") ->
     out = fn()
     peak = _cpu_peak_rss_bytes()
     del out
-    return {"peak_extra_bytes": int(peak - base), "source": "VmHWM - VmRSS before (/proc/self/status)"}
+    # RSS can shrink during the call (freed pages), so the peak may sit below the start: that is 0 extra
+    return {"peak_extra_bytes": max(0, int(peak - base)), "source": "VmHWM - VmRSS before (/proc/self/status)"}
