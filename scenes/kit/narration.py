@@ -117,21 +117,14 @@ os.umask(_UMASK)
 
 def _write_wav_atomic(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     """16-bit mono PCM, written to a temporary file beside ``path`` and renamed over it."""
+    from scenes.kit.audio import _atomic_path
+
     data = np.asarray(samples, dtype=np.int16).tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".wav", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh, wave.open(fh, "wb") as w:
-            w.setnchannels(1)
-            w.setsampwidth(2)
-            w.setframerate(int(sample_rate))
-            w.writeframes(data)
-        os.chmod(tmp, 0o666 & ~_UMASK)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    with _atomic_path(path, ".wav") as tmp, wave.open(str(tmp), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(int(sample_rate))
+        w.writeframes(data)
 
 
 def _read_wav_int16(path: str | Path) -> tuple[int, np.ndarray]:
