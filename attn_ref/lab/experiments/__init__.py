@@ -21,24 +21,31 @@ name                     what it shows
 =======================  ====================================================================================
 
 Adding one: a module here that defines ``EXPERIMENT`` (an :class:`Experiment` with its full and quick
-configuration and its run function), listed in ``EXPERIMENTS`` below.
+configuration and its run function), named in ``_MODULES`` below.
 """
 from __future__ import annotations
 
 import copy
+import importlib
 import time
 from pathlib import Path
 
 from ..provenance import provenance
 from ..results import SCHEMA, result_path, validate_result, write_result
-from . import attention_noise, head_specialisation, needle_haystack, recall_capacity, routing_balance
 from ._common import _CHECKPOINTS, Experiment, _round
 
 __all__ = ["EXPERIMENTS", "Experiment", "experiment_config", "list_experiments", "run_experiment"]
 
+# One module per experiment, each defining ``EXPERIMENT``; this order is the order of ``list_experiments()``.
+_MODULES = (
+    "head_specialisation",
+    "needle_haystack",
+    "attention_noise",
+    "routing_balance",
+    "recall_capacity",
+)
 EXPERIMENTS: dict[str, Experiment] = {
-    m.EXPERIMENT.name: m.EXPERIMENT for m in (
-        head_specialisation, needle_haystack, attention_noise, routing_balance, recall_capacity)
+    e.name: e for e in (importlib.import_module(f".{m}", __name__).EXPERIMENT for m in _MODULES)
 }
 
 
