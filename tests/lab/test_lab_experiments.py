@@ -17,8 +17,8 @@ def _numbers(result):
 
 
 def test_registry():
-    assert NAMES == ["head_specialisation", "needle_haystack", "attention_noise", "routing_balance",
-                     "recall_capacity"]
+    assert NAMES == ["head_count", "head_specialisation", "needle_haystack", "gqa_uptraining", "attention_noise",
+                     "routing_balance", "recall_capacity"]
     for name in NAMES:
         e = EXPERIMENTS[name]
         assert e.citations and all(c["arxiv"] for c in e.citations)
