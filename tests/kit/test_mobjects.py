@@ -309,6 +309,11 @@ def test_cards():
                                              "Jointly Learning to Align and Translate", "1409.0473")])
     assert inside_frame(refs, margin=BUFF.MARGIN - 1e-6)
     assert_apart([refs.heading, *refs.items], "reference parts")
+    many = ReferencesCard([Citation(f"Author {k} et al.", 2000 + k, "A title long enough to wrap onto a second "
+                                    "line of the references card when it is set at this size", "1706.03762")
+                           for k in range(12)])
+    assert many.height == pytest.approx(SAFE.height, abs=1e-6)        # shrunk to the safe area…
+    assert inside_frame(many, margin=BUFF.MARGIN - 1e-6)                # …and still inside it
 
 
 # ----------------------------------------------------------------------------------------------- frames

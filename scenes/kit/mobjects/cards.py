@@ -112,7 +112,8 @@ class _ListCard(VGroup):
         self.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE)
         fit_within(self, SAFE.width, SAFE.height)
         left = min(SAFE.left + 0.6, SAFE.right - self.width)
-        self.move_to([left + self.width / 2, SAFE.top - 0.3 - self.height / 2, 0])
+        top = SAFE.top - min(0.3, SAFE.height - self.height)      # a card shrunk to fit still stays inside
+        self.move_to([left + self.width / 2, top - self.height / 2, 0])
 
 
 class RecapCard(_ListCard):
