@@ -185,11 +185,12 @@ def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False,
     Matches ``torch.nn.functional.scaled_dot_product_attention`` (dropout 0) to float64 rounding.
     """
     _validate_qkv(q, k, v, enable_gqa)
-    scores = attention_scores(q, k, attn_mask, is_causal, scale, enable_gqa, causal_alignment)
+    scores = attention_scores(q, k, attn_mask, is_causal, scale,
+                              enable_gqa, causal_alignment)
     if enable_gqa:
         v = repeat_kv(v, q.shape[1] // v.shape[1])
-    p = softmax(scores, dim=-1)  # P_ij = exp(S_ij) / Σ_j' exp(S_ij'); 0 for a fully masked row
-    out = p @ v  # out_i = Σ_j P_ij v_j
+    p = softmax(scores, dim=-1)  # each row sums to 1 (or is all 0)
+    out = p @ v                  # out_i = Σ_j P_ij v_j
     return (out, p) if return_weights else out
 
 

@@ -348,9 +348,12 @@ class WorkedExample(LectureScene):
         steps = [next(k for k, line in enumerate(src) if s in line) for s in ("attention_scores(", "softmax(", "@ v")]
         line_hls = []
         for k, c in zip(steps, (COLORS.SCORE, COLORS.WEIGHT, COLORS.OUTPUT)):
-            line = panel.code.code_lines[k]
-            r = Rectangle(width=panel.code.width - 0.16, height=line.height + 0.07)
-            line_hls.append(r.move_to([panel.code.get_x(), line.get_y(), 0]).set_stroke(c, 3).set_fill(c, 0.12))
+            end = k                                      # a statement may continue on the next lines
+            while src[k:end + 1] and "".join(src[k:end + 1]).count("(") > "".join(src[k:end + 1]).count(")"):
+                end += 1
+            lines = VGroup(*panel.code.code_lines[k:end + 1])
+            r = Rectangle(width=panel.code.width - 0.16, height=lines.height + 0.07)
+            line_hls.append(r.move_to([panel.code.get_x(), lines.get_y(), 0]).set_stroke(c, 3).set_fill(c, 0.12))
         with self.narrate(
                 "Is this really what attention computes? Here is the reference implementation, read straight "
                 "from the library's source. It computes the scaled scores, applies softmax along the last "
