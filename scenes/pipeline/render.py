@@ -4,7 +4,8 @@ parallel, each logged to media/logs/<quality>/<module>.<Scene>.log.
 A scene is skipped when its outputs exist and its render stamp matches: the stamp hashes the
 scene file, the other files of its lecture package, the scene kit, attn_ref, manim.cfg (the
 course's ``shared_inputs``), the scene's own ``deps``, the voice and the quality. ``--force``
-renders anyway. A failed scene is reported with its log path; the others go on; the exit code is
+renders anyway. A scene that fails is rendered once more (``--retries``; parallel manim processes can
+race on the shared caches), and one that still fails is reported with its log path; the others go on; the exit code is
 non-zero when anything failed. After a scene renders, its section names are checked against the
 manifest (a mismatch is a failure: chapters and topic coverage come from these names).
 
@@ -24,7 +25,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from scenes.course import IMPLICIT_SECTION_NAMES, Course, Lecture, load_course
@@ -336,6 +337,24 @@ def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | No
     return JobResult(job, "rendered", seconds, "", video_seconds)
 
 
+def run_job_with_retries(job: RenderJob, course: Course, media_dir: Path, voice_env: str | None, key: str,
+                         inputs: dict, make_command: Callable[[RenderJob, Course, Path], list[str]],
+                         timeout: float | None, retries: int = 1) -> JobResult:
+    """``run_job``, run again up to ``retries`` times after a failure that is not a timeout: two manim
+    processes can race on the shared LaTeX/text caches and crash once, while a real error fails every
+    time. Each failed attempt's log is kept beside the log as ``<log>.attempt<N>``."""
+    for attempt in range(1, retries + 2):
+        res = run_job(job, course, media_dir, voice_env, key, inputs, make_command, timeout)
+        if res.status != "failed" or res.message.startswith("timed out") or attempt > retries:
+            if attempt > 1:
+                res = replace(res, message=(res.message + f" (attempt {attempt})").strip())
+            return res
+        log = job.outputs.log
+        if log.exists():
+            log.replace(log.with_name(f"{log.name}.attempt{attempt}"))
+    raise AssertionError("unreachable")
+
+
 def _last_error(log: Path) -> str:
     try:
         lines = [ln.strip() for ln in log.read_text(encoding="utf-8", errors="replace").splitlines()
@@ -352,7 +371,7 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
            voice: str | None = None, force: bool = False, media_dir: Path | None = None,
            progress: bool = True, timeout: float | None = None, only: Sequence[str] = (),
            make_command: Callable[[RenderJob, Course, Path], list[str]] = manim_command,
-           voice_info: dict | None = None) -> RenderReport:
+           voice_info: dict | None = None, retries: int = 1) -> RenderReport:
     q = parse_quality(quality)
     media_dir = Path(media_dir or course.root / "media").resolve()
     if voice:
@@ -384,8 +403,8 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
                disable=not progress, dynamic_ncols=True)
     try:
         with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(run_job, job, course, media_dir, voice, key, inputs, make_command,
-                                   timeout): job for job, key, inputs in todo}
+            futures = {pool.submit(run_job_with_retries, job, course, media_dir, voice, key, inputs, make_command,
+                                   timeout, retries): job for job, key, inputs in todo}
             for fut in as_completed(futures):
                 try:
                     res = fut.result()
@@ -420,6 +439,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--only", action="append", default=[], help="only this scene class (repeatable); "
                     "'title'/'end' for the cards")
     ap.add_argument("--timeout", type=float, help="seconds per scene before it is killed")
+    ap.add_argument("--retries", type=int, default=1, help="reruns of a scene that failed (not timed out); "
+                    "default 1")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
@@ -444,6 +465,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"render: {exc}", file=sys.stderr)
         return 2
     report = render(course, args.lecture, args.quality, args.jobs, args.voice, args.force,
-                    args.media_dir, progress=not args.no_progress, timeout=args.timeout, only=args.only)
+                    args.media_dir, progress=not args.no_progress, timeout=args.timeout, only=args.only,
+                    retries=max(0, args.retries))
     print(report.summary())
     return 1 if report.failed else 0

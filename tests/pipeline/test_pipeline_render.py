@@ -113,6 +113,25 @@ def test_failure_is_reported_with_its_log_and_the_others_go_on(tmp_path, tiny_mp
     assert (media / "videos/broken_scenes/480p15/Tiny.mp4").exists()
 
 
+def test_a_transient_failure_is_rendered_again_and_a_real_one_fails_twice(tmp_path, tiny_mp4, monkeypatch):
+    fx = fixture_course()
+    media = tmp_path / "media"
+    monkeypatch.setenv("FAKE_MANIM_FAIL_ONCE", str(tmp_path / "crashed-once"))
+    report = R.render(fx, "91", quality="l", jobs=1, media_dir=media, progress=False, voice_info=VOICE,
+                      make_command=fake_command(tiny_mp4), only=["Tiny", "Broken"])
+    st = statuses(report)
+    assert st == {"Tiny": "rendered", "Broken": "failed"}
+    res = {r.job.scene: r for r in report.results}
+    first = res["Tiny"].log.with_name(res["Tiny"].log.name + ".attempt1")   # Broken exits before the crash
+    assert "a transient race" in first.read_text()                     # the failed attempt's log is kept
+    assert res["Tiny"].message == "(attempt 2)"
+    assert res["Broken"].message.endswith("(attempt 2)")               # a real error fails both attempts
+    assert "fails on purpose" in res["Broken"].log.read_text()
+    no_retry = R.render(fx, "91", quality="l", jobs=1, media_dir=tmp_path / "m2", progress=False, voice_info=VOICE,
+                        make_command=fake_command(tiny_mp4), only=["Broken"], retries=0)
+    assert not no_retry.results[0].message.endswith(")")
+
+
 def test_section_mismatch_fails_the_render(tmp_path, tiny_mp4):
     course, _ = copy_fixture_course(tmp_path)
     report = R.render(course, "90", quality="l", jobs=1, media_dir=tmp_path / "m", progress=False,

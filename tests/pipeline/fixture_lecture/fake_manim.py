@@ -1,10 +1,12 @@
 """Stands in for `python -m manim render` in fast tests: copies a tiny mp4 into manim's layout and
-writes a sections index with the given names. Exits 1 for a scene named "Broken".
+writes a sections index with the given names. Exits 1 for a scene named "Broken", and once (the first
+time) when FAKE_MANIM_FAIL_ONCE names a file that does not exist yet (it creates it): a transient crash.
 
 usage: fake_manim.py SRC_MP4 VIDEO_DIR SCENE SECTIONS_JSON
 """
 
 import json
+import os
 import shutil
 import sys
 from pathlib import Path
@@ -13,6 +15,11 @@ src, video_dir, scene, sections = sys.argv[1], Path(sys.argv[2]), sys.argv[3], j
 print(f"fake manim rendering {scene}")
 if scene == "Broken":
     print("Traceback (most recent call last):\nRuntimeError: this fixture scene fails on purpose", file=sys.stderr)
+    sys.exit(1)
+once = os.environ.get("FAKE_MANIM_FAIL_ONCE")
+if once and not Path(once).exists():
+    Path(once).write_text("failed once")
+    print("FileNotFoundError: media/texts/abc.svg (a transient race)", file=sys.stderr)
     sys.exit(1)
 (video_dir / "sections").mkdir(parents=True, exist_ok=True)
 shutil.copyfile(src, video_dir / f"{scene}.mp4")
