@@ -269,6 +269,9 @@ class Course:
     root: Path = REPO_ROOT
     #: files and folders (repo-relative) whose change re-renders every scene
     shared_inputs: tuple[str, ...] = ("scenes/kit", "attn_ref", "manim.cfg")
+    #: folders inside ``shared_inputs`` left out of that hash: code no scene draws from by default (the lab's
+    #: training code, the Triton kernels). A scene that does use one names it in its ``deps``.
+    shared_exclude: tuple[str, ...] = ("attn_ref/lab", "attn_ref/kernels")
 
     def lecture(self, key: str) -> Lecture:
         k = normalize_lecture_id(key)

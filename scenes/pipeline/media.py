@@ -105,16 +105,18 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def hash_tree(path: Path, suffixes: tuple[str, ...] | None = None) -> str:
-    """Content hash of a file, or of every file under a folder (names + contents, sorted).
-    A missing path hashes to "missing" (so creating it later changes the hash)."""
+def hash_tree(path: Path, suffixes: tuple[str, ...] | None = None, exclude: tuple[Path, ...] = ()) -> str:
+    """Content hash of a file, or of every file under a folder (names + contents, sorted), leaving out the
+    folders in ``exclude``. A missing path hashes to "missing" (so creating it later changes the hash)."""
     if not path.exists():
         return "missing"
     if path.is_file():
         return sha256_file(path)
     h = hashlib.sha256()
+    skip = {Path(e).resolve() for e in exclude}
     for root, dirs, files in os.walk(path):
-        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith("."))
+        dirs[:] = sorted(d for d in dirs if d not in _SKIP_DIRS and not d.startswith(".")
+                         and (Path(root) / d).resolve() not in skip)
         for name in sorted(files):
             if name.endswith((".pyc", ".pyo")) or name.startswith("."):
                 continue

@@ -3,7 +3,7 @@ parallel, each logged to media/logs/<quality>/<module>.<Scene>.log.
 
 A scene is skipped when its outputs exist and its render stamp matches: the stamp hashes the
 scene file, the other files of its lecture package, the scene kit, attn_ref, manim.cfg (the
-course's ``shared_inputs``), the scene's own ``deps``, the voice and the quality. ``--force``
+course's ``shared_inputs`` less its ``shared_exclude``), the scene's own ``deps``, the voice and the quality. ``--force``
 renders anyway. A scene that fails is rendered once more (``--retries``; parallel manim processes can
 race on the shared caches), and one that still fails is reported with its log path; the others go on; the exit code is
 non-zero when anything failed. After a scene renders, its section names are checked against the
@@ -385,7 +385,8 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
     env = child_env(course, None, voice)
     info = voice_info if voice_info is not None else (probe_voice(course.root, env) if all_jobs else {})
     info = {"mode": voice or voice_mode(), **info}
-    shared = {s: hash_tree(course.root / s) for s in course.shared_inputs}
+    excluded = tuple(course.root / e for e in course.shared_exclude)
+    shared = {s: hash_tree(course.root / s, exclude=excluded) for s in course.shared_inputs}
 
     results: list[JobResult] = []
     todo: list[tuple[RenderJob, str, dict]] = []

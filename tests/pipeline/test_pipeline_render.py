@@ -96,6 +96,21 @@ def test_stamps_skip_unchanged_and_force_renders(tmp_path, tiny_mp4):
     assert (media / "videos/sync_scenes/720p30/FixtureAlpha.mp4").exists()
 
 
+def test_hash_tree_leaves_out_excluded_folders(tmp_path):
+    from scenes.pipeline.media import hash_tree
+
+    (tmp_path / "lib" / "lab").mkdir(parents=True)
+    (tmp_path / "lib" / "core.py").write_text("x = 1")
+    (tmp_path / "lib" / "lab" / "train.py").write_text("y = 1")
+    excl = (tmp_path / "lib" / "lab",)
+    full, part = hash_tree(tmp_path / "lib"), hash_tree(tmp_path / "lib", exclude=excl)
+    (tmp_path / "lib" / "lab" / "train.py").write_text("y = 2")          # a lab edit…
+    assert hash_tree(tmp_path / "lib", exclude=excl) == part               # …does not change the shared hash
+    assert hash_tree(tmp_path / "lib") != full
+    (tmp_path / "lib" / "core.py").write_text("x = 2")                    # a library edit does
+    assert hash_tree(tmp_path / "lib", exclude=excl) != part
+
+
 def test_failure_is_reported_with_its_log_and_the_others_go_on(tmp_path, tiny_mp4):
     fx = fixture_course()
     media = tmp_path / "media"
