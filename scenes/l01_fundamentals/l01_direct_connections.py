@@ -63,10 +63,10 @@ class DirectConnections(LectureScene):
         counters = [self.counter(v, CHAIN_Y, COLORS.ACCENT) for v in steps]
         dot = Dot(chain.tokens.boxes[SRC].get_top(), radius=0.1, color=COLORS.ACCENT)
         with self.narrate(
-            "Why does a direct connection matter so much? Count the steps a signal has to take. In a recurrent "
-            f"network, for {tok[dst]} to learn anything from {tok[SRC]}, the signal passes through every cell in "
-            f"between: {steps[-1]} steps here, and n minus one steps in a sentence of n tokens. None of them can be "
-            "skipped, and each cell has to wait for the one before it."
+            "Why does a direct connection matter? Count the steps. In a recurrent network, for "
+            f"{tok[dst]} to learn anything from {tok[SRC]}, the signal passes through every cell in between: "
+            f"{steps[-1]} steps here, n minus one in a sentence of n tokens, and each cell waits for the one "
+            "before it."
         ) as t:
             self.play(FadeIn(rnn_title), FadeIn(chain), run_time=0.2 * t.duration)
             self.play(Indicate(chain.tokens.items[SRC], color=COLORS.ACCENT),
@@ -170,10 +170,10 @@ class DirectConnections(LectureScene):
         at_d_label.next_to(axes.c2p(s.distance, 10.0 ** hi), UP, buff=BUFF.SMALL)
 
         with self.narrate(
-            "Why do steps matter? Because learning flows backwards along the same paths, and every step back "
-            "multiplies the gradient by another factor. A long product of factors smaller than one collapses "
-            "towards zero. So let's measure it. "
-            f"We take a small RNN, an LSTM and a single attention layer, each {s.width} numbers wide, feed them "
+            "Steps matter because learning flows backwards along the same paths, and every step back "
+            "multiplies the gradient by another factor; a long product of factors below one collapses "
+            "towards zero. "
+            "We take a small RNN, an LSTM and a single attention layer, feed them "
             f"{s.length} random inputs, and ask autograd: how strongly does the last output depend on an input "
             "d steps back?"
         ) as t:
@@ -203,9 +203,8 @@ class DirectConnections(LectureScene):
                           run_time=0.18 * t.duration)
             self.wait_for(t)
         with self.narrate(
-            f"These are untrained networks at their default initialisation, averaged over {s.n_seeds} random "
-            "seeds, but the lesson holds: with direct connections, a word at the start of a long passage can "
-            "still shape the word at the end, and the model can learn that it should."
+            f"These are untrained networks, averaged over {s.n_seeds} random seeds, but the lesson holds: with "
+            "direct connections, a word at the start of a long passage can still shape the word at the end."
         ) as t:
             flash = curves["attention"].copy().set_stroke(COLORS.TEXT, 8)
             self.play(ShowPassingFlash(flash, time_width=0.4), run_time=0.3 * t.duration)

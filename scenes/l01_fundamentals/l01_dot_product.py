@@ -105,14 +105,14 @@ class DotProductAttention(LectureScene):
         eq = equation("qk_shape").move_to([0, 2.35, 0])
         n_q, d_k = w.q_shape
         m_k = w.kt_shape[1]
-        with self.narrate("Now the mathematics. Stack the queries of all the tokens as the rows of a matrix Q, and "
-                          "the keys as the rows of a matrix K. Transposing K turns every key into a column, so one "
+        with self.narrate("Stack the queries of all the tokens as the rows of a matrix Q, and the keys as the "
+                          "rows of K. Transposing K turns every key into a column, so one "
                           "matrix product, Q Kᵀ, compares every query with every key.") as t:
             self.play(FadeIn(self.title), run_time=0.6)
             self.play(FadeIn(q), FadeIn(names[0]), run_time=0.25 * t.duration)
             self.play(FadeIn(times), FadeIn(kt), FadeIn(names[1]), run_time=0.25 * t.duration)
             self.play(FadeIn(equals), FadeIn(s), FadeIn(names[2]), run_time=0.25 * t.duration)
-        with self.narrate(f"The shapes tell the story: n by d_k, times d_k by m, gives n by m, one score for "
+        with self.narrate(f"In shapes, n by d_k times d_k by m gives n by m: one score for "
                           f"every pair of a query and a key. For our sentence, that is {n_q} by {d_k}, times "
                           f"{d_k} by {m_k}: a {n_q} by {m_k} grid.") as t:
             self.play(Write(eq), run_time=0.4 * t.duration)
@@ -157,7 +157,7 @@ class DotProductAttention(LectureScene):
         eq = equation("score_dot").move_to([cols.get_x(), 2.45, 0])
         hi_row, hi_col = s.highlight_row(i, COLORS.Q), s.highlight_col(j, COLORS.K)
 
-        with self.narrate("Let's compute one of those scores by hand. Each row of the grid "
+        with self.narrate("Let's compute one score by hand. Each row of the grid "
                           f"belongs to one query, each column to one key. Take the query of {tokens[i]} and the "
                           f"key of {tokens[j]}.") as t:
             self.play(FadeOut(self.shape_mobs),
@@ -174,7 +174,7 @@ class DotProductAttention(LectureScene):
 
         with self.narrate("Multiply their numbers position by position, then add up the products. That is the dot "
                           "product: large when the two vectors point the same way, negative when they point in "
-                          "opposite directions. Exactly the similarity we wanted.") as t:
+                          "opposite directions.") as t:
             self.play(Write(eq), FadeIn(times), run_time=0.2 * t.duration)
             self.play(FadeIn(equals), FadeIn(p_col.brackets), FadeIn(p_col.label), run_time=0.1 * t.duration)
             self.play(LaggedStart(*(ReplacementTransform(VGroup(a.copy(), b.copy()), p)
@@ -197,8 +197,8 @@ class DotProductAttention(LectureScene):
         i, tokens = w.query_index, w.tokens
         rest = [s.numbers[a][b] for a in range(len(tokens)) for b in range(len(tokens)) if (a, b) != (i, w.key_index)]
         centre = RIGHT * (0.0 - s.cells.get_x())  # the panel is gone: the grid moves to the middle
-        with self.narrate("Do the same for every pair, and the grid fills up: each row holds one query's scores "
-                          f"against all the keys. In the row of {tokens[i]}, the highest score goes to "
+        with self.narrate(f"Do the same for every pair, and the grid fills up. In the row of {tokens[i]}, the "
+                          f"highest score goes to "
                           f"\"{tokens[x.row_max_key]}\", and the lowest to \"{tokens[x.row_min_key]}\".") as t:
             self.play(FadeOut(self.panel), FadeOut(self.hi[1]),
                       VGroup(s, self.caption, self.hi[0]).animate.shift(centre), run_time=0.15 * t.duration)
@@ -250,8 +250,8 @@ class DotProductAttention(LectureScene):
         eqs.move_to([(v.cells.get_right()[0] + SAFE.right) / 2 + 0.1, 0.9, 0])
         row_copy = VGroup(*(s.numbers[i][b].copy() for b in range(n)))
         top = x.row_max_key
-        with self.narrate(f"What does a query do with its scores? Softmax, which we open up next, turns the row, "
-                          f"divided by the square root of d_k, into weights that are positive and add up to one. For "
+        with self.narrate(f"Softmax, which we open up next, turns the row, divided by the square root of d_k, "
+                          f"into positive weights that add up to one. For "
                           f"{tokens[i]}, the largest, {say_number(w.weights_row_shown[top])}, goes to "
                           f"{tokens[top]}.") as t:
             self.add(row_copy)
@@ -262,8 +262,8 @@ class DotProductAttention(LectureScene):
                       run_time=0.3 * t.duration)
 
         with self.narrate(f"The output for {tokens[i]} is the weighted sum of the value rows: every row of V is "
-                          "scaled by its weight, and the scaled rows are added up. Rows with large weights "
-                          "dominate; rows with tiny weights barely count.") as t:
+                          "scaled by its weight. Rows with large weights dominate; rows with tiny weights barely "
+                          "count.") as t:
             self.play(FadeIn(v.cells), FadeIn(v.frame), FadeIn(v.numbers), FadeIn(v_name), FadeIn(timeses),
                       FadeIn(eq_o), run_time=0.25 * t.duration)
             self.play(*(ReplacementTransform(v.numbers[r], weighted.numbers[r]) for r in range(n)),

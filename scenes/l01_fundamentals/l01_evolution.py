@@ -72,10 +72,9 @@ class Evolution(LectureScene):
                      color=COLORS.MUTED).next_to(chain, DOWN, buff=BUFF.MEDIUM)
 
         with self.narrate(
-            "To see what attention replaced, let's open up a recurrent network. It keeps a hidden state, h, "
-            "and updates it with one rule at every step: the new state is the tanh of W times the old state, "
-            "plus U times the current input, plus a bias b. W, U and b are the same at every step, so one "
-            "small cell, reused, is the whole network."
+            "To see what attention replaced, open up a recurrent network. It keeps a hidden state, h, and "
+            "updates it with one rule: the new state is the tanh of W times the old state, plus U times the "
+            "current input, plus a bias b. One small cell, reused at every step, is the whole network."
         ) as t:
             self.play(Write(eq), run_time=0.3 * t.duration)
             self.play(FadeIn(chain, lag_ratio=0.05), run_time=0.25 * t.duration)
@@ -86,8 +85,8 @@ class Evolution(LectureScene):
         marks = [f"<bookmark mark='t{k}'/>" for k in range(n)]
         tok = [f"\u201c{w}\u201d" for w in r.tokens]
         with self.narrate(
-            f"Here is a real one, with a hidden state of {width} numbers, reading our sentence. It starts from "
-            f"zeros. {marks[0]}After {tok[0]}, the state holds these {width} numbers. {marks[1]}After "
+            f"Here is a real one, with {width} numbers of hidden state, reading our sentence from "
+            f"zeros. {marks[0]}After {tok[0]}, it holds these {width} numbers. {marks[1]}After "
             f"{tok[1]}, the cell mixes the old state with the new word, and every number changes. "
             f"{marks[2]}Then {tok[2]}, {marks[3]}then {tok[3]}, {marks[4]}and finally {tok[4]}."
         ) as t:
@@ -105,9 +104,8 @@ class Evolution(LectureScene):
 
         steps = path_lengths().rnn[n - 1][0]
         with self.narrate(
-            f"Notice what happened to {tok[0]}. It was never stored on its own. By the last step it survives "
-            f"only as a trace inside these {width} numbers, rewritten {steps} times by the words that came "
-            "after it."
+            f"Notice what happened to {tok[0]}: it was never stored on its own. By the last step it survives "
+            f"only as a trace inside these {width} numbers, rewritten {steps} times by the words after it."
         ) as t:
             self.play(states.animate.set_opacity(0.35), run_time=0.15 * t.duration)
             self.play(states[0].animate.set_opacity(1), Indicate(chain.tokens.items[0], color=COLORS.ACCENT),
@@ -148,7 +146,7 @@ class Evolution(LectureScene):
         strips_name = label("hidden state after each token", size=SIZES.SMALL, color=COLORS.MUTED)
         strips_name.next_to(str0, UP, buff=BUFF.SMALL).align_to(tok0, LEFT)
         with self.narrate(
-            "Sequence-to-sequence translation used exactly this last state as the summary of the whole source "
+            "Sequence-to-sequence translation used this last state as the summary of the whole source "
             f"sentence. <bookmark mark='short'/>Here is our sentence: {b.lengths[0]} tokens, "
             f"{b.input_numbers[0]} numbers going in. The encoder computes a state for every token, "
             f"<bookmark mark='out0'/>but only the last one, these {b.state_size} numbers, reaches the decoder."
@@ -176,7 +174,7 @@ class Evolution(LectureScene):
             self.wait_for(t)
         with self.narrate(
             "Bahdanau and colleagues measured the consequence: translations from this fixed-vector model got "
-            "worse as the sentences grew longer."
+            "worse as sentences grew longer."
         ) as t:
             self.play(ReplacementTransform(cite, CitationLine(citation_of(bahdanau))), run_time=0.3 * t.duration)
             self.wait_for(t)
@@ -228,7 +226,6 @@ class Evolution(LectureScene):
         top = int(np.argmax(a.weights_shown))
         second = int(np.argsort(a.weights_shown)[-2])
         tok = [f"\u201c{w}\u201d" for w in a.tokens]
-        score_words = ", ".join(f"{v:.2f}" for v in a.scores)
         with self.narrate(
             "Bahdanau's fix: keep every encoder state, and let the decoder choose. Here are the "
             f"{n} encoder states of our sentence, and the decoder's current state, s."
@@ -239,7 +236,7 @@ class Evolution(LectureScene):
             self.wait_for(t)
         with self.narrate(
             "The decoder scores each encoder state with a small network: v transpose, times the tanh of W s "
-            f"plus U h j. <bookmark mark='scores'/>For our sentence the scores are {score_words}."
+            "plus U h j. <bookmark mark='scores'/>These are its scores for our sentence."
         ) as t:
             self.play(Write(score_eq), run_time=0.3 * t.duration)
             self.play(LaggedStart(*(Create(arc) for arc in arcs), lag_ratio=0.15), run_time=0.2 * t.duration)
@@ -248,7 +245,7 @@ class Evolution(LectureScene):
                       run_time=0.8 * self.remaining(t))
             self.wait_for(t)
         with self.narrate(
-            "A softmax turns the scores into weights that are positive and add up to one: "
+            "A softmax turns the scores into weights that add up to one: "
             f"{a.weights_shown[top]:.2f} on {tok[top]}, {a.weights_shown[second]:.2f} on {tok[second]}, and less "
             "on the rest. The width of each arc is now its weight."
         ) as t:
@@ -261,7 +258,7 @@ class Evolution(LectureScene):
         with self.narrate(
             "The context vector is the weighted sum of the encoder states: mostly "
             f"{tok[top]}, a little of everything else. The decoder reads it, writes one word, and at the next "
-            "step scores every state again, looking somewhere new."
+            "step looks again."
         ) as t:
             self.play(Write(context_eq), run_time=0.25 * t.duration)
             self.play(LaggedStart(*(p.animate.move_to(c).scale(0.6) for p in pieces), lag_ratio=0.2),
@@ -270,15 +267,14 @@ class Evolution(LectureScene):
             self.wait_for(t)
         with self.narrate(
             "These weights come from a small untrained model, so don't read meaning into which word wins. What "
-            "matters is the mechanism: a soft, learned, differentiable lookup over every position. That is "
-            "attention."
+            "matters is the mechanism: a soft, learned, differentiable lookup over every position."
         ) as t:
             self.play(Indicate(VGroup(weighted, a_nums), color=COLORS.ACCENT, scale_factor=1.03),
                       run_time=0.35 * t.duration)
             self.wait_for(t)
         with self.narrate(
-            "One thing still stands in the way. The encoder that produced these states is still a recurrent "
-            "network, reading one word after another. Next, let's measure what that costs."
+            "But the encoder that produced these states is still a recurrent network, reading one word after "
+            "another. Next, we measure what that costs."
         ) as t:
             self.play(LaggedStart(*(Indicate(h.brackets, color=COLORS.ACCENT) for h in hs), lag_ratio=0.4),
                       run_time=0.5 * t.duration)

@@ -102,10 +102,9 @@ class History(LectureScene):
                         color=COLORS.MUTED).next_to(weights, DOWN, buff=BUFF.MEDIUM)
         VGroup(arcs, weights, caption).move_to([0, 0.1, 0])
         with self.narrate(
-            "Every large language model you have used is built around one operation: attention. Here it is "
-            "at work on a tiny "
-            f"sentence. The word {QUERY_TOKEN} looks back at every word, and the width of each arc is a "
-            "real attention weight, computed for this sentence by the code behind this course."
+            "Every large language model is built around one operation: attention. Here it is at work on a "
+            f"tiny sentence. The word {QUERY_TOKEN} looks back at every word, and the width of each arc is a "
+            "real attention weight, computed by the code behind this course."
         ) as t:
             self.play(FadeIn(arcs.tokens, shift=UP * 0.2), run_time=0.25 * t.duration)
             self.play(LaggedStart(*(Create(a) for a in arcs.arc_group), lag_ratio=0.25),
@@ -116,7 +115,7 @@ class History(LectureScene):
         sdpa = equation("sdpa").move_to([0, -2.6, 0])
         with self.narrate(
             "Every one of those numbers comes from this single line: softmax of Q Kᵀ over √d_k, times V. "
-            "By the end of this lecture you will be able to compute each of them yourself, by hand."
+            "By the end of this lecture you will compute each of them by hand."
         ) as t:
             self.play(FadeOut(caption), VGroup(arcs, weights).animate.move_to([0, 1.3, 0]),
                       run_time=0.15 * t.duration)
@@ -124,9 +123,9 @@ class History(LectureScene):
             self.wait_for(t)
         facts = timeline_facts()
         with self.narrate(
-            "The line looks compact, almost obvious. But it took the field "
-            f"{facts.span_years} years to arrive at it, and each step on the way fixed one problem and "
-            "exposed the next. Knowing that story tells you what attention is for."
+            "The line looks almost obvious. But it took the field "
+            f"{facts.span_years} years to arrive at it, and each step fixed one problem and exposed the "
+            "next."
         ) as t:
             self.play(FadeOut(VGroup(arcs, weights)), sdpa.animate.move_to([0, 0.3, 0]).scale(1.2),
                       run_time=0.3 * t.duration)
@@ -143,7 +142,7 @@ class History(LectureScene):
         self.timeline = timeline
         with self.narrate(
             f"Here is the road, from {facts.first_year} to {facts.last_year}, in {len(h)} stops. At each one "
-            "we will ask two questions: what did this idea fix, and what did it leave broken?"
+            "we ask: what did it fix, and what did it leave broken?"
         ) as t:
             self.play(self.sdpa.animate.scale(0.8).move_to(STAGE_CENTER), run_time=0.15 * t.duration)
             self.play(Create(timeline.segments), LaggedStart(*(FadeIn(it) for it in timeline.items), lag_ratio=0.15),
@@ -185,7 +184,7 @@ class History(LectureScene):
         net = self.stage(LayeredNet([4, 5, 5, 3], unit_radius=0.17, layer_gap=1.9, unit_gap=0.6), height=2.9)
         with self.narrate(
             f"We start in {m.year}, when Rumelhart, Hinton and Williams showed that back-propagation lets a "
-            "network of simple units learn its own features by gradient descent. A feed-forward network "
+            "network of simple units learn its own features. A feed-forward network "
             "maps a fixed-size input to an output, layer after layer."
         ) as t:
             ping = self.enter(k, m, net, cites, t)
@@ -195,8 +194,8 @@ class History(LectureScene):
             self.play(LaggedStart(*flashes, lag_ratio=0.7), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
-            "It is powerful, but it has no notion of order and no memory. A sentence is not a fixed-size "
-            "input, and the network cannot remember the word it saw a moment ago."
+            "But it has no notion of order and no memory: a sentence is not a fixed-size input, and the "
+            "network forgets the word it saw a moment ago."
         ) as t:
             self.play(FadeIn(self.broken(m), shift=UP * 0.1), Indicate(net.layers[0], color=COLORS.ACCENT),
                       run_time=0.3 * t.duration)
@@ -219,9 +218,9 @@ class History(LectureScene):
             self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
             self.wait_for(t)
         with self.narrate(
-            "The price is paid in training. To learn that the first word matters to the last, the gradient "
-            "must travel back through every step, and at each step it is multiplied again, so over long "
-            "distances it vanishes or explodes. And the steps run one after another, never in parallel."
+            "The price is paid in training. For the first word to matter to the last, the gradient must "
+            "travel back through every step, multiplied again at each one, so over long distances it "
+            "vanishes or explodes. And the steps run one after another, never in parallel."
         ) as t:
             self.play(FadeIn(self.broken(m), shift=UP * 0.1), run_time=0.15 * t.duration)
             back = [ShowPassingFlash(link.copy().rotate(np.pi).set_stroke(BROKEN_COLOR, 6), time_width=1.0)
@@ -235,8 +234,8 @@ class History(LectureScene):
                           height=2.9)
         with self.narrate(
             f"In {m.year}, Hochreiter and Schmidhuber added gates. The Long Short-Term Memory keeps a separate "
-            "memory cell, drawn here as the line along the top, that information can ride with little change, "
-            "and learned gates decide what to write, what to keep and what to forget. That carries signals, "
+            "memory cell, drawn here along the top, that information can ride with little change, "
+            "and learned gates decide what to write, keep and forget. That carries signals, "
             "and gradients, much further."
         ) as t:
             ping = self.enter(k, m, lstm, cites, t, intro=ReplacementTransform(self.chain, lstm))
@@ -259,8 +258,8 @@ class History(LectureScene):
         with self.narrate(
             f"{facts.longest_gap} years later, in {m.year}, Sutskever, Vinyals and Le used two LSTMs for "
             "translation: an encoder reads the source sentence, and a decoder writes the translation, word by "
-            "word. Cho and colleagues proposed the same encoder–decoder design that year. Now a sequence of any "
-            "length could be mapped to another of any length."
+            "word. Cho and colleagues proposed the same design that year. Now a sequence of any length could "
+            "be mapped to another of any length."
         ) as t:
             ping = self.enter(k, m, ed, cites, t)
             self.play(ping, FadeIn(ed.encoder), run_time=0.15 * t.duration)
@@ -314,9 +313,9 @@ class History(LectureScene):
         dot = equation("score_dot", font_size=SIZES.EQUATION - 4).move_to(score)
         with self.narrate(
             f"In {m.year}, Luong, Pham and Manning simplified the score. Instead of a small network, a dot "
-            "product between the decoder state and each encoder state is enough; they also compared global "
-            "attention over every position with local attention over a window. Dot products are cheap, and "
-            "they map straight onto matrix multiplication: exactly the form the Transformer would adopt."
+            "product between the decoder state and each encoder state is enough, attending either "
+            "globally to every position or locally to a window. Dot products are cheap and map straight onto "
+            "matrix multiplication: the form the Transformer would adopt."
         ) as t:
             ping = self.enter(k, m, VGroup(ed, lines, dot), cites, t, intro=FadeOut(score))
             self.play(ping, FadeIn(dot, shift=UP * 0.2), run_time=0.2 * t.duration)
@@ -394,8 +393,7 @@ class History(LectureScene):
         with self.narrate(
             f"We run one complete worked example on our {n_tokens}-token sentence, <bookmark mark='patterns'/>"
             "learn to read attention patterns, <bookmark mark='mask'/>and finish with masking. By the end, you "
-            "will know why every piece of this formula is there, and you will be able to compute every number "
-            "it produces by hand."
+            "will know why every piece of this formula is there."
         ) as t:
             self.play(*go(5, sdpa), run_time=0.6)
             self.wait_until_bookmark("patterns")

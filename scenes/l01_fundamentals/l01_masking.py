@@ -73,23 +73,23 @@ class Masking(LectureScene):
         fit_within(eqs, SAFE.right - scores.get_right()[0] - 0.8, None)
         eqs.move_to([(scores.get_right()[0] + SAFE.right) / 2, scores.cells.get_y() + 0.3, 0])
         with self.narrate(
-                "So far, every token could look at every other token, including the ones that come after it. A "
-                "model that writes text one token at a time cannot allow that: while it predicts what follows "
-                f"{q(toks[qi])}, the words {q(toks[qi + 1])} and {q(toks[qi + 2])} do not exist yet.") as t:
+                "So far, every token could see every other, including those after it. A model that writes one "
+                f"token at a time cannot allow that: while it predicts what follows {q(toks[qi])}, "
+                f"{q(toks[qi + 1])} and {q(toks[qi + 2])} do not exist yet.") as t:
             self.play(FadeIn(scores), FadeIn(scores_title), run_time=0.3 * t.duration)
             self.wait(0.2 * t.duration)
             self.play(Create(row_hl), run_time=0.15 * t.duration)
             self.play(LaggedStart(*(Create(r) for r in row_future), lag_ratio=0.3), run_time=0.2 * t.duration)
         with self.narrate(
-                "The fix is a mask. The causal mask adds zero wherever the key comes at or before the query, and "
-                "minus infinity wherever the key lies in the future, above the diagonal.") as t:
+                "The fix is the causal mask: it adds zero wherever the key comes at or before the query, and minus "
+                "infinity wherever the key lies in the future, above the diagonal.") as t:
             self.play(FadeOut(row_hl), FadeOut(row_future), Write(eq_mask), run_time=0.35 * t.duration)
             self.play(LaggedStart(*(FadeIn(VGroup(s, lab)) for s, lab in zip(overlay.shades, overlay.labels)),
                                   lag_ratio=0.12), run_time=0.45 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "Minus infinity is not just a large negative number, it is a hard rule: e to the minus infinity "
-                "is exactly zero, while adding zero changes nothing.") as t:
+                "Minus infinity is a hard rule: e to the minus infinity is exactly zero, while adding zero "
+                "changes nothing.") as t:
             self.play(Write(eq_exp), run_time=0.4 * t.duration)
             self.wait_for(t)
 
@@ -115,8 +115,8 @@ class Masking(LectureScene):
             self.wait_for(t)
         r0, r1 = weights.highlight_row(0), weights.highlight_row(1)
         with self.narrate(
-                f"The first token, {q(toks[0])}, can only see itself, so all of its weight, "
-                f"{format_number(c.weights_shown[0][0])}, stays there. The row of {q(toks[1])} now splits "
+                f"The first token, {q(toks[0])}, can only see itself, so all of its weight stays there. The row "
+                f"of {q(toks[1])} splits "
                 f"{format_number(c.weights_shown[1][0])} and {format_number(c.weights_shown[1][1])} between "
                 f"{q(toks[0])} and {q(toks[1])}.") as t:
             self.play(Create(r0), run_time=0.2 * t.duration)
@@ -138,8 +138,8 @@ class Masking(LectureScene):
         batch_title = label(f"a batch of {len(pm.padded)} sentences, padded to length {len(pm.padded[0])}",
                             size=SIZES.LABEL, color=COLORS.MUTED).next_to(batch, UP, buff=BUFF.LARGE)
         with self.narrate(
-                "Masks do a second job in every batch. Sentences come in different lengths, but a batch is one "
-                "rectangular tensor, so the shorter sentences are filled up with padding tokens.") as t:
+                "Masks do a second job. A batch is one rectangular tensor, so sentences shorter than the longest "
+                "are filled up with padding tokens.") as t:
             self.play(FadeIn(batch_title), LaggedStart(*(FadeIn(r, shift=RIGHT * 0.3) for r in batch),
                                                        lag_ratio=0.3), run_time=0.5 * t.duration)
             pads = [VGroup(*(r.items[k] for k in range(len(s), len(p))))
@@ -190,8 +190,8 @@ class Masking(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "The padding mask sets the scores of the pad keys to minus infinity, so their columns become "
-                "exact zeros, and the real tokens share all of the weight. The rows of the pad queries are "
-                "computed too, but their outputs are simply ignored.") as t:
+                "exact zeros. The rows of the pad queries are computed too, but their outputs are "
+                "ignored.") as t:
             self.play(FadeIn(fixed), FadeIn(fixed_title), run_time=0.25 * t.duration)
             self.play(FadeIn(zeros), run_time=0.2 * t.duration)
             self.wait(0.2 * t.duration)
@@ -230,7 +230,7 @@ class Masking(LectureScene):
             fit_within(d_, 6.2, None)
             d_.set_x(g.cells.get_x())
         with self.narrate(
-                "One more subtlety appears when there are fewer queries than keys. When a model decodes with a "
+                "One more subtlety: fewer queries than keys. When a model decodes with a "
                 f"cache, the keys and values of all {a.n_k} tokens are already stored, and only the {a.n_q} newest "
                 f"queries, {q(a.query_tokens[0])} and {q(a.query_tokens[1])}, are computed.") as t:
             self.play(FadeIn(sent), run_time=0.25 * t.duration)
@@ -252,10 +252,10 @@ class Masking(LectureScene):
             self.play(FadeIn(lr_over), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                f"Run both, and compare with the full causal computation over all {a.n_k} tokens. The lower-right "
-                f"result matches it exactly, a largest difference of {diff_text(a.max_diff_lower_right)}, while the "
-                f"upper-left one is off by up to {diff_text(a.max_diff_upper_left)}. Decode with the wrong "
-                "alignment, and the model silently reads the wrong context.") as t:
+                f"Against the full causal run over all {a.n_k} tokens, the lower-right result matches exactly, a "
+                f"largest difference of {diff_text(a.max_diff_lower_right)}, while the upper-left one is off by up "
+                f"to {diff_text(a.max_diff_upper_left)}: the wrong alignment silently reads the wrong "
+                "context.") as t:
             self.play(FadeIn(lr_diff, shift=UP * 0.2), run_time=0.2 * t.duration)
             self.wait(0.15 * t.duration)
             self.play(FadeIn(ul_diff, shift=UP * 0.2), run_time=0.2 * t.duration)

@@ -79,14 +79,13 @@ class AttentionPatterns(LectureScene):
         lookers = sorted((i for i in range(n) if i != kj), key=lambda i: -w[i][kj])[:2]  # who looks at "sat" most
 
         with self.narrate(
-                "The weights we just computed are called the attention pattern, and there are two good ways to "
-                "look at them. On the left, as a heat map: the brighter the cell, the larger the weight.") as t:
+                "The weights we just computed are called the attention pattern. On the left, as a heat map: the "
+                "brighter the cell, the larger the weight.") as t:
             self.play(FadeIn(grid_title), FadeIn(grid), run_time=0.5 * t.duration)
         with self.narrate(
-                "Read it like this: a row is the query doing the looking, and a column is the key being looked "
-                f"at. The row of {toks[qi]} shows where {toks[qi]} looks. On the right, the same row is drawn as "
-                f"arcs from {toks[qi]} to every token, thicker where the weight is larger: "
-                f"{format_number(w[qi][kj])} of it goes to {toks[kj]}.") as t:
+                "A row is the query doing the looking, and a column is the key being looked at. On the right, "
+                f"the row of {toks[qi]} is drawn as arcs from {toks[qi]} to every token, thicker where the weight "
+                f"is larger: {format_number(w[qi][kj])} of it goes to {toks[kj]}.") as t:
             self.play(FadeIn(row_note), Create(row_hl), run_time=0.3 * t.duration)
             self.wait(0.15 * t.duration)
             self.play(FadeIn(arcs_title), FadeIn(arcs_by_query[qi].tokens), run_time=0.15 * t.duration)
@@ -152,11 +151,11 @@ class AttentionPatterns(LectureScene):
             "nothing before it, and looks at itself.",
             "First token: all queries share one direction, and only the first key points that way, so every row "
             f"puts nearly all of its weight on {q(toks[0])}: {format_number(first[n - 1][0])} in the row of "
-            f"{q(toks[n - 1])}. Trained language models do this a lot, parking attention on the first token when "
+            f"{q(toks[n - 1])}. Trained language models do this a lot, parking attention there when "
             "nothing else is relevant.",
             "Broad averaging: when every score is close to zero, every row is close to uniform. The row of "
             f"{q(toks[1])} gives {format_number(broad[1][0])} to {q(toks[0])}, and about as much to every other "
-            "token, so the output is simply the average of the values.",
+            "token, so the output is the average of the values.",
         ]
         for k, (col, text) in enumerate(zip(columns, speech)):
             with self.narrate(text) as t:

@@ -80,7 +80,7 @@ class QueryKeyValue(LectureScene):
         result_head = label("returns", size=SIZES.BODY, color=COLORS.MUTED)
         result_head.move_to([table.key_boxes.get_x(), table.key_boxes.get_bottom()[1] - 0.8, 0])
 
-        with self.narrate("Start with something familiar: a Python dictionary. Its keys are animals, and each "
+        with self.narrate("Start with a Python dictionary. Its keys are animals, and each "
                           f"value is how many {sd.value_name} that animal has.") as t:
             self.play(FadeIn(self.title), run_time=0.6)
             self.play(LaggedStart(*(FadeIn(r, shift=LEFT * 0.2) for r in table.rows), lag_ratio=0.25),
@@ -92,7 +92,7 @@ class QueryKeyValue(LectureScene):
         answer = label(format_number(sd.exact_value, 0), size=SIZES.HEADING, color=COLORS.V, mono=True)
         answer.next_to(result_head, RIGHT, buff=BUFF.MEDIUM).align_to(result_head, DOWN)
         with self.narrate(f"Looking up {sd.exact_query} finds the one exact match and returns its value: "
-                          f"{format_number(sd.exact_value, 0)}. All of the weight goes to a single row.") as t:
+                          f"{format_number(sd.exact_value, 0)}. All the weight goes to a single row.") as t:
             self.play(FadeIn(query_head), FadeIn(query, shift=RIGHT * 0.3), run_time=0.6)
             self.play(Create(hit), query.animate.next_to(hit, LEFT, buff=BUFF.MEDIUM),
                       query_head.animate.next_to(hit, LEFT, buff=BUFF.MEDIUM).shift(UP * 0.55),
@@ -104,8 +104,8 @@ class QueryKeyValue(LectureScene):
         miss = label(f"KeyError: '{sd.soft_query}'", size=SIZES.BODY, color=COLORS.MASK, mono=True)
         miss.next_to(result_head, RIGHT, buff=BUFF.MEDIUM)
         soft_query = self._query_box(sd.soft_query).move_to(query)
-        with self.narrate(f"But ask for {sd.soft_query}, and the look-up fails: no key is spelled exactly that way, "
-                          f"even though a {sd.soft_query} is obviously close to a {sd.exact_query}.") as t:
+        with self.narrate(f"But ask for {sd.soft_query}, and the look-up fails, even though a {sd.soft_query} is "
+                          f"obviously close to a {sd.exact_query}.") as t:
             self.play(Transform(query, soft_query), FadeOut(VGroup(hit, weights, weight_head, answer)),
                       run_time=0.25 * t.duration)
             self.play(FadeIn(miss, shift=UP * 0.1), run_time=0.2 * t.duration)
@@ -134,7 +134,7 @@ class QueryKeyValue(LectureScene):
         w_cat, w_bird = (format_number(sd.weights_shown[k], 2) for k in (0, 1))
         with self.narrate(f"The similarity is the dot product of the query with each key: {s_cat} for "
                           f"{sd.keys[0]}, {s_bird} for {sd.keys[1]}, negative for the others. Softmax turns the "
-                          "scores into weights that are positive and add up "
+                          "scores into positive weights that add up "
                           f"to one: {w_cat} for {sd.keys[0]}, {w_bird} for {sd.keys[1]}, and almost nothing for the "
                           "rest.") as t:
             self.play(FadeIn(score_head), LaggedStart(*(FadeIn(s, shift=RIGHT * 0.2) for s in scores),
@@ -152,9 +152,8 @@ class QueryKeyValue(LectureScene):
         value_copies = VGroup(*(v.copy() for v in table.value_texts))
         with self.narrate(f"Instead of one value, we return a blend of all of them: "
                           f"{format_number(sd.blended_value, 2)} {sd.value_name}. No animal has that many "
-                          f"{sd.value_name}, and that is the point: the answer is a smooth mixture, mostly "
-                          f"{sd.keys[0]} with a little {sd.keys[1]}, and smooth means it can be learned by "
-                          "gradient descent.") as t:
+                          f"{sd.value_name}, and that is the point: a smooth mixture, mostly "
+                          f"{sd.keys[0]} with a little {sd.keys[1]}, which gradient descent can learn.") as t:
             self.play(LaggedStart(*(ReplacementTransform(v, blend) for v in value_copies), lag_ratio=0.1),
                       run_time=0.3 * t.duration)
             self.play(FadeIn(blend_text), run_time=0.1 * t.duration)
@@ -189,10 +188,9 @@ class QueryKeyValue(LectureScene):
             label("key: what do I contain?", size=SIZES.LABEL, color=COLORS.K),
             label("value: what do I hand over?", size=SIZES.LABEL, color=COLORS.V),
         ).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL).next_to(tags, DOWN, buff=BUFF.LARGE)
-        with self.narrate("Attention does exactly this for every token of a sentence, and each token plays all "
-                          "three roles at once. As a query, it asks what it is looking for. As a key, it advertises "
-                          "what it contains. And as a value, it carries what it will hand over when it is "
-                          "chosen.") as t:
+        with self.narrate("Attention does this for every token of a sentence, and each token plays all three "
+                          "roles: as a query, it asks what it is looking for; as a key, it advertises what it "
+                          "contains; as a value, it carries what it hands over when chosen.") as t:
             self.play(FadeIn(row, shift=UP * 0.2), run_time=0.15 * t.duration)
             for r in range(3):
                 self.play(LaggedStart(*(FadeIn(tag[r], scale=0.6) for tag in tags), lag_ratio=0.08),
@@ -241,7 +239,7 @@ class QueryKeyValue(LectureScene):
                       FadeIn(names["X"]), run_time=0.4 * t.duration)
 
         with self.narrate("Multiply X by a learned matrix, W_Q, and every row becomes a query. These are the "
-                          "actual numbers our example uses, and the product Q appears one row at a time.") as t:
+                          "real numbers of our example.") as t:
             self.play(Write(clauses[0]), run_time=0.15 * t.duration)
             self.play(FadeIn(times), FadeIn(ws["Q"]), FadeIn(names["WQ"]), run_time=0.2 * t.duration)
             self.play(FadeIn(equals), Create(outs["Q"].cells), Create(outs["Q"].frame), FadeIn(names["Q"]),
@@ -266,8 +264,8 @@ class QueryKeyValue(LectureScene):
             g[1].next_to(g[0].cells, DOWN, buff=BUFF.MEDIUM)
         trio.arrange(RIGHT, buff=1.0, aligned_edge=UP).move_to([0, -0.7, 0])
         with self.narrate("Training adjusts the three matrices so that each query lands close to the keys it should "
-                          "attend to. That is the whole framework: queries ask, keys answer, and values are "
-                          "delivered. Next, we make the similarity precise.") as t:
+                          "attend to. Queries ask, keys answer, and values are delivered. Next, we make the "
+                          "similarity precise.") as t:
             self.play(FadeOut(VGroup(x, names["X"], times, ws["V"], names["WV"], equals)),
                       run_time=0.12 * t.duration)
             self.play(ReplacementTransform(outs["V"], trio[2][0]), ReplacementTransform(names["V"], trio[2][1]),

@@ -14,15 +14,15 @@ from scenes.l01_fundamentals.data import references
 # (on the card, narrated): the card says it short, the narration says it in full sentences
 POINTS = (
     ("Every token reads every other token in one step.",
-     "Let's recap. Attention lets every token read every other token directly, in one step, instead of "
-     "passing information along a chain."),
+     "To recap: attention lets every token read every other token directly, in one step, instead of "
+     "along a chain."),
     ("Projections give each token a query, a key, a value.",
      "Three learned projections give each token a query, a key and a value."),
     ("Scores are query–key dot products, scaled by 1/√dₖ.",
      "Scores are dot products of queries with keys, divided by the square root of d_k to keep their variance "
      "near one."),
     ("Softmax runs along each row: weights sum to 1.",
-     "Softmax runs along each row, so every query's weights are positive and add up to one."),
+     "Softmax runs along each row, so every query's weights add up to one."),
     ("The output is the weighted sum of the values.",
      "The output is the weighted sum of the values."),
     ("Masks turn scores to −∞ and weights to exactly 0.",
@@ -68,7 +68,7 @@ class Recap(LectureScene):
         self.wait(0.6)
         teaser = TitleCard(2, "Multi-Head Attention", "Next: many attention patterns at once")
         with self.narrate(
-                "Next time, in Lecture 2, we run several attention heads side by side, each free to learn its own "
+                "In Lecture 2, we run several attention heads side by side, each free to learn its own "
                 "pattern: multi-head attention.") as t:
             self.play(FadeOut(pages[1]), run_time=0.2 * t.duration)
             self.play(FadeIn(teaser, shift=DOWN * 0.2), run_time=0.3 * t.duration)

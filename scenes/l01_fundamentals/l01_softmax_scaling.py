@@ -122,21 +122,18 @@ class SoftmaxScaling(LectureScene):
         self.bars, self.col_x = bars, col_x
 
         with self.narrate(f"Softmax turns a row of scores into weights in two moves. Here is the row of "
-                          f"{sw.query} from before, already divided by the square root of d_k: one score per "
-                          "key.") as t:
+                          f"{sw.query}, already divided by the square root of d_k.") as t:
             self.play(FadeIn(self.title), FadeIn(eq), run_time=0.25 * t.duration)
             self.play(FadeIn(query), FadeIn(names[0]), FadeIn(bars.labels), FadeIn(bars.baseline),
                       LaggedStart(*(FadeIn(s, shift=DOWN * 0.2) for s in scores), lag_ratio=0.15),
                       run_time=0.45 * t.duration)
-        with self.narrate("First, exponentiate. Every score becomes positive, and the larger scores grow faster "
-                          "than the smaller ones.") as t:
+        with self.narrate("First, exponentiate: every score becomes positive, and the larger scores grow "
+                          "faster.") as t:
             self.play(FadeIn(names[1]), LaggedStart(*(Create(a) for a in arrow_exp), lag_ratio=0.1),
                       LaggedStart(*(ReplacementTransform(s.copy(), e) for s, e in zip(scores, exps)),
                                   lag_ratio=0.15), run_time=0.6 * t.duration)
-        parts = ", ".join(format_number(w, 2) for w in sw.weights_shown[:-1])
-        with self.narrate(f"Then normalise. Add up the exponentials, {format_number(ex.total_shown, 2)}, and divide "
-                          "each one by that sum. What comes out is a set of positive weights that add up to exactly "
-                          f"one: {parts} and {format_number(sw.weights_shown[-1], 2)}.") as t:
+        with self.narrate(f"Then normalise: add up the exponentials, {format_number(ex.total_shown, 2)}, and divide "
+                          "each one by that sum. The weights are positive and add up to exactly one.") as t:
             self.play(Create(brace), ReplacementTransform(exps.copy(), total), run_time=0.3 * t.duration)
             self.play(FadeIn(names[2]),
                       LaggedStart(*(ReplacementTransform(e.copy(), b) for e, b in zip(exps, bars.bars)),
@@ -165,7 +162,7 @@ class SoftmaxScaling(LectureScene):
 
         tag = t_label(one)
         ghost = bigger.bars.copy().set_fill(opacity=0).set_stroke(COLORS.WEIGHT, 2, opacity=0.55)
-        with self.narrate("Divide the scores by a temperature T before the softmax, and you control how peaked "
+        with self.narrate("Divide the scores by a temperature T, and you control how peaked "
                           f"the weights are. At T equal to one, nothing changes: the largest weight is "
                           f"{format_number(tr.max_weight[one], 2)}.") as t:
             self.play(FadeOut(self.walk), ReplacementTransform(self.eq, eq), Transform(self.bars, bigger),
@@ -207,12 +204,12 @@ class SoftmaxScaling(LectureScene):
                      size=SIZES.SMALL, color=COLORS.MUTED).move_to([0, -2.4, 0])
         first, last = dv.d_k[0], dv.d_k[-1]
         with self.narrate("Why the square root of d_k? Suppose the entries of a query and a key are random, with "
-                          "mean zero and variance one. Their dot product is a sum of d_k products, each with "
-                          "variance one, so the variances add up: the variance of q dot k is d_k.") as t:
+                          "mean zero and variance one. Their dot product sums d_k products of variance one, so "
+                          "the variance of q dot k is d_k.") as t:
             self.play(FadeOut(self.temp_mobs), run_time=0.15 * t.duration)
             self.play(Write(eq1), run_time=0.3 * t.duration)
             self.play(FadeIn(head), Create(rule), run_time=0.2 * t.duration)
-        with self.narrate(f"We measured it on {dv.samples:,} random pairs for each width: "
+        with self.narrate(f"Measured on {dv.samples:,} random pairs per width: "
                           f"{format_number(dv.measured[0], 2)} for d_k of {first}, and "
                           f"{format_number(dv.measured[-1], 2)} for {last}. The scores spread out like the "
                           "square root of the width.") as t:
@@ -248,8 +245,8 @@ class SoftmaxScaling(LectureScene):
                      color=COLORS.MUTED).next_to(charts, DOWN, buff=BUFF.MEDIUM)
         first, last = sa.d_k[0], sa.d_k[-1]
         f2 = format_number
-        with self.narrate("Without the scaling, that growing spread wrecks the softmax. The largest score pulls "
-                          f"further ahead, and takes nearly all of the weight: with {sa.n_keys} keys, the top weight "
+        with self.narrate("Without the scaling, that growing spread wrecks the softmax: the largest score "
+                          f"takes nearly all of the weight. With {sa.n_keys} keys, the top weight "
                           f"averages {f2(sa.max_weight_unscaled[0], 2)} at d_k of {first}, and "
                           f"{f2(sa.max_weight_unscaled[-1], 2)} at {last}.") as t:
             self.play(FadeOut(self.var_mobs), run_time=0.12 * t.duration)
@@ -310,28 +307,25 @@ class SoftmaxScaling(LectureScene):
         moved = row(st.scores, "stable", ys["s"], COLORS.SCORE, 0)
         eq = equation("softmax_stable").scale(0.8).move_to([0, -3.0, 0])
         big = ", ".join(format_number(v, 0) for v in st.scores[:-1])
-        with self.narrate("One last practical detail. Softmax exponentiates, and exponentials overflow. In "
+        with self.narrate("One last practical detail: exponentials overflow. In "
                           f"{st.naive_dtype}, e to the x is already infinite once x passes about "
                           f"{format_number(st.overflow_threshold, 2)}.") as t:
             self.play(FadeOut(self.sat_mobs), run_time=0.15 * t.duration)
             self.play(FadeIn(head_naive), FadeIn(names), run_time=0.3 * t.duration)
         with self.narrate(f"Feed in scores of {big} and {format_number(st.scores[-1], 0)}: every exponential is "
-                          "infinite, infinity divided by infinity is not a number, and the whole row turns into "
-                          "NaN.") as t:
+                          "infinite, and infinity over infinity turns the whole row into NaN.") as t:
             self.play(LaggedStart(*(FadeIn(v) for v in naive_s), lag_ratio=0.2), run_time=0.2 * t.duration)
             self.play(LaggedStart(*(ReplacementTransform(a.copy(), b) for a, b in zip(naive_s, naive_e)),
                                   lag_ratio=0.2), run_time=0.25 * t.duration)
             self.play(ReplacementTransform(naive_e.copy(), naive_sum), run_time=0.15 * t.duration)
             self.play(LaggedStart(*(FadeIn(v, scale=1.3) for v in naive_p), lag_ratio=0.2), run_time=0.2 * t.duration)
-        with self.narrate("The fix costs nothing. Subtracting the same number from every score leaves the softmax "
+        with self.narrate("Subtracting the same number from every score leaves the softmax "
                           "unchanged, so subtract the largest one. Now the biggest exponent is zero, and nothing "
                           "can overflow.") as t:
             self.play(FadeIn(head_stable), Write(eq), run_time=0.3 * t.duration)
             self.play(ReplacementTransform(naive_s.copy(), moved), run_time=0.25 * t.duration)
             self.play(ReplacementTransform(moved, shifted), run_time=0.25 * t.duration)
-        parts = ", ".join(format_number(v, 2) for v in st.weights_shown[:-1])
-        with self.narrate(f"The weights come out as {parts} and {format_number(st.weights_shown[-1], 2)}, the "
-                          "right answer. Every serious implementation does this, including the softmax of our "
+        with self.narrate("Now the weights come out right. Every serious implementation does this, including our "
                           "reference library.") as t:
             self.play(LaggedStart(*(ReplacementTransform(a.copy(), b) for a, b in zip(shifted, stable_e)),
                                   lag_ratio=0.2), run_time=0.2 * t.duration)

@@ -106,10 +106,9 @@ class WorkedExample(LectureScene):
         eq = equation("sdpa").move_to(UP * 0.3)
         strip = PipelineStrip(STAGES, colors=QKV).to_edge(UP, buff=SAFE.margin)
         with self.narrate(
-                "Let's put every piece together, and run attention once, from start to finish, on our "
-                f"{n}-token sentence. Every number you will see comes from the reference library. The whole "
-                "computation is this one line; the strip at the top breaks it into steps, and tracks where we "
-                "are.") as t:
+                "Let's put every piece together and run attention once, from start to finish, on our "
+                f"{n}-token sentence, with every number from the reference library. The whole computation is "
+                "this one line; the strip at the top breaks it into steps.") as t:
             self.play(Write(eq), run_time=0.3 * t.duration)
             self.wait(0.2 * t.duration)
             self.play(FadeIn(strip, shift=DOWN * 0.2), run_time=0.15 * t.duration)
@@ -126,9 +125,8 @@ class WorkedExample(LectureScene):
                         label(f"d = {D_MODEL} numbers each", size=SIZES.LABEL, color=COLORS.MUTED))
         x_dims.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL).next_to(x_grid.cells, RIGHT, buff=BUFF.LARGE)
         with self.narrate(
-                f"We start with the embeddings: each of the {n} tokens enters as a row of {d} numbers, so X is "
-                f"a {n} by {d} matrix. They are rounded to two decimals, so what you see is exactly what goes "
-                "in.") as t:
+                f"We start with the embeddings: each of the {n} tokens enters as a row of {d} numbers, rounded "
+                "to two decimals, so what you see is exactly what goes in.") as t:
             self.play(strip.animate.set_current(0), FadeIn(sentence, shift=UP * 0.2), run_time=0.2 * t.duration)
             self.wait(0.1 * t.duration)
             self.play(*(ReplacementTransform(sentence.labels[i], x_grid.row_labels[i]) for i in range(n)),
@@ -163,9 +161,9 @@ class WorkedExample(LectureScene):
                  for m, r, g in zip(meaning, "QKV", outs)]
         hl_x, hl_q = row_box(x_small, qi), row_box(outs[0], qi)
         with self.narrate(
-                "Next come three learned projections. Multiplying X by W_Q gives the queries: one row per "
-                f"token, saying what that token is looking for. The row of {QUERY_TOKEN} in X, times W_Q, is "
-                f"exactly the row of {QUERY_TOKEN} in Q.") as t:
+                "Next come three learned projections. X times W_Q gives the queries: one row per token, saying "
+                f"what that token is looking for. The row of {QUERY_TOKEN} in X, times W_Q, is the row of "
+                f"{QUERY_TOKEN} in Q.") as t:
             self.play(strip.animate.set_current(1), FadeOut(x_dims), FadeOut(x_title),
                       ReplacementTransform(x_grid, x_small), run_time=0.2 * t.duration)
             self.play(FadeIn(x_title2), FadeIn(times), FadeIn(w_thumbs[0]), FadeIn(equals),
@@ -180,8 +178,7 @@ class WorkedExample(LectureScene):
         self.play(FadeOut(hl_x), FadeOut(hl_q), run_time=0.4)
         with self.narrate(
                 "X times W_K gives the keys, what each token offers to be found by. X times W_V gives the "
-                "values, the content it hands over. Three matrix products, and every token has a query, a key "
-                "and a value.") as t:
+                "values, the content it hands over.") as t:
             for k in (1, 2):
                 self.play(ReplacementTransform(w_thumbs[k - 1], w_thumbs[k]),
                           ReplacementTransform(outs[k - 1], outs[k]),
@@ -215,9 +212,8 @@ class WorkedExample(LectureScene):
         cell_note.next_to(rows_note, DOWN, buff=BUFF.LARGE, aligned_edge=LEFT)
         with self.narrate(
                 "Now every query meets every key. The score matrix, Q times K transposed, holds one dot product "
-                "for every pair: row i belongs to query i, and column j to key j. Where the query of "
-                f"{QUERY_TOKEN} meets the key of {toks[ki]}, we find {format_number(w.scores[qi][ki])}, the "
-                "same dot product we worked out by hand earlier.") as t:
+                f"for every pair. Where the query of {QUERY_TOKEN} meets the key of {toks[ki]}, we find "
+                f"{format_number(w.scores[qi][ki])}, the dot product we worked out by hand earlier.") as t:
             self.play(strip.animate.set_current(2), Indicate(shelf[0], color=COLORS.Q),
                       Indicate(shelf[1], color=COLORS.K), run_time=0.15 * t.duration)
             self.play(FadeIn(s_grid.cells), FadeIn(s_grid.row_labels), FadeIn(s_grid.col_labels),
@@ -240,8 +236,7 @@ class WorkedExample(LectureScene):
         with self.narrate(
                 f"Before the softmax, we divide by the square root of d_k. Here d_k is {D_MODEL}, so every "
                 f"score is multiplied by {format_number(w.scale)}. The top-left score, "
-                f"{format_number(w.scores[0][0])}, becomes {format_number(w.scaled[0][0])}. As we saw earlier, "
-                "this keeps the softmax out of saturation.") as t:
+                f"{format_number(w.scores[0][0])}, becomes {format_number(w.scaled[0][0])}.") as t:
             self.play(strip.animate.set_current(3), FadeOut(cell_hl), FadeOut(cell_note), FadeOut(rows_note),
                       ReplacementTransform(s_title, sc_title), run_time=0.15 * t.duration)
             self.play(Write(sc_eq), FadeIn(sc_note), run_time=0.2 * t.duration)
@@ -265,8 +260,8 @@ class WorkedExample(LectureScene):
         side.move_to([(side_left + SAFE.right) / 2, s_grid.cells.get_y(), 0])
         hl_row, hl_row2 = p_grid.highlight_row(br), p_grid.highlight_row(qi)
         with self.narrate(
-                "Softmax then runs along each row, turning every query's scores into weights that are positive "
-                "and add up to one. The column on the right checks it: every row, rounded to two decimals, "
+                "Softmax then runs along each row, turning scores into weights that add up to one. The column "
+                "on the right checks it: every row, rounded to two decimals, "
                 f"still sums to {p_grid.row_sum_texts()[0]}. Read the row of {toks[br]}: "
                 f"{format_number(w.weights_shown[br][top_j])} of its attention goes to {toks[top_j]}, "
                 f"and the rest is spread thin. The row of {QUERY_TOKEN} is more divided: "
@@ -318,10 +313,10 @@ class WorkedExample(LectureScene):
         others = [VGroup(out_grid.cells[i], out_grid.numbers[i]) for i in range(n) if i != qi]
         top = max(w.weights[qi])
         with self.narrate(
-                f"Finally, the weights mix the values. Take the query {QUERY_TOKEN} again. Each value row is "
-                "scaled by its weight, drawn fainter here when the weight is small, and the scaled rows are "
-                f"added up. The result is one new row of {d} numbers: the output for {QUERY_TOKEN}, a blend "
-                f"that leans on the values of {toks[rank[0]]} and {toks[rank[1]]}.") as t:
+                f"Finally, the weights mix the values. For {QUERY_TOKEN}, each value row is scaled by its "
+                "weight, drawn fainter when the weight is small, and the scaled rows are added up: one new row "
+                f"of {d} numbers, the output for {QUERY_TOKEN}, leaning on the values of {toks[rank[0]]} and "
+                f"{toks[rank[1]]}.") as t:
             self.play(strip.animate.set_current(5), FadeOut(hl_row2), ReplacementTransform(p_grid, p_thumb),
                       *(Transform(shelf[k], shelf4[k]) for k in range(3)), run_time=0.2 * t.duration)
             self.play(ReplacementTransform(shelf[2].copy(), body(v_grid)), FadeIn(v_grid.row_labels),
@@ -355,9 +350,9 @@ class WorkedExample(LectureScene):
             r = Rectangle(width=panel.code.width - 0.16, height=lines.height + 0.07)
             line_hls.append(r.move_to([panel.code.get_x(), lines.get_y(), 0]).set_stroke(c, 3).set_fill(c, 0.12))
         with self.narrate(
-                "Is this really what attention computes? Here is the reference implementation, read straight "
-                "from the library's source. It computes the scaled scores, applies softmax along the last "
-                "dimension, which is along each row, and multiplies by V: the same three steps we just took.") as t:
+                "Is this really what attention computes? Here is the reference implementation, read from the "
+                "library's source. It computes the scaled scores, applies softmax along the last dimension, "
+                "that is, along each row, and multiplies by V: the same three steps.") as t:
             self.play(strip.animate.set_current(6),
                       FadeOut(VGroup(v_grid, v_title, out_grid, o_title, shelf, p_thumb)), run_time=0.15 * t.duration)
             self.play(FadeIn(panel, shift=UP * 0.2), run_time=0.15 * t.duration)
