@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from ._checks import check_positive_int, check_tensor
+from ._checks import check_choice, check_positive_int, check_tensor
 from .core import sdpa
 from .kv_cache import KVCache
 from .rope import Rope
@@ -208,17 +208,29 @@ class MultiHeadAttention(nn.Module):
 
 
 @torch.no_grad()
-def mha_to_gqa(mha: MultiHeadAttention, n_kv_heads: int) -> MultiHeadAttention:
-    """Convert a checkpoint to GQA by mean-pooling K and V heads within each group (arXiv:2305.13245 §2.1)::
+def mha_to_gqa(
+    mha: MultiHeadAttention,
+    n_kv_heads: int,
+    method: str = "mean",
+    generator: torch.Generator | None = None,
+) -> MultiHeadAttention:
+    """Convert a checkpoint to GQA with ``n_kv_heads`` K/V heads (arXiv:2305.13245 §2.1, Fig. 4).
 
-        W_k^g = (1/G) Σ_{h in group g} W_k^h,   group g = heads g·G .. g·G + G - 1,   G = H_kv_old / H_kv
+    Group g holds the old K/V heads g·G .. g·G + G - 1, G = H_kv_old / H_kv. ``method``:
 
-    (the same for W_v and biases); Q and O are copied. The paper then uptrains ~5% of pre-training steps.
-    With G = 1 the result equals ``mha``. Returns a new module on ``mha``'s device and dtype.
+    * ``"mean"`` (the paper's choice) — mean-pool each group: W_k^g = (1/G) Σ_{h in group g} W_k^h;
+    * ``"first"`` — keep the first head of each group: W_k^g = W_k^{g·G};
+    * ``"random"`` — discard the K/V heads and draw fresh ones, U(−1/√d_model, 1/√d_model) like
+      ``nn.Linear``'s default, from ``generator`` (the global RNG when None).
+
+    The same for W_v and the biases; Q and O are copied. The paper then uptrains ~5% of pre-training steps
+    and finds mean > first > random. With G = 1, ``"mean"`` and ``"first"`` return a copy equal to ``mha``.
+    Returns a new module on ``mha``'s device and dtype.
     """
     if not isinstance(mha, MultiHeadAttention):
         raise TypeError(f"mha must be a MultiHeadAttention, got {type(mha).__name__}")
     check_positive_int("n_kv_heads", n_kv_heads)
+    check_choice("method", method, ("mean", "first", "random"))
     if mha.n_kv_heads % n_kv_heads:
         raise ValueError(
             f"n_kv_heads must divide mha.n_kv_heads={mha.n_kv_heads}, got n_kv_heads={n_kv_heads}"
@@ -229,9 +241,18 @@ def mha_to_gqa(mha: MultiHeadAttention, n_kv_heads: int) -> MultiHeadAttention:
     G, hd = mha.n_kv_heads // n_kv_heads, mha.head_dim
     for name in ("q_proj", "o_proj"):
         getattr(new, name).load_state_dict(getattr(mha, name).state_dict())
+    bound = mha.d_model**-0.5
     for name in ("k_proj", "v_proj"):
         old, dst = getattr(mha, name), getattr(new, name)
-        dst.weight.copy_(old.weight.view(n_kv_heads, G, hd, mha.d_model).mean(1).reshape_as(dst.weight))
+        params = [(old.weight, dst.weight, (n_kv_heads, G, hd, mha.d_model))]
         if mha.bias:
-            dst.bias.copy_(old.bias.view(n_kv_heads, G, hd).mean(1).reshape_as(dst.bias))
+            params.append((old.bias, dst.bias, (n_kv_heads, G, hd)))
+        for src, out, shape in params:
+            if method == "mean":
+                val = src.view(shape).mean(1)
+            elif method == "first":
+                val = src.view(shape)[:, 0]
+            else:
+                val = torch.empty(out.shape, dtype=torch.float32).uniform_(-bound, bound, generator=generator)
+            out.copy_(val.reshape_as(out))
     return new

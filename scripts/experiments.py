@@ -31,8 +31,21 @@ def _summary(result: dict) -> str:
             p, i = m["best_prev_token_head"], m["best_induction_head"]
             return (f"prev-token L{p['layer']}H{p['head']}={p['score']:.3f}, induction L{i['layer']}H{i['head']}="
                     f"{i['score']:.3f}, repeated-token acc {m['repeated_token_accuracy']:.3f}")
+        if name == "head_count":
+            return ", ".join(f"{cond}: " + ", ".join(f"{h} head{'s' if h != '1' else ''} acc {v['accuracy']:.3f}"
+                                                    for h, v in runs.items()) for cond, runs in m["runs"].items())
+        if name == "gqa_uptraining":
+            steps = m["eval_steps"]
+            return "; ".join(f"{g} " + ", ".join(
+                f"{meth} acc {v['accuracy_stats']['mean'][0]:.2f}→{v['accuracy_stats']['mean'][steps.index(40)]:.2f}"
+                f" (0→40 steps)" for meth, v in c["methods"].items()) for g, c in m["converted"].items())
         if name == "needle_haystack":
-            return ", ".join(f"{s}: {[round(a, 2) for a in v['accuracy_by_length']]}" for s, v in m["schemes"].items())
+            sw = m["sliding_window"]
+            return (", ".join(f"{s}: {[round(a, 2) for a in v['accuracy_by_length']]}" for s, v in m["schemes"].items())
+                    + "; multi-needle rope " + str([round(a, 2) for a in m["multi_needle"]["schemes"]["rope"]
+                                                     ["accuracy_by_length"]])
+                    + f"; window {sw['window']}: acc {sw['mean_accuracy_within_one_hop']:.2f} within one hop, "
+                      f"{sw['mean_accuracy_beyond_reach']:.2f} beyond reach {sw['reach']}")
         if name == "attention_noise":
             return ", ".join(f"{k}: acc {v['accuracy']:.3f}, needle {v['needle_mass']:.3f} vs distractors "
                              f"{v['distractor_mass']:.3f}" for k, v in m["models"].items())

@@ -3,9 +3,10 @@
 Imports only torch, numpy and the standard library (like the rest of ``attn_ref``).
 
 * :class:`TinyTransformer` / :class:`ModelConfig` — a decoder with switchable attention
-  (mha, gqa, diff, moa, switchhead, linear) and positions (rope, nope, alibi, sinusoidal).
+  (mha, gqa, diff, moa, switchhead, linear), positions (rope, nope, alibi, sinusoidal, learned) and an
+  optional sliding window.
 * tasks — :class:`RepeatedSequences`, :class:`PreviousTokenCopy`, :class:`AssociativeRecall`,
-  :class:`NeedleHaystack`, each with a seeded ``sample(batch_size, generator)``.
+  :class:`NeedleHaystack`, :class:`PairRecall`, each with a seeded ``sample(batch_size, generator)``.
 * scorers — :func:`previous_token_score`, :func:`induction_score`, :func:`span_mass`,
   :func:`retrieval_accuracy`, :func:`coefficient_of_variation`.
 * :func:`train` / :class:`TrainConfig` — deterministic CPU training with resumable checkpoints.
@@ -13,8 +14,8 @@ Imports only torch, numpy and the standard library (like the rest of ``attn_ref`
 * results — :func:`load_result` (validated dict), :func:`result_path`.
 """
 from .model import ATTENTION_KINDS, POSITION_KINDS, LinearAttentionLayer, ModelConfig, ModelOutput, TinyTransformer
-from .tasks import (IGNORE, AssociativeRecall, Batch, NeedleHaystack, PreviousTokenCopy, RepeatedSequences,
-                    make_task)
+from .tasks import (IGNORE, AssociativeRecall, Batch, NeedleHaystack, PairRecall, PreviousTokenCopy,
+                    RepeatedSequences, make_task)
 from .scores import (coefficient_of_variation, induction_score, previous_token_score, retrieval_accuracy,
                      span_mass)
 from .trainer import Progress, TrainConfig, TrainResult, learning_rate, step_seed, train
@@ -37,6 +38,7 @@ __all__ = [
                     "ModelConfig",
                     "ModelOutput",
                     "NeedleHaystack",
+                    "PairRecall",
                     "PreviousTokenCopy",
                     "Progress",
                     "RepeatedSequences",

@@ -2,25 +2,37 @@
 
 Block (pre-norm, Xiong et al. 2020, arXiv:2002.04745; RMSNorm, arXiv:1910.07467)::
 
-    h = embed(x) [+ sinusoidal(p)] [+ W_s embed(x_{t-1})]      token shift (RWKV arXiv:2305.13048, H3 arXiv:2212.14052)
-    h = h + Attn(RMSNorm(h))                                    the switchable attention
+    h = embed(x) [+ sinusoidal(p) | P[p]] [+ W_s embed(x_{t-1})]   positions; token shift (RWKV arXiv:2305.13048,
+                                                                H3 arXiv:2212.14052)
+    h = h + Attn(RMSNorm(h))                                    the switchable attention (optionally a sliding window)
     h = h + W_2 SiLU(W_1 RMSNorm(h))                            omitted when d_ff == 0 (attention-only)
     logits = W_lm RMSNorm(h)
 
 Attention kinds (``ModelConfig.attention``) and the positions each accepts:
 
-* ``mha`` — :class:`attn_ref.MultiHeadAttention` (arXiv:1706.03762); rope, nope, alibi, sinusoidal
-* ``gqa`` — the same with ``n_kv_heads < n_heads`` (arXiv:2305.13245); rope, nope, alibi, sinusoidal
-* ``diff`` — :class:`attn_ref.DifferentialAttention` (arXiv:2410.05258); rope, nope, sinusoidal
-* ``moa`` — :class:`attn_ref.MixtureOfAttentionHeads` (arXiv:2210.05144); nope, sinusoidal
-* ``switchhead`` — :class:`attn_ref.SwitchHeadAttention` (arXiv:2312.07987); nope, sinusoidal
-* ``linear`` — :func:`attn_ref.linear_attention` inside q/k/v/o projections (arXiv:2006.16236); nope, sinusoidal
+* ``mha`` — :class:`attn_ref.MultiHeadAttention` (arXiv:1706.03762); rope, nope, alibi, sinusoidal, learned
+* ``gqa`` — the same with ``n_kv_heads < n_heads`` (arXiv:2305.13245); rope, nope, alibi, sinusoidal, learned
+* ``diff`` — :class:`attn_ref.DifferentialAttention` (arXiv:2410.05258); rope, nope, sinusoidal, learned
+* ``moa`` — :class:`attn_ref.MixtureOfAttentionHeads` (arXiv:2210.05144); nope, sinusoidal, learned
+* ``switchhead`` — :class:`attn_ref.SwitchHeadAttention` (arXiv:2312.07987); nope, sinusoidal, learned
+* ``linear`` — :func:`attn_ref.linear_attention` inside q/k/v/o projections (arXiv:2006.16236); nope, sinusoidal,
+  learned
 
 Positions: ``rope`` (arXiv:2104.09864; an eval-time :class:`attn_ref.RopeScaling` such as position
 interpolation, arXiv:2306.15595, or YaRN, arXiv:2309.00071, is set with
 :meth:`TinyTransformer.set_rope_scaling`), ``nope`` (none; Kazemnejad et al. 2023, arXiv:2305.19466),
-``alibi`` (:func:`attn_ref.alibi_bias`, arXiv:2108.12409, passed as the additive mask) and
-``sinusoidal`` (:func:`attn_ref.sinusoidal_positions` added to the embeddings, arXiv:1706.03762).
+``alibi`` (:func:`attn_ref.alibi_bias`, arXiv:2108.12409, passed as the additive mask),
+``sinusoidal`` (:func:`attn_ref.sinusoidal_positions` added to the embeddings, arXiv:1706.03762) and
+``learned`` (a trained table P of ``max_len`` rows added to the embeddings, GPT-2 style: Radford et al.
+2019; arXiv:2005.14165; initialised N(0, 0.5²), half the scale of the N(0, 1) token table as in GPT-2's
+code; a sequence longer than ``max_len`` raises ``ValueError``: there is no row for its positions; rows
+at positions never trained on keep their initial values).
+
+``window = W`` (mha/gqa only) makes attention causal sliding-window
+(:func:`attn_ref.sliding_window_mask`; Longformer arXiv:2004.05150, Mistral arXiv:2310.06825): query i sees
+keys i − W < j ≤ i, W keys itself included, so one layer moves information at most W − 1 positions and
+the logits at i depend only on tokens j ≥ i − reach with reach = n_layers·(W − 1), plus 1 with
+``token_shift`` (:meth:`ModelConfig.reach`).
 
 ``forward(tokens, return_maps=True)`` also returns every layer's attention map (B, H, L, L), rows =
 queries: the softmax map for mha/gqa/moa/switchhead (for moa: one map per expert), the signed map
@@ -41,6 +53,7 @@ from ..core import sdpa
 from ..decoder import RMSNorm
 from ..differential import DifferentialAttention
 from ..linear import FEATURE_MAPS, linear_attention
+from ..masks import sliding_window_mask
 from ..moe import MixtureOfAttentionHeads, SwitchHeadAttention
 from ..multihead import MultiHeadAttention
 from ..positions import alibi_bias, sinusoidal_positions
@@ -50,15 +63,16 @@ __all__ = ["ATTENTION_KINDS", "POSITION_KINDS", "LinearAttentionLayer", "ModelCo
            "TinyTransformer"]
 
 ATTENTION_KINDS = ("mha", "gqa", "diff", "moa", "switchhead", "linear")
-POSITION_KINDS = ("rope", "nope", "alibi", "sinusoidal")
+POSITION_KINDS = ("rope", "nope", "alibi", "sinusoidal", "learned")
 _ALLOWED_POSITIONS = {
-    "mha": ("rope", "nope", "alibi", "sinusoidal"),
-    "gqa": ("rope", "nope", "alibi", "sinusoidal"),
-    "diff": ("rope", "nope", "sinusoidal"),
-    "moa": ("nope", "sinusoidal"),
-    "switchhead": ("nope", "sinusoidal"),
-    "linear": ("nope", "sinusoidal"),
+    "mha": ("rope", "nope", "alibi", "sinusoidal", "learned"),
+    "gqa": ("rope", "nope", "alibi", "sinusoidal", "learned"),
+    "diff": ("rope", "nope", "sinusoidal", "learned"),
+    "moa": ("nope", "sinusoidal", "learned"),
+    "switchhead": ("nope", "sinusoidal", "learned"),
+    "linear": ("nope", "sinusoidal", "learned"),
 }
+_WINDOW_ATTENTION = ("mha", "gqa")              # the kinds that take a sliding-window mask
 
 
 @dataclass(frozen=True)
@@ -71,6 +85,10 @@ class ModelConfig:
     ``moa`` and ``switchhead`` (``expert_head_dim`` defaults to d_model // n_heads).
     ``moa_capacity_factor``: expert capacity of MoA (None = unlimited). ``feature_map``: φ of linear
     attention. ``token_shift``: add W_s·embed(x_{t−1}) to the input (a one-step shift, no attention).
+    ``max_len``: the longest sequence accepted with ``sinusoidal`` / ``learned`` positions (for ``learned``
+    also the number of rows of the position table). ``window``: causal sliding-window attention with W
+    keys per query (mha/gqa; None = full causal attention); :meth:`to_dict` leaves it out when None, so
+    the configurations written before it existed are unchanged.
     """
 
     vocab_size: int
@@ -91,6 +109,7 @@ class ModelConfig:
     token_shift: bool = False
     max_len: int = 4096
     norm_eps: float = 1e-6
+    window: int | None = None
 
     def __post_init__(self):
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "n_experts", "top_k", "max_len"):
@@ -120,13 +139,32 @@ class ModelConfig:
         if self.feature_map not in FEATURE_MAPS:
             raise ValueError(f"feature_map must be one of {sorted(FEATURE_MAPS)}, got {self.feature_map!r}")
         check_choice("rope_pairing", self.rope_pairing, ("half", "interleaved"))
+        if self.window is not None:
+            if isinstance(self.window, bool) or not isinstance(self.window, int) or self.window < 1:
+                raise ValueError(f"window must be an int >= 1 (keys per query, itself included) or None, "
+                                 f"got {self.window!r}")
+            if self.attention not in _WINDOW_ATTENTION:
+                raise ValueError(f"window is supported with attention in {list(_WINDOW_ATTENTION)}, "
+                                 f"got attention={self.attention!r}")
 
     @property
     def head_dim(self) -> int:
         return self.d_model // self.n_heads
 
+    def reach(self) -> int | None:
+        """How far back the logits at position i can depend on the input: tokens j with i − j ≤ reach.
+        None for full attention (everything before i). With ``window = W`` each layer moves information
+        at most W − 1 positions (query i sees i − W < j ≤ i), the MLPs and norms are per position, and
+        the token shift adds one: reach = n_layers·(W − 1) + (1 if token_shift else 0)."""
+        if self.window is None:
+            return None
+        return self.n_layers * (self.window - 1) + (1 if self.token_shift else 0)
+
     def to_dict(self) -> dict:
-        return asdict(self)
+        d = asdict(self)
+        if d["window"] is None:                  # fields added later are omitted at their default
+            del d["window"]
+        return d
 
     @classmethod
     def from_dict(cls, d: dict) -> ModelConfig:
@@ -278,6 +316,12 @@ class TinyTransformer(nn.Module):
             raise TypeError(f"config must be a ModelConfig, got {type(config).__name__}")
         self.config = config
         self.embed = nn.Embedding(config.vocab_size, config.d_model)
+        # learned absolute positions (GPT-2): one row per position, drawn N(0, 0.5²), half the scale of the
+        # token table's N(0, 1) as GPT-2's code draws wpe ~ N(0, 0.01²) against wte ~ N(0, 0.02²)
+        self.pos_embed = None
+        if config.positions == "learned":
+            self.pos_embed = nn.Embedding(config.max_len, config.d_model)
+            nn.init.normal_(self.pos_embed.weight, std=0.5)
         self.shift = nn.Linear(config.d_model, config.d_model, bias=False) if config.token_shift else None
         self.blocks = nn.ModuleList(_Block(config, i) for i in range(config.n_layers))
         self.norm = RMSNorm(config.d_model, config.norm_eps)
@@ -312,9 +356,17 @@ class TinyTransformer(nn.Module):
             if tokens.shape[1] > cfg.max_len:
                 raise ValueError(f"tokens has length {L} > max_len={cfg.max_len}")
             h = h + sinusoidal_positions(L, cfg.d_model, dtype=h.dtype).to(h.device)
+        elif cfg.positions == "learned":
+            if tokens.shape[1] > cfg.max_len:
+                raise ValueError(f"tokens has length {L} > max_len={cfg.max_len}: learned positions have a table of "
+                                 f"{cfg.max_len} rows and no embedding for position {cfg.max_len} or later")
+            h = h + self.pos_embed.weight[:L]
         bias = None
         if cfg.positions == "alibi":                                # -m_h (i - j), added to the scores
             bias = alibi_bias(cfg.n_heads, L, L, dtype=h.dtype).to(h.device)
+        if cfg.window is not None:                                  # keep i − W < j ≤ i
+            keep = sliding_window_mask(L, L, cfg.window, device=h.device)
+            bias = keep if bias is None else bias.masked_fill(~keep, float("-inf"))
         maps, auxes = ([] if return_maps else None), []
         for block in self.blocks:
             h, w, aux = block(h, bias, return_maps)

@@ -29,8 +29,8 @@ import torch
 
 from .._checks import check_positive_int
 
-__all__ = ["IGNORE", "AssociativeRecall", "Batch", "NeedleHaystack", "PreviousTokenCopy", "RepeatedSequences",
-           "make_task"]
+__all__ = ["IGNORE", "AssociativeRecall", "Batch", "NeedleHaystack", "PairRecall", "PreviousTokenCopy",
+           "RepeatedSequences", "make_task"]
 
 IGNORE = -100
 
@@ -208,7 +208,10 @@ class NeedleHaystack(_Task):
     filler token (weights 1/count per sample: the filler term is a per-sample mean).
     info: ``answer``, ``key`` (B,) of the last query; ``needle_start`` (B,); ``distractor_starts``
     (B, n_distractors); ``filler_mask`` (B, L) bool (positions scored for the filler loss);
-    ``needle_pos``/``distractor_pos``: index of the needle's / distractors' *value* token.
+    ``needle_pos``/``distractor_pos``: index of the needle's / distractors' *value* token;
+    ``query_pos`` (q,) the positions where the q answers are predicted (H + 3i + 1, the last = L − 1),
+    ``answers`` (B, q) the values asked for there, ``asked`` (B, q) which needle each query asks
+    (0 = the needle at ``depth``, j ≥ 1 = distractor j − 1).
     """
 
     context_len: int = 64
@@ -388,13 +391,135 @@ class NeedleHaystack(_Task):
             if p + 2 < L:
                 tokens[:, p + 2] = self.value_offset + vals[:, j]
         answer = self.value_offset + vals[:, 0]
+        asked_t = torch.tensor(asked, dtype=torch.long)
         info = {"answer": answer, "key": self.key_offset + keys[:, 0], "needle_start": needle_start,
                 "distractor_starts": starts[:, 1:], "filler_mask": filler_mask,
-                "needle_pos": needle_start + v_off, "distractor_pos": starts[:, 1:] + v_off}
+                "needle_pos": needle_start + v_off, "distractor_pos": starts[:, 1:] + v_off,
+                "query_pos": H + 3 * torch.arange(q) + 1, "answers": self.value_offset + vals[:, asked_t],
+                "asked": asked_t[None, :].expand(B, q).clone()}
         return Batch(tokens, targets, weights, info)
 
 
-_TASKS = {c.name: c for c in (RepeatedSequences, PreviousTokenCopy, AssociativeRecall, NeedleHaystack)}
+
+@dataclass(frozen=True)
+class PairRecall(_Task):
+    """Two look-ups at once: the answer is the *ordered* pair of two values read from two places.
+
+    Context: ``n_pairs`` key–value slots ``k v k v …`` (values uniform in 0..n_values−1, repeats allowed),
+    then ``n_queries`` questions. The answer of a question is one token, the ordered pair
+    ``(first, second)`` of two values (``pair_offset + first·n_values + second``), predicted at the
+    question's last token. Which value is first matters, so a blend of the two value vectors with
+    equal weights is not enough: it holds the set {first, second}, not the order (Vaswani et al. 2017,
+    §3.2.2: "With a single attention head, averaging inhibits this").
+
+    * ``mode="two_keys"``: keys distinct; question ``Q ka kb`` (two different slots a ≠ b, drawn per
+      question); answer at ``kb`` = (value of ka, value of kb). The two values are found by two
+      different keys: ka through the previous token (the model's token shift), kb through the current one.
+    * ``mode="repeated_key"``: ``n_queries`` keys appear in two slots each, the other
+      ``n_pairs − 2·n_queries`` keys once; question ``Q k`` for each repeated key (in random order);
+      answer at ``k`` = (value at the earlier slot, value at the later slot). Both values match the same
+      key, so only their positions tell them apart.
+
+    Vocabulary: 0 = QUERY, keys 1..n_keys, values ``value_offset`` + 0..n_values−1, then the
+    n_values² pair answers from ``pair_offset``. Length 2·n_pairs + 3·n_queries (two_keys) or
+    2·n_pairs + 2·n_queries (repeated_key). Targets: the answers only (weight 1 each).
+    info: ``answer_pos`` (B, M) (the same for every sample), ``first_pos`` / ``second_pos`` (B, M):
+    the positions of the two value tokens the answer needs, ``first_value`` / ``second_value`` (B, M)
+    in 0..n_values−1, ``answer_mask`` (B, L) bool.
+    """
+
+    mode: str = "two_keys"
+    n_pairs: int = 8
+    n_queries: int = 4
+    n_keys: int = 16
+    n_values: int = 8
+    name = "pair_recall"
+
+    QUERY = 0
+
+    def __post_init__(self):
+        for f in ("n_pairs", "n_queries", "n_keys", "n_values"):
+            check_positive_int(f, getattr(self, f))
+        if self.mode not in ("two_keys", "repeated_key"):
+            raise ValueError(f"mode must be 'two_keys' or 'repeated_key', got {self.mode!r}")
+        if self.mode == "two_keys" and not 2 <= self.n_pairs <= self.n_keys:
+            raise ValueError(f"mode='two_keys' needs 2 <= n_pairs <= n_keys={self.n_keys} (distinct keys), "
+                             f"got n_pairs={self.n_pairs}")
+        if self.mode == "repeated_key" and (2 * self.n_queries > self.n_pairs
+                                            or self.n_pairs - self.n_queries > self.n_keys):
+            raise ValueError(f"mode='repeated_key' needs 2*n_queries <= n_pairs and n_pairs - n_queries <= "
+                             f"n_keys={self.n_keys}, got n_pairs={self.n_pairs}, n_queries={self.n_queries}")
+
+    @property
+    def key_offset(self) -> int:
+        return 1
+
+    @property
+    def value_offset(self) -> int:
+        return 1 + self.n_keys
+
+    @property
+    def pair_offset(self) -> int:
+        return 1 + self.n_keys + self.n_values
+
+    @property
+    def vocab_size(self) -> int:
+        return self.pair_offset + self.n_values ** 2
+
+    @property
+    def length(self) -> int:
+        return 2 * self.n_pairs + (3 if self.mode == "two_keys" else 2) * self.n_queries
+
+    def pair_token(self, first, second):
+        """The answer token of the ordered pair (first, second) of values in 0..n_values−1."""
+        return self.pair_offset + first * self.n_values + second
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        _check_generator(generator)
+        B, N, M, V = batch_size, self.n_pairs, self.n_queries, self.n_values
+        if self.mode == "two_keys":
+            slot_keys = torch.rand(B, self.n_keys, generator=generator).argsort(dim=1)[:, :N]
+            vals = _randint(V, generator, (B, N))
+            pick = torch.rand(B, M, N, generator=generator).argsort(dim=-1)[..., :2]   # slots a != b
+            first_slot, second_slot = pick[..., 0], pick[..., 1]
+            q_len = 3
+        else:
+            n_distinct = N - M                                  # N − 2M single keys, M repeated keys
+            keys = torch.rand(B, self.n_keys, generator=generator).argsort(dim=1)[:, :n_distinct]
+            layout = torch.cat([keys, keys[:, N - 2 * M:]], dim=1)     # the repeated keys' second copies last
+            order = torch.rand(B, N, generator=generator).argsort(dim=1)
+            slot_keys = layout.gather(1, order)                 # slot i holds layout[order[i]]
+            where = order.argsort(dim=1)                        # where[j] = the slot of layout entry j
+            asked = torch.rand(B, M, generator=generator).argsort(dim=1)    # which repeated key, per question
+            s1 = where[:, N - 2 * M:N - M].gather(1, asked)
+            s2 = where[:, N - M:].gather(1, asked)
+            first_slot, second_slot = torch.minimum(s1, s2), torch.maximum(s1, s2)
+            vals = _randint(V, generator, (B, N))
+            q_len = 2
+        L = 2 * N + q_len * M
+        tokens = torch.empty(B, L, dtype=torch.long)
+        tokens[:, 0:2 * N:2] = self.key_offset + slot_keys
+        tokens[:, 1:2 * N:2] = self.value_offset + vals
+        first_value, second_value = vals.gather(1, first_slot), vals.gather(1, second_slot)
+        q0 = 2 * N + q_len * torch.arange(M)                    # QUERY token of each question
+        answer_pos = q0 + q_len - 1
+        tokens[:, q0] = self.QUERY
+        if self.mode == "two_keys":
+            tokens[:, q0 + 1] = self.key_offset + slot_keys.gather(1, first_slot)
+            tokens[:, q0 + 2] = self.key_offset + slot_keys.gather(1, second_slot)
+        else:
+            tokens[:, q0 + 1] = self.key_offset + slot_keys.gather(1, first_slot)
+        targets = torch.full((B, L), IGNORE, dtype=torch.long)
+        targets[:, answer_pos] = self.pair_token(first_value, second_value)
+        answer_mask = targets != IGNORE
+        info = {"answer_pos": answer_pos[None].expand(B, M).clone(), "first_pos": 2 * first_slot + 1,
+                "second_pos": 2 * second_slot + 1, "first_value": first_value, "second_value": second_value,
+                "answer_mask": answer_mask}
+        return Batch(tokens, targets, answer_mask.float(), info)
+
+
+_TASKS = {c.name: c for c in (RepeatedSequences, PreviousTokenCopy, AssociativeRecall, NeedleHaystack,
+                               PairRecall)}
 
 
 def make_task(d: dict):

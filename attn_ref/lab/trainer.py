@@ -20,6 +20,7 @@ may round differently.
 """
 from __future__ import annotations
 
+import hashlib
 import math
 import os
 import sys
@@ -131,11 +132,24 @@ def _loss(logits: torch.Tensor, targets: torch.Tensor, weights: torch.Tensor) ->
     return (nll * w).sum() / w.sum()
 
 
-def _signature(model_config: ModelConfig, task, cfg: TrainConfig) -> dict:
+def _signature(model_config: ModelConfig, task, cfg: TrainConfig, init_state: dict | None = None) -> dict:
     t = cfg.to_dict()
     for k in ("checkpoint_every", "threads"):       # neither changes the numbers
         t.pop(k)
-    return {"model": model_config.to_dict(), "task": task.to_dict(), "train": t}
+    sig = {"model": model_config.to_dict(), "task": task.to_dict(), "train": t}
+    if init_state is not None:                      # training continued from given weights
+        sig["init_state"] = _state_digest(init_state)
+    return sig
+
+
+def _state_digest(state: dict) -> str:
+    """SHA-256 over a state dict's names, shapes, dtypes and bytes (in key order): identifies given weights."""
+    h = hashlib.sha256()
+    for name in sorted(state):
+        t = state[name].detach().cpu().contiguous()
+        h.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
+        h.update(t.view(-1).view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return h.hexdigest()
 
 
 def _save(path: str, payload: dict) -> None:
@@ -147,7 +161,8 @@ def _save(path: str, payload: dict) -> None:
 def train(model_config: ModelConfig, task, config: TrainConfig, *, checkpoint_path: str | None = None,
           probe: Callable[[TinyTransformer, int], dict] | None = None, progress: bool = True,
           label: str = "train", stop_at: int | None = None,
-          on_log: Callable[[dict], None] | None = None, threads: int | None = None) -> TrainResult:
+          on_log: Callable[[dict], None] | None = None, threads: int | None = None,
+          init_state: dict | None = None) -> TrainResult:
     """Train a :class:`TinyTransformer` on ``task`` with AdamW; return the model and its history.
 
     Loss: the task's weighted cross-entropy Σ w·NLL / Σ w, plus ``aux_loss_coef``·(mean over layers of the
@@ -160,26 +175,32 @@ def train(model_config: ModelConfig, task, config: TrainConfig, *, checkpoint_pa
     ``checkpoint_every`` steps. ``stop_at``: stop after that many steps (simulates an interruption).
     ``threads`` overrides ``config.threads`` for this call (the thread count is not part of the
     checkpoint signature: at these sizes 1 and 2 threads give bitwise-identical results, a test checks it).
+    ``init_state``: a state dict to start from instead of the seeded initialisation (e.g. a converted
+    checkpoint to uptrain, arXiv:2305.13245); the optimiser starts fresh, the data still follow
+    ``config.seed``, and a digest of the weights is part of the checkpoint signature.
     """
     if not isinstance(config, TrainConfig):
         raise TypeError(f"config must be a TrainConfig, got {type(config).__name__}")
     prev_threads = torch.get_num_threads()
     torch.set_num_threads(threads if threads is not None else config.threads)
     try:
-        return _train(model_config, task, config, checkpoint_path, probe, progress, label, stop_at, on_log)
+        return _train(model_config, task, config, checkpoint_path, probe, progress, label, stop_at, on_log,
+                      init_state)
     finally:
         torch.set_num_threads(prev_threads)
 
 
-def _train(model_config, task, cfg, checkpoint_path, probe, progress, label, stop_at, on_log):
+def _train(model_config, task, cfg, checkpoint_path, probe, progress, label, stop_at, on_log, init_state=None):
     t0 = time.perf_counter()
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(cfg.seed)
         model = TinyTransformer(model_config)
+    if init_state is not None:
+        model.load_state_dict(init_state)
     model.float()
     opt = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(cfg.beta1, cfg.beta2),
                             weight_decay=cfg.weight_decay)
-    signature = _signature(model_config, task, cfg)
+    signature = _signature(model_config, task, cfg, init_state)
     step, history, resumed_from = 0, [], None
     acc = {"loss": 0.0, "aux": 0.0, "n": 0, "load": None}
     if checkpoint_path and os.path.exists(checkpoint_path):

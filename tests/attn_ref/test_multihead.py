@@ -130,6 +130,26 @@ def test_mha_to_gqa_mean_pools_groups():
     torch.testing.assert_close(mha_to_gqa(mha, 2)(x), mha(x), atol=1e-12, rtol=0)
 
 
+def test_mha_to_gqa_first_head_and_random_methods():
+    mha = _mha(16, 4, bias=True)
+    first = mha_to_gqa(mha, 2, method="first")
+    wk, bv = mha.k_proj.weight.detach(), mha.v_proj.bias.detach()
+    torch.testing.assert_close(first.k_proj.weight, torch.cat([wk[0:4], wk[8:12]]), atol=0, rtol=0)  # heads 0, 2
+    torch.testing.assert_close(first.v_proj.bias, torch.cat([bv[0:4], bv[8:12]]), atol=0, rtol=0)
+    torch.testing.assert_close(first.q_proj.weight, mha.q_proj.weight, atol=0, rtol=0)
+    torch.testing.assert_close(first.o_proj.bias, mha.o_proj.bias, atol=0, rtol=0)
+    x = torch.randn(2, 5, 16, dtype=D64)
+    torch.testing.assert_close(mha_to_gqa(mha, 4, method="first")(x), mha(x), atol=0, rtol=0)
+    r1 = mha_to_gqa(mha, 1, method="random", generator=torch.Generator().manual_seed(3))
+    r2 = mha_to_gqa(mha, 1, method="random", generator=torch.Generator().manual_seed(3))
+    assert r1.k_proj.weight.shape == (4, 16) and r1.v_proj.bias.shape == (4,)
+    torch.testing.assert_close(r1.v_proj.weight, r2.v_proj.weight, atol=0, rtol=0)  # seeded
+    assert r1.k_proj.weight.abs().max() <= 0.25 and not torch.equal(r1.k_proj.weight, r1.v_proj.weight)
+    torch.testing.assert_close(r1.q_proj.weight, mha.q_proj.weight, atol=0, rtol=0)
+    with pytest.raises(ValueError, match="method"):
+        mha_to_gqa(mha, 2, method="median")
+
+
 def test_cross_attention_matches_manual_computation():
     mha = _mha(12, 3, causal=True)  # causal is ignored for cross-attention
     x, ctx = torch.randn(2, 3, 12, dtype=D64), torch.randn(2, 7, 12, dtype=D64)

@@ -114,3 +114,83 @@ def test_config_validation():
         TinyTransformer({"vocab_size": 8})
     cfg = ModelConfig(vocab_size=8, attention="gqa", n_heads=4, n_kv_heads=2)
     assert ModelConfig.from_dict(cfg.to_dict()) == cfg
+
+
+def _block_input(m, x):
+    """The residual stream entering the first block (embeddings + positions + token shift)."""
+    seen = {}
+    handle = m.blocks[0].register_forward_pre_hook(lambda mod, args: seen.update(h=args[0]))   # returns None
+    m(x)
+    handle.remove()
+    return seen["h"]
+
+
+def test_sinusoidal_and_learned_positions_are_added_to_the_embeddings():
+    from attn_ref import sinusoidal_positions
+    x = torch.randint(0, 20, (2, 10), generator=torch.Generator().manual_seed(2))
+    m = _model(positions="sinusoidal", max_len=12)
+    assert torch.allclose(_block_input(m, x), m.embed(x) + sinusoidal_positions(10, 32, dtype=torch.float32))
+    m = _model(positions="learned", max_len=12)
+    assert m.pos_embed.weight.shape == (12, 32)                                      # one row per position
+    assert torch.equal(_block_input(m, x), m.embed(x) + m.pos_embed.weight[:10])
+    same = torch.full((1, 12), 3)                                                     # same token everywhere
+    h = _block_input(m, same)[0]
+    assert not torch.allclose(h[0], h[5])                                             # positions tell them apart
+    assert _model(positions="nope").state_dict().keys() == _model(positions="rope").state_dict().keys()
+    assert "pos_embed.weight" not in _model(positions="rope").state_dict()
+
+
+def test_learned_positions_stop_at_the_table_and_train_only_the_rows_used():
+    m = _model(positions="learned", max_len=12)
+    m(torch.zeros(1, 12, dtype=torch.long))                                           # the whole table: fine
+    with pytest.raises(ValueError, match=r"length 13 > max_len=12.*12 rows"):
+        m(torch.zeros(1, 13, dtype=torch.long))
+    with pytest.raises(ValueError, match="max_len=12"):
+        _model(positions="sinusoidal", max_len=12)(torch.zeros(1, 13, dtype=torch.long))
+    m(torch.randint(0, 20, (3, 8))).logits.sum().backward()                          # train at 8 of 12 positions
+    g = m.pos_embed.weight.grad
+    assert (g[:8].abs().sum(1) > 0).all() and (g[8:] == 0).all()                     # rows 8..11 never get a gradient
+
+
+@pytest.mark.parametrize("kw", [
+    dict(window=1), dict(window=3), dict(window=4, token_shift=True), dict(window=3, n_layers=3),
+    dict(window=4, positions="alibi", token_shift=True), dict(window=5, attention="gqa", n_kv_heads=2),
+    dict(window=3, positions="learned", token_shift=True, max_len=32),
+], ids=lambda k: "-".join(f"{a}{b}" for a, b in k.items()))
+def test_sliding_window_reach(kw):
+    """The logits at i do not move when any token before i − reach changes, and do move when the token at
+    exactly i − reach changes: reach = n_layers·(W − 1) (+1 with the token shift) is the receptive field."""
+    m = _model(**kw)
+    cfg = m.config
+    reach = cfg.reach()
+    assert reach == cfg.n_layers * (cfg.window - 1) + int(cfg.token_shift)
+    L, i = 24, 23
+    gen = torch.Generator().manual_seed(3)
+    x = torch.randint(0, 20, (4, L), generator=gen)
+    base = m(x).logits[:, i]
+    far = x.clone()
+    far[:, :i - reach] = torch.randint(0, 20, (4, i - reach), generator=gen)        # every token beyond the reach
+    assert torch.allclose(m(far).logits[:, i], base, atol=1e-6, rtol=0)
+    edge = x.clone()
+    edge[:, i - reach] = (edge[:, i - reach] + 1) % 20                                # the farthest token it sees
+    assert (m(edge).logits[:, i] - base).abs().amax() > 1e-4
+
+
+def test_sliding_window_maps_and_validation():
+    m = _model(window=3)
+    out = m(torch.randint(0, 20, (2, 9)), return_maps=True)
+    i = torch.arange(9)[:, None]
+    j = torch.arange(9)[None, :]
+    outside = (j > i) | (j <= i - 3)
+    for w in out.maps:
+        assert torch.all(w[..., outside] == 0)
+        assert torch.allclose(w.sum(-1), torch.ones_like(w.sum(-1)), atol=1e-5)
+    assert m.config.to_dict()["window"] == 3
+    assert "window" not in ModelConfig(vocab_size=8).to_dict()                      # old configs unchanged
+    assert ModelConfig(vocab_size=8).reach() is None
+    assert ModelConfig.from_dict(m.config.to_dict()) == m.config
+    for bad in (0, -2, 2.5, True):
+        with pytest.raises(ValueError, match="window must be an int >= 1"):
+            ModelConfig(vocab_size=8, window=bad)
+    with pytest.raises(ValueError, match="window is supported with attention"):
+        ModelConfig(vocab_size=8, attention="diff", n_heads=2, window=4)

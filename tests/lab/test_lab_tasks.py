@@ -115,3 +115,30 @@ def test_task_arguments_are_checked():
         AssociativeRecall(n_pairs=200, n_keys=128)
     with pytest.raises(TypeError, match="generator"):
         RepeatedSequences().sample(2, 0)
+
+
+@pytest.mark.parametrize("order", ["key_value", "value_key"])
+def test_multi_needle_answers_match_a_brute_force_lookup(order):
+    """8 needles, 4 questions: every answer is the value of the one needle in the haystack whose key is asked."""
+    task = NeedleHaystack(context_len=64, depth=0.25, n_distractors=7, n_queries=4, order=order, filler="repeat")
+    b = task.sample(16, g(11))
+    H = task.haystack_len(4)
+    k_off, v_off = (1, 2) if order == "key_value" else (2, 1)
+    assert b.info["query_pos"].tolist() == [H + 1, H + 4, H + 7, H + 10] and H + 10 == 63
+    for i in range(16):
+        t = b.tokens[i].tolist()
+        needles = [(t[s + k_off], t[s + v_off]) for s in range(H) if t[s] == task.MARK]    # (key, value)
+        assert len(needles) == 8 and len({k for k, _ in needles}) == 8
+        assert all(s + 2 < H for s in range(H) if t[s] == task.MARK)                     # inside the haystack
+        for n, p in enumerate(b.info["query_pos"].tolist()):
+            assert t[p - 1] == task.QUERY
+            value = [v for k, v in needles if k == t[p]]
+            assert len(value) == 1
+            assert b.targets[i, p] == value[0] == b.info["answers"][i, n]
+            if p + 1 < 64:
+                assert t[p + 1] == value[0]                                               # earlier answers shown
+        asked = b.info["asked"][i].tolist()
+        assert asked[-1] == 0 and sorted(asked[:-1]) == [1, 2, 3]                      # depth needle asked last
+        assert t[b.info["needle_start"][i] + k_off] == t[-1]
+    assert (b.info["needle_start"] == round(0.25 * (H - 3))).all()
+    assert torch.equal(b.info["answers"][:, -1], b.info["answer"])

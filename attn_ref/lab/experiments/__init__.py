@@ -8,10 +8,15 @@ swaps in a shortened configuration (seconds) used by the tests.
 =======================  ====================================================================================
 name                     what it shows
 =======================  ====================================================================================
+``head_count``           1 vs 2 vs 4 heads at the same d_model and parameter count on a two-look-up recall
+                         task: one head cannot keep two tokens apart (Vaswani et al. 2017 §3.2.2)
 ``head_specialisation``  2-layer attention-only model on repeated random sequences: previous-token and
                          induction heads emerge (Olsson et al. 2022, arXiv:2209.11895)
 ``needle_haystack``      needle retrieval over context length × depth, trained at 64, evaluated beyond it,
-                         for RoPE, RoPE + PI / YaRN (eval time), NoPE, ALiBi; filler loss by position
+                         for RoPE, RoPE + PI / YaRN (eval time), NoPE, ALiBi, sinusoidal and learned positions;
+                         a multi-needle grid; a sliding-window model against needle distance; filler loss
+``gqa_uptraining``       an MHA model converted to GQA/MQA by mean-pooling, first-head or random K/V heads,
+                         then uptrained: quality against uptraining steps (Ainslie et al. 2023, arXiv:2305.13245)
 ``attention_noise``      standard vs differential attention on retrieval with distractors: accuracy and
                          attention mass on the answer vs distractors (Ye et al. 2024, arXiv:2410.05258)
 ``routing_balance``      MoA attention with and without the Switch load-balancing loss: expert load over
@@ -38,8 +43,10 @@ __all__ = ["EXPERIMENTS", "Experiment", "experiment_config", "list_experiments",
 
 # One module per experiment, each defining ``EXPERIMENT``; this order is the order of ``list_experiments()``.
 _MODULES = (
+    "head_count",
     "head_specialisation",
     "needle_haystack",
+    "gqa_uptraining",
     "attention_noise",
     "routing_balance",
     "recall_capacity",

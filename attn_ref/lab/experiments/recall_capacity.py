@@ -68,12 +68,12 @@ def _run_recall_capacity(cfg: dict, progress: bool, threads) -> tuple[dict, dict
 
 
 EXPERIMENT = Experiment("recall_capacity",
-                            "Softmax vs linear attention on multi-query associative recall as the number of key-value "
-                            "pairs grows; the linear model's state is fixed (H·(d_h²+d_h) per layer) while the softmax KV "
-                            "cache grows with the sequence.",
-                            ({"paper": "Arora et al. 2023, Zoology", "arxiv": "2312.04927"},
-                             {"paper": "Katharopoulos et al. 2020, Transformers are RNNs", "arxiv": "2006.16236"}),
-                            _RECALL_FULL,
-                            _small(_quick(_RECALL_FULL, train__steps=4, train__log_every=2, eval__n_eval=8,
-                                          task__n_pairs=[4, 8]), "model_softmax", "model_linear"),
-                            _run_recall_capacity)
+                        "Softmax vs linear attention on multi-query associative recall as the number of key-value "
+                        "pairs grows; the linear model's state is fixed (H·(d_h²+d_h) per layer) while the softmax KV "
+                        "cache grows with the sequence.",
+                        ({"paper": "Arora et al. 2023, Zoology", "arxiv": "2312.04927"},
+                         {"paper": "Katharopoulos et al. 2020, Transformers are RNNs", "arxiv": "2006.16236"}),
+                        _RECALL_FULL,
+                        _small(_quick(_RECALL_FULL, train__steps=4, train__log_every=2, eval__n_eval=8,
+                                      task__n_pairs=[4, 8]), "model_softmax", "model_linear"),
+                        _run_recall_capacity)
