@@ -39,8 +39,8 @@ def test_plain_pip_install_gives_a_working_attn_ref_without_lecture_tools(tmp_pa
     env = dict(os.environ, PIP_DISABLE_PIP_VERSION_CHECK="1")
     pip = [py, "-m", "pip", "install", "-q"]
     # the CPU build of torch first (a bare range would pull a multi-GB CUDA build), then the project
-    subprocess.run(pip + ["-r", str(ROOT / "requirements" / "torch.txt")], check=True, env=env, timeout=900)
-    subprocess.run(pip + [str(src)], check=True, env=env, timeout=900)
+    subprocess.run([*pip, "-r", str(ROOT / "requirements" / "torch.txt")], check=True, env=env, timeout=900)
+    subprocess.run([*pip, str(src)], check=True, env=env, timeout=900)
     proc = subprocess.run([py, "-c", PROBE], capture_output=True, text=True, cwd=tmp_path, timeout=300)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "ok" in proc.stdout

@@ -3,9 +3,10 @@ parallel, each logged to media/logs/<quality>/<module>.<Scene>.log.
 
 A scene is skipped when its outputs exist and its render stamp matches: the stamp hashes the
 scene file, the other files of its lecture package, the scene kit, attn_ref, manim.cfg (the
-course's ``shared_inputs`` less its ``shared_exclude``), the scene's own ``deps``, the voice and the quality. ``--force``
-renders anyway. A scene that fails is rendered once more (``--retries``; parallel manim processes can
-race on the shared caches), and one that still fails is reported with its log path; the others go on; the exit code is
+course's ``shared_inputs`` less its ``shared_exclude``), the scene's own ``deps``, the voice and
+the quality. ``--force`` renders anyway. A scene that fails is rendered once more (``--retries``;
+parallel manim processes can race on the shared caches), and one that still fails is reported with
+its log path; the others go on; the exit code is
 non-zero when anything failed. After a scene renders, its section names are checked against the
 manifest (a mismatch is a failure: chapters and topic coverage come from these names).
 

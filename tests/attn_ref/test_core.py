@@ -271,7 +271,7 @@ def test_bad_batch():
 
 def test_bad_heads_without_gqa():
     q, k, v = qkv(h=4, h_kv=2)
-    with pytest.raises(ValueError, match="k heads must equal q heads.*enable_gqa"):
+    with pytest.raises(ValueError, match=r"k heads must equal q heads.*enable_gqa"):
         sdpa(q, k, v)
 
 
@@ -305,7 +305,7 @@ def test_bad_ndim_and_type():
     q, k, v = qkv()
     with pytest.raises(ValueError, match=r"q must have 4 dimensions, got shape \(3, 4\)"):
         sdpa(q[0, 0], k, v)
-    with pytest.raises(TypeError, match="v must be a torch.Tensor"):
+    with pytest.raises(TypeError, match=r"v must be a torch\.Tensor"):
         sdpa(q, k, v.tolist())
 
 

@@ -111,7 +111,8 @@ def test_report_writes_readme_and_charts(smoke_result, tmp_path):
     pytest.importorskip("matplotlib")
     from attn_ref.bench.report import write_report
     readme = write_report(str(tmp_path.__class__(smoke_result["path"]).parent))
-    text = open(readme).read()
+    with open(readme) as f:
+        text = f.read()
     assert "Measured:" in text and "charts/" in text
     with open(smoke_result["path"]) as f:
         assert json.load(f)["schema"] == SCHEMA

@@ -143,6 +143,6 @@ def test_committed_head_count_result_shows_what_the_docs_claim():
     assert 0.25 <= one["mass_first"][0] <= 0.75 and 0.25 <= one["mass_second"][0] <= 0.75     # the blend
     assert one["mass_first"][0] + one["mass_second"][0] >= 0.9
     two = rk["2"]
-    assert two["mass_first"][0] >= 0.9 and two["mass_second"][1] >= 0.9 or \
-        two["mass_first"][1] >= 0.9 and two["mass_second"][0] >= 0.9
+    assert (two["mass_first"][0] >= 0.9 and two["mass_second"][1] >= 0.9) or \
+        (two["mass_first"][1] >= 0.9 and two["mass_second"][0] >= 0.9)
     assert one["loss"] >= 10 * two["loss"]
