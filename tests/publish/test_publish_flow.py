@@ -214,7 +214,7 @@ def test_connection_error_mid_upload_resumes_the_same_session(media_dir):
     assert len(h.sleeps) == 1
 
 
-def test_retries_exhausted_fails_with_its_code_and_records_nothing(media_dir, capsys):
+def test_retries_exhausted_fails_with_its_code_and_records_only_the_session(media_dir, capsys):
     write_lecture(media_dir, "01")
     responses = [session(upload_uri("01")), ({"status": "503"}, "")]
     for _ in range(3):
@@ -223,8 +223,62 @@ def test_retries_exhausted_fails_with_its_code_and_records_nothing(media_dir, ca
     assert h.run("--lecture", "01") == ExitCode.UPLOAD_FAILED
     assert len(h.sleeps) == 3 and h.sleeps == sorted(h.sleeps)  # exponential
     assert "gave up after 3 retries" in capsys.readouterr().err
-    manifest = media_dir / "publish-manifest.json"
-    assert not manifest.exists() or read_manifest(media_dir)["lectures"] == {}
+    rec = read_manifest(media_dir)["lectures"]["01"]
+    assert "steps" not in rec and "video_id" not in rec             # nothing published is recorded…
+    assert rec["upload_session"]["uri"] == upload_uri("01")         # …only the session, to resume from
+
+
+def _interrupted_upload(media_dir) -> Harness:
+    """Lecture 01's upload: session started, first chunk stored, then the process gives up."""
+    write_lecture(media_dir, "01")
+    h = Harness(media_dir, [session(upload_uri("01")), resume(CHUNK - 1), ({"status": "503"}, ""),
+                            ({"status": "502"}, "")], max_retries=1)
+    assert h.run("--lecture", "01") == ExitCode.UPLOAD_FAILED
+    return h
+
+
+def test_a_new_process_resumes_the_saved_upload_session(media_dir, capsys):
+    h = _interrupted_upload(media_dir)
+    h.expect([
+        resume(CHUNK - 1),                   # status query on the saved session: it holds the first chunk
+        resume(2 * CHUNK - 1), ok({"id": "VID01"}),
+        ok({}), ok({"id": "CAP01"}), ok({"items": []}), ok({"id": "PL1"}), ok({"id": "PLI01"}),
+    ])
+    assert h.run("--lecture", "01") == ExitCode.OK
+    seq = h.http.request_sequence
+    assert not any("upload/youtube/v3/videos" in c[0] for c in seq)         # no second insert
+    assert seq[0][0] == upload_uri("01") and seq[0][3]["Content-Range"] == f"bytes */{VIDEO_SIZE}"
+    assert seq[1][3]["Content-Range"] == f"bytes {CHUNK}-{2 * CHUNK - 1}/{VIDEO_SIZE}"  # only the rest
+    rec = read_manifest(media_dir)["lectures"]["01"]
+    assert rec["video_id"] == "VID01" and "upload_session" not in rec
+    assert "resuming the upload session" in capsys.readouterr().out
+
+
+def test_an_expired_upload_session_is_replaced_by_a_new_one(media_dir, capsys):
+    h = _interrupted_upload(media_dir)
+    h.expect([
+        api_error(404, "notFound", "upload session not found"),    # the saved session is gone
+        *upload_ok("01", "VID01"),
+        ok({}), ok({"id": "CAP01"}), ok({"items": []}), ok({"id": "PL1"}), ok({"id": "PLI01"}),
+    ])
+    assert h.run("--lecture", "01") == ExitCode.OK
+    seq = h.http.request_sequence
+    assert seq[0][3]["Content-Range"] == f"bytes */{VIDEO_SIZE}"
+    assert sum(1 for c in seq if "upload/youtube/v3/videos" in c[0]) == 1   # one fresh insert
+    assert seq[2][3]["Content-Range"] == f"bytes 0-{CHUNK - 1}/{VIDEO_SIZE}"  # from the start
+    assert read_manifest(media_dir)["lectures"]["01"]["video_id"] == "VID01"
+    assert "expired" in capsys.readouterr().out
+
+
+def test_a_saved_session_of_another_video_file_is_not_resumed(media_dir):
+    h = _interrupted_upload(media_dir)
+    video = next(media_dir.glob("**/01-*.mp4"))
+    video.write_bytes(b"\x01" * VIDEO_SIZE)                                  # the lecture was re-rendered
+    h.expect([*upload_ok("01", "VID01"), ok({}), ok({"id": "CAP01"}), ok({"items": []}), ok({"id": "PL1"}),
+              ok({"id": "PLI01"})])
+    assert h.run("--lecture", "01") == ExitCode.OK
+    seq = h.http.request_sequence
+    assert "upload/youtube/v3/videos" in seq[0][0]                            # a new session, not the old one
 
 
 def test_quota_exhausted_midway_keeps_manifest_and_rerun_completes(media_dir, capsys):

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from .errors import ApiError
 from .lecture import LANGUAGE, Lecture
 from .manifest import Manifest
-from .upload import DEFAULT_CHUNKSIZE, Backoff, execute, run_resumable
+from .upload import DEFAULT_CHUNKSIZE, Backoff, execute, resume_session, run_resumable
 
 LOG = logging.getLogger("attn.publish")
 
@@ -217,19 +217,43 @@ class Publisher:
                 shown[0] = tenth
                 self.out(f"   {what}: {human_size(sent)} of {human_size(total)} sent")
 
+        def remember(uri: str) -> None:  # written at once: a crash after this point can resume
+            self.manifest.record(lec.id)["upload_session"] = {
+                "uri": uri, "video_sha256": lp.hashes["video"], "started_at": _now()}
+            self.manifest.save()
+
+        saved = self.manifest.get(lec.id).get("upload_session") or {}
+        resume = saved.get("uri") if saved.get("video_sha256") == lp.hashes["video"] else None
         try:
-            request = self.service.videos().insert(
-                part="snippet,status",
-                body={"snippet": lec.snippet(), "status": self._status_body(lec, privacy)},
-                media_body=media,
-                notifySubscribers=False,
-            )
-            self.out(f"   {what}: uploading {lec.video.name}")
-            response = run_resumable(request, self.backoff, what, progress)
+            while True:
+                request = self.service.videos().insert(
+                    part="snippet,status",
+                    body={"snippet": lec.snippet(), "status": self._status_body(lec, privacy)},
+                    media_body=media,
+                    notifySubscribers=False,
+                )
+                if resume:
+                    resume_session(request, resume)
+                    self.out(f"   {what}: resuming the upload session started {saved.get('started_at')}")
+                else:
+                    self.out(f"   {what}: uploading {lec.video.name}")
+                try:
+                    response = run_resumable(request, self.backoff, what, progress, on_session=remember)
+                    break
+                except ApiError as exc:
+                    if not resume or exc.status not in (404, 410):
+                        raise
+                    self.out(f"   {what}: the saved upload session has expired; starting a new one")
+                    self.manifest.record(lec.id).pop("upload_session", None)
+                    self.manifest.save()
+                    resume = None
+                    self._close(media)
+                    media = self._media(lec.video, lec.video_mimetype, resumable=True)
         finally:
             self._close(media)
         video_id = response["id"]
         rec = self.manifest.record(lec.id)
+        rec.pop("upload_session", None)
         if lp.replaces:
             rec.setdefault("replaced", []).append(
                 {"video_id": lp.replaces, "video_sha256": rec.get("video_sha256"), "replaced_at": _now()}

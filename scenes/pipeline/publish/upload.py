@@ -122,16 +122,34 @@ def _refresh_error() -> type[BaseException]:
     return RefreshError
 
 
+def resume_session(request: Any, session_uri: str) -> None:
+    """Point a new resumable request at the upload session an earlier process started (its URI, which
+    the API keeps valid for about a week). The first ``next_chunk()`` then asks the session how many
+    bytes it holds (an empty PUT with ``Content-Range: bytes */size``) and sends only the rest."""
+    request.resumable_uri = session_uri
+    request._in_error_state = True  # googleapiclient's flag for "query the session before sending"
+
+
 def run_resumable(request: Any, backoff: Backoff, what: str,
-                  progress: Callable[[int, int | None], Any] | None = None) -> dict:
-    """Drive a resumable upload to its end; return the API's response body."""
+                  progress: Callable[[int, int | None], Any] | None = None,
+                  on_session: Callable[[str], Any] | None = None) -> dict:
+    """Drive a resumable upload to its end; return the API's response body. ``on_session(uri)`` is
+    called as soon as the upload session's URI is known (and again if the server moves it), so a
+    caller can store it and a later process can :func:`resume_session` after a crash."""
     RefreshError = _refresh_error()
     attempt = 0
     response = None
+    known = getattr(request, "resumable_uri", None)
     while response is None:
         failure: BaseException | None = None
         try:
-            status, response = request.next_chunk()
+            try:
+                status, response = request.next_chunk()
+            finally:
+                uri = getattr(request, "resumable_uri", None)
+                if on_session is not None and uri and uri != known:
+                    known = uri
+                    on_session(uri)
         except RefreshError as exc:
             raise CredentialsError(f"{what}: the credentials were rejected ({redact(str(exc))})") from None
         except HttpError as exc:
