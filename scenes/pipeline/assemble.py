@@ -326,7 +326,7 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
         atomic.write_text(paths.srt, captions.compose(subs))
         return {"cues": len(subs)}
 
-    steps.run("captions", [[fingerprint(p) if p else None, str(o), str(d)] for p, o, d in cap_parts],
+    steps.run("captions", [captions.CUT, *([fingerprint(p) if p else None, str(o), str(d)] for p, o, d in cap_parts)],
               [paths.srt], write_captions)
 
     # 6. thumbnail
