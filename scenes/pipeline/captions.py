@@ -45,7 +45,7 @@ def shift(subs: Iterable[srt.Subtitle], offset: Fraction | float,
 #: caption layout: at most two lines of this many characters (a common broadcast and web limit)
 LINE_CHARS = 42
 #: how cues are cut; part of the assembly's captions step, so a change here re-cuts assembled lectures
-CUT = f"sentence-and-clause ends, 2 lines of {LINE_CHARS}"
+CUT = f"2: sentence and clause ends, at most 2 lines of {LINE_CHARS}"
 _SENTENCE_END = (".", "?", "!")
 _CLAUSE_END = (",", ";", ":", "\u2014")
 
@@ -77,6 +77,11 @@ def _two_lines(text: str, width: int) -> str:
     return text[:cut] + "\n" + text[cut + 1:]
 
 
+def _fits(text: str, width: int) -> bool:
+    """Whether ``text`` fits on at most two lines of ``width`` characters, broken at a space."""
+    return all(len(line) <= width for line in _two_lines(text, width).split("\n"))
+
+
 def resegment(subs: list[srt.Subtitle], line_chars: int = LINE_CHARS, max_gap: float = 0.5) -> list[srt.Subtitle]:
     """Re-cut cues so they end where sentences (or, failing that, clauses) end, each at most two lines
     of ``line_chars``. Words keep their times; cues further apart than ``max_gap`` seconds are never
@@ -97,7 +102,7 @@ def resegment(subs: list[srt.Subtitle], line_chars: int = LINE_CHARS, max_gap: f
     for run in runs:
         cur: list = []
         for word in _timed_words(run):
-            if cur and len(" ".join(w for w, _, _ in cur)) + 1 + len(word[0]) > limit:
+            if cur and not _fits(" ".join([*(w for w, _, _ in cur), word[0]]), line_chars):
                 # too long: end at the last sentence end, else the last clause end, in the later 40%
                 cut = len(cur)
                 for ends in (_SENTENCE_END, _CLAUSE_END):
