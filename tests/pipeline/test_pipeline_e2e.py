@@ -11,7 +11,7 @@ import srt
 from pipeline_helpers import fixture_course
 
 from scenes.pipeline import assemble as A
-from scenes.pipeline import chapters, metadata, sync_check
+from scenes.pipeline import captions, chapters, metadata, sync_check
 from scenes.pipeline import render as R
 from scenes.pipeline.media import probe_video
 
@@ -86,10 +86,10 @@ def test_render_and_assemble_fixture_lecture(tmp_path):
     assert [c["title"] for c in meta["chapters"]] == ["Alpha topic", "Beta topic", "Gamma topic"]
     assert "\n".join(lines) in meta["description"]
 
-    # captions: each scene's cues, shifted by its offset
+    # captions: each scene's cues, re-cut at sentence ends, shifted by its offset
     merged = list(srt.parse(p.srt.read_text()))
-    alpha = list(srt.parse(report.results[2].job.outputs.srt.read_text()))
-    beta = list(srt.parse(report.results[3].job.outputs.srt.read_text()))
+    alpha = captions.resegment(list(srt.parse(report.results[2].job.outputs.srt.read_text())))
+    beta = captions.resegment(list(srt.parse(report.results[3].job.outputs.srt.read_text())))
     assert len(merged) == len(alpha) + len(beta) and [s.index for s in merged] == list(range(1, len(merged) + 1))
     off_beta = segs[2]["start"]
     assert abs(merged[len(alpha)].start.total_seconds() - (off_beta + beta[0].start.total_seconds())) < 0.002
