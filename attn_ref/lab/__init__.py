@@ -3,10 +3,11 @@
 Imports only torch, numpy and the standard library (like the rest of ``attn_ref``).
 
 * :class:`TinyTransformer` / :class:`ModelConfig` — a decoder with switchable attention
-  (mha, gqa, diff, moa, switchhead, linear), positions (rope, nope, alibi, sinusoidal, learned) and an
-  optional sliding window.
+  (mha, gqa, diff, moa, switchhead, linear; or the SSM mixers s4d and mamba), positions (rope, nope,
+  alibi, sinusoidal, learned) and an optional sliding window.
 * tasks — :class:`RepeatedSequences`, :class:`PreviousTokenCopy`, :class:`AssociativeRecall`,
-  :class:`NeedleHaystack`, :class:`PairRecall`, each with a seeded ``sample(batch_size, generator)``.
+  :class:`NeedleHaystack`, :class:`PairRecall`, :class:`SelectiveCopying`, each with a seeded
+  ``sample(batch_size, generator)``.
 * scorers — :func:`previous_token_score`, :func:`induction_score`, :func:`span_mass`,
   :func:`retrieval_accuracy`, :func:`coefficient_of_variation`.
 * :func:`train` / :class:`TrainConfig` — deterministic CPU training with resumable checkpoints.
@@ -15,7 +16,7 @@ Imports only torch, numpy and the standard library (like the rest of ``attn_ref`
 """
 from .model import ATTENTION_KINDS, POSITION_KINDS, LinearAttentionLayer, ModelConfig, ModelOutput, TinyTransformer
 from .tasks import (IGNORE, AssociativeRecall, Batch, NeedleHaystack, PairRecall, PreviousTokenCopy,
-                    RepeatedSequences, make_task)
+                    RepeatedSequences, SelectiveCopying, make_task)
 from .scores import (coefficient_of_variation, induction_score, previous_token_score, retrieval_accuracy,
                      span_mass)
 from .trainer import Progress, TrainConfig, TrainResult, learning_rate, step_seed, train
@@ -43,6 +44,7 @@ __all__ = [
                     "Progress",
                     "RepeatedSequences",
                     "ResultError",
+                    "SelectiveCopying",
                     "TinyTransformer",
                     "TrainConfig",
                     "TrainResult",

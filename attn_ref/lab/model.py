@@ -17,6 +17,11 @@ Attention kinds (``ModelConfig.attention``) and the positions each accepts:
 * ``switchhead`` — :class:`attn_ref.SwitchHeadAttention` (arXiv:2312.07987); nope, sinusoidal, learned
 * ``linear`` — :func:`attn_ref.linear_attention` inside q/k/v/o projections (arXiv:2006.16236); nope, sinusoidal,
   learned
+* ``s4d`` — not attention: :class:`S4DLayer`, a linear time-invariant diagonal SSM per channel
+  (:func:`attn_ref.s4d_kernel` + :func:`attn_ref.ssm_convolution`; S4D arXiv:2206.11893) between input and
+  output projections; nope only (the recurrence is causal and position-aware by itself)
+* ``mamba`` — not attention: :class:`attn_ref.MambaBlock` (selective SSM, Gu & Dao arXiv:2312.00752) as the
+  sequence mixer; nope only
 
 Positions: ``rope`` (arXiv:2104.09864; an eval-time :class:`attn_ref.RopeScaling` such as position
 interpolation, arXiv:2306.15595, or YaRN, arXiv:2309.00071, is set with
@@ -37,7 +42,8 @@ the logits at i depend only on tokens j ≥ i − reach with reach = n_layers·(
 ``forward(tokens, return_maps=True)`` also returns every layer's attention map (B, H, L, L), rows =
 queries: the softmax map for mha/gqa/moa/switchhead (for moa: one map per expert), the signed map
 A1 − λ·A2 for diff (its two softmax maps are then in ``aux[layer]["attn1"/"attn2"]``), and the
-normalised kernel map (φQφKᵀ ∘ M) / row-sum for linear attention.
+normalised kernel map (φQφKᵀ ∘ M) / row-sum for linear attention. The SSM mixers ``s4d`` and ``mamba``
+have no attention map: their entries of ``maps`` are None (``ModelConfig.has_maps`` is False).
 """
 from __future__ import annotations
 
@@ -57,12 +63,14 @@ from ..masks import sliding_window_mask
 from ..moe import MixtureOfAttentionHeads, SwitchHeadAttention
 from ..multihead import MultiHeadAttention
 from ..positions import alibi_bias, sinusoidal_positions
+from ..mamba import MambaBlock
 from ..rope import Rope, RopeScaling
+from ..ssm import s4d_kernel, ssm_convolution
 
 __all__ = ["ATTENTION_KINDS", "POSITION_KINDS", "LinearAttentionLayer", "ModelConfig", "ModelOutput",
-           "TinyTransformer"]
+           "S4DLayer", "TinyTransformer"]
 
-ATTENTION_KINDS = ("mha", "gqa", "diff", "moa", "switchhead", "linear")
+ATTENTION_KINDS = ("mha", "gqa", "diff", "moa", "switchhead", "linear", "s4d", "mamba")
 POSITION_KINDS = ("rope", "nope", "alibi", "sinusoidal", "learned")
 _ALLOWED_POSITIONS = {
     "mha": ("rope", "nope", "alibi", "sinusoidal", "learned"),
@@ -71,7 +79,10 @@ _ALLOWED_POSITIONS = {
     "moa": ("nope", "sinusoidal", "learned"),
     "switchhead": ("nope", "sinusoidal", "learned"),
     "linear": ("nope", "sinusoidal", "learned"),
+    "s4d": ("nope",),
+    "mamba": ("nope",),
 }
+_SSM_MIXERS = ("s4d", "mamba")                  # sequence mixers without an attention map
 _WINDOW_ATTENTION = ("mha", "gqa")              # the kinds that take a sliding-window mask
 
 
@@ -110,6 +121,8 @@ class ModelConfig:
     max_len: int = 4096
     norm_eps: float = 1e-6
     window: int | None = None
+    d_state: int | None = None
+    expand: int | None = None
 
     def __post_init__(self):
         for name in ("vocab_size", "d_model", "n_layers", "n_heads", "n_experts", "top_k", "max_len"):
@@ -146,6 +159,22 @@ class ModelConfig:
             if self.attention not in _WINDOW_ATTENTION:
                 raise ValueError(f"window is supported with attention in {list(_WINDOW_ATTENTION)}, "
                                  f"got attention={self.attention!r}")
+        for name in ("d_state", "expand"):
+            v = getattr(self, name)
+            if v is None:
+                continue
+            if self.attention not in _SSM_MIXERS:
+                raise ValueError(f"{name} is used by the SSM mixers {list(_SSM_MIXERS)}, got attention="
+                                 f"{self.attention!r}")
+            check_positive_int(name, v)
+        if self.attention == "s4d" and self.d_state is not None and self.d_state % 2:
+            raise ValueError(f"attention='s4d' keeps d_state/2 conjugate pairs; d_state must be even, "
+                             f"got {self.d_state}")
+
+    @property
+    def has_maps(self) -> bool:
+        """False for the SSM mixers (``s4d``, ``mamba``): ``forward(return_maps=True)`` gives None maps."""
+        return self.attention not in _SSM_MIXERS
 
     @property
     def head_dim(self) -> int:
@@ -162,8 +191,9 @@ class ModelConfig:
 
     def to_dict(self) -> dict:
         d = asdict(self)
-        if d["window"] is None:                  # fields added later are omitted at their default
-            del d["window"]
+        for late in ("window", "d_state", "expand"):     # fields added later are omitted at their default
+            if d[late] is None:
+                del d[late]
         return d
 
     @classmethod
@@ -248,6 +278,10 @@ class _Block(nn.Module):
                                                 capacity_factor=cfg.moa_capacity_factor)
         elif cfg.attention == "switchhead":
             self.attn = SwitchHeadAttention(cfg.d_model, cfg.n_heads, cfg.n_experts, cfg.top_k, ehd, causal=True)
+        elif cfg.attention == "s4d":
+            self.attn = S4DLayer(cfg.d_model, cfg.d_state or 64, cfg.expand or 2)
+        elif cfg.attention == "mamba":
+            self.attn = MambaBlock(cfg.d_model, d_state=cfg.d_state or 16, expand=cfg.expand or 2)
         else:
             self.attn = LinearAttentionLayer(cfg.d_model, cfg.n_heads, cfg.feature_map)
         if cfg.d_ff:
@@ -289,6 +323,8 @@ class _Block(nn.Module):
                     k = a.k_proj(u).view(B, L, a.n_heads, a.head_dim).transpose(1, 2)
                     w = _softmax_map(q, k)
             return y, w, aux
+        if self.kind in _SSM_MIXERS:                               # no attention map
+            return a(u), None, {}
         if want_map:
             y, w = a(u, return_weights=True)
             return y, w, {}
@@ -382,3 +418,59 @@ class TinyTransformer(nn.Module):
 def expected_uniform_loss(vocab: int) -> float:
     """ln(vocab): the cross-entropy of a uniform guess, a reference line for loss curves."""
     return math.log(vocab)
+
+
+class S4DLayer(nn.Module):
+    """A linear time-invariant (LTI) diagonal SSM layer, S4D (Gu et al. 2022, arXiv:2206.11893), without a
+    gate::
+
+        u = x W_in                                  (B, L, H),  H = expand · d_model channels
+        K_c = s4d_kernel(A_c, 1, C_c, Δ_c, L, conj_pairs=True)      per channel c, N/2 complex modes
+        y_c = ssm_convolution(u_c, K_c) + D_c u_c   (:func:`attn_ref.ssm_convolution`: causal, via FFT)
+        out = GELU(y) W_out
+
+    Init S4D-Lin: ``A_n = −1/2 + iπn`` (n = 0..N/2−1), ``C ~ N(0, 1/2)`` complex (B folded into C, as in
+    S4D's code), log Δ uniform in [log 1e-3, log 1e-1], ``D ~ N(0, 1)``. ``A``'s real part is kept negative
+    as ``−exp(log_A_real)``. The kernel depends on the parameters only, never on the input: the same
+    filter is applied at every position and for every sequence (time-invariant), so the layer cannot
+    choose what to keep by content. The convolution equals the step-by-step recurrence
+    :func:`attn_ref.ssm_recurrence` with ``Ā, B̄`` from :func:`attn_ref.discretize_zoh` (tested).
+    """
+
+    def __init__(self, d_model: int, d_state: int = 64, expand: int = 2, dt_min: float = 1e-3,
+                 dt_max: float = 1e-1):
+        super().__init__()
+        check_positive_int("d_model", d_model)
+        check_positive_int("d_state", d_state)
+        check_positive_int("expand", expand)
+        if d_state % 2:
+            raise ValueError(f"d_state must be even (d_state/2 conjugate pairs), got {d_state}")
+        H, N2 = expand * d_model, d_state // 2
+        self.d_model, self.d_state, self.d_inner = d_model, d_state, H
+        self.in_proj = nn.Linear(d_model, H, bias=False)
+        self.out_proj = nn.Linear(H, d_model, bias=False)
+        log_dt = torch.rand(H) * (math.log(dt_max) - math.log(dt_min)) + math.log(dt_min)
+        self.log_dt = nn.Parameter(log_dt)
+        self.log_A_real = nn.Parameter(torch.log(0.5 * torch.ones(H, N2)))
+        self.A_imag = nn.Parameter(math.pi * torch.arange(N2, dtype=torch.float32).repeat(H, 1))
+        self.C = nn.Parameter(torch.view_as_real(torch.randn(H, N2, dtype=torch.cfloat)))   # (H, N/2, 2)
+        self.D = nn.Parameter(torch.randn(H))
+
+    def ssm_params(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """(A (H, N/2) complex, C (H, N/2) complex, Δ (H,))."""
+        A = torch.complex(-torch.exp(self.log_A_real), self.A_imag)
+        return A, torch.view_as_complex(self.C), torch.exp(self.log_dt)
+
+    def kernel(self, length: int) -> torch.Tensor:
+        """The convolution kernel (H, length): ``K_l = 2·Re Σ_n C_n B̄_n Ā_n^l`` with B = 1 (ZOH)."""
+        A, C, dt = self.ssm_params()
+        return s4d_kernel(A, torch.ones_like(A), C, dt, length, conj_pairs=True)
+
+    def _mix(self, x: torch.Tensor) -> torch.Tensor:
+        """u (B, L, H) → y (B, L, H) = K * u + D u."""
+        u = x.transpose(1, 2)                                       # (B, H, L)
+        y = ssm_convolution(u, self.kernel(u.shape[-1])) + self.D[:, None] * u
+        return y.transpose(1, 2)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.out_proj(nn.functional.gelu(self._mix(self.in_proj(x))))

@@ -18,6 +18,10 @@ scorers need: where the copy starts, where the needle sits, …).
   The filler is text that repeats itself (random phrases from a small per-sample pool), so the filler
   loss by position shows in-context copying, and the same induction mechanism answers the question;
   a fixed bigram language is available too.
+* :class:`SelectiveCopying` — K content tokens at random positions among noise tokens, then K markers at
+  which the content is reproduced in order (Mamba's selective copying, Gu & Dao 2023, arXiv:2312.00752
+  §3.1, Fig. 2); ``spacing="even"`` puts them at fixed, evenly spaced positions (the plain copying task,
+  Arjovsky et al. 2016, arXiv:1511.06464, with a fixed lag between each input and its output).
 """
 from __future__ import annotations
 
@@ -30,7 +34,7 @@ import torch
 from .._checks import check_positive_int
 
 __all__ = ["IGNORE", "AssociativeRecall", "Batch", "NeedleHaystack", "PairRecall", "PreviousTokenCopy",
-           "RepeatedSequences", "make_task"]
+           "RepeatedSequences", "SelectiveCopying", "make_task"]
 
 IGNORE = -100
 
@@ -518,8 +522,70 @@ class PairRecall(_Task):
         return Batch(tokens, targets, answer_mask.float(), info)
 
 
+@dataclass(frozen=True)
+class SelectiveCopying(_Task):
+    """Selective copying (Gu & Dao 2023, arXiv:2312.00752 §3.1, Fig. 2): ``region`` positions hold
+    ``n_tokens`` content tokens (uniform in 0..n_content−1, repeats allowed) at positions drawn without
+    replacement, in increasing order, and the NOISE token everywhere else; then ``n_tokens`` MARK tokens.
+    The target at the j-th MARK is the j-th content token (no teacher forcing: the inputs there are all MARK).
+
+    ``spacing="random"``: positions drawn per sample (the model must *select* by content);
+    ``spacing="even"``: content token j always at ``j·(region // n_tokens)`` (plain copying, Arjovsky et al.
+    2016: each output's lag to its input is the same in every sample, so a fixed filter can do it).
+    Vocabulary: content 0..n_content−1, NOISE = n_content, MARK = n_content + 1. Length region + n_tokens.
+    info: ``content_pos`` (B, K) sorted positions, ``content`` (B, K), ``answer_mask`` (B, L) bool.
+    """
+
+    region: int = 32
+    n_tokens: int = 8
+    n_content: int = 8
+    spacing: str = "random"
+    name = "selective_copying"
+
+    def __post_init__(self):
+        for f in ("region", "n_tokens", "n_content"):
+            check_positive_int(f, getattr(self, f))
+        if self.n_tokens > self.region:
+            raise ValueError(f"n_tokens must be <= region={self.region}, got {self.n_tokens}")
+        if self.spacing not in ("random", "even"):
+            raise ValueError(f"spacing must be 'random' or 'even', got {self.spacing!r}")
+
+    @property
+    def noise(self) -> int:
+        return self.n_content
+
+    @property
+    def mark(self) -> int:
+        return self.n_content + 1
+
+    @property
+    def vocab_size(self) -> int:
+        return self.n_content + 2
+
+    @property
+    def length(self) -> int:
+        return self.region + self.n_tokens
+
+    def sample(self, batch_size: int, generator: torch.Generator) -> Batch:
+        _check_generator(generator)
+        B, R, K = batch_size, self.region, self.n_tokens
+        content = _randint(self.n_content, generator, (B, K))
+        if self.spacing == "random":
+            pos = torch.rand(B, R, generator=generator).argsort(dim=1)[:, :K].sort(dim=1).values
+        else:
+            pos = (torch.arange(K) * (R // K))[None].expand(B, K).clone()
+        tokens = torch.full((B, R + K), self.noise, dtype=torch.long)
+        tokens.scatter_(1, pos, content)
+        tokens[:, R:] = self.mark
+        targets = torch.full((B, R + K), IGNORE, dtype=torch.long)
+        targets[:, R:] = content
+        answer_mask = targets != IGNORE
+        return Batch(tokens, targets, answer_mask.float(),
+                     {"content_pos": pos, "content": content, "answer_mask": answer_mask})
+
+
 _TASKS = {c.name: c for c in (RepeatedSequences, PreviousTokenCopy, AssociativeRecall, NeedleHaystack,
-                               PairRecall)}
+                               PairRecall, SelectiveCopying)}
 
 
 def make_task(d: dict):

@@ -58,7 +58,8 @@ def _forward(model: TinyTransformer, tokens: torch.Tensor, maps: bool = False, c
     lg = torch.cat(logits)
     if not maps:
         return lg, None
-    return lg, [torch.cat([m[layer] for m in all_maps]) for layer in range(len(all_maps[0]))]
+    return lg, [None if all_maps[0][layer] is None else torch.cat([m[layer] for m in all_maps])
+                for layer in range(len(all_maps[0]))]            # None: a layer without a map (SSM mixers)
 
 
 _CHECKPOINTS: dict = {"dir": None, "every": 100}

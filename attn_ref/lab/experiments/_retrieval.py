@@ -31,6 +31,8 @@ def _span_masks(info, L: int, n_d: int):
 def _answer_rows(model: TinyTransformer, tokens: torch.Tensor, chunk: int = 32):
     """Logits (B, L, V) and the answer position's attention rows of every layer, (B, layers, H, L); for
     differential attention also the rows of its two softmax maps A1 and A2 (else None)."""
+    if not model.config.has_maps:
+        raise ValueError(f"the answer rows need attention maps; attention={model.config.attention!r} has none")
     logits, rows, rows1, rows2 = [], [], [], []
     for i in range(0, tokens.shape[0], chunk):
         out = model(tokens[i:i + chunk], return_maps=True)
