@@ -3,28 +3,19 @@ from __future__ import annotations
 
 import datetime as _dt
 import platform
-import subprocess
 import sys
-from pathlib import Path
 
 import torch
+
+from ..bench.provenance import _git_commit
 
 __all__ = ["code_version", "provenance"]
 
 
 def code_version() -> str | None:
     """``git rev-parse HEAD`` of the checkout holding this package, with ``+dirty`` when tracked files
-    differ from it; None outside a git checkout."""
-    here = Path(__file__).resolve().parent
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=here, capture_output=True, text=True, timeout=10)
-        if out.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=here,
-                               capture_output=True, text=True, timeout=10).stdout.strip()
-        return out.stdout.strip() + ("+dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
+    differ from it; None outside a git checkout (the benchmarks' helper, so both record it alike)."""
+    return _git_commit()
 
 
 def provenance(threads: int, wall_time_s: float, command: str | None) -> dict:

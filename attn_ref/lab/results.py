@@ -94,25 +94,24 @@ def _check_numbers(where: str, obj) -> None:
     raise ResultError(f"{where}: unsupported value of type {type(obj).__name__}")
 
 
+def _check_fields(obj: dict, spec: dict, source: str, prefix: str) -> None:
+    """Every field of ``spec`` present in ``obj`` with its type, else :class:`ResultError` naming it."""
+    for field, t in spec.items():
+        if field not in obj:
+            raise ResultError(f"{source}: required field '{prefix}{field}' is missing")
+        if not _is(obj[field], t):
+            raise ResultError(f"{source}: field '{prefix}{field}' must be {_type_name(t)}, "
+                              f"got {_type_name(type(obj[field]))} {obj[field]!r:.60}")
+
+
 def validate_result(result, source: str = "result") -> dict:
     """Check ``result`` against the schema; return it, or raise :class:`ResultError` naming the field."""
     if not isinstance(result, dict):
         raise ResultError(f"{source}: expected a JSON object, got {_type_name(type(result))}")
-    for field, t in _REQUIRED.items():
-        if field not in result:
-            raise ResultError(f"{source}: required field '{field}' is missing")
-        if not _is(result[field], t):
-            raise ResultError(f"{source}: field '{field}' must be {_type_name(t)}, "
-                              f"got {_type_name(type(result[field]))} {result[field]!r:.60}")
+    _check_fields(result, _REQUIRED, source, "")
     if result["schema"] != SCHEMA:
         raise ResultError(f"{source}: field 'schema' must be {SCHEMA!r}, got {result['schema']!r}")
-    prov = result["provenance"]
-    for field, t in _PROVENANCE.items():
-        if field not in prov:
-            raise ResultError(f"{source}: required field 'provenance.{field}' is missing")
-        if not _is(prov[field], t):
-            raise ResultError(f"{source}: field 'provenance.{field}' must be {_type_name(t)}, "
-                              f"got {_type_name(type(prov[field]))}")
+    _check_fields(result["provenance"], _PROVENANCE, source, "provenance.")
     if not result["metrics"]:
         raise ResultError(f"{source}: field 'metrics' is empty")
     _check_numbers(f"{source}: metrics", result["metrics"])
