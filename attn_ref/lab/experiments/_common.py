@@ -66,16 +66,22 @@ _CHECKPOINTS: dict = {"dir": None, "every": 100}
 
 
 def _train(cfg: dict, task, label: str, progress: bool, threads, probe=None, key: str = "model"):
-    """Train one model of an experiment; with a checkpoint folder set (``run_experiment(checkpoint_dir=)``)
-    it checkpoints every 100 steps to ``<dir>/<label>.pt`` and resumes from there."""
-    mc = ModelConfig(**cfg[key])
-    tc = TrainConfig(**cfg["train"])
+    """Train model ``cfg[key]`` with ``cfg["train"]``: :func:`_train_model` from an experiment's config."""
+    return _train_model(ModelConfig(**cfg[key]), TrainConfig(**cfg["train"]), task, label, progress, threads, probe)
+
+
+def _train_model(mc: ModelConfig, tc: TrainConfig, task, label: str, progress: bool, threads, probe=None,
+                 init_state: dict | None = None):
+    """Train one model of an experiment (from ``init_state`` when given); with a checkpoint folder set
+    (``run_experiment(checkpoint_dir=)``) it checkpoints every 100 steps to ``<dir>/<label>.pt`` and
+    resumes from there."""
     path = None
     if _CHECKPOINTS["dir"] is not None:
         tc = replace(tc, checkpoint_every=_CHECKPOINTS["every"])
         safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in label)
         path = str(Path(_CHECKPOINTS["dir"]) / f"{safe}.pt")
-    return train(mc, task, tc, probe=probe, progress=progress, label=label, threads=threads, checkpoint_path=path)
+    return train(mc, task, tc, probe=probe, progress=progress, label=label, threads=threads, checkpoint_path=path,
+                 init_state=init_state)
 
 
 def _loss_curve(history) -> list:

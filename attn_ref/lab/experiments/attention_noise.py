@@ -11,6 +11,7 @@ from __future__ import annotations
 import torch
 
 from ..model import ModelConfig, TinyTransformer
+from ...core import attention_scores
 from ...rope import apply_rope, rope_frequencies
 from ..tasks import NeedleHaystack, make_task
 from ..trainer import TrainConfig
@@ -70,7 +71,6 @@ def attention_logits(model: TinyTransformer, tokens: torch.Tensor) -> list[dict]
             h.remove()
     B, L = tokens.shape
     pos = torch.arange(L)
-    future = torch.ones(L, L, dtype=torch.bool).triu(1)              # key j > query i
     out = []
     for block, u in zip(model.blocks, inputs):
         a = block.attn
@@ -82,17 +82,14 @@ def attention_logits(model: TinyTransformer, tokens: torch.Tensor) -> list[dict]
                 inv_freq, factor = rope_frequencies(d, base=a.rope_base)
                 q = apply_rope(q, pos, inv_freq, pairing=a.rope, attention_factor=factor)
                 k = apply_rope(k, pos, inv_freq, pairing=a.rope, attention_factor=factor)
-            s = (q * a.scaling) @ k.transpose(-1, -2)
-            s = s.masked_fill(future, float("-inf")).view(B, h, 2, L, L)
+            s = attention_scores(q * a.scaling, k, is_causal=True, scale=1.0).view(B, h, 2, L, L)
             out.append({"logits1": s[:, :, 0], "logits2": s[:, :, 1]})
         else:
             q = a._split(a.q_proj(u), a.n_heads)                        # (B, H, L, d_h)
             k = a._split(a.k_proj(u), a.n_kv_heads)
             if a.rope is not None:
                 q, k = a.rope(q, pos), a.rope(k, pos)
-            k = k.repeat_interleave(a.n_heads // a.n_kv_heads, dim=1)
-            s = (q @ k.transpose(-1, -2)) * a.head_dim ** -0.5
-            out.append({"logits": s.masked_fill(future, float("-inf"))})
+            out.append({"logits": attention_scores(q, k, is_causal=True, enable_gqa=True)})
     return out
 
 

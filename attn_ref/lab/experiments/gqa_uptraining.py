@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
@@ -22,8 +21,8 @@ from ...kv_cache import kv_cache_bytes
 from ...multihead import mha_to_gqa
 from ..model import ModelConfig, TinyTransformer
 from ..tasks import AssociativeRecall, make_task
-from ..trainer import TrainConfig, train
-from ._common import _CHECKPOINTS, Experiment, _map, _quick
+from ..trainer import TrainConfig
+from ._common import Experiment, _map, _quick, _train_model
 
 __all__ = ["convert_to_gqa"]
 
@@ -129,18 +128,6 @@ def _retrieval_mass(model: TinyTransformer, tokens: torch.Tensor, n_pairs: int) 
     return torch.stack(out)
 
 
-def _fit(mc: ModelConfig, task, tc: TrainConfig, label: str, progress: bool, threads, probe=None,
-         init_state=None):
-    """:func:`train`, checkpointed like the other experiments when ``run_experiment(checkpoint_dir=)``."""
-    path = None
-    if _CHECKPOINTS["dir"] is not None:
-        tc = replace(tc, checkpoint_every=_CHECKPOINTS["every"])
-        safe = "".join(c if c.isalnum() or c in "._-" else "_" for c in label)
-        path = str(Path(_CHECKPOINTS["dir"]) / f"{safe}.pt")
-    return train(mc, task, tc, probe=probe, progress=progress, label=label, threads=threads,
-                 checkpoint_path=path, init_state=init_state)
-
-
 def _kv_similarity(model: TinyTransformer, n_kv_heads: int) -> dict:
     """Mean |cosine| between the flattened K (and V) projection heads that share a group, per layer:
     how alike the heads are that mean-pooling averages (0 = orthogonal, 1 = identical up to sign)."""
@@ -196,7 +183,7 @@ def _run_gqa_uptraining(cfg: dict, progress: bool, threads) -> tuple[dict, dict]
     for si, seed in enumerate(seeds):
         pre_tc = TrainConfig(**dict(cfg["train"], seed=seed))
         up_tc = TrainConfig(**dict(cfg["train"], **up_over, seed=seed + offset))
-        res = _fit(mc, task, pre_tc, f"gqa[mha][seed{seed}]", progress, threads, curve_probe)
+        res = _train_model(mc, pre_tc, task, f"gqa[mha][seed{seed}]", progress, threads, curve_probe)
         mha = res.model
         mha_m["n_params"] = mha.n_params()
         q = _quality(mha, sets)
@@ -222,8 +209,8 @@ def _run_gqa_uptraining(cfg: dict, progress: bool, threads) -> tuple[dict, dict]
                     return {}
 
                 init = {k: v.clone() for k, v in conv.state_dict().items()}
-                up = _fit(conv.config, task, up_tc, f"gqa[{key}][{method}][seed{seed}]", progress, threads, probe,
-                          init)
+                up = _train_model(conv.config, up_tc, task, f"gqa[{key}][{method}][seed{seed}]", progress,
+                                  threads, probe, init)
                 rec = conv_m[key]["methods"][method]
                 rec["accuracy"].append([got[s]["accuracy"] for s in eval_steps])
                 rec["loss"].append([got[s]["loss"] for s in eval_steps])
@@ -234,8 +221,8 @@ def _run_gqa_uptraining(cfg: dict, progress: bool, threads) -> tuple[dict, dict]
             ranking[key].append([sorted(methods, key=lambda m, i=i: -finals[m][i]) for i in range(len(eval_steps))])
             if si == 0 and cfg["scratch_baseline"]:
                 total = pre_steps + up_over["steps"]
-                sc = _fit(conv.config, task, TrainConfig(**dict(cfg["train"], seed=seed, steps=total)),
-                          f"gqa[{key}][scratch][seed{seed}]", progress, threads, curve_probe)
+                sc = _train_model(conv.config, TrainConfig(**dict(cfg["train"], seed=seed, steps=total)), task,
+                                  f"gqa[{key}][scratch][seed{seed}]", progress, threads, curve_probe)
                 scratch[key] = dict(_quality(sc.model, sets), steps=total, seed=seed, curve=curve(sc.history),
                                     final_train_loss=sc.history[-1]["loss"])
     mha_m["accuracy_mean"] = sum(mha_m["accuracy"]) / len(seeds)
