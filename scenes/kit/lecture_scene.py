@@ -16,6 +16,12 @@
   starting the next section, or ending the scene, after an empty one raises ``ValueError``.
 * ``narrate(text)`` wraps manim-voiceover's ``voiceover(text=...)``: captions (``<Scene>.srt``)
   carry the written text, the engine speaks ``lexicon.speakable(text)``.
+* Every scene gets, without asking: the safe-area check after every animation and wait (a mobject
+  drawn outside ``SAFE`` raises ``ValueError`` naming it and the scene time), and the closing
+  clean-up (whatever is still on screen fades out over ``closing_fade`` seconds when ``construct``
+  returns). ``step_observers`` are called as ``observer(scene, kind)`` after every animation
+  (``kind="play"``) and at the start and end of every wait (``"wait"``); the layout check hooks in
+  there.
 """
 
 from __future__ import annotations
@@ -23,8 +29,9 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, ClassVar
 
+from manim import FadeOut, Group
 from manim_voiceover import VoiceoverScene
 from manim_voiceover.tracker import VoiceoverTracker
 
@@ -80,12 +87,45 @@ class LectureScene(VoiceoverScene):
 
     #: None: ATTN_VOICE or auto. Set to "silent", "espeak" or "piper" to pin a scene's voice.
     voice_mode: str | None = None
+    #: Seconds of the closing fade-out of whatever is on screen when ``construct`` returns (0: none).
+    closing_fade: float = 0.8
+    #: Called as ``observer(scene, kind)`` after each animation ("play") and around each wait ("wait").
+    step_observers: ClassVar[list] = []
 
     def setup(self) -> None:
         super().setup()
         self.set_speech_service(speech_service(self.voice_mode))
         self._open_section: str | None = None
         self._section_start_plays = 0
+
+    # -- every step: safe area, observers ---------------------------------------------------------
+    @property
+    def scene_time(self) -> float:
+        """Seconds since the scene started (the renderer's clock)."""
+        return float(getattr(self.renderer, "time", 0.0))
+
+    def check_frame(self) -> None:
+        """Raise ``ValueError`` naming every mobject on screen outside the safe area, with the time."""
+        from scenes.kit.mobjects.layout import safe_area_violations
+
+        out = safe_area_violations(self.mobjects)
+        if out:
+            raise ValueError(f"{type(self).__name__} at {self.scene_time:.2f} s: outside the safe area: {out}")
+
+    def _after_step(self, kind: str) -> None:
+        self.check_frame()
+        for observer in self.step_observers:
+            observer(self, kind)
+
+    def play(self, *args: Any, **kwargs: Any) -> None:
+        super().play(*args, **kwargs)
+        self._after_step("play")
+
+    def wait(self, *args: Any, **kwargs: Any) -> None:
+        for observer in self.step_observers:
+            observer(self, "wait")
+        super().wait(*args, **kwargs)
+        self._after_step("wait")
 
     # -- sections -------------------------------------------------------------------------------
     def _plays(self) -> int:
@@ -117,6 +157,8 @@ class LectureScene(VoiceoverScene):
         return self._start_section(section_name(None, title), **kwargs)
 
     def tear_down(self) -> None:
+        if self.closing_fade > 0 and self.mobjects:
+            self.play(FadeOut(Group(*self.mobjects)), run_time=self.closing_fade)
         self._check_open_section()
         super().tear_down()
 

@@ -13,7 +13,8 @@ from manim import Mobject
 
 from ..theme import BUFF, FRAME
 
-__all__ = ["bbox", "find_overlaps", "fit_to_frame", "fit_within", "inside_frame", "overlaps"]
+__all__ = ["bbox", "check_safe_area", "find_overlaps", "fit_to_frame", "fit_within", "inside_frame", "overlaps",
+           "safe_area_violations", "scene_heading"]
 
 Box = tuple[float, float, float, float]  # xmin, ymin, xmax, ymax
 
@@ -93,11 +94,16 @@ def scene_heading(text: str) -> Mobject:
     return h.move_to([SAFE.left + h.width / 2, SAFE.top - h.height / 2, 0])
 
 
+def safe_area_violations(mobjects: Sequence[Mobject]) -> list[str]:
+    """One line per mobject (type, text, centre, size) that leaves the safe area (2 px of slack)."""
+    return [f"{type(m).__name__} {getattr(m, 'original_text', '')!r} at {m.get_center().round(2)[:2]}, "
+            f"size {m.width:.2f} x {m.height:.2f}" for m in mobjects
+            if not inside_frame(m, margin=BUFF.MARGIN - 0.02)]
+
+
 def check_safe_area(scene) -> None:
-    """Raise ValueError naming every mobject on screen that leaves the safe area (scenes call it after
-    each layout step, so dry runs and tests catch what would be drawn off-frame)."""
-    out = [f"{type(m).__name__} {getattr(m, 'original_text', '')!r} at {m.get_center().round(2)[:2]}, "
-           f"size {m.width:.2f} x {m.height:.2f}" for m in scene.mobjects
-           if not inside_frame(m, margin=BUFF.MARGIN - 0.02)]
+    """Raise ValueError naming every mobject on screen that leaves the safe area (``LectureScene``
+    runs this after every animation and wait; other scenes may call it)."""
+    out = safe_area_violations(scene.mobjects)
     if out:
         raise ValueError(f"{type(scene).__name__}: outside the safe area: {out}")
