@@ -14,8 +14,9 @@ is read "by" for matrix shapes). Pure Python: data modules may import this (no m
 from __future__ import annotations
 
 import math
+import numbers
 
-__all__ = ["MINUS", "NEG_INF", "power_of_ten", "sci_parts", "shown", "spoken"]
+__all__ = ["MINUS", "NEG_INF", "power_of_ten", "sci_parts", "shown", "spoken", "subscript"]
 
 MINUS = "\u2212"  # − (typographic minus)
 NEG_INF = MINUS + "\u221e"  # −∞
@@ -102,3 +103,14 @@ def spoken(value: float, decimals: int = 2, *, sci: int | None = None, auto: boo
     """The same number as the narration writes it (the lexicon turns it into words): the options of
     :func:`shown`, with "times" for the product sign so it is never read as "by"."""
     return _format(value, decimals, sci, auto, rough, " times ")
+
+
+_SUBSCRIPT = str.maketrans("0123456789", "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089")
+
+
+def subscript(name: str, k: int) -> str:
+    """``h₃`` for ("h", 3): a name with a position index in Unicode subscript digits (for labels in
+    the words' font; formulas come from the equation registry)."""
+    if isinstance(k, bool) or not isinstance(k, numbers.Integral) or k < 0:
+        raise ValueError(f"a subscript index is a non-negative integer, got {k!r}")
+    return f"{name}{str(int(k)).translate(_SUBSCRIPT)}"

@@ -375,3 +375,70 @@ def test_benchmark_chart_reads_a_committed_attn_ref_bench_result():
     assert not find_overlaps(list(bars.x_ticks))
     with pytest.raises(ValueError, match="available"):
         BenchmarkChart(path)
+
+
+# ----------------------------------------------------------------------------------------------- step methods
+def play_through(scene_mobjects, *animations):
+    """Play ``animations`` in a bare manim Scene holding ``scene_mobjects`` (dry run: nothing drawn)."""
+    from manim import Scene
+
+    with tempconfig({"dry_run": True, "frame_rate": 5, "pixel_width": 64, "pixel_height": 36}):
+        scene = Scene()
+        scene.add(*scene_mobjects)
+        scene.play(*animations, run_time=1.0)
+    return scene
+
+
+def test_timeline_step_next_and_pulse():
+    from manim import Animation, Indicate
+    from manim.animation.animation import prepare_animation
+    from scenes.kit.mobjects.timeline import Timeline
+
+    tl = Timeline([("1986", "FFN"), ("1990", "RNN"), ("1997", "LSTM")])
+    assert tl.current is None
+    with pytest.raises(ValueError, match="no stop"):
+        tl.pulse()  # nothing reached yet
+    for stop in range(3):
+        anims = tl.step_next()
+        assert anims and all(isinstance(prepare_animation(a), Animation) for a in anims)
+        play_through([tl], *anims)
+        assert tl.current == stop
+        assert tl.states == ["past"] * stop + ["current"] + ["future"] * (2 - stop)
+        assert tl.lit == [k < stop for k in range(2)]  # the road travelled is drawn bright
+        assert tl.nodes[stop].get_fill_color().to_hex().lower() == COLORS.ACCENT.lower()
+        ping = tl.pulse()
+        assert isinstance(ping, Indicate) and ping.mobject is tl.items[stop]
+    with pytest.raises(ValueError, match="last stop"):
+        tl.step_next()
+    assert tl.pulse(0).mobject is tl.items[0]
+
+
+def test_matrix_grid_product_rows():
+    from manim import SurroundingRectangle, Succession
+
+    x = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]])
+    w = np.array([[0.5, -1.0], [2.0, 1.0]])
+    xg, wg, out = MatrixGrid(x), MatrixGrid(w), MatrixGrid(x @ w)
+    assert [t.original_text for t in out.numbers[1]] == [format_number(v) for v in (x @ w)[1]]
+    anim = out.product_rows(xg, wg)
+    assert isinstance(anim, Succession) and len(anim.animations) == 2 * len(x)  # light up, then write, per row
+    scene = play_through([xg, wg, out.cells], anim)
+    on_screen = {id(m) for top in scene.mobjects for m in top.get_family()}
+    assert all(id(t) in on_screen for row in out.numbers for t in row)  # every number written, no highlight left
+    assert all(t.get_fill_opacity() == pytest.approx(1.0) for row in out.numbers for t in row)
+    assert not any(isinstance(m, SurroundingRectangle) for top in scene.mobjects for m in top.get_family())
+    with pytest.raises(ValueError, match="does not give"):
+        out.product_rows(wg, wg)
+    with pytest.raises(ValueError, match="show_numbers"):
+        MatrixGrid(x @ w, show_numbers=False).product_rows(xg, wg)
+
+
+def test_subscript():
+    from scenes.kit.format import subscript
+
+    assert subscript("h", 3) == "h\u2083"
+    assert subscript("h", 12) == "h\u2081\u2082"
+    assert subscript("x", np.int64(0)) == "x\u2080"  # data builders may hand numpy integers
+    for bad in (-1, 1.5, True, "3"):
+        with pytest.raises(ValueError, match="non-negative integer"):
+            subscript("h", bad)

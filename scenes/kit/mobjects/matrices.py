@@ -74,8 +74,9 @@ class MatrixGrid(VGroup):
     Row ``i`` of the data is row ``i`` on screen (top to bottom). −∞ entries show as ``−∞`` on MASK-coloured
     cells. Parts: ``.cells[i][j]`` (Square), ``.numbers[i][j]`` (Text; empty group when numbers are off),
     ``.row_labels``, ``.col_labels``, ``.frame`` (outline in the role colour, when ``role``).
-    Use ``cell(i, j)``, ``row(i)``, ``col(j)``, ``highlight_cell/row/col`` (rectangles, not added) and
-    ``with_values(v)`` (a new grid in the same place, for ``Transform``).
+    Use ``cell(i, j)``, ``row(i)``, ``col(j)``, ``highlight_cell/row/col`` (rectangles, not added),
+    ``with_values(v)`` (a new grid in the same place, for ``Transform``) and ``product_rows(a, b)`` (the
+    animation that writes this grid as a × b, row by row).
     """
 
     def __init__(self, values, *, decimals: int = 2, heat: bool = False, show_numbers: bool = True,
@@ -196,3 +197,23 @@ class MatrixGrid(VGroup):
         new.scale(self.cells.width / new.cells.width)
         new.shift(self.cells.get_center() - new.cells.get_center())
         return new
+
+    def product_rows(self, left: MatrixGrid, right: MatrixGrid, color: str = COLORS.ACCENT):
+        """This grid as ``left`` times ``right``, written row by row: row ``i`` of ``left`` and the whole of
+        ``right`` light up, then row ``i``'s numbers appear as the highlights fade. One ``Succession``
+        (``self.play(out.product_rows(x, w), run_time=3)``); this grid's numbers should not be shown yet."""
+        from manim import AnimationGroup, FadeIn, FadeOut, LaggedStart, Succession
+
+        if left.shape[0] != self.shape[0] or right.shape[1] != self.shape[1]:
+            raise ValueError(f"{left.shape} times {right.shape} does not give this grid's {self.shape}")
+        if not len(self.numbers[0]):
+            raise ValueError("product_rows writes numbers: this grid was built with show_numbers=False")
+        steps = []
+        for i in range(self.shape[0]):
+            lit = (left.highlight_row(i, color),
+                   SurroundingRectangle(right.cells, color=color, buff=0.0, stroke_width=4))
+            steps.append(AnimationGroup(*(FadeIn(m, run_time=1) for m in lit), run_time=0.3))
+            steps.append(AnimationGroup(
+                LaggedStart(*(FadeIn(t, shift=RIGHT * 0.15) for t in self.numbers[i]), lag_ratio=0.1, run_time=1),
+                *(FadeOut(m, run_time=1) for m in lit), run_time=0.7))
+        return Succession(*steps)

@@ -27,7 +27,8 @@ class Timeline(VGroup):
     ``.nodes`` (Circle per stop), ``.tops`` and ``.bottoms`` (labels, one baseline each),
     ``.items[i]`` = VGroup(node, top, bottom). ``node_state(i, state)`` restyles a stop
     (``"future"``, ``"current"``, ``"past"``) and returns it; ``advance_to(i)`` restyles the whole road at
-    once, ``step_to(i)`` returns the animations that take it there.
+    once, ``step_to(i)`` returns the animations that take it there, ``step_next()`` those to the next stop,
+    and ``pulse()`` indicates the current stop.
     """
 
     STATES = ("future", "current", "past")
@@ -151,3 +152,26 @@ class Timeline(VGroup):
 
     def above(self, i: int) -> np.ndarray:
         return self.tops[i].get_top() + UP * BUFF.TIGHT
+
+    @property
+    def current(self) -> int | None:
+        """The stop styled "current" (None before the first ``step_to`` / ``step_next``)."""
+        return self.states.index("current") if "current" in self.states else None
+
+    def step_next(self) -> list:
+        """Animations taking the timeline on to the next stop (the first, from the start):
+        ``self.play(*tl.step_next())``. Raises ``ValueError`` past the last stop."""
+        i = 0 if self.current is None else self.current + 1
+        if i >= len(self):
+            raise ValueError(f"the timeline is already at its last stop ({len(self) - 1})")
+        return self.step_to(i)
+
+    def pulse(self, i: int | None = None, scale_factor: float = 1.15):
+        """An ``Indicate`` of stop ``i`` (default: the current one) in the timeline's colour, to play
+        once the stop is reached (not in the same ``play`` as the ``step_next`` that restyles it)."""
+        from manim import Indicate
+
+        i = self.current if i is None else i
+        if i is None or not 0 <= i < len(self):
+            raise ValueError(f"no stop {i} to pulse on a timeline of {len(self)}")
+        return Indicate(self.items[i], color=self.color, scale_factor=scale_factor)
