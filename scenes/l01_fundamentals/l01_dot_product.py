@@ -9,32 +9,26 @@ This file holds layout and timing only.
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Indicate, LaggedStart, Line,
-                   ReplacementTransform, VGroup, Write)
+from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Indicate, LaggedStart, Line, ReplacementTransform,
+                   VGroup, Write)
 
 from scenes.kit.equations import equation
+from scenes.kit.format import spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import Citation, CitationLine, MatrixGrid, VectorColumn, label, number
-from scenes.kit.mobjects.text import format_number
-from scenes.kit.mobjects.layout import check_safe_area as check_frame
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
 from scenes.l01_fundamentals.data_qkv_extra import score_grid_extra
 TITLE = "Dot-product attention"
 CELL = 1.06  # two-decimal numbers at SIZES.SMALL fit a cell this wide
+NOTE_GAP = 0.5  # the SDPA notes sit on one line this far under the equation (clear of √d_k)
 TRANSFORMER_ARXIV = "1706.03762"  # which of data.references() introduced the equation
 
 
 def transformer_paper():
     return next(r for r in data.references() if r.arxiv == TRANSFORMER_ARXIV)
 
-
-
-
-def say_number(x: float, decimals: int = 2) -> str:
-    """A number as the narration writes it, with a real minus sign (the lexicon says "minus")."""
-    return format_number(x, decimals)
 
 
 def sdpa_parts(eq) -> dict[str, VGroup]:
@@ -74,8 +68,6 @@ class DotProductAttention(LectureScene):
         self.full_grid()
         self.weighted_sum()
         self.assemble()
-        check_frame(self)
-        self.play(FadeOut(Group(*self.mobjects)), run_time=0.8)
 
     # ------------------------------------------------------------------------------------ Q Kᵀ shapes
     def shapes(self):
@@ -118,7 +110,6 @@ class DotProductAttention(LectureScene):
             self.play(Write(eq), run_time=0.4 * t.duration)
             self.play(LaggedStart(*(Indicate(n[1], color=COLORS.ACCENT) for n in names), lag_ratio=0.35),
                       run_time=0.45 * t.duration)
-        check_frame(self)
         self.shape_mobs = VGroup(q, times, kt, equals, names[0], names[1], eq)
         self.small_s, self.small_s_name = s, names[2]
 
@@ -129,9 +120,6 @@ class DotProductAttention(LectureScene):
         s = MatrixGrid(w.scores, role="SCORE", row_labels=tokens, col_labels=tokens, row_role="Q", col_role="K",
                        cell_size=CELL, font_size=SIZES.SMALL, label_size=SIZES.LABEL)
         s.move_to([SAFE.left + s.width / 2 + 0.05, 0, 0]).align_to([0, SAFE.top - 0.75, 0], UP)
-        for row in s.numbers:
-            for t in row:
-                t.set_color(COLORS.SCORE)
         self.s = s
         caption = label("row = query,  column = key", size=SIZES.SMALL, color=COLORS.MUTED)
         caption.next_to(s.cells, DOWN, buff=BUFF.SMALL)
@@ -181,13 +169,12 @@ class DotProductAttention(LectureScene):
                                     for a, b, p in zip(q_col.entries, k_col.entries, p_col.entries)),
                                   lag_ratio=0.35), run_time=0.45 * t.duration)
 
-        with self.narrate(f"The sum, {say_number(w.score_shown)}, is the score of {tokens[i]} against "
+        with self.narrate(f"The sum, {spoken(w.score_shown)}, is the score of {tokens[i]} against "
                           f"{tokens[j]}, and it lands in row {tokens[i]}, column {tokens[j]}.") as t:
             self.play(Create(rule), FadeIn(total_name),
                       ReplacementTransform(VGroup(*(p.copy() for p in p_col.entries)), total),
                       run_time=0.35 * t.duration)
             self.play(ReplacementTransform(total.copy(), s.numbers[i][j]), run_time=0.35 * t.duration)
-        check_frame(self)
         self.panel = VGroup(q_col, k_col, p_col, times, equals, rule, total, total_name, eq)
         self.hi = VGroup(hi_row, hi_col)
 
@@ -206,7 +193,6 @@ class DotProductAttention(LectureScene):
             self.play(LaggedStart(*(FadeIn(n, scale=0.7) for n in rest), lag_ratio=0.04), run_time=0.4 * t.duration)
             self.play(Create(peak), run_time=0.15 * t.duration)
             self.play(Indicate(s.numbers[i][x.row_min_key], color=COLORS.ACCENT), run_time=0.15 * t.duration)
-        check_frame(self)
         self.peak = peak
 
     # ------------------------------------------------------------------------------------ weighted sum of V
@@ -216,13 +202,7 @@ class DotProductAttention(LectureScene):
         n = len(tokens)
         v = MatrixGrid(w.v, role="V", cell_size=CELL, font_size=SIZES.SMALL)
         v.move_to([0.2, 0, 0]).align_to([0, SAFE.top - 0.62, 0], UP)
-        for row in v.numbers:
-            for t in row:
-                t.set_color(COLORS.V)
         weighted = v.with_values(x.weighted_values_shown)
-        for row in weighted.numbers:
-            for t in row:
-                t.set_color(COLORS.V)
         weights = VGroup(*(number(p, 2, SIZES.NUMBER, COLORS.WEIGHT) for p in w.weights_row_shown))
         keys = VGroup(*(label(tok, size=SIZES.LABEL, color=COLORS.K) for tok in tokens))
         timeses = VGroup(*(label("\u00d7", size=SIZES.SMALL, color=COLORS.MUTED) for _ in tokens))
@@ -239,8 +219,6 @@ class DotProductAttention(LectureScene):
         rule.set_stroke(COLORS.TEXT, 2)
         out = MatrixGrid([x.output_shown], role="OUTPUT", cell_size=CELL, font_size=SIZES.SMALL)
         out.next_to(rule, DOWN, buff=0.12).align_to(v.cells, LEFT)
-        for t in out.numbers[0]:
-            t.set_color(COLORS.OUTPUT)
         out_name = label(f"output of {tokens[i]}", size=SIZES.LABEL, color=COLORS.OUTPUT)
         out_name.next_to(out.cells, LEFT, buff=0.3)
         plus = label("+", size=SIZES.HEADING, color=COLORS.MUTED).next_to(rule, LEFT, buff=0.15)
@@ -252,7 +230,7 @@ class DotProductAttention(LectureScene):
         top = x.row_max_key
         with self.narrate(f"Softmax, which we open up next, turns the row, divided by the square root of d_k, "
                           f"into positive weights that add up to one. For "
-                          f"{tokens[i]}, the largest, {say_number(w.weights_row_shown[top])}, goes to "
+                          f"{tokens[i]}, the largest, {spoken(w.weights_row_shown[top])}, goes to "
                           f"{tokens[top]}.") as t:
             self.add(row_copy)
             self.play(FadeOut(VGroup(s, self.caption, self.hi[0], self.peak, self.title)),
@@ -278,7 +256,6 @@ class DotProductAttention(LectureScene):
                       *(ReplacementTransform(VGroup(*(weighted.numbers[r][c].copy() for r in range(n))),
                                              out.numbers[0][c]) for c in range(len(out.numbers[0]))),
                       run_time=0.4 * t.duration)
-        check_frame(self)
         self.ws_mobs = VGroup(keys, weights, weight_head, timeses, v.cells, v.frame, weighted.numbers, v_name, rule,
                               plus, out, out_name, eqs)
 
@@ -297,11 +274,13 @@ class DotProductAttention(LectureScene):
             "softmax": ("weights that add up to one, along each row", COLORS.WEIGHT),
             "v": ("a blend of the values", COLORS.V),
         }
-        def note(key):  # under its own part, inside the frame
+        y = rhs.get_bottom()[1] - NOTE_GAP
+
+        def note(key):  # under its own part, all on one line below the equation, inside the frame
             text, color = notes[key]
             lab = label(text, size=SIZES.BODY, color=color)
             x = min(max(parts[key].get_x(), SAFE.left + lab.width / 2), SAFE.right - lab.width / 2)
-            return lab.move_to([x, parts[key].get_bottom()[1] - 0.5, 0])
+            return lab.move_to([x, y, 0])
 
         paper = transformer_paper()
         cite = CitationLine(Citation(paper.authors, paper.year, paper.title, paper.arxiv))
