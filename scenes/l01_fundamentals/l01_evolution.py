@@ -9,11 +9,15 @@ Numbers: ``data.rnn_states()``, ``data.seq2seq_bottleneck()``, ``data.bahdanau_a
 """
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowArrow, Indicate, LaggedStart,
-                   ReplacementTransform, ShowPassingFlash, SurroundingRectangle, TransformFromCopy, VGroup, Write)
+                   Mobject, ReplacementTransform, ShowPassingFlash, SurroundingRectangle, TransformFromCopy, VGroup,
+                   Write)
 
 from scenes.kit.equations import equation
+from scenes.kit.format import spoken, subscript
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import Citation, CitationLine, MatrixGrid, TokenRow, VectorColumn, fit_within, label, number
 from scenes.kit.mobjects.networks import RecurrentChain, arc_over
@@ -24,7 +28,6 @@ from scenes.l01_fundamentals.data import bahdanau_alignment, path_lengths, refer
 EQ_Y = 3.05
 TANH_RANGE = (-1.0, 1.0)  # heat-map range of hidden states (tanh outputs)
 STRIP_CELL = 0.38  # one hidden-state number as a heat cell in the bottleneck picture
-SUBSCRIPTS = "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089"
 ENC_X0, ENC_DX, ENC_Y = -5.35, 1.72, -0.2  # Bahdanau: encoder state columns
 S_X, C_X = 3.45, 5.8  # decoder state and context columns
 E_Y, A_Y = -2.4, -2.95  # rows of scores and weights
@@ -32,13 +35,18 @@ OUT_X = 5.5  # the bottleneck vectors
 ROW_Y = (1.75, -1.45)  # the short and the long sentence
 
 
-def sub(name: str, k: int) -> str:
-    """``h₃`` for ("h", 3): a position label (the 1-based index of a token)."""
-    return name + "".join(SUBSCRIPTS[int(d)] for d in str(k))
-
-
 def citation_of(ref) -> Citation:
     return Citation(ref.authors, ref.year, ref.title, ref.arxiv, ref.venue)
+
+
+class EncodedRow(NamedTuple):
+    """One sentence of the bottleneck picture."""
+    tokens: TokenRow
+    strips: VGroup  # the hidden state after each token, as a heat strip
+    info: Mobject  # "n tokens · m numbers in"
+    out: VectorColumn  # the last state, the only one handed to the decoder
+    out_info: Mobject
+    arrow: Arrow
 
 
 def ref_by_year_and_name(year: int, name: str):
@@ -51,6 +59,7 @@ class Evolution(LectureScene):
         self.recurrence()
         self.bottleneck()
         self.alignment()
+        self.context()
 
     # -- 1. a real RNN reads the sentence -------------------------------------------------------------
     def recurrence(self):
@@ -63,7 +72,7 @@ class Evolution(LectureScene):
         states = VGroup()
         ups = VGroup()
         for t in range(n):
-            col = VectorColumn(r.states[t], label_text=sub("h", t + 1), role="K")
+            col = VectorColumn(r.states[t], label_text=subscript("h", t + 1), role="K")
             col.next_to(chain.cells[t], UP, buff=0.55)
             states.add(col)
             ups.add(Arrow(chain.cells[t].get_top(), col.brackets.get_bottom(), buff=0.06, stroke_width=3,
@@ -128,13 +137,24 @@ class Evolution(LectureScene):
         row.shift(RIGHT * (SAFE.left + 0.3 - row.get_left()[0]))
         info = label(f"{b.lengths[k]} tokens \u00b7 {b.input_numbers[k]} numbers in", size=SIZES.SMALL,
                      color=COLORS.MUTED).next_to(tokens, DOWN, buff=BUFF.SMALL).align_to(tokens, LEFT)
-        out = VectorColumn(b.final_states[k], label_text=sub("h", b.lengths[k]), role="K")
+        out = VectorColumn(b.final_states[k], label_text=subscript("h", b.lengths[k]), role="K")
         out.move_to([OUT_X, strips.get_y(), 0])
         out_info = label(f"{b.state_size} numbers out", size=SIZES.SMALL, color=COLORS.K)
         out_info.next_to(out, DOWN, buff=BUFF.SMALL)
         arrow = Arrow(strips[-1].get_right(), out.brackets.get_left(), buff=0.15, stroke_width=4,
                       color=COLORS.ACCENT, tip_length=0.2)
-        return tokens, strips, info, out, out_info, arrow
+        return EncodedRow(tokens, strips, info, out, out_info, arrow)
+
+    def encode(self, row: EncodedRow, lag_ratio: float, *also):
+        """The encoder reads a sentence: its tokens, then a hidden-state strip per token (with ``also``)."""
+        self.play(FadeIn(row.tokens), FadeIn(row.info), run_time=0.6)
+        self.play(LaggedStart(*(FadeIn(s, shift=UP * 0.15) for s in row.strips), lag_ratio=lag_ratio), *also,
+                  run_time=1.2)
+
+    def hand_over(self, row: EncodedRow):
+        """Only the last state leaves the encoder; the others dim."""
+        self.play(GrowArrow(row.arrow), TransformFromCopy(row.strips[-1], row.out), run_time=0.9)
+        self.play(FadeIn(row.out_info), VGroup(*row.strips[:-1]).animate.set_opacity(0.3), run_time=0.6)
 
     def bottleneck(self):
         b = seq2seq_bottleneck()
@@ -142,9 +162,9 @@ class Evolution(LectureScene):
         sutskever = ref_by_year_and_name(2014, "Sutskever")
         bahdanau = ref_by_year_and_name(2014, "Bahdanau")
         cite = CitationLine(citation_of(sutskever))
-        (tok0, str0, info0, out0, oinfo0, arr0), (tok1, str1, info1, out1, oinfo1, arr1) = rows
+        short, long = rows
         strips_name = label("hidden state after each token", size=SIZES.SMALL, color=COLORS.MUTED)
-        strips_name.next_to(str0, UP, buff=BUFF.SMALL).align_to(tok0, LEFT)
+        strips_name.next_to(short.strips, UP, buff=BUFF.SMALL).align_to(short.tokens, LEFT)
         with self.narrate(
             "Sequence-to-sequence translation used this last state as the summary of the whole source "
             f"sentence. <bookmark mark='short'/>Here is our sentence: {b.lengths[0]} tokens, "
@@ -153,24 +173,19 @@ class Evolution(LectureScene):
         ) as t:
             self.play(FadeIn(cite), run_time=0.5)
             self.wait_until_bookmark("short")
-            self.play(FadeIn(tok0), FadeIn(info0), run_time=0.6)
-            self.play(LaggedStart(*(FadeIn(s, shift=UP * 0.15) for s in str0), lag_ratio=0.3), FadeIn(strips_name),
-                      run_time=1.2)
+            self.encode(short, 0.3, FadeIn(strips_name))
             self.wait_until_bookmark("out0")
-            self.play(GrowArrow(arr0), TransformFromCopy(str0[-1], out0), run_time=0.9)
-            self.play(FadeIn(oinfo0), VGroup(*str0[:-1]).animate.set_opacity(0.3), run_time=0.6)
+            self.hand_over(short)
             self.wait_for(t)
         with self.narrate(
             f"<bookmark mark='long'/>A longer sentence: {b.lengths[1]} tokens and {b.input_numbers[1]} numbers "
             f"in. <bookmark mark='out1'/>Again, only {b.state_size} numbers out. Every word, its order and its "
             "meaning must fit in the same small vector."
         ) as t:
-            self.play(FadeIn(tok1), FadeIn(info1), run_time=0.6)
-            self.play(LaggedStart(*(FadeIn(s, shift=UP * 0.15) for s in str1), lag_ratio=0.2), run_time=1.2)
+            self.encode(long, 0.2)
             self.wait_until_bookmark("out1")
-            self.play(GrowArrow(arr1), TransformFromCopy(str1[-1], out1), run_time=0.9)
-            self.play(FadeIn(oinfo1), VGroup(*str1[:-1]).animate.set_opacity(0.3), run_time=0.6)
-            self.play(Indicate(VGroup(out0.brackets, out1.brackets), color=COLORS.ACCENT), run_time=0.8)
+            self.hand_over(long)
+            self.play(Indicate(VGroup(short.out.brackets, long.out.brackets), color=COLORS.ACCENT), run_time=0.8)
             self.wait_for(t)
         with self.narrate(
             "Bahdanau and colleagues measured the consequence: translations from this fixed-vector model got "
@@ -181,6 +196,45 @@ class Evolution(LectureScene):
         self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)
 
     # -- 3. Bahdanau's soft alignment --------------------------------------------------------------------
+    def encoder_states(self, a) -> tuple[VGroup, TokenRow, VectorColumn, VectorColumn]:
+        """The encoder state columns h₁…hₙ over their tokens; the decoder state s and the context c beside."""
+        hs = VGroup(*(VectorColumn(a.encoder_states[j], label_text=subscript("h", j + 1), role="K")
+                      .move_to([ENC_X0 + j * ENC_DX, ENC_Y, 0]) for j in range(len(a.tokens))))
+        tokens = TokenRow(a.tokens, font_size=SIZES.LABEL)
+        for item, h in zip(tokens.items, hs):
+            item.set_x(h.get_x())
+        tokens.set_y(hs.get_bottom()[1] - 0.45)
+        s = VectorColumn(a.decoder_state, label_text="s", role="Q").move_to([S_X, ENC_Y, 0])
+        s.align_to(hs[0].brackets, DOWN)
+        c = VectorColumn(a.context, label_text="c", role="OUTPUT").move_to([C_X, ENC_Y, 0])
+        c.align_to(hs[0].brackets, DOWN)
+        return hs, tokens, s, c
+
+    def score_arcs(self, a, s: VectorColumn, hs: VGroup) -> tuple[VGroup, VGroup]:
+        """Grey arcs from s to every encoder state, and the same arcs drawn as wide as their weights."""
+        start = s.label.get_top() + UP * 0.08
+        hs_top = max(h.get_top()[1] for h in hs)
+        arcs = VGroup()
+        for h in hs:
+            end = np.array([h.get_x(), hs_top + 0.08, 0])
+            arcs.add(arc_over(start, end, 0.3 + 0.11 * abs(start[0] - end[0])).set_stroke(COLORS.GRID, 2))
+        weighted = VGroup(*(arc.copy().set_stroke(COLORS.WEIGHT, max(1.5, 14 * w), opacity=0.3 + 0.7 * w)
+                            for arc, w in zip(arcs, a.weights)))
+        return arcs, weighted
+
+    def score_rows(self, a, hs: VGroup) -> tuple[VGroup, VGroup, VGroup]:
+        """The scores e and the weights α in two rows under the states, named on the left; the softmax tag."""
+        e_nums = VGroup(*(number(v, 2, SIZES.NUMBER, COLORS.SCORE).move_to([h.get_x(), E_Y, 0])
+                          for v, h in zip(a.scores, hs)))
+        a_nums = VGroup(*(number(v, 2, SIZES.NUMBER, COLORS.WEIGHT).move_to([h.get_x(), A_Y, 0])
+                          for v, h in zip(a.weights_shown, hs)))
+        e_label = label("e", size=SIZES.BODY, color=COLORS.SCORE).next_to(e_nums[0], LEFT, buff=BUFF.MEDIUM)
+        a_label = label("\u03b1", size=SIZES.BODY, color=COLORS.WEIGHT)
+        a_label.next_to(a_nums[0], LEFT, buff=BUFF.MEDIUM).align_to(e_label, RIGHT)
+        softmax_tag = label("softmax", size=SIZES.SMALL, color=COLORS.MUTED)
+        softmax_tag.next_to(VGroup(e_nums[-1], a_nums[-1]), RIGHT, buff=BUFF.MEDIUM)
+        return VGroup(e_label, e_nums), VGroup(a_label, a_nums), softmax_tag
+
     def alignment(self):
         a = bahdanau_alignment()
         n = len(a.tokens)
@@ -189,40 +243,10 @@ class Evolution(LectureScene):
         context_eq = equation("bahdanau_context", font_size=SIZES.EQUATION - 8)
         eqs = VGroup(score_eq, context_eq).arrange(RIGHT, buff=1.2).move_to([0, EQ_Y - 0.05, 0])
         fit_within(eqs, SAFE.width, None)
-
-        hs = VGroup(*(VectorColumn(a.encoder_states[j], label_text=sub("h", j + 1), role="K")
-                      .move_to([ENC_X0 + j * ENC_DX, ENC_Y, 0]) for j in range(n)))
-        hs_top = max(h.get_top()[1] for h in hs)
-        tokens = TokenRow(a.tokens, font_size=SIZES.LABEL)
-        for item, h in zip(tokens.items, hs):
-            item.set_x(h.get_x())
-        tokens.set_y(hs.get_bottom()[1] - 0.45)
-        s = VectorColumn(a.decoder_state, label_text="s", role="Q").move_to([S_X, ENC_Y, 0])
-        s.align_to(hs[0].brackets, DOWN)
+        hs, tokens, s, c = self.encoder_states(a)
         s_name = label("decoder state", size=SIZES.SMALL, color=COLORS.Q).next_to(s, DOWN, buff=BUFF.SMALL)
-        c = VectorColumn(a.context, label_text="c", role="OUTPUT").move_to([C_X, ENC_Y, 0])
-        c.align_to(hs[0].brackets, DOWN)
-        c_name = label("context", size=SIZES.SMALL, color=COLORS.OUTPUT).next_to(c, DOWN, buff=BUFF.SMALL)
-
-        start = s.label.get_top() + UP * 0.08
-        arcs = VGroup()
-        for j in range(n):
-            end = np.array([hs[j].get_x(), hs_top + 0.08, 0])
-            arcs.add(arc_over(start, end, 0.3 + 0.11 * abs(start[0] - end[0])).set_stroke(COLORS.GRID, 2))
-        weighted = VGroup(*(arc.copy().set_stroke(COLORS.WEIGHT, max(1.5, 14 * w), opacity=0.3 + 0.7 * w)
-                            for arc, w in zip(arcs, a.weights)))
-
-        e_label = label("e", size=SIZES.BODY, color=COLORS.SCORE)
-        a_label = label("\u03b1", size=SIZES.BODY, color=COLORS.WEIGHT)
-        e_nums = VGroup(*(number(v, 2, SIZES.NUMBER, COLORS.SCORE).move_to([h.get_x(), E_Y, 0])
-                          for v, h in zip(a.scores, hs)))
-        a_nums = VGroup(*(number(v, 2, SIZES.NUMBER, COLORS.WEIGHT).move_to([h.get_x(), A_Y, 0])
-                          for v, h in zip(a.weights_shown, hs)))
-        e_label.next_to(e_nums[0], LEFT, buff=BUFF.MEDIUM)
-        a_label.next_to(a_nums[0], LEFT, buff=BUFF.MEDIUM).align_to(e_label, RIGHT)
-        softmax_tag = label("softmax", size=SIZES.SMALL, color=COLORS.MUTED)
-        softmax_tag.next_to(VGroup(e_nums[-1], a_nums[-1]), RIGHT, buff=BUFF.MEDIUM)
-
+        arcs, weighted = self.score_arcs(a, s, hs)
+        (e_label, e_nums), (a_label, a_nums), softmax_tag = self.score_rows(a, hs)
         top = int(np.argmax(a.weights_shown))
         second = int(np.argsort(a.weights_shown)[-2])
         tok = [f"\u201c{w}\u201d" for w in a.tokens]
@@ -246,19 +270,26 @@ class Evolution(LectureScene):
             self.wait_for(t)
         with self.narrate(
             "A softmax turns the scores into weights that add up to one: "
-            f"{a.weights_shown[top]:.2f} on {tok[top]}, {a.weights_shown[second]:.2f} on {tok[second]}, and less "
-            "on the rest. The width of each arc is now its weight."
+            f"{spoken(a.weights_shown[top])} on {tok[top]}, {spoken(a.weights_shown[second])} on {tok[second]}, "
+            "and less on the rest. The width of each arc is now its weight."
         ) as t:
             self.play(FadeIn(softmax_tag), FadeIn(a_label),
                       *(TransformFromCopy(e, w) for e, w in zip(e_nums, a_nums)), run_time=0.3 * t.duration)
             self.play(*(ReplacementTransform(arc, w) for arc, w in zip(arcs, weighted)),
                       Indicate(a_nums[top], color=COLORS.WEIGHT), run_time=0.35 * t.duration)
             self.wait_for(t)
-        pieces = VGroup(*(h.copy().set_opacity(max(0.15, float(w))) for h, w in zip(hs, a.weights)))
+        self.aligned = a, hs, c, context_eq, VGroup(weighted, a_nums)
+
+    def context(self):
+        a, hs, c, context_eq, weights = self.aligned
+        top = int(np.argmax(a.weights_shown))
+        c_name = label("context", size=SIZES.SMALL, color=COLORS.OUTPUT).next_to(c, DOWN, buff=BUFF.SMALL)
+        pieces = VGroup(*(VGroup(h.brackets, h.entries).copy().set_opacity(max(0.15, float(w)))  # labels stay
+                          for h, w in zip(hs, a.weights)))
         with self.narrate(
             "The context vector is the weighted sum of the encoder states: mostly "
-            f"{tok[top]}, a little of everything else. The decoder reads it, writes one word, and at the next "
-            "step looks again."
+            f"\u201c{a.tokens[top]}\u201d, a little of everything else. The decoder reads it, writes one word, and "
+            "at the next step looks again."
         ) as t:
             self.play(Write(context_eq), run_time=0.25 * t.duration)
             self.play(LaggedStart(*(p.animate.move_to(c).scale(0.6) for p in pieces), lag_ratio=0.2),
@@ -269,8 +300,7 @@ class Evolution(LectureScene):
             "These weights come from a small untrained model, so don't read meaning into which word wins. What "
             "matters is the mechanism: a soft, learned, differentiable lookup over every position."
         ) as t:
-            self.play(Indicate(VGroup(weighted, a_nums), color=COLORS.ACCENT, scale_factor=1.03),
-                      run_time=0.35 * t.duration)
+            self.play(Indicate(weights, color=COLORS.ACCENT, scale_factor=1.03), run_time=0.35 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "But the encoder that produced these states is still a recurrent network, reading one word after "
@@ -279,5 +309,3 @@ class Evolution(LectureScene):
             self.play(LaggedStart(*(Indicate(h.brackets, color=COLORS.ACCENT) for h in hs), lag_ratio=0.4),
                       run_time=0.5 * t.duration)
             self.wait_for(t)
-        self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)
-
