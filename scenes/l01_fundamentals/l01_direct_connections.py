@@ -37,6 +37,7 @@ class DirectConnections(LectureScene):
         self.paths()
         self.grids()
         self.gradients()
+        self.far_end()
 
     # -- 1. steps between two tokens -----------------------------------------------------------------------
     def counter(self, value: int, y: float, color: str) -> VGroup:
@@ -126,9 +127,8 @@ class DirectConnections(LectureScene):
         self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.6)
 
     # -- 3. the measured gradients ------------------------------------------------------------------------
-    def gradients(self):
-        g = gradient_vs_distance()
-        s = gradient_summary()
+    def plot_frame(self, g, s) -> tuple[Axes, VGroup]:
+        """Log-scale axes with a grid line per decade, tick labels, axis names and the measurement's source."""
         lo, hi = s.decades[0], s.decades[-1]
         axes = Axes(x_range=[0, g.distances[-1], 1], y_range=[lo, hi, 1], x_length=PLOT_W, y_length=PLOT_H,
                     tips=False, y_axis_config={"scaling": LogBase()},
@@ -152,23 +152,29 @@ class DirectConnections(LectureScene):
                        color=COLORS.MUTED)
         fit_within(source, SAFE.width, None)
         source.move_to([0, SAFE.bottom + source.height / 2, 0])
+        return axes, VGroup(grid, y_ticks, x_ticks, x_name, y_name, source)
 
-        curves, ends, end_labels = {}, {}, {}
+    def curves(self, g, s, axes: Axes) -> dict[str, tuple]:
+        """Per network: (the measured curve, a dot at the largest distance, its name and value beside it)."""
         values = {"RNN": g.rnn, "LSTM": g.lstm, "attention": g.attention}
+        out = {}
         for end in s.ends:
             col = CURVE_COLORS[end.name]
             graph = axes.plot_line_graph(g.distances, values[end.name], add_vertex_dots=False,
                                          line_color=col, stroke_width=5)
-            curves[end.name] = graph["line_graph"]
-            ends[end.name] = Dot(axes.c2p(s.distance, end.value), radius=0.08, color=col)
+            dot = Dot(axes.c2p(s.distance, end.value), radius=0.08, color=col)
             name = label(end.name, size=SIZES.LABEL, color=col, weight="BOLD")
             val = label(end.shown, size=SIZES.LABEL, color=col)
-            end_labels[end.name] = VGroup(name, val).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT).next_to(
-                ends[end.name], RIGHT, buff=BUFF.MEDIUM)
-        at_d = axes.get_vertical_line(axes.c2p(s.distance, 10.0 ** hi)).set_stroke(COLORS.ACCENT, 2)
-        at_d_label = label(f"distance {s.distance}", size=SIZES.SMALL, color=COLORS.ACCENT)
-        at_d_label.next_to(axes.c2p(s.distance, 10.0 ** hi), UP, buff=BUFF.SMALL)
+            tag = VGroup(name, val).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT).next_to(dot, RIGHT,
+                                                                                              buff=BUFF.MEDIUM)
+            out[end.name] = (graph["line_graph"], dot, tag)
+        return out
 
+    def gradients(self):
+        g = gradient_vs_distance()
+        s = gradient_summary()
+        axes, (grid, *furniture) = self.plot_frame(g, s)
+        curves = self.curves(g, s, axes)
         with self.narrate(
             "Steps matter because learning flows backwards along the same paths, and every step back "
             "multiplies the gradient by another factor; a long product of factors below one collapses "
@@ -178,20 +184,27 @@ class DirectConnections(LectureScene):
             "d steps back?"
         ) as t:
             self.play(Create(axes), FadeIn(grid), run_time=0.25 * t.duration)
-            self.play(FadeIn(y_ticks), FadeIn(x_ticks), FadeIn(x_name), FadeIn(y_name), FadeIn(source),
-                      run_time=0.25 * t.duration)
+            self.play(*(FadeIn(m) for m in furniture), run_time=0.25 * t.duration)
             self.wait_for(t)
-        by_name = {e.name: e for e in s.ends}
         with self.narrate(
             "<bookmark mark='rnn'/>On a log scale, the RNN's gradient shrinks by roughly the same factor at "
             "every step: a straight line down. <bookmark mark='lstm'/>The LSTM shrinks more slowly, but it "
             "still shrinks. <bookmark mark='att'/>Attention stays flat."
         ) as t:
             for mark, name in (("rnn", "RNN"), ("lstm", "LSTM"), ("att", "attention")):
+                curve, dot, tag = curves[name]
                 self.wait_until_bookmark(mark)
-                self.play(Create(curves[name]), run_time=1.6)
-                self.play(FadeIn(ends[name]), FadeIn(end_labels[name], shift=LEFT * 0.1), run_time=0.4)
+                self.play(Create(curve), run_time=1.6)
+                self.play(FadeIn(dot), FadeIn(tag, shift=LEFT * 0.1), run_time=0.4)
             self.wait_for(t)
+        self.plot = s, axes, curves
+
+    def far_end(self):
+        s, axes, curves = self.plot
+        by_name = {e.name: e for e in s.ends}
+        at_d = axes.get_vertical_line(axes.c2p(s.distance, 10.0 ** s.decades[-1])).set_stroke(COLORS.ACCENT, 2)
+        at_d_label = label(f"distance {s.distance}", size=SIZES.SMALL, color=COLORS.ACCENT)
+        at_d_label.next_to(axes.c2p(s.distance, 10.0 ** s.decades[-1]), UP, buff=BUFF.SMALL)
         with self.narrate(
             f"At distance {s.distance}, the RNN's gradient is about {by_name['RNN'].spoken}, the LSTM's about "
             f"{by_name['LSTM'].spoken}, and attention's about {by_name['attention'].spoken}: "
@@ -199,14 +212,13 @@ class DirectConnections(LectureScene):
         ) as t:
             self.play(Create(at_d), FadeIn(at_d_label), run_time=0.15 * t.duration)
             for name in ("RNN", "LSTM", "attention"):
-                self.play(Indicate(end_labels[name], color=COLORS.ACCENT, scale_factor=1.1),
+                self.play(Indicate(curves[name][2], color=COLORS.ACCENT, scale_factor=1.1),
                           run_time=0.18 * t.duration)
             self.wait_for(t)
         with self.narrate(
             f"These are untrained networks, averaged over {s.n_seeds} random seeds, but the lesson holds: with "
             "direct connections, a word at the start of a long passage can still shape the word at the end."
         ) as t:
-            flash = curves["attention"].copy().set_stroke(COLORS.TEXT, 8)
+            flash = curves["attention"][0].copy().set_stroke(COLORS.TEXT, 8)
             self.play(ShowPassingFlash(flash, time_width=0.4), run_time=0.3 * t.duration)
             self.wait_for(t)
-        self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)

@@ -9,15 +9,14 @@ from __future__ import annotations
 
 import itertools
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Indicate, LaggedStart, ReplacementTransform,
-                   RoundedRectangle, SurroundingRectangle, Transform, VGroup, Write)
+from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Indicate, LaggedStart, ReplacementTransform,
+                   RoundedRectangle, Transform, VGroup, Write)
 
 from scenes.kit.equations import equation
+from scenes.kit.format import shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import MatrixGrid, TokenRow, label
 from scenes.kit.mobjects.lookup import KeyPlane, LookupTable
-from scenes.kit.mobjects.text import format_number
-from scenes.kit.mobjects.layout import check_safe_area as check_frame
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
@@ -62,9 +61,9 @@ class QueryKeyValue(LectureScene):
         self.topic("L01.4", "Query/Key/Value framework")
         self.title = heading(TITLE)
         self.dictionary()
+        self.soft_lookup()
         self.roles()
         self.projections()
-        self.play(FadeOut(Group(*self.mobjects)), run_time=0.8)
 
     # ------------------------------------------------------------------------------------ dictionary
     def dictionary(self):
@@ -89,10 +88,10 @@ class QueryKeyValue(LectureScene):
         weights = table.weight_column(sd.exact_weights)
         weight_head = table.header("weight", "weight", COLORS.WEIGHT)
         hit = table.highlight_row(exact, COLORS.Q)
-        answer = label(format_number(sd.exact_value, 0), size=SIZES.HEADING, color=COLORS.V, mono=True)
+        answer = label(shown(sd.exact_value, 0), size=SIZES.HEADING, color=COLORS.V, mono=True)
         answer.next_to(result_head, RIGHT, buff=BUFF.MEDIUM).align_to(result_head, DOWN)
         with self.narrate(f"Looking up {sd.exact_query} finds the one exact match and returns its value: "
-                          f"{format_number(sd.exact_value, 0)}. All the weight goes to a single row.") as t:
+                          f"{spoken(sd.exact_value, 0)}. All the weight goes to a single row.") as t:
             self.play(FadeIn(query_head), FadeIn(query, shift=RIGHT * 0.3), run_time=0.6)
             self.play(Create(hit), query.animate.next_to(hit, LEFT, buff=BUFF.MEDIUM),
                       query_head.animate.next_to(hit, LEFT, buff=BUFF.MEDIUM).shift(UP * 0.55),
@@ -109,8 +108,12 @@ class QueryKeyValue(LectureScene):
             self.play(Transform(query, soft_query), FadeOut(VGroup(hit, weights, weight_head, answer)),
                       run_time=0.25 * t.duration)
             self.play(FadeIn(miss, shift=UP * 0.1), run_time=0.2 * t.duration)
+        self.looked_up = sd, table, query, query_head, result_head, miss
 
-        # -- soft look-up: keys and the query become vectors
+    # ------------------------------------------------------------------------------------ soft look-up
+    def soft_lookup(self):
+        """The keys and the query become vectors; scores, weights and the blended value."""
+        sd, table, query, query_head, result_head, miss = self.looked_up
         plane = KeyPlane(sd.key_vectors, sd.keys, query=sd.query_vector, query_name=sd.soft_query, unit=0.88,
                          font_size=SIZES.LABEL)
         shift = RIGHT * (SAFE.right - 0.1 - table.get_right()[0])
@@ -130,8 +133,8 @@ class QueryKeyValue(LectureScene):
         score_head = table.header("q \u00b7 k", "score", COLORS.SCORE)
         soft = table.weight_column(sd.weights)
         weight_head = table.header("weight", "weight", COLORS.WEIGHT)
-        s_cat, s_bird = (format_number(sd.scores[k], 1) for k in (0, 1))
-        w_cat, w_bird = (format_number(sd.weights_shown[k], 2) for k in (0, 1))
+        s_cat, s_bird = (spoken(sd.scores[k], 1) for k in (0, 1))
+        w_cat, w_bird = (spoken(sd.weights_shown[k], 2) for k in (0, 1))
         with self.narrate(f"The similarity is the dot product of the query with each key: {s_cat} for "
                           f"{sd.keys[0]}, {s_bird} for {sd.keys[1]}, negative for the others. Softmax turns the "
                           "scores into positive weights that add up "
@@ -145,13 +148,13 @@ class QueryKeyValue(LectureScene):
                       LaggedStart(*(FadeIn(n) for n in soft.numbers), lag_ratio=0.15),
                       run_time=0.4 * t.duration)
 
-        blend = label(f"{format_number(sd.blended_value, 2)} {sd.value_name}", size=SIZES.HEADING, color=COLORS.V)
+        blend = label(f"{shown(sd.blended_value, 2)} {sd.value_name}", size=SIZES.HEADING, color=COLORS.V)
         blend.next_to(result_head, RIGHT, buff=BUFF.MEDIUM)
         blend_text = label("a blend of every value", size=SIZES.LABEL, color=COLORS.MUTED)
         blend_text.next_to(blend, DOWN, buff=BUFF.SMALL).align_to(blend, LEFT)
         value_copies = VGroup(*(v.copy() for v in table.value_texts))
         with self.narrate(f"Instead of one value, we return a blend of all of them: "
-                          f"{format_number(sd.blended_value, 2)} {sd.value_name}. No animal has that many "
+                          f"{spoken(sd.blended_value, 2)} {sd.value_name}. No animal has that many "
                           f"{sd.value_name}, and that is the point: a smooth mixture, mostly "
                           f"{sd.keys[0]} with a little {sd.keys[1]}, which gradient descent can learn.") as t:
             self.play(LaggedStart(*(ReplacementTransform(v, blend) for v in value_copies), lag_ratio=0.1),
@@ -159,7 +162,6 @@ class QueryKeyValue(LectureScene):
             self.play(FadeIn(blend_text), run_time=0.1 * t.duration)
             self.play(*(v.animate.set_opacity(0.25 + 0.75 * sd.weights[k]) for k, v in enumerate(table.value_texts)),
                       run_time=0.2 * t.duration)
-        check_frame(self)
         self.play(FadeOut(VGroup(table, plane, scores, score_head, soft, weight_head, blend, blend_text,
                                  result_head)), run_time=0.8)
 
@@ -195,7 +197,6 @@ class QueryKeyValue(LectureScene):
             for r in range(3):
                 self.play(LaggedStart(*(FadeIn(tag[r], scale=0.6) for tag in tags), lag_ratio=0.08),
                           FadeIn(captions[r], shift=RIGHT * 0.2), run_time=0.22 * t.duration)
-        check_frame(self)
         self.play(FadeOut(VGroup(row, tags, captions)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ projections
@@ -244,7 +245,7 @@ class QueryKeyValue(LectureScene):
             self.play(FadeIn(times), FadeIn(ws["Q"]), FadeIn(names["WQ"]), run_time=0.2 * t.duration)
             self.play(FadeIn(equals), Create(outs["Q"].cells), Create(outs["Q"].frame), FadeIn(names["Q"]),
                       run_time=0.1 * t.duration)
-            self._rows(x, ws["Q"], outs["Q"], 0.45 * t.duration)
+            self.play(outs["Q"].product_rows(x, ws["Q"]), run_time=0.45 * t.duration)
 
         for k, (r, text) in enumerate((("K", "A second matrix, W_K, turns the same rows into keys."),
                                        ("V", "And a third, W_V, turns them into values. Same tokens, three "
@@ -254,9 +255,8 @@ class QueryKeyValue(LectureScene):
                 self.play(Write(clauses[k + 1]), FadeOut(ws[prev]), FadeOut(names["W" + prev]), FadeOut(outs[prev]),
                           FadeOut(names[prev]), FadeIn(ws[r]), FadeIn(names["W" + r]), FadeIn(outs[r].cells),
                           FadeIn(outs[r].frame), FadeIn(names[r]), run_time=0.3 * t.duration)
-                self._rows(x, ws[r], outs[r], 0.55 * t.duration)
+                self.play(outs[r].product_rows(x, ws[r]), run_time=0.55 * t.duration)
 
-        check_frame(self)
         # Q, K, V side by side, the inputs gone (fresh grids: the ones above were animated away)
         trio = VGroup(*(VGroup(grid(m, r), subscripted(r, color=ROLE_COLORS[r]))
                         for r, m in (("Q", qp.q), ("K", qp.k), ("V", qp.v))))
@@ -273,14 +273,3 @@ class QueryKeyValue(LectureScene):
                       run_time=0.22 * t.duration)
             self.play(LaggedStart(*(Indicate(g[0].frame, color=ROLE_COLORS[r], scale_factor=1.03)
                                     for r, g in zip("QKV", trio)), lag_ratio=0.4), run_time=0.4 * t.duration)
-
-    def _rows(self, x: MatrixGrid, w: MatrixGrid, out: MatrixGrid, run_time: float):
-        """Row i of X times W gives row i of the product: highlight, then write the row."""
-        n = len(x.numbers)
-        step = run_time / n
-        for i in range(n):
-            hx = x.highlight_row(i, COLORS.ACCENT)
-            hw = SurroundingRectangle(w.cells, color=COLORS.ACCENT, buff=0.0, stroke_width=4)
-            self.play(FadeIn(hx), FadeIn(hw), run_time=0.3 * step)
-            self.play(LaggedStart(*(FadeIn(t, shift=RIGHT * 0.15) for t in out.numbers[i]), lag_ratio=0.1),
-                      FadeOut(hx), FadeOut(hw), run_time=0.7 * step)
