@@ -155,14 +155,13 @@ class History(LectureScene):
                  self.step_luong, self.step_transformer)
         for k, (m, step) in enumerate(zip(h, steps)):
             extra = (CHO_2014,) if TAGS[k] == "seq2seq" else ()  # the encoder–decoder had two papers
-            step(k, m, self.citations([refs[(m.authors, m.year)], *extra]))
+            step(m, self.citations([refs[(m.authors, m.year)], *extra]))
 
-    def enter(self, k: int, m, pictogram, cites, t, intro=None):
-        """Move the timeline to stop ``k``; swap the old pictogram (or play ``intro``), the lines and citations.
-        Returns the timeline stop's Indicate, to play with the new pictogram's first animation."""
-        tl = self.timeline
-        self.fixed, self.flaw = self.verdicts(m)
-        anims = [*tl.step_to(k), FadeIn(cites)]
+    def enter(self, m, pictogram, cites, t, intro=None):
+        """Move the timeline on to milestone ``m``'s stop; swap the old pictogram (or play ``intro``), the lines
+        and citations. Returns the stop's pulse, to play with the new pictogram's first animation."""
+        self.fixed, self.flawed = self.verdicts(m)
+        anims = [*self.timeline.step_next(), FadeIn(cites)]
         if len(self.lines):
             anims.append(FadeOut(self.lines))
         if intro is not None:
@@ -172,24 +171,28 @@ class History(LectureScene):
         self.play(*anims, run_time=0.08 * t.duration)
         self.lines = VGroup(cites, self.fixed)
         self.current = pictogram
-        return Indicate(tl.items[k], color=COLORS.ACCENT, scale_factor=1.15)
+        return self.timeline.pulse()
 
-    def broken(self, m) -> VGroup:
-        """The flaw line (shown when the narration turns to what was left broken)."""
-        self.lines.add(self.flaw)
-        return self.flaw
+    def fix(self) -> FadeIn:
+        """The fix line of the current milestone appears."""
+        return FadeIn(self.fixed, shift=UP * 0.1)
+
+    def flaw(self) -> FadeIn:
+        """The flaw line appears (when the narration turns to what was left broken)."""
+        self.lines.add(self.flawed)
+        return FadeIn(self.flawed, shift=UP * 0.1)
 
     # -- the seven stops -------------------------------------------------------------------------------
-    def step_ffn(self, k, m, cites):
+    def step_ffn(self, m, cites):
         net = self.stage(LayeredNet([4, 5, 5, 3], unit_radius=0.17, layer_gap=1.9, unit_gap=0.6), height=2.9)
         with self.narrate(
             f"We start in {m.year}, when Rumelhart, Hinton and Williams showed that back-propagation lets a "
             "network of simple units learn its own features. A feed-forward network "
             "maps a fixed-size input to an output, layer after layer."
         ) as t:
-            ping = self.enter(k, m, net, cites, t)
+            ping = self.enter(m, net, cites, t)
             self.play(ping, Create(net.edges, lag_ratio=0.01), FadeIn(net.layers), run_time=0.25 * t.duration)
-            self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
+            self.play(self.fix(), run_time=0.1 * t.duration)
             flashes = [ShowPassingFlash(e.copy().set_stroke(COLORS.ACCENT, 3), time_width=0.6) for e in net.edges]
             self.play(LaggedStart(*flashes, lag_ratio=0.7), run_time=0.3 * t.duration)
             self.wait_for(t)
@@ -197,39 +200,39 @@ class History(LectureScene):
             "But it has no notion of order and no memory: a sentence is not a fixed-size input, and the "
             "network forgets the word it saw a moment ago."
         ) as t:
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1), Indicate(net.layers[0], color=COLORS.ACCENT),
+            self.play(self.flaw(), Indicate(net.layers[0], color=COLORS.ACCENT),
                       run_time=0.3 * t.duration)
             self.wait_for(t)
 
-    def step_rnn(self, k, m, cites):
+    def step_rnn(self, m, cites):
         chain = self.stage(RecurrentChain(SENTENCE, cell_text="RNN", **CHAIN), height=2.7)
         with self.narrate(
             f"In {m.year}, Jeffrey Elman gave the network a memory. A recurrent network reads one token at a "
             "time and hands a hidden state from each step to the next, so the same small cell, reused, can "
             "read a sequence of any length."
         ) as t:
-            ping = self.enter(k, m, chain, cites, t)
+            ping = self.enter(m, chain, cites, t)
             self.play(ping, FadeIn(chain.tokens), run_time=0.1 * t.duration)
             for c in range(len(chain)):  # the cell reads token c, then hands its state on
                 anims = [FadeIn(chain.cells[c]), FadeIn(chain.cell_labels[c]), Create(chain.feeds[c])]
                 if c:
                     anims.append(Create(chain.links[c - 1]))
                 self.play(*anims, run_time=0.07 * t.duration)
-            self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
+            self.play(self.fix(), run_time=0.1 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "The price is paid in training. For the first word to matter to the last, the gradient must "
             "travel back through every step, multiplied again at each one, so over long distances it "
             "vanishes or explodes. And the steps run one after another, never in parallel."
         ) as t:
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1), run_time=0.15 * t.duration)
+            self.play(self.flaw(), run_time=0.15 * t.duration)
             back = [ShowPassingFlash(link.copy().rotate(np.pi).set_stroke(BROKEN_COLOR, 6), time_width=1.0)
                     for link in reversed(chain.links)]
             self.play(LaggedStart(*back, lag_ratio=1.0), run_time=0.4 * t.duration)
             self.wait_for(t)
         self.chain = chain
 
-    def step_lstm(self, k, m, cites):
+    def step_lstm(self, m, cites):
         lstm = self.stage(RecurrentChain(SENTENCE, cell_text="LSTM", highway=True, **CHAIN),
                           height=2.9)
         with self.narrate(
@@ -238,21 +241,21 @@ class History(LectureScene):
             "and learned gates decide what to write, keep and forget. That carries signals, "
             "and gradients, much further."
         ) as t:
-            ping = self.enter(k, m, lstm, cites, t, intro=ReplacementTransform(self.chain, lstm))
+            ping = self.enter(m, lstm, cites, t, intro=ReplacementTransform(self.chain, lstm))
             self.play(ping, Create(lstm.highway), run_time=0.15 * t.duration)
             self.play(ShowPassingFlash(lstm.highway.copy().set_stroke(COLORS.TEXT, 8), time_width=0.5),
-                      FadeIn(self.fixed, shift=UP * 0.1), run_time=0.2 * t.duration)
+                      self.fix(), run_time=0.2 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "But the LSTM is still sequential. For one word to reach a word far away, the signal still has "
             "to pass through every step in between, one at a time."
         ) as t:
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1), run_time=0.15 * t.duration)
+            self.play(self.flaw(), run_time=0.15 * t.duration)
             hops = [ShowPassingFlash(link.copy().set_stroke(COLORS.ACCENT, 6), time_width=1.0) for link in lstm.links]
             self.play(LaggedStart(*hops, lag_ratio=1.0), run_time=0.45 * t.duration)
             self.wait_for(t)
 
-    def step_seq2seq(self, k, m, cites):
+    def step_seq2seq(self, m, cites):
         facts = timeline_facts()
         ed = self.stage(EncoderDecoder(SENTENCE, TARGET, mode="bottleneck"), height=3.2)
         with self.narrate(
@@ -261,24 +264,24 @@ class History(LectureScene):
             "word. Cho and colleagues proposed the same design that year. Now a sequence of any length could "
             "be mapped to another of any length."
         ) as t:
-            ping = self.enter(k, m, ed, cites, t)
+            ping = self.enter(m, ed, cites, t)
             self.play(ping, FadeIn(ed.encoder), run_time=0.15 * t.duration)
             self.play(FadeIn(ed.bridge), FadeIn(ed.bottleneck), run_time=0.1 * t.duration)
             self.play(FadeIn(ed.decoder), run_time=0.15 * t.duration)
-            self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
+            self.play(self.fix(), run_time=0.1 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "But look at the middle. Everything the decoder knows about the source must pass through one "
             "fixed-size vector, the encoder's last state, whether the sentence is short or long."
         ) as t:
             box = ed.bottleneck[0]
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1), run_time=0.15 * t.duration)
+            self.play(self.flaw(), run_time=0.15 * t.duration)
             self.play(Indicate(box, scale_factor=1.8, color=COLORS.ACCENT), run_time=0.3 * t.duration)
             self.play(Wiggle(box, scale_value=1.3), run_time=0.25 * t.duration)
             self.wait_for(t)
         self.ed = ed
 
-    def step_bahdanau(self, k, m, cites):
+    def step_bahdanau(self, m, cites):
         ed = EncoderDecoder(SENTENCE, TARGET, mode="attention")
         lines = ed.attention_lines(1)
         score = equation("bahdanau_score", font_size=SIZES.EQUATION - 8)
@@ -292,10 +295,10 @@ class History(LectureScene):
             "the scores into weights with a softmax, and reads a weighted mix of them. The decoder learns "
             "where to look. That is attention."
         ) as t:
-            ping = self.enter(k, m, group, cites, t, intro=ReplacementTransform(self.ed, ed))
+            ping = self.enter(m, group, cites, t, intro=ReplacementTransform(self.ed, ed))
             self.play(ping, LaggedStart(*(Create(ln) for ln in lines), lag_ratio=0.2), run_time=0.2 * t.duration)
             self.play(Write(score), run_time=0.2 * t.duration)
-            self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
+            self.play(self.fix(), run_time=0.1 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "What remained was the recurrence itself. The encoder and the decoder were still recurrent "
@@ -303,12 +306,12 @@ class History(LectureScene):
         ) as t:
             hops = [ShowPassingFlash(link.copy().set_stroke(COLORS.ACCENT, 6), time_width=1.0)
                     for link in ed.encoder.links]
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1), run_time=0.15 * t.duration)
+            self.play(self.flaw(), run_time=0.15 * t.duration)
             self.play(LaggedStart(*hops, lag_ratio=1.0), run_time=0.45 * t.duration)
             self.wait_for(t)
         self.attn = (ed, lines, score)
 
-    def step_luong(self, k, m, cites):
+    def step_luong(self, m, cites):
         ed, lines, score = self.attn
         dot = equation("score_dot", font_size=SIZES.EQUATION - 4).move_to(score)
         with self.narrate(
@@ -317,19 +320,19 @@ class History(LectureScene):
             "globally to every position or locally to a window. Dot products are cheap and map straight onto "
             "matrix multiplication: the form the Transformer would adopt."
         ) as t:
-            ping = self.enter(k, m, VGroup(ed, lines, dot), cites, t, intro=FadeOut(score))
+            ping = self.enter(m, VGroup(ed, lines, dot), cites, t, intro=FadeOut(score))
             self.play(ping, FadeIn(dot, shift=UP * 0.2), run_time=0.2 * t.duration)
-            self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
+            self.play(self.fix(), run_time=0.1 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "Still, attention was an add-on, bolted onto a recurrent network."
         ) as t:
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1),
+            self.play(self.flaw(),
                       Indicate(VGroup(ed.encoder.links, ed.decoder.links), color=COLORS.ACCENT),
                       run_time=0.5 * t.duration)
             self.wait_for(t)
 
-    def step_transformer(self, k, m, cites):
+    def step_transformer(self, m, cites):
         allx = self.stage(AllToAll(SENTENCE, font_size=SIZES.BODY, token_buff=0.6), height=2.6)
         with self.narrate(
             f"Then, in {m.year}, Vaswani and colleagues asked: what if attention is all you need? The "
@@ -337,16 +340,16 @@ class History(LectureScene):
             "two positions are one step apart, and all positions are computed at once, in parallel, on "
             "hardware built for matrix multiplication."
         ) as t:
-            ping = self.enter(k, m, allx, cites, t)
+            ping = self.enter(m, allx, cites, t)
             self.play(ping, FadeIn(allx.tokens, shift=UP * 0.2), run_time=0.12 * t.duration)
             self.play(*(Create(a) for a in allx.arc_group), run_time=0.25 * t.duration)  # all at once
-            self.play(FadeIn(self.fixed, shift=UP * 0.1), run_time=0.1 * t.duration)
+            self.play(self.fix(), run_time=0.1 * t.duration)
             self.wait_for(t)
         with self.narrate(
             "It left one cost, which this course keeps coming back to: comparing every token with every "
             "other grows with the square of the sequence length."
         ) as t:
-            self.play(FadeIn(self.broken(m), shift=UP * 0.1), run_time=0.2 * t.duration)
+            self.play(self.flaw(), run_time=0.2 * t.duration)
             self.play(Indicate(allx.arc_group, color=COLORS.ACCENT, scale_factor=1.05), run_time=0.35 * t.duration)
             self.wait_for(t)
 
@@ -363,8 +366,8 @@ class History(LectureScene):
         }
         box = SurroundingRectangle(parts["qkv"], color=COLORS.ACCENT, buff=0.1)
 
-        def go(stop, target=None):
-            anims = road.step_to(stop)
+        def go(target=None):  # the road map's next stop, and the box onto ``target``
+            anims = road.step_next()
             if target is not None:
                 anims.append(box.animate.become(SurroundingRectangle(target, color=COLORS.ACCENT, buff=0.1)))
             return anims
@@ -380,25 +383,24 @@ class History(LectureScene):
                       run_time=0.08 * t.duration)
             self.play(Write(sdpa), FadeIn(road), run_time=0.15 * t.duration)
             self.wait_until_bookmark("rnn")
-            self.play(*go(0), run_time=0.6)
+            self.play(*go(), run_time=0.6)
             self.wait_until_bookmark("paths")
-            self.play(*go(1), run_time=0.6)
+            self.play(*go(), run_time=0.6)
             self.wait_until_bookmark("qkv")
-            self.play(*go(2), Create(box), run_time=0.6)
+            self.play(*go(), Create(box), run_time=0.6)
             self.wait_until_bookmark("dot")
-            self.play(*go(3, parts["dot"]), run_time=0.6)
+            self.play(*go(parts["dot"]), run_time=0.6)
             self.wait_until_bookmark("softmax")
-            self.play(*go(4, parts["softmax"]), run_time=0.6)
+            self.play(*go(parts["softmax"]), run_time=0.6)
             self.wait_for(t)
         with self.narrate(
             f"We run one complete worked example on our {n_tokens}-token sentence, <bookmark mark='patterns'/>"
             "learn to read attention patterns, <bookmark mark='mask'/>and finish with masking. By the end, you "
             "will know why every piece of this formula is there."
         ) as t:
-            self.play(*go(5, sdpa), run_time=0.6)
+            self.play(*go(sdpa), run_time=0.6)
             self.wait_until_bookmark("patterns")
-            self.play(*go(6), FadeOut(box), run_time=0.6)
+            self.play(*go(), FadeOut(box), run_time=0.6)
             self.wait_until_bookmark("mask")
-            self.play(*go(7), run_time=0.6)
+            self.play(*go(), run_time=0.6)
             self.wait_for(t)
-        self.play(FadeOut(VGroup(sdpa, road)), run_time=0.8)
