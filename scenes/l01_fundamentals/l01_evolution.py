@@ -292,8 +292,8 @@ class Evolution(LectureScene):
             "at the next step looks again."
         ) as t:
             self.play(Write(context_eq), run_time=0.25 * t.duration)
-            self.play(LaggedStart(*(p.animate.move_to(c).scale(0.6) for p in pieces), lag_ratio=0.2),
-                      run_time=0.3 * t.duration)
+            self.play(LaggedStart(*(p.animate.move_to(c).scale(0.6).set_opacity(0) for p in pieces),  # into c
+                                  lag_ratio=0.2), run_time=0.3 * t.duration)
             self.play(ReplacementTransform(pieces, c), FadeIn(c_name), run_time=0.2 * t.duration)
             self.wait_for(t)
         with self.narrate(
