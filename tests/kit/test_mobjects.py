@@ -422,6 +422,18 @@ def test_matrix_grid_product_rows():
     assert [t.original_text for t in out.numbers[1]] == [format_number(v) for v in (x @ w)[1]]
     anim = out.product_rows(xg, wg)
     assert isinstance(anim, Succession) and len(anim.animations) == 2 * len(x)  # light up, then write, per row
+    with tempconfig({"dry_run": True}):  # a quarter into row 0's light-up: only its two highlights are seen
+        from manim import Scene
+
+        early = Scene()
+        early.add_mobjects_from_animations([anim])  # as Scene.play does, then begins it
+        anim._setup_scene(early)
+        anim.begin()
+        anim.interpolate(0.25 * 0.3 / len(x))
+        lit = [m for top in early.mobjects for m in top.get_family()
+               if isinstance(m, SurroundingRectangle) and m.get_stroke_opacity() > 0.01]
+        assert len(lit) == 2 and all(m.get_stroke_opacity() < 0.9 for m in lit)
+    anim = out.product_rows(xg, wg)
     scene = play_through([xg, wg, out.cells], anim)
     on_screen = {id(m) for top in scene.mobjects for m in top.get_family()}
     assert all(id(t) in on_screen for row in out.numbers for t in row)  # every number written, no highlight left

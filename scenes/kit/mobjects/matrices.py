@@ -202,7 +202,7 @@ class MatrixGrid(VGroup):
         """This grid as ``left`` times ``right``, written row by row: row ``i`` of ``left`` and the whole of
         ``right`` light up, then row ``i``'s numbers appear as the highlights fade. One ``Succession``
         (``self.play(out.product_rows(x, w), run_time=3)``); this grid's numbers should not be shown yet."""
-        from manim import AnimationGroup, FadeIn, FadeOut, LaggedStart, Succession
+        from manim import AnimationGroup, FadeIn, FadeOut, Group, LaggedStart, Succession
 
         if left.shape[0] != self.shape[0] or right.shape[1] != self.shape[1]:
             raise ValueError(f"{left.shape} times {right.shape} does not give this grid's {self.shape}")
@@ -216,4 +216,5 @@ class MatrixGrid(VGroup):
             steps.append(AnimationGroup(
                 LaggedStart(*(FadeIn(t, shift=RIGHT * 0.15) for t in self.numbers[i]), lag_ratio=0.1, run_time=1),
                 *(FadeOut(m, run_time=1) for m in lit), run_time=0.7))
-        return Succession(*steps)
+        # an empty group: the scene must not add every row's highlights up front (they would show at once)
+        return Succession(*steps, group=Group())
