@@ -64,3 +64,23 @@ class Reference:
     def source(self) -> str:
         """``arXiv:1706.03762``, else the venue, else the URL."""
         return f"arXiv:{self.arxiv}" if self.arxiv else (self.venue or self.url or "")
+
+
+# ==============================================================================================
+# Catalogue: the papers and books the course cites, once each (append-only).
+# Names: the first author's surname in UPPERCASE, with a suffix only to tell two apart
+# (BENGIO_1994). Sources of the equation registry (scenes/kit/equations):
+# ==============================================================================================
+VASWANI = Reference("Vaswani et al.", 2017, "Attention Is All You Need", arxiv="1706.03762", venue="NeurIPS 2017")
+BAHDANAU = Reference("Bahdanau, Cho & Bengio", 2014,
+                     "Neural Machine Translation by Jointly Learning to Align and Translate",
+                     arxiv="1409.0473", venue="ICLR 2015")
+ELMAN = Reference("Elman", 1990, "Finding Structure in Time", venue="Cognitive Science 14(2), 179–211")
+BRIDLE = Reference("Bridle", 1990, "Probabilistic Interpretation of Feedforward Classification Network Outputs, "
+                   "with Relationships to Statistical Pattern Recognition",
+                   venue="Neurocomputing, NATO ASI Series F 68, Springer, 227–236")
+GOODFELLOW = Reference("Goodfellow, Bengio & Courville", 2016, "Deep Learning", venue="MIT Press",
+                       url="https://www.deeplearningbook.org")
+HINTON = Reference("Hinton, Vinyals & Dean", 2015, "Distilling the Knowledge in a Neural Network",
+                   arxiv="1503.02531")
+MILAKOV = Reference("Milakov & Gimelshein", 2018, "Online normalizer calculation for softmax", arxiv="1805.02867")

@@ -1,0 +1,56 @@
+"""The registry of verified equations: the only way scenes get math on screen.
+
+Each entry is built from sympy objects (its *clauses*, ``lhs rel rhs``). The drawn TeX is derived from
+those objects by :class:`LecturePrinter` (lecture notation: ``softmax``, ``K^⊤``, fractions), and the
+entry's *claim* checks the same objects: symbolically (an identity that simplifies to 0) or numerically
+(free symbols replaced by seeded random matrices, both sides evaluated, the reference side by
+``attn_ref`` or torch). :meth:`Equation.check` also re-derives the TeX, so editing the TeX alone fails,
+and editing the sympy side changes what the claim evaluates (a wrong formula fails the claim).
+
+    from scenes.kit.equations import equation
+    eq = equation("sdpa")            # MathTex, Q/K/V coloured by role from the theme
+
+Layout: the machinery (``MACHINERY``: registry, notation, tex, checks, symbols) imports no entry module.
+Every other module of this package is an *entry module*, one per concept like ``attn_ref``'s modules
+(``core``, ``softmax``, ``masks``, ``rnn``; later ``rope``, ``cache``, …): it calls :func:`register` at
+import and imports only the machinery, never another entry module. Importing this package imports every
+entry module (in name order), so a new concept is a new file here and nothing else.
+"""
+from __future__ import annotations
+
+import importlib
+import pkgutil
+
+from .notation import Attention, Dot, MaxOver, Shape, ShapeProduct, Softmax, SoftmaxEntry, Tanh, Variance
+from .registry import EQUATIONS, Clause, Equation, EquationError, _check_roles, equation, register, verify_all
+from .symbols import *  # noqa: F403  (the shared notation: Q, K, V, d_k, n, m, i, j, x, X_emb, W_q, …)
+from .tex import LecturePrinter, render_clauses, to_tex
+
+__all__ = [
+    "EQUATIONS",
+    "Attention",
+    "Clause",
+    "Dot",
+    "Equation",
+    "EquationError",
+    "LecturePrinter",
+    "MaxOver",
+    "Shape",
+    "ShapeProduct",
+    "Softmax",
+    "SoftmaxEntry",
+    "Tanh",
+    "Variance",
+    "equation",
+    "register",
+    "render_clauses",
+    "to_tex",
+    "verify_all",
+]
+
+MACHINERY = frozenset({"checks", "notation", "registry", "symbols", "tex"})
+ENTRY_MODULES = tuple(sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name not in MACHINERY))
+
+for _name in ENTRY_MODULES:
+    importlib.import_module(f"{__name__}.{_name}")
+del _name
