@@ -9,8 +9,9 @@ import pytest
 import sympy as sp
 
 import scenes.kit.equations as E
-from scenes.kit.equations import EQUATIONS, Clause, Equation, EquationError, equation, render_clauses, verify_all
+from scenes.kit.equations import EQUATIONS, Clause, EquationError, equation, render_clauses, verify_all
 from scenes.kit.equations import softmax as softmax_entries
+from scenes.kit.equations.registry import _check_roles
 from scenes.kit.references import VASWANI, Reference
 
 PACKAGE = pathlib.Path(E.__file__).parent
@@ -93,9 +94,9 @@ def test_verify_all_names_failures(monkeypatch):
 
 def test_role_substrings_must_not_sit_inside_commands():
     with pytest.raises(EquationError, match="inside a TeX command"):
-        E._check_roles("x", r"\sqrt{d_{k}} q", {"q": "Q"})
+        _check_roles("x", r"\sqrt{d_{k}} q", {"q": "Q"})
     with pytest.raises(EquationError, match="inside a word"):
-        E._check_roles("x", r"\operatorname{Attention}(Q) A", {"A": "WEIGHT"})
+        _check_roles("x", r"\operatorname{Attention}(Q) A", {"A": "WEIGHT"})
 
 
 def test_tex_is_lecture_notation():
@@ -135,7 +136,7 @@ def test_sources_are_references_with_the_place_in_them():
 
 def test_a_source_must_be_a_reference_or_none_with_a_note():
     eq = EQUATIONS["qk_shape"]
-    with pytest.raises(TypeError, match="must be a scenes.kit.references.Reference"):
+    with pytest.raises(TypeError, match=r"must be a scenes\.kit\.references\.Reference"):
         dataclasses.replace(eq, source="Vaswani et al. 2017")
     with pytest.raises(ValueError, match="without a source"):
         dataclasses.replace(eq, source=None, where="")
@@ -162,7 +163,7 @@ def _package_imports(path: pathlib.Path) -> set[str]:
 
 def test_machinery_imports_no_entry_module_and_entries_import_no_other_entry():
     modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
-    assert E.MACHINERY <= modules
+    assert modules >= E.MACHINERY
     assert set(E.ENTRY_MODULES) == modules - E.MACHINERY
     assert {"core", "softmax", "masks", "rnn"} <= set(E.ENTRY_MODULES)
     for name in sorted(modules):

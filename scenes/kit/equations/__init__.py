@@ -22,8 +22,10 @@ import importlib
 import pkgutil
 
 from .notation import Attention, Dot, MaxOver, Shape, ShapeProduct, Softmax, SoftmaxEntry, Tanh, Variance
-from .registry import EQUATIONS, Clause, Equation, EquationError, _check_roles, equation, register, verify_all
-from .symbols import *  # noqa: F403  (the shared notation: Q, K, V, d_k, n, m, i, j, x, X_emb, W_q, …)
+from .registry import EQUATIONS, Clause, Equation, EquationError, equation, register, verify_all
+# the shared notation stays reachable as before the split (E.Q, E.d_k, E.X_emb, …), outside __all__
+from .symbols import (QKV_ROLES, A, A_idx, K, M, Q, V, W_k, W_q, W_v, X_emb, d_k, d_model, d_v,  # noqa: F401
+                      i, j, k_idx, k_vec, m, n, o_idx, q_idx, q_vec, v_idx, x, x_vec)
 from .tex import LecturePrinter, render_clauses, to_tex
 
 __all__ = [
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 MACHINERY = frozenset({"checks", "notation", "registry", "symbols", "tex"})
-ENTRY_MODULES = tuple(sorted(info.name for info in pkgutil.iter_modules(__path__) if info.name not in MACHINERY))
+ENTRY_MODULES = tuple(sorted(mod.name for mod in pkgutil.iter_modules(__path__) if mod.name not in MACHINERY))
 
 for _name in ENTRY_MODULES:
     importlib.import_module(f"{__name__}.{_name}")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sympy as sp
 
-__all__ = ["A", "A_idx", "K", "M", "Q", "QKV_ROLES", "V", "W_k", "W_q", "W_v", "X_emb", "d_k", "d_model", "d_v",
+__all__ = ["QKV_ROLES", "A", "A_idx", "K", "M", "Q", "V", "W_k", "W_q", "W_v", "X_emb", "d_k", "d_model", "d_v",
            "i", "j", "k_idx", "k_vec", "m", "n", "o_idx", "q_idx", "q_vec", "v_idx", "x", "x_vec"]
 
 n, m = sp.symbols("n m", integer=True, positive=True)  # number of queries, number of keys
