@@ -153,9 +153,6 @@ class Steps:
         self.log(f"  {name}: {time.monotonic() - t0:.1f} s")
         return result
 
-    def out_key(self, outputs: Sequence[Path]) -> list:
-        return [fingerprint(p) for p in outputs]
-
 
 # ------------------------------------------------------------------------------------------------
 # gathering
@@ -353,7 +350,7 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
               [paths.chapters, paths.metadata], write_meta)
 
     meta = atomic.read_json(paths.metadata, {})
-    problems = metadata.problems(meta)
+    problems = metadata.problems(meta) + (chapters.check_lines(lines, float(total)) if lines else [])
     if problems:
         raise AssemblyError(f"lecture {lec.id}: metadata over YouTube's limits: {'; '.join(problems)}")
     res = AssemblyResult(lec, paths, steps.ran, steps.skipped, time.monotonic() - t_start, meta)
