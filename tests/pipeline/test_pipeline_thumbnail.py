@@ -96,4 +96,5 @@ def test_the_named_scene_must_be_one_of_the_lecture():
                   scenes=(SceneSpec("scenes/x/a.py", "Alpha"),), thumbnail=("Gamma", 1.0))
     with pytest.raises(AssemblyError, match=r"thumbnail names scene 'Gamma', which is not one of its scenes \(Alpha\)"):
         thumbnail_source(lec, [])
-    assert thumbnail_source(Lecture(id="98", slug="x", title="X", description="", package="scenes/x"), []) == (None, None)
+    plain = Lecture(id="98", slug="x", title="X", description="", package="scenes/x")
+    assert thumbnail_source(plain, []) == (None, None)
