@@ -436,7 +436,7 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l01_fundamentals/l01_masking.py", "Masking", sections=(section("L01.9"),)),
             SceneSpec("scenes/l01_fundamentals/l01_recap.py", "Recap", sections=("Recap", "References")),
         ),
-        thumbnail=("WorkedExample", 106.0),  # the attention weights, each row summing to 1, and the row of "cat"
+        thumbnail=("WorkedExample", 100.0),  # the attention weights, each row summing to 1, and the row of "cat"
         ready=True,
     ),
     Lecture(
