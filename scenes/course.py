@@ -241,6 +241,9 @@ class Lecture:
     #: the cards the assembler puts around the scenes: "title" before, "end" after. Drop "title"
     #: when the lecture's first scene opens with its own title card.
     cards: tuple[str, ...] = ("title", "end")
+    #: the thumbnail's frame: (scene class of this lecture, seconds into that scene's video); the
+    #: assembler puts the lecture's title under it
+    thumbnail: tuple[str, float] | None = None
 
     @property
     def stem(self) -> str:
@@ -433,6 +436,7 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l01_fundamentals/l01_masking.py", "Masking", sections=(section("L01.9"),)),
             SceneSpec("scenes/l01_fundamentals/l01_recap.py", "Recap", sections=("Recap", "References")),
         ),
+        thumbnail=("WorkedExample", 100.0),  # the attention weights, each row summing to 1, and the row of "cat"
         ready=True,
     ),
     Lecture(

@@ -163,7 +163,7 @@ def test_empty_section_is_an_error(tmp_path: Path) -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not piper_available(), reason="piper-tts or its voice is not installed")
 def test_render_with_piper_voice(tmp_path: Path) -> None:
-    from scenes.kit.audio import measure_loudness, normalize_video_loudness
+    from scenes.kit.audio import measure_loudness, normalize_loudness
 
     proc = _manim(tmp_path, PIPER_SCENE, "Voice", "silent")  # voice_mode pins piper over ATTN_VOICE
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -175,7 +175,7 @@ def test_render_with_piper_voice(tmp_path: Path) -> None:
     assert d["audio"] == pytest.approx(d["video"], abs=0.15)
     speech = measure_loudness(out / "Voice.wav")  # manim's mix of the narration
     assert -30 < speech["integrated_lufs"] < -12
-    # The assembler's last step: YouTube loudness on the muxed AAC.
-    report = normalize_video_loudness(out / "Voice.mp4", tmp_path / "Voice.norm.mp4")
-    assert report["final_lufs"] == pytest.approx(-14.0, abs=0.5)
-    assert report["final_true_peak_dbtp"] <= -1.0
+    # The assembler's loudness step, on this narration track.
+    report = normalize_loudness(out / "Voice.wav", tmp_path / "Voice.norm.wav")
+    assert report["output_lufs"] == pytest.approx(-14.0, abs=0.5)
+    assert report["output_true_peak_dbtp"] <= -1.0

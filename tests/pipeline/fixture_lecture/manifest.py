@@ -26,6 +26,7 @@ SYNC = Lecture(
         SceneSpec(str(REL / "sync_scenes.py"), "FixtureAlpha", ("L90.1 Alpha topic", "L90.2 Beta topic")),
         SceneSpec(str(REL / "sync_scenes.py"), "FixtureBeta", ("L90.3 Gamma topic", "Recap")),
     ),
+    thumbnail=("FixtureBeta", 2.5),  # its shape, fully drawn
     ready=True,
     topic_ids=("L90.1", "L90.2", "L90.3"),
 )
