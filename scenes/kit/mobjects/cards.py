@@ -107,9 +107,10 @@ class RecapCard(_ListCard):
 
 class ReferencesCard(_ListCard):
     """Numbered references, each ``reference.short(venue)``: by default the arXiv id, the venue only for a
-    paper without one. Parts: ``.heading``, ``.items``; ``.citations`` (the references)."""
+    paper without one. Parts: ``.heading``, ``.items``; ``.citations`` (the references), ``.lines`` (their text)."""
 
     def __init__(self, citations: Sequence[Reference], title: str = "References", font_size: float = SIZES.LABEL,
                  *, venue: bool = False):
         self.citations = list(citations)
-        super().__init__(title, [c.short(venue=venue) for c in self.citations], lambda k: f"[{k + 1}]", font_size)
+        self.lines = [c.short(venue=venue) for c in self.citations]
+        super().__init__(title, self.lines, lambda k: f"[{k + 1}]", font_size)

@@ -11,4 +11,4 @@ from scenes.kit.references import Reference
 @builder("recap")
 def references() -> tuple[Reference, ...]:
     """The references card, oldest first: the manifest's Lecture 1 references."""
-    return COURSE.lecture("01").references
+    return tuple(ref for ref in COURSE.lecture("01").references)  # a new tuple each time it is built
