@@ -405,7 +405,7 @@ LECTURES: tuple[Lecture, ...] = (
         description=(
             "Absolute versus relative positions, the mathematics of RoPE as rotations of query and key "
             "pairs, the half and interleaved pairings used in real code, how RoPE compares with other "
-            "positional schemes, and how it is scaled to longer contexts (CHEN_2023_PI, NTK, YaRN)."
+            "positional schemes, and how it is scaled to longer contexts (PI, NTK, YaRN)."
         ),
         package="scenes/l03_rope",
         references=(
