@@ -8,7 +8,7 @@ from __future__ import annotations
 from manim import DOWN, FadeIn, FadeOut, Group, LaggedStart, Write
 
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import Citation, RecapCard, ReferencesCard, TitleCard
+from scenes.kit.mobjects import RecapCard, ReferencesCard, TitleCard
 from scenes.l01_fundamentals.data import references
 
 # (on the card, narrated): the card says it short, the narration says it in full sentences
@@ -32,11 +32,6 @@ POINTS = (
 HALF = 4  # references per page: two pages keep the text at SIZES.LABEL
 
 
-def citation(ref) -> Citation:
-    """The data module's reference as the kit's citation (arXiv id, else the journal)."""
-    return Citation(ref.authors, ref.year, ref.title, ref.arxiv, None if ref.arxiv else ref.venue)
-
-
 class Recap(LectureScene):
     def construct(self):
         self.section("Recap")
@@ -51,7 +46,7 @@ class Recap(LectureScene):
         self.play(FadeOut(card), run_time=0.8)
 
         self.section("References")
-        refs = [citation(r) for r in references()]
+        refs = references()
         pages = [ReferencesCard(refs[:HALF], title="References (1 of 2)"),
                  ReferencesCard(refs[HALF:], title="References (2 of 2)")]
         with self.narrate(
