@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import math
 
-__all__ = ["MINUS", "NEG_INF", "power_of_ten", "sci_parts", "shown", "spoken"]
+__all__ = ["MINUS", "NEG_INF", "power_of_ten", "quoted", "sci_parts", "shown", "spoken"]
 
 MINUS = "\u2212"  # − (typographic minus)
 NEG_INF = MINUS + "\u221e"  # −∞
@@ -102,3 +102,12 @@ def spoken(value: float, decimals: int = 2, *, sci: int | None = None, auto: boo
     """The same number as the narration writes it (the lexicon turns it into words): the options of
     :func:`shown`, with "times" for the product sign so it is never read as "by"."""
     return _format(value, decimals, sci, auto, rough, " times ")
+
+
+def quoted(token: str) -> str:
+    """A token as the narration and the screen quote it, in typographic quotes: sat -> “sat”."""
+    if not isinstance(token, str):
+        raise TypeError(f"quoted() takes a token string, got {type(token).__name__}")
+    if not token.strip():
+        raise ValueError("quoted() needs a non-empty token")
+    return f"\u201c{token}\u201d"
