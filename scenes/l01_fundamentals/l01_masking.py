@@ -8,7 +8,7 @@ and ``data_worked_extra.padding_view()``; this file holds layout and timing only
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, Group, Indicate, LaggedStart,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Arrow, Create, FadeIn, FadeOut, Group, Indicate, LaggedStart,
                    ReplacementTransform, SurroundingRectangle, VGroup, Write)
 
 from scenes.kit.equations import equation
@@ -85,7 +85,9 @@ class Masking(LectureScene):
                 "The fix is the causal mask: it adds zero wherever the key comes at or before the query, and minus "
                 "infinity wherever the key lies in the future, above the diagonal.") as t:
             self.play(FadeOut(row_hl), FadeOut(row_future), Write(eq_mask), run_time=0.35 * t.duration)
-            self.play(LaggedStart(*(FadeIn(VGroup(s, lab)) for s, lab in zip(overlay.shades, overlay.labels)),
+            # each opaque shade hides the score under it: that number goes (no text left under the −∞)
+            self.play(LaggedStart(*(AnimationGroup(FadeIn(VGroup(s, lab)), scores.numbers[i][j].animate.set_opacity(0))
+                                    for s, lab, (i, j) in zip(overlay.shades, overlay.labels, overlay.positions)),
                                   lag_ratio=0.12), run_time=0.45 * t.duration)
             self.wait_for(t)
         with self.narrate(
