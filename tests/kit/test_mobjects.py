@@ -4,6 +4,7 @@ Graphical regression: a few mobjects are drawn to one small PNG each and compare
 tests/kit/frames/ (regenerate with UPDATE_FRAMES=1 after an intended visual change, and look at them).
 """
 import inspect
+import itertools
 import json
 import math
 import os
@@ -383,7 +384,7 @@ def test_expression_sets_words_and_subscripts_on_one_line():
 
     e = expression("an", ("W", COLORS.Q), ("Q", COLORS.Q, "sub"), "=", "sum")
     assert [t.original_text for t in e] == ["an", "W", "Q", "=", "sum"]
-    for a, b in zip(e, e[1:]):  # left to right, apart
+    for a, b in itertools.pairwise(e):  # left to right, apart
         assert b.get_left()[0] > a.get_right()[0]
     # "an", "W" and "sum" have no descenders: one baseline means one bottom edge
     assert e[1].get_bottom()[1] == pytest.approx(e[0].get_bottom()[1], abs=0.02)
