@@ -4,7 +4,7 @@ Attention (Vaswani et al. 2017, arXiv:1706.03762, eq. 1)::
 
     Attention(Q, K, V) = softmax(Q Kᵀ · s + bias) V,      s = 1/√d by default
 
-Queries are rows; softmax runs along each row (over keys). Conventions (DESIGN.md, "attn_ref conventions"):
+Queries are rows; softmax runs along each row (over keys). Conventions (docs/conventions.md):
 
 * layout ``(B, H, L, D)`` as in ``torch.nn.functional.scaled_dot_product_attention``;
 * bool masks: True = may attend; float masks are additive (0 keep, -inf drop);

@@ -13,7 +13,7 @@ FlashAttention-2, arXiv:2307.08691, Alg. 1)::
     O_new = e^{m − m_new} O + P̃_j V_j                  (FA-2: unnormalised; divided by ℓ once at the end)
     LSE   = m + log ℓ
 
-Conventions (DESIGN.md): layout (B, H, L, D); causal alignment ``upper_left`` (PyTorch ``is_causal``, query i
+Conventions (docs/conventions.md): layout (B, H, L, D); causal alignment ``upper_left`` (PyTorch ``is_causal``, query i
 sees keys j ≤ i) or ``lower_right`` (j ≤ i + Lk − Lq); a fully masked query row gives output 0 and LSE -inf;
 LSE is the natural log of the scaled scores.
 """

@@ -4,7 +4,7 @@
 - ALiBi linear biases (Press et al. 2021, arXiv:2108.12409).
 - T5 bucketed relative position bias (Raffel et al. 2019, arXiv:1910.10683).
 
-Biases have shape (H, n_q, n_k) and are additive float masks (DESIGN.md): add them to the scaled scores,
+Biases have shape (H, n_q, n_k) and are additive float masks (docs/conventions.md): add them to the scaled scores,
 e.g. ``sdpa(q, k, v, attn_mask=bias)``. When n_q != n_k queries are aligned to the end of the keys
 (``lower_right``, as in decoding with a KV cache): query i sits at position ``i + n_k - n_q``.
 """

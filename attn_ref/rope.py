@@ -7,7 +7,7 @@ position n depends on the positions only through n - m:
     theta_{p,i} = p * inv_freq_i,         inv_freq_i = base^(-2i/d),   i = 0 .. d/2 - 1
     <R_m q, R_n k> = <q, R_{n-m} k>
 
-Pairing is explicit (DESIGN.md): ``"half"`` pairs channel i with i + d/2 (GPT-NeoX, HF ``rotate_half``),
+Pairing is explicit (docs/conventions.md): ``"half"`` pairs channel i with i + d/2 (GPT-NeoX, HF ``rotate_half``),
 ``"interleaved"`` pairs 2i with 2i + 1 (GPT-J, Meta, RoFormer, DeepSeek). Both are the same map up to a
 fixed permutation of the head channels (:func:`rope_permutation`).
 

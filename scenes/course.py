@@ -27,6 +27,19 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from scenes.kit.references import (AINSLIE_2020, AINSLIE_2023, ARORA_2023, ARORA_2024, BAHDANAU, BELTAGY, BENGIO_1994,
+                                   BHOJANAPALLI, BROWN, CHEN_2023_PI, CHEN_2023_SPECULATIVE, CHILD, CHO, CHOROMANSKI,
+                                   CHOWDHERY, CLARK, CSORDAS, DAI, DAO_2022, DAO_2023_DECODING, DAO_2023_FLASH2,
+                                   DAO_2024, DE, DEEPSEEK_2024_V2, DEEPSEEK_2024_V3, DEVLIN, DING, DONG, ELHAGE,
+                                   ELMAN, FEDUS, GEMINI, GEMMA_2024, GEMMA_2025, GU_2020, GU_2021, GU_2022, GU_2023,
+                                   HAVIV, HOCHREITER, HSIEH, HU, JAIN, JELASSI, JI, JIANG_2023, JIANG_2024, JIN,
+                                   KAPLAN, KATHAROPOULOS, KAZEMNEJAD, KWON, LEPIKHIN, LEVIATHAN, LIEBER,
+                                   LIU_2023_LOST, LIU_2023_RING, LLAMA, LUONG, MENG, MICHEL, MILAKOV, OLSSON, PENG,
+                                   POPE, PRESS, RABE, RAFFEL, ROZIERE, RUMELHART, SHAH, SHAW, SHAZEER_2017,
+                                   SHAZEER_2019, SHOEYBI, SU, SUN, SUTSKEVER, TILLET, TOUVRON, VASWANI, VOITA, WANG,
+                                   WU, XIAO, YANG_2023, YANG_2024, YE, YU, ZAHEER, ZHANG_2019, ZHANG_2022, ZHOU, ZOPH,
+                                   Reference)
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
 COURSE_TITLE = "Attention Lectures"
@@ -182,24 +195,6 @@ def parse_section_name(name: str) -> tuple[tuple[str, ...], str]:
 
 
 @dataclass(frozen=True)
-class Reference:
-    cite: str  # "Vaswani et al. 2017"
-    title: str
-    arxiv: str | None = None  # "1706.03762"
-    url: str | None = None  # for works without an arXiv id
-    note: str = ""  # e.g. "verify id"
-
-    def text(self) -> str:
-        """One line for a description or a references card."""
-        s = f"{self.cite}, {self.title}"
-        if self.arxiv:
-            s += f". arXiv:{self.arxiv} https://arxiv.org/abs/{self.arxiv}"
-        elif self.url:
-            s += f". {self.url}"
-        return s
-
-
-@dataclass(frozen=True)
 class SceneSpec:
     """One manim scene of a lecture: its file (relative to the repo root, or absolute), its class,
     and the names of its sections in order (exactly as the scene starts them)."""
@@ -241,6 +236,9 @@ class Lecture:
     #: the cards the assembler puts around the scenes: "title" before, "end" after. Drop "title"
     #: when the lecture's first scene opens with its own title card.
     cards: tuple[str, ...] = ("title", "end")
+    #: the thumbnail's frame: (scene class of this lecture, seconds into that scene's video); the
+    #: assembler puts the lecture's title under it
+    thumbnail: tuple[str, float] | None = None
 
     @property
     def stem(self) -> str:
@@ -353,41 +351,6 @@ def parse_outline(text: str) -> dict[str, str]:
 
 
 # --------------------------------------------------------------------------------------------
-# References (lecture-plans.md's references cards; L01's chosen here, the L01 issue may change it)
-# --------------------------------------------------------------------------------------------
-
-
-def _r(cite: str, title: str, arxiv: str | None = None, url: str | None = None, note: str = "") -> Reference:
-    return Reference(cite, title, arxiv, url, note)
-
-
-VASWANI = _r("Vaswani et al. 2017", "Attention Is All You Need", "1706.03762")
-SHAZEER_MQA = _r("Shazeer 2019", "Fast Transformer Decoding: One Write-Head is All You Need", "1911.02150")
-AINSLIE_GQA = _r("Ainslie et al. 2023",
-                 "GQA: Training Generalized Multi-Query Transformer Models from Multi-Head Checkpoints",
-                 "2305.13245")
-ROFORMER = _r("Su et al. 2021", "RoFormer: Enhanced Transformer with Rotary Position Embedding", "2104.09864")
-PI = _r("Chen et al. 2023", "Extending Context Window of Large Language Models via Positional Interpolation",
-        "2306.15595")
-YARN = _r("Peng et al. 2023", "YaRN: Efficient Context Window Extension of Large Language Models", "2309.00071")
-CODE_LLAMA = _r("Rozière et al. 2023", "Code Llama: Open Foundation Models for Code", "2308.12950")
-LLAMA3 = _r("Llama Team 2024", "The Llama 3 Herd of Models", "2407.21783")
-FLASH1 = _r("Dao et al. 2022", "FlashAttention: Fast and Memory-Efficient Exact Attention with IO-Awareness",
-            "2205.14135")
-MISTRAL = _r("Jiang et al. 2023", "Mistral 7B", "2310.06825")
-SINKS = _r("Xiao et al. 2023", "Efficient Streaming Language Models with Attention Sinks", "2309.17453")
-LOST_MIDDLE = _r("Liu et al. 2023", "Lost in the Middle: How Language Models Use Long Contexts", "2307.03172")
-GEMMA2 = _r("Gemma Team 2024", "Gemma 2: Improving Open Language Models at a Practical Size", "2408.00118")
-GEMMA3 = _r("Gemma Team 2025", "Gemma 3 Technical Report", "2503.19786")
-FLEX = _r("Dong et al. 2024",
-          "Flex Attention: A Programming Model for Generating Optimized Attention Kernels", "2412.05496")
-POPE = _r("Pope et al. 2022", "Efficiently Scaling Transformer Inference", "2211.05102")
-DEEPSEEK_V2 = _r("DeepSeek-AI 2024",
-                 "DeepSeek-V2: A Strong, Economical, and Efficient Mixture-of-Experts Language Model",
-                 "2405.04434")
-DEEPSEEK_V3 = _r("DeepSeek-AI 2024", "DeepSeek-V3 Technical Report", "2412.19437")
-
-# --------------------------------------------------------------------------------------------
 # The lectures
 # --------------------------------------------------------------------------------------------
 
@@ -403,17 +366,8 @@ LECTURES: tuple[Lecture, ...] = (
             "and masking."
         ),
         package="scenes/l01_fundamentals",
-        references=(
-            _r("Hochreiter & Schmidhuber 1997", "Long Short-Term Memory (Neural Computation 9(8))"),
-            _r("Cho et al. 2014",
-               "Learning Phrase Representations using RNN Encoder-Decoder for Statistical Machine Translation",
-               "1406.1078"),
-            _r("Sutskever et al. 2014", "Sequence to Sequence Learning with Neural Networks", "1409.3215"),
-            _r("Bahdanau et al. 2014", "Neural Machine Translation by Jointly Learning to Align and Translate",
-               "1409.0473"),
-            _r("Luong et al. 2015", "Effective Approaches to Attention-based Neural Machine Translation",
-               "1508.04025"),
-            VASWANI,
+        references=(  # also the recap's references card (data.references()), oldest first
+            RUMELHART, ELMAN, BENGIO_1994, HOCHREITER, SUTSKEVER, CHO, BAHDANAU, LUONG, VASWANI,
         ),
         tags=(*_COMMON_TAGS, "self-attention", "query key value", "softmax", "scaled dot-product attention"),
         target_minutes=20,
@@ -433,6 +387,7 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l01_fundamentals/l01_masking.py", "Masking", sections=(section("L01.9"),)),
             SceneSpec("scenes/l01_fundamentals/l01_recap.py", "Recap", sections=("Recap", "References")),
         ),
+        thumbnail=("WorkedExample", 100.0),  # the attention weights, each row summing to 1, and the row of "cat"
         ready=True,
     ),
     Lecture(
@@ -444,18 +399,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l02_multihead",
         references=(
-            VASWANI,
-            _r("Voita et al. 2019", "Analyzing Multi-Head Self-Attention: Specialized Heads Do the Heavy "
-               "Lifting, the Rest Can Be Pruned", "1905.09418"),
-            _r("Michel et al. 2019", "Are Sixteen Heads Really Better than One?", "1905.10650"),
-            _r("Clark et al. 2019", "What Does BERT Look At? An Analysis of BERT's Attention", "1906.04341"),
-            _r("Elhage et al. 2021", "A Mathematical Framework for Transformer Circuits",
-               url="https://transformer-circuits.pub/2021/framework/index.html"),
-            _r("Olsson et al. 2022", "In-context Learning and Induction Heads", "2209.11895"),
-            _r("Bhojanapalli et al. 2020", "Low-Rank Bottleneck in Multi-head Attention Models", "2002.07028"),
-            _r("Shoeybi et al. 2019", "Megatron-LM: Training Multi-Billion Parameter Language Models Using "
-               "Model Parallelism", "1909.08053"),
-            _r("Jain & Wallace 2019", "Attention is not Explanation", "1902.10186", note="verify id"),
+            VASWANI, VOITA, MICHEL, CLARK, ELHAGE, OLSSON, BHOJANAPALLI, SHOEYBI, JAIN,
         ),
         tags=(*_COMMON_TAGS, "multi-head attention", "induction heads", "attention heads"),
         target_minutes=18,
@@ -469,20 +413,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l03_rope",
         references=(
-            VASWANI,
-            _r("Shaw et al. 2018", "Self-Attention with Relative Position Representations", "1803.02155"),
-            _r("Raffel et al. 2019", "Exploring the Limits of Transfer Learning with a Unified Text-to-Text "
-               "Transformer (T5)", "1910.10683"),
-            ROFORMER,
-            _r("Press et al. 2021", "Train Short, Test Long: Attention with Linear Biases Enables Input "
-               "Length Extrapolation (ALiBi)", "2108.12409"),
-            _r("Haviv et al. 2022", "Transformer Language Models without Positional Encodings Still Learn "
-               "Positional Information", "2203.16634"),
-            _r("Kazemnejad et al. 2023", "The Impact of Positional Encoding on Length Generalization in "
-               "Transformers (NoPE)", "2305.19466"),
-            PI, YARN, CODE_LLAMA, LLAMA3,
-            _r("Ding et al. 2024", "LongRoPE: Extending LLM Context Window Beyond 2 Million Tokens",
-               "2402.13753"),
+            VASWANI, SHAW, RAFFEL, SU, PRESS, HAVIV, KAZEMNEJAD, CHEN_2023_PI, PENG, ROZIERE, LLAMA, DING,
         ),
         tags=(*_COMMON_TAGS, "RoPE", "rotary embeddings", "positional encoding", "YaRN", "long context"),
         target_minutes=20,
@@ -496,20 +427,8 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l04_context",
         references=(
-            VASWANI,
-            _r("Kaplan et al. 2020", "Scaling Laws for Neural Language Models", "2001.08361"),
-            _r("Devlin et al. 2018", "BERT: Pre-training of Deep Bidirectional Transformers for Language "
-               "Understanding", "1810.04805"),
-            _r("Brown et al. 2020", "Language Models are Few-Shot Learners", "2005.14165"),
-            FLASH1, PI, YARN, CODE_LLAMA, MISTRAL, SINKS,
-            _r("Liu et al. 2023", "Ring Attention with Blockwise Transformers for Near-Infinite Context",
-               "2310.01889"),
-            LOST_MIDDLE,
-            _r("Hsieh et al. 2024", "RULER: What's the Real Context Size of Your Long-Context Language "
-               "Models?", "2404.06654"),
-            _r("Gemini Team 2024", "Gemini 1.5: Unlocking multimodal understanding across millions of "
-               "tokens of context", "2403.05530"),
-            LLAMA3, GEMMA2, GEMMA3,
+            VASWANI, KAPLAN, DEVLIN, BROWN, DAO_2022, CHEN_2023_PI, PENG, ROZIERE, JIANG_2023, XIAO, LIU_2023_RING,
+            LIU_2023_LOST, HSIEH, GEMINI, LLAMA, GEMMA_2024, GEMMA_2025,
         ),
         tags=(*_COMMON_TAGS, "long context", "context length", "needle in a haystack", "quadratic attention"),
         target_minutes=20,
@@ -523,18 +442,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l05_kv_cache",
         references=(
-            VASWANI, SHAZEER_MQA, POPE,
-            _r("Kwon et al. 2023", "Efficient Memory Management for Large Language Model Serving with "
-               "PagedAttention", "2309.06180"),
-            _r("Yu et al. 2022", "Orca: A Distributed Serving System for Transformer-Based Generative Models "
-               "(OSDI '22)"),
-            _r("Leviathan et al. 2022", "Fast Inference from Transformers via Speculative Decoding",
-               "2211.17192"),
-            _r("Chen et al. 2023", "Accelerating Large Language Model Decoding with Speculative Sampling",
-               "2302.01318"),
-            MISTRAL,
-            _r("Dao et al. 2023", "Flash-Decoding for long-context inference (PyTorch blog)",
-               url="https://pytorch.org/blog/flash-decoding/"),
+            VASWANI, SHAZEER_2019, POPE, KWON, YU, LEVIATHAN, CHEN_2023_SPECULATIVE, JIANG_2023, DAO_2023_DECODING,
         ),
         tags=(*_COMMON_TAGS, "KV cache", "inference", "autoregressive decoding", "LLM serving"),
         target_minutes=18,
@@ -548,16 +456,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l06_flash",
         references=(
-            FLASH1,
-            _r("Dao 2023", "FlashAttention-2: Faster Attention with Better Parallelism and Work Partitioning",
-               "2307.08691"),
-            _r("Shah et al. 2024", "FlashAttention-3: Fast and Accurate Attention with Asynchrony and "
-               "Low-precision", "2407.08608"),
-            _r("Milakov & Gimelshein 2018", "Online normalizer calculation for softmax", "1805.02867"),
-            _r("Rabe & Staats 2021", "Self-attention Does Not Need O(n^2) Memory", "2112.05682"),
-            FLEX,
-            _r("Tillet et al. 2019", "Triton: An Intermediate Language and Compiler for Tiled Neural Network "
-               "Computations (MAPL '19)"),
+            DAO_2022, DAO_2023_FLASH2, SHAH, MILAKOV, RABE, DONG, TILLET,
         ),
         tags=(*_COMMON_TAGS, "FlashAttention", "GPU", "online softmax", "tiling", "IO-aware"),
         target_minutes=24,
@@ -571,12 +470,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l07_sparse",
         references=(
-            _r("Child et al. 2019", "Generating Long Sequences with Sparse Transformers", "1904.10509"),
-            _r("Beltagy et al. 2020", "Longformer: The Long-Document Transformer", "2004.05150"),
-            _r("Ainslie et al. 2020", "ETC: Encoding Long and Structured Inputs in Transformers",
-               "2004.08483", note="verify id"),
-            _r("Zaheer et al. 2020", "Big Bird: Transformers for Longer Sequences", "2007.14062"),
-            FLASH1, MISTRAL, SINKS, GEMMA2, GEMMA3, FLEX,
+            CHILD, BELTAGY, AINSLIE_2020, ZAHEER, DAO_2022, JIANG_2023, XIAO, GEMMA_2024, GEMMA_2025, DONG,
         ),
         tags=(*_COMMON_TAGS, "sparse attention", "sliding window attention", "Longformer", "BigBird"),
         target_minutes=17,
@@ -590,11 +484,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l08_gqa",
         references=(
-            SHAZEER_MQA, AINSLIE_GQA,
-            _r("Touvron et al. 2023", "Llama 2: Open Foundation and Fine-Tuned Chat Models", "2307.09288"),
-            MISTRAL,
-            _r("Chowdhery et al. 2022", "PaLM: Scaling Language Modeling with Pathways", "2204.02311"),
-            POPE, DEEPSEEK_V2,
+            SHAZEER_2019, AINSLIE_2023, TOUVRON, JIANG_2023, CHOWDHERY, POPE, DEEPSEEK_2024_V2,
         ),
         tags=(*_COMMON_TAGS, "grouped query attention", "GQA", "multi-query attention", "KV cache"),
         target_minutes=15,
@@ -608,12 +498,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l09_mla",
         references=(
-            DEEPSEEK_V2, DEEPSEEK_V3, SHAZEER_MQA, AINSLIE_GQA, ROFORMER, YARN,
-            _r("Hu et al. 2021", "LoRA: Low-Rank Adaptation of Large Language Models", "2106.09685"),
-            _r("Meng et al. 2025", "TransMLA: Multi-Head Latent Attention Is All You Need", "2502.07864",
-               note="verify id"),
-            _r("Ji et al. 2025", "Towards Economical Inference: Enabling DeepSeek's Multi-Head Latent "
-               "Attention in Any Transformer-based LLMs (MHA2MLA)", "2502.14837", note="verify id"),
+            DEEPSEEK_2024_V2, DEEPSEEK_2024_V3, SHAZEER_2019, AINSLIE_2023, SU, PENG, HU, MENG, JI,
         ),
         tags=(*_COMMON_TAGS, "multi-head latent attention", "MLA", "DeepSeek", "KV cache compression"),
         target_minutes=20,
@@ -627,33 +512,8 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l10_linear_ssm",
         references=(
-            _r("Katharopoulos et al. 2020", "Transformers are RNNs: Fast Autoregressive Transformers with "
-               "Linear Attention", "2006.16236"),
-            _r("Choromanski et al. 2020", "Rethinking Attention with Performers", "2009.14794"),
-            _r("Sun et al. 2023", "Retentive Network: A Successor to Transformer for Large Language Models",
-               "2307.08621"),
-            _r("Yang et al. 2023", "Gated Linear Attention Transformers with Hardware-Efficient Training",
-               "2312.06635"),
-            _r("Yang et al. 2024", "Parallelizing Linear Transformers with the Delta Rule over Sequence "
-               "Length", "2406.06484", note="verify id"),
-            _r("Gu et al. 2020", "HiPPO: Recurrent Memory with Optimal Polynomial Projections", "2008.07669"),
-            _r("Gu et al. 2021", "Efficiently Modeling Long Sequences with Structured State Spaces (S4)",
-               "2111.00396"),
-            _r("Gu et al. 2022", "On the Parameterization and Initialization of Diagonal State Space Models "
-               "(S4D)", "2206.11893"),
-            _r("Gu & Dao 2023", "Mamba: Linear-Time Sequence Modeling with Selective State Spaces",
-               "2312.00752"),
-            _r("Dao & Gu 2024", "Transformers are SSMs: Generalized Models and Efficient Algorithms Through "
-               "Structured State Space Duality (Mamba-2)", "2405.21060"),
-            _r("Arora et al. 2023", "Zoology: Measuring and Improving Recall in Efficient Language Models",
-               "2312.04927"),
-            _r("Jelassi et al. 2024", "Repeat After Me: Transformers are Better than State Space Models at "
-               "Copying", "2402.01032"),
-            _r("Arora et al. 2024", "Simple linear attention language models balance the recall-throughput "
-               "tradeoff (Based)", "2402.18668"),
-            _r("Lieber et al. 2024", "Jamba: A Hybrid Transformer-Mamba Language Model", "2403.19887"),
-            _r("De et al. 2024", "Griffin: Mixing Gated Linear Recurrences with Local Attention for "
-               "Efficient Language Models", "2402.19427"),
+            KATHAROPOULOS, CHOROMANSKI, SUN, YANG_2023, YANG_2024, GU_2020, GU_2021, GU_2022, GU_2023, DAO_2024,
+            ARORA_2023, JELASSI, ARORA_2024, LIEBER, DE,
         ),
         tags=(*_COMMON_TAGS, "linear attention", "state space models", "Mamba", "SSM", "S4"),
         target_minutes=25,
@@ -667,11 +527,7 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l11_differential",
         references=(
-            _r("Ye et al. 2024", "Differential Transformer", "2410.05258"),
-            VASWANI,
-            _r("Zhang & Sennrich 2019", "Root Mean Square Layer Normalization", "1910.07467"),
-            _r("Wu & He 2018", "Group Normalization", "1803.08494"),
-            SINKS, LOST_MIDDLE,
+            YE, VASWANI, ZHANG_2019, WU, XIAO, LIU_2023_LOST,
         ),
         tags=(*_COMMON_TAGS, "differential attention", "Differential Transformer", "attention noise"),
         target_minutes=16,
@@ -685,27 +541,8 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         package="scenes/l12_moe",
         references=(
-            _r("Shazeer et al. 2017", "Outrageously Large Neural Networks: The Sparsely-Gated "
-               "Mixture-of-Experts Layer", "1701.06538"),
-            _r("Lepikhin et al. 2020", "GShard: Scaling Giant Models with Conditional Computation and "
-               "Automatic Sharding", "2006.16668"),
-            _r("Fedus et al. 2021", "Switch Transformers: Scaling to Trillion Parameter Models with Simple "
-               "and Efficient Sparsity", "2101.03961"),
-            _r("Zoph et al. 2022", "ST-MoE: Designing Stable and Transferable Sparse Expert Models",
-               "2202.08906"),
-            _r("Zhou et al. 2022", "Mixture-of-Experts with Expert Choice Routing", "2202.09368"),
-            _r("Zhang et al. 2022", "Mixture of Attention Heads: Selecting Attention Heads Per Token",
-               "2210.05144"),
-            _r("Csordás et al. 2023", "SwitchHead: Accelerating Transformers with Mixture-of-Experts "
-               "Attention", "2312.07987"),
-            _r("Jiang et al. 2024", "Mixtral of Experts", "2401.04088"),
-            _r("Dai et al. 2024", "DeepSeekMoE: Towards Ultimate Expert Specialization in Mixture-of-Experts "
-               "Language Models", "2401.06066"),
-            _r("Wang et al. 2024", "Auxiliary-Loss-Free Load Balancing Strategy for Mixture-of-Experts",
-               "2408.15664"),
-            _r("Jin et al. 2024", "MoH: Multi-Head Attention as Head-Routing Mixture-of-Experts",
-               "2410.11842"),
-            DEEPSEEK_V3,
+            SHAZEER_2017, LEPIKHIN, FEDUS, ZOPH, ZHOU, ZHANG_2022, CSORDAS, JIANG_2024, DAI, WANG, JIN,
+            DEEPSEEK_2024_V3,
         ),
         tags=(*_COMMON_TAGS, "mixture of experts", "MoE", "routing", "load balancing"),
         target_minutes=17,

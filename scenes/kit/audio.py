@@ -5,27 +5,25 @@ true peak below -1 dBTP).
   (4x oversampled sample peak, as BS.1770 annex 2 describes).
 * :func:`normalize_loudness` - gain to the target, then a look-ahead true-peak limiter where the
   gain would push peaks above the ceiling; repeated until the loudness is on target. Deterministic
-  (no dither) and atomic (a temporary file renamed over the output).
-* :func:`extract_audio`, :func:`replace_audio`, :func:`normalize_video_loudness` - the same for
-  the audio track of an mp4, through the ffmpeg binary (the video stream is copied, not re-encoded).
+  (no dither) and atomic (``scenes.pipeline.atomic``, the project's one atomic-write helper).
+* :func:`extract_audio` - the audio track of an mp4 as WAV (ffmpeg), so the assembled lecture's
+  AAC can be measured again.
 
 WAV in and out; output is 16-bit PCM with the input's rate and channels.
 """
 
 from __future__ import annotations
 
-import contextlib
 import math
 import os
-import shutil
 import subprocess
-import tempfile
 import wave
-from collections.abc import Callable, Iterator
-from pathlib import Path
 from typing import Any
 
 import numpy as np
+
+from scenes.pipeline.atomic import atomic_path
+from scenes.pipeline.av_join import ffmpeg_exe
 
 __all__ = [
     "YOUTUBE_MAX_TRUE_PEAK_DBTP",
@@ -33,9 +31,7 @@ __all__ = [
     "extract_audio",
     "measure_loudness",
     "normalize_loudness",
-    "normalize_video_loudness",
     "read_wav",
-    "replace_audio",
     "true_peak_dbtp",
     "write_wav",
 ]
@@ -82,30 +78,10 @@ def _write_pcm16(fh: Any, pcm: np.ndarray, rate: int) -> None:
         w.writeframes(np.ascontiguousarray(pcm).tobytes())
 
 
-@contextlib.contextmanager
-def _atomic_path(out_path: _PathLike, suffix: str) -> Iterator[Path]:
-    """A temporary path beside ``out_path``; renamed over it when the block succeeds, removed
-    when it raises, so no partial file ever carries the final name."""
-    out = Path(out_path)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{out.stem}.", suffix=f".tmp{suffix}", dir=out.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, out)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-
-
 def write_wav(path: _PathLike, x: np.ndarray, rate: int) -> None:
     """Float samples -> 16-bit PCM WAV, atomically."""
     pcm = _to_pcm16(np.asarray(x))
-    with _atomic_path(path, ".wav") as tmp, open(tmp, "wb") as fh:
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
         _write_pcm16(fh, pcm, rate)
 
 
@@ -276,7 +252,7 @@ def normalize_loudness(
         y = pcm.astype(np.float64) / 32768.0
         tp = true_peak_dbtp(y)
 
-    with _atomic_path(out_path, ".wav") as tmp, open(tmp, "wb") as fh:
+    with atomic_path(out_path) as tmp, open(tmp, "wb") as fh:
         _write_pcm16(fh, pcm, rate)
     report.update(
         output_lufs=_integrated_lufs(y, rate),
@@ -293,13 +269,6 @@ def normalize_loudness(
 # Video files (ffmpeg)
 
 
-def _ffmpeg() -> str:
-    exe = shutil.which("ffmpeg")
-    if exe is None:
-        raise FileNotFoundError("ffmpeg was not found on PATH")
-    return exe
-
-
 def _run(cmd: list[str]) -> None:
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
@@ -308,45 +277,6 @@ def _run(cmd: list[str]) -> None:
 
 def extract_audio(video_path: _PathLike, wav_path: _PathLike, sample_rate: int = 48000, channels: int = 2) -> None:
     """The first audio stream of a video as 16-bit PCM WAV (atomic)."""
-    with _atomic_path(wav_path, ".wav") as tmp:
-        _run([_ffmpeg(), "-nostdin", "-y", "-v", "error", "-i", str(video_path), "-vn", "-map", "0:a:0",
+    with atomic_path(wav_path) as tmp:
+        _run([ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-i", str(video_path), "-vn", "-map", "0:a:0",
               "-ac", str(channels), "-ar", str(sample_rate), "-c:a", "pcm_s16le", str(tmp)])  # fmt: skip
-
-
-def replace_audio(
-    video_path: _PathLike, audio_path: _PathLike, out_path: _PathLike, audio_bitrate: str = "192k"
-) -> None:
-    """A copy of ``video_path`` whose audio is ``audio_path`` (AAC); video stream copied (atomic)."""
-    suffix = Path(out_path).suffix or ".mp4"
-    with _atomic_path(out_path, suffix) as tmp:
-        _run([_ffmpeg(), "-nostdin", "-y", "-v", "error", "-i", str(video_path), "-i", str(audio_path),
-              "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", audio_bitrate,
-              "-movflags", "+faststart", str(tmp)])  # fmt: skip
-
-
-def normalize_video_loudness(
-    video_path: _PathLike,
-    out_path: _PathLike,
-    target_lufs: float = YOUTUBE_TARGET_LUFS,
-    max_true_peak_dbtp: float = YOUTUBE_MAX_TRUE_PEAK_DBTP,
-    codec_margin_db: float = 1.0,
-    audio_bitrate: str = "192k",
-    progress: Callable[[str], None] | None = None,
-) -> dict[str, Any]:
-    """Normalise the audio track of a video (extract, normalise, re-mux with the video copied).
-
-    The limiter ceiling is lowered by ``codec_margin_db`` because AAC encoding can raise the
-    true peak slightly; the returned report measures the decoded AAC of the result
-    (``final_lufs``, ``final_true_peak_dbtp``).
-    """
-    with tempfile.TemporaryDirectory(prefix="loudness-") as tmp:
-        raw, norm, check = (Path(tmp) / n for n in ("raw.wav", "norm.wav", "check.wav"))
-        extract_audio(video_path, raw)
-        if progress:
-            progress("normalising audio")
-        report = normalize_loudness(raw, norm, target_lufs, max_true_peak_dbtp - codec_margin_db)
-        replace_audio(video_path, norm, out_path, audio_bitrate=audio_bitrate)
-        extract_audio(out_path, check)
-        final = measure_loudness(check)
-    report.update(final_lufs=final["integrated_lufs"], final_true_peak_dbtp=final["true_peak_dbtp"])
-    return report

@@ -13,10 +13,11 @@ from manim import DOWN, LEFT, RIGHT, Scene, VGroup, config
 
 import attn_ref as ar
 from scenes.kit.equations import equation
-from scenes.kit.mobjects import (ArcDiagram, AttentionGrid, BenchmarkChart, Citation, CitationLine, CodePanel,
+from scenes.kit.mobjects import (ArcDiagram, AttentionGrid, BenchmarkChart, CitationLine, CodePanel,
                                  HeadStack, MaskOverlay, MatrixGrid, RecapCard, ReferencesCard, SoftmaxBars,
                                  TileGrid, TitleCard, TokenRow, VectorColumn, fit_to_frame, fit_within)
 from scenes.kit.mobjects.code_panel import body_lines
+from scenes.kit.references import BAHDANAU, VASWANI
 from scenes.kit.theme import BUFF, SAFE
 
 # manim.cfg turns on section videos, which manim 0.22 refuses for still images (-s); the gallery has no
@@ -25,9 +26,6 @@ config.save_sections = False
 
 TOKENS = ["the", "cat", "sat", "on", "the", "mat"]
 EXAMPLE_BENCH = Path(__file__).resolve().parents[2] / "tests" / "kit" / "data" / "bench_example.json"
-VASWANI = Citation("Vaswani et al.", 2017, "Attention Is All You Need", "1706.03762")
-BAHDANAU = Citation("Bahdanau, Cho & Bengio", 2014,
-                    "Neural Machine Translation by Jointly Learning to Align and Translate", "1409.0473")
 
 
 def example_data(seed: int = 0, heads: int = 4, d: int = 8):
@@ -115,7 +113,7 @@ class GalleryCode(Scene):
 class GalleryCards(Scene):
     def construct(self):
         card = TitleCard(1, "Attention Fundamentals", "From recurrent networks to attention, with real numbers")
-        self.add(card, CitationLine(VASWANI))
+        self.add(card, CitationLine(VASWANI, venue=False))
 
 
 class GalleryRecap(Scene):

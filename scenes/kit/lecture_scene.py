@@ -157,8 +157,9 @@ class LectureScene(VoiceoverScene):
         return self._start_section(section_name(None, title), **kwargs)
 
     def tear_down(self) -> None:
-        if self.closing_fade > 0 and self.mobjects:
-            self.play(FadeOut(Group(*self.mobjects)), run_time=self.closing_fade)
+        shown = [m for m in self.mobjects if any(sm.has_points() for sm in m.get_family())]
+        if self.closing_fade > 0 and shown:
+            self.play(FadeOut(Group(*shown)), run_time=self.closing_fade)
         self._check_open_section()
         super().tear_down()
 

@@ -117,10 +117,10 @@ os.umask(_UMASK)
 
 def _write_wav_atomic(path: Path, samples: np.ndarray, sample_rate: int) -> None:
     """16-bit mono PCM, written to a temporary file beside ``path`` and renamed over it."""
-    from scenes.kit.audio import _atomic_path
+    from scenes.pipeline.atomic import atomic_path
 
     data = np.asarray(samples, dtype=np.int16).tobytes()
-    with _atomic_path(path, ".wav") as tmp, wave.open(str(tmp), "wb") as w:
+    with atomic_path(path) as tmp, wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(int(sample_rate))

@@ -13,12 +13,13 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, ShowPassingFlash, Axes, Create, Dot, FadeIn, FadeOut, Indicate, LogBase,
                    MoveAlongPath, Transform, VGroup, VMobject)
 
+from scenes.kit.format import power_of_ten
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import MatrixGrid, fit_within, label
 from scenes.kit.mobjects.networks import AllToAll, RecurrentChain
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals.data import gradient_vs_distance, path_lengths
-from scenes.l01_fundamentals.data_history_extra import gradient_summary, power_of_ten
+from scenes.l01_fundamentals.data import gradient_summary
 
 # layout -------------------------------------------------------------------------------------------------
 CURVE_COLORS = {"RNN": COLORS.head(0), "LSTM": COLORS.head(4), "attention": COLORS.WEIGHT}

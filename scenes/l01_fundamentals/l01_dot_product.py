@@ -14,20 +14,16 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Indica
 
 from scenes.kit.equations import equation
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import Citation, CitationLine, MatrixGrid, VectorColumn, label, number
+from scenes.kit.mobjects import CitationLine, MatrixGrid, VectorColumn, label, number
 from scenes.kit.mobjects.text import format_number
 from scenes.kit.mobjects.layout import check_safe_area as check_frame
 from scenes.kit.mobjects.layout import scene_heading as heading
+from scenes.kit.references import VASWANI
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
-from scenes.l01_fundamentals.data_qkv_extra import score_grid_extra
+from scenes.l01_fundamentals.data import score_grid_extra
 TITLE = "Dot-product attention"
 CELL = 1.06  # two-decimal numbers at SIZES.SMALL fit a cell this wide
-TRANSFORMER_ARXIV = "1706.03762"  # which of data.references() introduced the equation
-
-
-def transformer_paper():
-    return next(r for r in data.references() if r.arxiv == TRANSFORMER_ARXIV)
 
 
 
@@ -303,8 +299,8 @@ class DotProductAttention(LectureScene):
             x = min(max(parts[key].get_x(), SAFE.left + lab.width / 2), SAFE.right - lab.width / 2)
             return lab.move_to([x, parts[key].get_bottom()[1] - 0.5, 0])
 
-        paper = transformer_paper()
-        cite = CitationLine(Citation(paper.authors, paper.year, paper.title, paper.arxiv))
+        paper = VASWANI  # the paper that introduced the equation
+        cite = CitationLine(paper, venue=False)
         steps = (("num", "Put the pieces together, and you have the equation at the heart of every transformer. "
                          "First, Q Kᵀ: the score of every query against every key."),
                  ("den", "Divided by the square root of d_k, to keep those scores in a sensible range. The next "

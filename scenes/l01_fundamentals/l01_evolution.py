@@ -15,10 +15,11 @@ from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowAr
 
 from scenes.kit.equations import equation
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import Citation, CitationLine, MatrixGrid, TokenRow, VectorColumn, fit_within, label, number
+from scenes.kit.mobjects import CitationLine, MatrixGrid, TokenRow, VectorColumn, fit_within, label, number
 from scenes.kit.mobjects.networks import RecurrentChain, arc_over
+from scenes.kit.references import BAHDANAU, SUTSKEVER
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
-from scenes.l01_fundamentals.data import bahdanau_alignment, path_lengths, references, rnn_states, seq2seq_bottleneck
+from scenes.l01_fundamentals.data import bahdanau_alignment, path_lengths, rnn_states, seq2seq_bottleneck
 
 # layout -------------------------------------------------------------------------------------------------
 EQ_Y = 3.05
@@ -35,14 +36,6 @@ ROW_Y = (1.75, -1.45)  # the short and the long sentence
 def sub(name: str, k: int) -> str:
     """``h₃`` for ("h", 3): a position label (the 1-based index of a token)."""
     return name + "".join(SUBSCRIPTS[int(d)] for d in str(k))
-
-
-def citation_of(ref) -> Citation:
-    return Citation(ref.authors, ref.year, ref.title, ref.arxiv, ref.venue)
-
-
-def ref_by_year_and_name(year: int, name: str):
-    return next(r for r in references() if r.year == year and name in r.authors)
 
 
 class Evolution(LectureScene):
@@ -139,9 +132,7 @@ class Evolution(LectureScene):
     def bottleneck(self):
         b = seq2seq_bottleneck()
         rows = [self.bottleneck_row(b, k, y) for k, y in enumerate(ROW_Y)]
-        sutskever = ref_by_year_and_name(2014, "Sutskever")
-        bahdanau = ref_by_year_and_name(2014, "Bahdanau")
-        cite = CitationLine(citation_of(sutskever))
+        cite = CitationLine(SUTSKEVER)
         (tok0, str0, info0, out0, oinfo0, arr0), (tok1, str1, info1, out1, oinfo1, arr1) = rows
         strips_name = label("hidden state after each token", size=SIZES.SMALL, color=COLORS.MUTED)
         strips_name.next_to(str0, UP, buff=BUFF.SMALL).align_to(tok0, LEFT)
@@ -176,7 +167,7 @@ class Evolution(LectureScene):
             "Bahdanau and colleagues measured the consequence: translations from this fixed-vector model got "
             "worse as sentences grew longer."
         ) as t:
-            self.play(ReplacementTransform(cite, CitationLine(citation_of(bahdanau))), run_time=0.3 * t.duration)
+            self.play(ReplacementTransform(cite, CitationLine(BAHDANAU)), run_time=0.3 * t.duration)
             self.wait_for(t)
         self.play(*(FadeOut(m) for m in self.mobjects), run_time=0.8)
 
@@ -184,7 +175,7 @@ class Evolution(LectureScene):
     def alignment(self):
         a = bahdanau_alignment()
         n = len(a.tokens)
-        cite = CitationLine(citation_of(ref_by_year_and_name(2014, "Bahdanau")))
+        cite = CitationLine(BAHDANAU)
         score_eq = equation("bahdanau_score", font_size=SIZES.EQUATION - 8)
         context_eq = equation("bahdanau_context", font_size=SIZES.EQUATION - 8)
         eqs = VGroup(score_eq, context_eq).arrange(RIGHT, buff=1.2).move_to([0, EQ_Y - 0.05, 0])

@@ -14,13 +14,13 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Indicate, Lag
 
 from scenes.kit.equations import equation
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import ArcDiagram, Citation, CitationLine, fit_within, label
+from scenes.kit.mobjects import ArcDiagram, CitationLine, fit_within, label
 from scenes.kit.mobjects.text import set_on_line
 from scenes.kit.mobjects.networks import AllToAll, EncoderDecoder, LayeredNet, RecurrentChain
 from scenes.kit.mobjects.timeline import Timeline
+from scenes.kit.references import CHO
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
-from scenes.l01_fundamentals.data import QUERY_TOKEN, SENTENCE, history, references, worked_example
-from scenes.l01_fundamentals.data_history_extra import CHO_2014, timeline_facts
+from scenes.l01_fundamentals.data import QUERY_TOKEN, SENTENCE, history, references, timeline_facts, worked_example
 
 # layout ----------------------------------------------------------------------------------------------
 TAGS = ("FFN", "RNN", "LSTM", "seq2seq", "Bahdanau", "Luong", "Transformer")  # short names on the timeline
@@ -35,10 +35,6 @@ FIX_COLOR, BROKEN_COLOR = COLORS.head(2), COLORS.head(7)  # green, red
 CHAIN = dict(cell_width=1.35, cell_height=0.75, gap=0.8, font_size=SIZES.LABEL, token_size=SIZES.BODY)
 ROADMAP = (("L01.2", "RNNs"), ("L01.3", "paths"), ("L01.4", "Q, K, V"), ("L01.5", "dot product"),
            ("L01.6", "softmax"), ("L01.7", "example"), ("L01.8", "patterns"), ("L01.9", "masking"))
-
-
-def citation_of(ref) -> Citation:
-    return Citation(ref.authors, ref.year, ref.title, ref.arxiv, ref.venue)
 
 
 def eq_parts(eq, tex: str) -> VGroup:
@@ -80,7 +76,7 @@ class History(LectureScene):
 
     def citations(self, refs) -> VGroup:
         """One CitationLine per paper, stacked upwards from the bottom left, all at the same text size."""
-        lines = [CitationLine(citation_of(r)) for r in refs]
+        lines = [CitationLine(r) for r in refs]
         natural = [label(line.text.original_text, size=SIZES.CAPTION).width for line in lines]
         scale = min(line.width / w for line, w in zip(lines, natural))
         for line, w in zip(lines, natural):  # CitationLine shrinks only what is too wide: match the smallest
@@ -154,7 +150,7 @@ class History(LectureScene):
         steps = (self.step_ffn, self.step_rnn, self.step_lstm, self.step_seq2seq, self.step_bahdanau,
                  self.step_luong, self.step_transformer)
         for k, (m, step) in enumerate(zip(h, steps)):
-            extra = (CHO_2014,) if TAGS[k] == "seq2seq" else ()  # the encoder–decoder had two papers
+            extra = (CHO,) if TAGS[k] == "seq2seq" else ()  # the encoder–decoder had two papers
             step(k, m, self.citations([refs[(m.authors, m.year)], *extra]))
 
     def enter(self, k: int, m, pictogram, cites, t, intro=None):

@@ -17,7 +17,7 @@ from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import AttentionGrid, MaskOverlay, MatrixGrid, TokenRow, fit_within, label
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals.data import QUERY_TOKEN, alignment_demo, causal_masking, padding_masking
-from scenes.l01_fundamentals.data_worked_extra import padding_view
+from scenes.l01_fundamentals.data import padding_view
 
 CELL = 1.06  # wide enough for "−3.09" at SIZES.SMALL
 PAD_CELL = 0.85  # weights are non-negative: "0.23" fits at SIZES.SMALL

@@ -11,7 +11,8 @@ from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, LaggedS
 
 from scenes.kit.format import quoted, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import ArcDiagram, AttentionGrid, Citation, CitationLine, fit_within, label
+from scenes.kit.mobjects import ArcDiagram, AttentionGrid, CitationLine, fit_within, label
+from scenes.kit.references import XIAO
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals.data import attention_patterns
 
@@ -25,7 +26,6 @@ ARC_TOKEN_BUFF = 0.45  # wide gaps between tokens: taller arcs
 ARC_WIDTH = 20  # stroke width of an arc of weight 1 (the worked example's pattern)
 PATTERN_ARC_WIDTH = 11
 CITATION_ROOM = 0.45  # kept free at the bottom for the citation line
-SINKS = Citation("Xiao et al.", 2023, "Efficient Streaming Language Models with Attention Sinks", "2309.17453")
 
 
 def heat(weights, tokens, cell: float, labels: bool = True) -> AttentionGrid:
@@ -141,7 +141,7 @@ class AttentionPatterns(LectureScene):
             col.move_to([(-1 if k % 2 == 0 else 1) * SAFE.width / 4, SAFE.top - col.height / 2, 0])
             columns.add(col)
         diag, prev, first, broad = (c.weights_shown for c in p.canonical)
-        sink_line = CitationLine(SINKS)
+        sink_line = CitationLine(XIAO)
         with self.narrate(
                 "Trained models show a handful of recurring shapes. Here are "
                 f"{len(p.canonical)}, each made by real queries and keys passed through the same attention "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from manim import DOWN, FadeIn, FadeOut, LaggedStart, Write
 
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import Citation, RecapCard, ReferencesCard, TitleCard
+from scenes.kit.mobjects import RecapCard, ReferencesCard, TitleCard
 from scenes.l01_fundamentals.data import references
 
 # (on the card, narrated): the card says it short, the narration says it in full sentences
@@ -32,17 +32,12 @@ POINTS = (
 HALF = 4  # references per page: two pages keep the text at SIZES.LABEL
 
 
-def citation(ref) -> Citation:
-    """The data module's reference as the kit's citation (arXiv id, else the journal)."""
-    return Citation(ref.authors, ref.year, ref.title, ref.arxiv, None if ref.arxiv else ref.venue)
-
-
 class Recap(LectureScene):
     closing_fade = 1.0
 
     def construct(self):
         self.recap()
-        self.references()
+        self.reference_pages()
         self.look_ahead()
 
     def recap(self):
@@ -57,9 +52,9 @@ class Recap(LectureScene):
         self.wait(0.5)
         self.play(FadeOut(card), run_time=0.8)
 
-    def references(self):
+    def reference_pages(self):
         self.section("References")
-        refs = [citation(r) for r in references()]
+        refs = references()
         self.pages = [ReferencesCard(refs[:HALF], title="References (1 of 2)"),
                       ReferencesCard(refs[HALF:], title="References (2 of 2)")]
         first, second = self.pages

@@ -23,7 +23,7 @@ from scenes.kit.format import shown, spoken
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
-from scenes.l01_fundamentals.data_qkv_extra import softmax_extra
+from scenes.l01_fundamentals.data import softmax_extra
 
 TITLE = "Softmax and scaling"
 STEP = 1.55  # column pitch of the softmax table (one column per key, bars underneath)

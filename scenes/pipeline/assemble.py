@@ -153,9 +153,6 @@ class Steps:
         self.log(f"  {name}: {time.monotonic() - t0:.1f} s")
         return result
 
-    def out_key(self, outputs: Sequence[Path]) -> list:
-        return [fingerprint(p) for p in outputs]
-
 
 # ------------------------------------------------------------------------------------------------
 # gathering
@@ -198,6 +195,18 @@ def gather(course: Course, lec: Lecture, q: Quality, media_dir: Path) -> list[Se
                 f"{s.label}: its h264 parameter sets differ from {segs[0].label}'s, so the streams cannot be "
                 "joined by stream copy; render every scene with the same manim settings")
     return segs
+
+
+def thumbnail_source(lec: Lecture, segs: list[Segment]) -> tuple[Path | None, float | None]:
+    """The rendered video and time of the frame ``lec.thumbnail`` names; (None, None) when it names none."""
+    if lec.thumbnail is None:
+        return None, None
+    scene, t = lec.thumbnail
+    for s in segs:
+        if s.kind == "scene" and s.outputs.scene == scene:
+            return s.outputs.mp4, float(t)
+    raise AssemblyError(f"lecture {lec.id}: its thumbnail names scene {scene!r}, which is not one of its scenes "
+                        f"({', '.join(sc.scene for sc in lec.scenes)})")
 
 
 def timed_sections(segs: list[Segment]) -> list[chapters.TimedSection]:
@@ -329,10 +338,18 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
     steps.run("captions", [captions.CUT, *([fingerprint(p) if p else None, str(o), str(d)] for p, o, d in cap_parts)],
               [paths.srt], write_captions)
 
-    # 6. thumbnail
-    steps.run("thumbnail", [lec.id, lec.title, course.title, hash_tree(PIPELINE_DIR / "thumbnail.py"),
-                            hash_tree(course.root / "scenes/kit/theme.py")], [paths.thumbnail],
-              lambda: thumbnail.write(paths.thumbnail, lec.id, lec.title, course.title) and None)
+    # 6. thumbnail: the frame the lecture names, under its title
+    frame_video, frame_t = thumbnail_source(lec, segs)
+
+    def write_thumbnail() -> dict:
+        note = thumbnail.write(paths.thumbnail, lec.id, lec.title, frame_video, frame_t)
+        if note:
+            log(f"  note: thumbnail without a frame: {note}")
+        return {"frame": [str(frame_video), frame_t] if frame_video else None, "note": note}
+
+    steps.run("thumbnail", [lec.id, lec.title, lec.thumbnail, fingerprint(frame_video) if frame_video else None,
+                            hash_tree(PIPELINE_DIR / "thumbnail.py"), hash_tree(course.root / "scenes/kit/theme.py")],
+              [paths.thumbnail], write_thumbnail)
 
     # 7. chapters + metadata
     tsecs = timed_sections(segs)
@@ -353,7 +370,7 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
               [paths.chapters, paths.metadata], write_meta)
 
     meta = atomic.read_json(paths.metadata, {})
-    problems = metadata.problems(meta)
+    problems = metadata.problems(meta) + (chapters.check_lines(lines, float(total)) if lines else [])
     if problems:
         raise AssemblyError(f"lecture {lec.id}: metadata over YouTube's limits: {'; '.join(problems)}")
     res = AssemblyResult(lec, paths, steps.ran, steps.skipped, time.monotonic() - t_start, meta)

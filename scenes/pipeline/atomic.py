@@ -1,5 +1,9 @@
 """Atomic file writes: a crash never leaves a truncated file under a final name.
 
+The project's one atomic-write helper: the pipeline, the publisher and the kit (narration cache,
+loudness) all write through it. It imports only the standard library, so the kit can use it
+without pulling in the pipeline.
+
 Everything is written to a temporary file in the destination's folder, flushed and fsynced, then
 moved over the final name with os.replace (atomic on POSIX within one file system). Temporary
 files are named ``.<name>.partial-<pid>-<n><suffix>`` so an interrupted run leaves only dot-files
@@ -63,15 +67,21 @@ def atomic_path(final: str | os.PathLike[str]) -> Iterator[Path]:
         raise
 
 
-def write_bytes(final: str | os.PathLike[str], data: bytes) -> Path:
+def write_bytes(final: str | os.PathLike[str], data: bytes, mode: int | None = None) -> Path:
+    """Write ``data`` to ``final`` atomically. ``mode`` (e.g. 0o600 for a secret) is set on the
+    temporary file before any byte is written, whatever the umask; by default the umask decides."""
     final = Path(final)
-    with atomic_path(final) as tmp, open(tmp, "wb") as fh:
-        fh.write(data)
+    with atomic_path(final) as tmp:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666 if mode is None else mode)
+        with open(fd, "wb") as fh:
+            if mode is not None:
+                os.fchmod(fd, mode)
+            fh.write(data)
     return final
 
 
-def write_text(final: str | os.PathLike[str], text: str) -> Path:
-    return write_bytes(final, text.encode("utf-8"))
+def write_text(final: str | os.PathLike[str], text: str, mode: int | None = None) -> Path:
+    return write_bytes(final, text.encode("utf-8"), mode)
 
 
 def write_json(final: str | os.PathLike[str], obj: Any) -> Path:

@@ -165,10 +165,6 @@ class VideoInfo:
     def video_duration(self) -> Fraction:
         return Fraction(self.nb_frames) / self.fps
 
-    def stream_signature(self) -> tuple:
-        """What must match for stream-copy concatenation."""
-        return (self.width, self.height, self.fps, self.codec, self.pix_fmt, self.extradata_sha)
-
 
 def probe_video(path: Path, count_frames: bool = False) -> VideoInfo:
     import av

@@ -1,11 +1,20 @@
-"""The equation registry: every claim holds, the drawn TeX is the checked sympy object, LaTeX compiles."""
+"""The equation registry: every claim holds, the drawn TeX is the checked sympy object, LaTeX compiles;
+the machinery stands apart from the entry modules, and every entry names its source."""
+import ast
 import dataclasses
+import importlib.util
+import pathlib
 
 import pytest
 import sympy as sp
 
 import scenes.kit.equations as E
 from scenes.kit.equations import EQUATIONS, Clause, EquationError, equation, render_clauses, verify_all
+from scenes.kit.equations import softmax as softmax_entries
+from scenes.kit.equations.registry import _check_roles
+from scenes.kit.references import VASWANI, Reference
+
+PACKAGE = pathlib.Path(E.__file__).parent
 
 LECTURE_1 = ["sdpa", "softmax", "softmax_stable", "variance_qk", "variance_scaled", "mask_exp", "causal_mask",
              "rows_sum_to_one", "softmax_temperature", "qk_shape", "score_dot", "rnn_update", "bahdanau_score"]
@@ -15,7 +24,8 @@ def test_lecture_1_entries_present():
     missing = [n for n in LECTURE_1 if n not in EQUATIONS]
     assert not missing
     for eq in EQUATIONS.values():
-        assert eq.description and eq.source and eq.tex
+        assert eq.description and eq.tex
+        assert isinstance(eq.source, Reference) or (eq.source is None and eq.where), eq.name
 
 
 @pytest.mark.parametrize("name", sorted(EQUATIONS))
@@ -69,7 +79,7 @@ def test_wrong_right_hand_sides_fail(name, wrong_rhs):
 def test_softmax_without_max_subtraction_is_not_the_stable_form():
     eq = EQUATIONS["softmax_stable"]
     formula, where = eq.clauses
-    wrong = Clause(formula.lhs, sp.exp(E.x[E.i] - E.m_sym) / sp.Sum(sp.exp(E.x[E.j]), (E.j, 1, E.n)))
+    wrong = Clause(formula.lhs, sp.exp(E.x[E.i] - softmax_entries.m_sym) / sp.Sum(sp.exp(E.x[E.j]), (E.j, 1, E.n)))
     bad = dataclasses.replace(eq, clauses=(wrong, where), tex=render_clauses((wrong, where)))
     with pytest.raises(EquationError):
         bad.check()
@@ -84,9 +94,9 @@ def test_verify_all_names_failures(monkeypatch):
 
 def test_role_substrings_must_not_sit_inside_commands():
     with pytest.raises(EquationError, match="inside a TeX command"):
-        E._check_roles("x", r"\sqrt{d_{k}} q", {"q": "Q"})
+        _check_roles("x", r"\sqrt{d_{k}} q", {"q": "Q"})
     with pytest.raises(EquationError, match="inside a word"):
-        E._check_roles("x", r"\operatorname{Attention}(Q) A", {"A": "WEIGHT"})
+        _check_roles("x", r"\operatorname{Attention}(Q) A", {"A": "WEIGHT"})
 
 
 def test_tex_is_lecture_notation():
@@ -114,3 +124,78 @@ def test_every_entry_compiles_with_latex():
     for sub, role in (("Q", "Q"), ("K", "K"), ("V", "V")):
         part = sdpa.get_part_by_tex(sub)
         assert part is not None and part.get_color().to_hex().upper() == COLORS[role].upper()
+
+
+# --- sources ------------------------------------------------------------------------------------------
+def test_sources_are_references_with_the_place_in_them():
+    sdpa = EQUATIONS["sdpa"]
+    assert sdpa.source is VASWANI and sdpa.where == "eq. (1)"
+    assert sdpa.cite == "Vaswani et al. 2017, eq. (1)"
+    assert EQUATIONS["rnn_update"].cite == "Elman 1990"
+
+
+def test_a_source_must_be_a_reference_or_none_with_a_note():
+    eq = EQUATIONS["qk_shape"]
+    with pytest.raises(TypeError, match=r"must be a scenes\.kit\.references\.Reference"):
+        dataclasses.replace(eq, source="Vaswani et al. 2017")
+    with pytest.raises(ValueError, match="without a source"):
+        dataclasses.replace(eq, source=None, where="")
+    own = dataclasses.replace(eq, source=None, where="course notation: shapes of a matrix product")
+    assert own.cite == "course notation: shapes of a matrix product" and own.check()
+
+
+# --- package shape: machinery apart from the entries ---------------------------------------------------------
+def _package_imports(path: pathlib.Path) -> set[str]:
+    """Names of this package's modules that ``path`` imports (relative or absolute imports)."""
+    out = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.ImportFrom):
+            if node.level == 1:
+                out |= {node.module.split(".")[0]} if node.module else {a.name for a in node.names}
+            elif node.level == 0 and (node.module or "").startswith("scenes.kit.equations"):
+                rest = node.module.removeprefix("scenes.kit.equations").lstrip(".")
+                out |= {rest.split(".")[0]} if rest else {a.name for a in node.names}
+        elif isinstance(node, ast.Import):
+            out |= {a.name.removeprefix("scenes.kit.equations.").split(".")[0]
+                    for a in node.names if a.name.startswith("scenes.kit.equations.")}
+    return out
+
+
+def test_machinery_imports_no_entry_module_and_entries_import_no_other_entry():
+    modules = {p.stem for p in PACKAGE.glob("*.py")} - {"__init__"}
+    assert modules >= E.MACHINERY
+    assert set(E.ENTRY_MODULES) == modules - E.MACHINERY
+    assert {"core", "softmax", "masks", "rnn"} <= set(E.ENTRY_MODULES)
+    for name in sorted(modules):
+        imported = _package_imports(PACKAGE / f"{name}.py")
+        assert imported <= E.MACHINERY, f"{name}.py imports {sorted(imported - E.MACHINERY)}"
+
+
+def test_the_import_check_sees_imports(tmp_path):
+    """The check above can fail: it finds entry modules imported relatively and absolutely."""
+    probe = tmp_path / "probe.py"
+    probe.write_text("import numpy\nfrom . import core\nfrom .registry import register\n"
+                     "import scenes.kit.equations.masks as m\nfrom scenes.kit.equations import rnn\n")
+    assert _package_imports(probe) == {"core", "registry", "masks", "rnn"}
+
+
+def test_every_entry_module_registers_and_each_entry_knows_its_module():
+    by_module = {eq.claim.__module__.rsplit(".", 1)[-1] for eq in EQUATIONS.values()}
+    assert by_module == set(E.ENTRY_MODULES)
+    assert EQUATIONS["sdpa"].claim.__module__ == "scenes.kit.equations.core"
+    assert EQUATIONS["softmax_stable"].claim.__module__ == "scenes.kit.equations.softmax"
+
+
+def test_an_entry_module_registering_a_taken_name_fails_loudly(tmp_path):
+    path = tmp_path / "l99_duplicate.py"
+    path.write_text(
+        "import sympy as sp\n"
+        "from scenes.kit.equations.registry import Clause, register\n"
+        "register('sdpa', [Clause(sp.Symbol('y'), sp.S.One)], lambda eq: None, 'a second sdpa', None,\n"
+        "         where='course notation')\n")
+    spec = importlib.util.spec_from_file_location("l99_duplicate", path)
+    before = EQUATIONS["sdpa"]
+    with pytest.raises(ValueError, match=r"'sdpa' registered twice: first by scenes\.kit\.equations\.core, "
+                                         r"again by l99_duplicate"):
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+    assert EQUATIONS["sdpa"] is before and len([n for n in EQUATIONS if n == "sdpa"]) == 1

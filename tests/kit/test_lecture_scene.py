@@ -61,7 +61,7 @@ NARRATION_1 = "Each query meets every key: softmax(QKᵀ/√d_k) is taken row by
 NARRATION_2 = "GQA shares one KV head among several queries."
 
 SCENE = f"""
-from manim import Circle, Create, FadeOut
+from manim import DOWN, Circle, Create, FadeIn, FadeOut, Text
 from scenes.kit.lecture_scene import LectureScene
 
 
@@ -82,6 +82,28 @@ class Empty(LectureScene):
         self.topic("L01.1", "Nothing here")
         self.topic("L01.2", "Something")
         self.wait(0.2)
+
+
+class OffFrame(LectureScene):
+    def construct(self):
+        self.topic("L01.1", "Off the frame")
+        self.wait(0.5)
+        self.play(FadeIn(Text("too far down").shift(4 * DOWN)), run_time=0.5)
+
+
+class Left(LectureScene):
+    closing_fade = 0.6
+
+    def construct(self):
+        self.topic("L01.1", "Something left on screen")
+        self.play(FadeIn(Circle()), run_time=0.4)
+        self.observed = []
+        self.step_observers = [lambda scene, kind: scene.observed.append((kind, len(scene.mobjects)))]
+
+    def tear_down(self):
+        super().tear_down()
+        with open("observed.txt", "w") as f:
+            f.write(str(self.observed) + " " + format(self.renderer.time, ".3f"))
 """
 
 PIPER_SCENE = """
@@ -99,13 +121,14 @@ class Voice(LectureScene):
 """
 
 
-def _manim(tmp_path: Path, source: str, scene: str, voice: str, *extra: str) -> subprocess.CompletedProcess:
+def _manim(tmp_path: Path, source: str, scene: str, voice: str, *extra: str,
+           cwd: Path | None = None) -> subprocess.CompletedProcess:
     script = tmp_path / "lecture_tiny.py"
     script.write_text(source)
     env = dict(os.environ, ATTN_VOICE=voice, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     cmd = [sys.executable, "-m", "manim", "-ql", "--disable_caching", "--save_sections",
            "--media_dir", str(tmp_path / "media"), *extra, str(script), scene]  # fmt: skip
-    return subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240)
+    return subprocess.run(cmd, cwd=cwd or ROOT, env=env, capture_output=True, text=True, timeout=240)
 
 
 def _outputs(tmp_path: Path, scene: str) -> Path:
@@ -161,9 +184,27 @@ def test_empty_section_is_an_error(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_leaving_the_safe_area_is_an_error_with_the_scene_time(tmp_path: Path) -> None:
+    proc = _manim(tmp_path, SCENE, "OffFrame", "silent", "--dry_run")
+    assert proc.returncode != 0
+    message = " ".join(proc.stderr.replace("│", " ").split())
+    assert "OffFrame at 1.00 s: outside the safe area" in message, proc.stderr[-3000:]
+    assert "too far down" in message
+
+
+@pytest.mark.slow
+def test_what_is_left_on_screen_fades_out_at_the_end(tmp_path: Path) -> None:
+    proc = _manim(tmp_path, SCENE, "Left", "silent", "--dry_run", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    # observed from the step after construct() on: one play, the closing fade, after which nothing
+    # is on screen; the scene is 0.4 s of play plus the 0.6 s closing fade
+    assert (tmp_path / "observed.txt").read_text() == "[('play', 0)] 1.000"
+
+
+@pytest.mark.slow
 @pytest.mark.skipif(not piper_available(), reason="piper-tts or its voice is not installed")
 def test_render_with_piper_voice(tmp_path: Path) -> None:
-    from scenes.kit.audio import measure_loudness, normalize_video_loudness
+    from scenes.kit.audio import measure_loudness, normalize_loudness
 
     proc = _manim(tmp_path, PIPER_SCENE, "Voice", "silent")  # voice_mode pins piper over ATTN_VOICE
     assert proc.returncode == 0, proc.stderr[-3000:]
@@ -172,10 +213,11 @@ def test_render_with_piper_voice(tmp_path: Path) -> None:
     assert _srt_text(out / "Voice.srt") == ["Queries ask, keys answer, values carry the content."]
     d = _durations(out / "Voice.mp4")
     assert 2.0 < d["audio"] < 6.0
-    assert d["audio"] == pytest.approx(d["video"], abs=0.15)
+    # the closing fade (0.8 s, the Dot left on screen) comes after the narration, in silence
+    assert d["audio"] == pytest.approx(d["video"] - 0.8, abs=0.15)
     speech = measure_loudness(out / "Voice.wav")  # manim's mix of the narration
     assert -30 < speech["integrated_lufs"] < -12
-    # The assembler's last step: YouTube loudness on the muxed AAC.
-    report = normalize_video_loudness(out / "Voice.mp4", tmp_path / "Voice.norm.mp4")
-    assert report["final_lufs"] == pytest.approx(-14.0, abs=0.5)
-    assert report["final_true_peak_dbtp"] <= -1.0
+    # The assembler's loudness step, on this narration track.
+    report = normalize_loudness(out / "Voice.wav", tmp_path / "Voice.norm.wav")
+    assert report["output_lufs"] == pytest.approx(-14.0, abs=0.5)
+    assert report["output_true_peak_dbtp"] <= -1.0

@@ -16,11 +16,12 @@ import torch
 from manim import Camera, Transform, VGroup, tempconfig
 
 import attn_ref as ar
-from scenes.kit.mobjects import (ArcDiagram, AttentionGrid, BenchmarkChart, Citation, CitationLine, CodePanel,
+from scenes.kit.mobjects import (ArcDiagram, AttentionGrid, BenchmarkChart, CitationLine, CodePanel,
                                  HeadStack, MaskOverlay, MatrixGrid, RecapCard, ReferencesCard, SoftmaxBars,
                                  TileGrid, TitleCard, TokenRow, VectorColumn, bbox, find_overlaps, fit_to_frame,
                                  fit_within, format_number, inside_frame, overlaps, provenance_line)
 from scenes.kit.mobjects.code_panel import body_lines, resolve, source_of
+from scenes.kit.references import Reference
 from scenes.kit.theme import BUFF, COLORS, FRAME, SAFE, heat_color
 
 HERE = Path(__file__).parent
@@ -295,23 +296,30 @@ def test_code_panel_is_the_library_source():
 
 
 def test_cards():
-    vaswani = Citation("Vaswani et al.", 2017, "Attention Is All You Need", "1706.03762")
+    vaswani = Reference("Vaswani et al.", 2017, "Attention Is All You Need", arxiv="1706.03762", venue="NeurIPS 2017")
     title = TitleCard(1, "Attention Fundamentals", "From recurrent networks to attention, with real numbers")
     assert inside_frame(title, margin=BUFF.MARGIN - 1e-6)
     assert_apart([title.number, title.title, title.rule, title.subtitle], "title card parts")
     cite = CitationLine(vaswani)
-    assert "arXiv:1706.03762" in cite.text.original_text
+    assert cite.text.original_text == vaswani.short() == ("Vaswani et al. 2017 \u00b7 Attention Is All You Need \u00b7 "
+                                                          "NeurIPS 2017 \u00b7 arXiv:1706.03762")
+    assert CitationLine(vaswani, venue=False).text.original_text == vaswani.short(venue=False)
     assert inside_frame(cite, margin=BUFF.MARGIN - 1e-6) and cite.get_bottom()[1] < -FRAME.HEIGHT / 2 + 1
     recap = RecapCard(["Attention reads every token directly, in one step, and this sentence is long enough "
                        "to wrap onto a second line.", "Softmax runs along each row."])
     assert inside_frame(recap, margin=BUFF.MARGIN - 1e-6)
     assert_apart([recap.heading, *recap.items], "recap parts")
-    refs = ReferencesCard([vaswani, Citation("Bahdanau, Cho & Bengio", 2014, "Neural Machine Translation by "
-                                             "Jointly Learning to Align and Translate", "1409.0473")])
+    elman = Reference("Elman", 1990, "Finding Structure in Time", venue="Cognitive Science 14(2), 179\u2013211")
+    refs = ReferencesCard([vaswani, Reference("Bahdanau, Cho & Bengio", 2014, "Neural Machine Translation by "
+                                              "Jointly Learning to Align and Translate", arxiv="1409.0473"), elman])
     assert inside_frame(refs, margin=BUFF.MARGIN - 1e-6)
     assert_apart([refs.heading, *refs.items], "reference parts")
-    many = ReferencesCard([Citation(f"Author {k} et al.", 2000 + k, "A title long enough to wrap onto a second "
-                                    "line of the references card when it is set at this size", "1706.03762")
+    assert refs.citations[0] is vaswani and refs.lines == [r.short(venue=False) for r in refs.citations]
+    # a paper with an arXiv id shows the id (not the venue), one without shows its venue
+    assert refs.lines[0] == "Vaswani et al. 2017 \u00b7 Attention Is All You Need \u00b7 arXiv:1706.03762"
+    assert refs.lines[2].endswith("Finding Structure in Time \u00b7 Cognitive Science 14(2), 179\u2013211")
+    many = ReferencesCard([Reference(f"Author {k} et al.", 2000 + k, "A title long enough to wrap onto a second "
+                                     "line of the references card when it is set at this size", arxiv="1706.03762")
                            for k in range(12)])
     assert many.height == pytest.approx(SAFE.height, abs=1e-6)        # shrunk to the safe area…
     assert inside_frame(many, margin=BUFF.MARGIN - 1e-6)                # …and still inside it

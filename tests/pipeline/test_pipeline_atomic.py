@@ -86,3 +86,18 @@ def test_steps_resume_after_a_crash(tmp_path):
     s = Steps(state, force=True, log=lambda m: None)
     s.run("a", ["input-a changed"], [a], make(a, "A2", "a"))
     assert s.ran == ["a"]
+
+
+def test_write_mode_is_set_before_the_data_and_default_follows_the_umask(tmp_path):
+    import os
+    import stat
+
+    old = os.umask(0o000)  # permissive: a secret must still come out 0600
+    try:
+        secret = atomic.write_text(tmp_path / "cfg" / "token.json", "secret", mode=0o600)
+        plain = atomic.write_text(tmp_path / "plain.txt", "x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(secret.stat().st_mode) == 0o600 and secret.read_text() == "secret"
+    assert stat.S_IMODE(plain.stat().st_mode) == 0o666
+    assert sorted(p.name for p in (tmp_path / "cfg").iterdir()) == ["token.json"]

@@ -111,9 +111,18 @@ def test_render_and_assemble_fixture_lecture(tmp_path):
     assert meta["sections"][1]["topic_ids"] == ["L90.1"]
     assert "arXiv:1706.03762" in meta["description"]
 
-    # thumbnail
+    # thumbnail: FixtureBeta's frame at 2.5 s (a white shape on the background) above the title
+    import numpy as np
+
+    from scenes.pipeline.thumbnail import grab_frame
+
+    beta = next(r.job.outputs.mp4 for r in report.results if r.job.outputs.scene == "FixtureBeta")
+    frame = np.asarray(grab_frame(beta, 2.5))
+    assert (frame.min(axis=2) > 200).sum() > 200  # the shape is in that frame
     with Image.open(p.thumbnail) as im:
         assert im.size == (1280, 720) and im.format == "PNG"
+        thumb = np.asarray(im.convert("RGB"))
+    assert (thumb[:300].min(axis=2) > 200).sum() > 2000  # and, scaled up, in the picture above the title
 
     # the publisher accepts what we wrote (when its module is there)
     try:

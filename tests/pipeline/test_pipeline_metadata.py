@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from scenes.course import COURSE, Reference
+from scenes.course import COURSE
+from scenes.kit.references import Reference
 from scenes.pipeline import metadata as md
 
 VOICE = {"engine": "piper", "voice": "en_US-joe-medium", "settings": {}}
@@ -27,7 +28,7 @@ def test_every_lecture_fits_youtube_limits():
 
 def test_long_inputs_are_cut_to_fit_and_brackets_replaced():
     lec = COURSE.lectures[0]
-    many = tuple(Reference(f"Author {i} et al. 2024", "A <very> long title " * 6, f"2401.{i:05d}")
+    many = tuple(Reference(f"Author {i} et al.", 2024, "A <very> long title " * 6, f"2401.{i:05d}")
                  for i in range(80))
     lines = [f"{i // 60}:{i % 60:02d} Chapter {i} <x>" for i in range(0, 3000, 30)]
     big = replace(lec, title="T" * 150 + " <b>", description="word " * 2000, references=many,

@@ -194,7 +194,7 @@ def test_no_secret_in_logs_or_output_of_a_full_publish(media_dir, caplog, capsys
     responses.insert(3, ({"status": "308", "range": "0-1023"}, ""))
     h = Harness(media_dir, responses)
     assert main(["--media-dir", str(media_dir), "--lecture", "01", "--yes", "-v"], h.deps()) == ExitCode.OK
-    assert "retry 1/3 of the same upload session" in caplog.text
+    assert "Retry #1 for media upload" in caplog.text  # googleapiclient's own retry, logged
     assert h.http.request_sequence[0][3]["authorization"] == f"Bearer {ACCESS_TOKEN}"
     captured = capsys.readouterr()
     for secret in (ACCESS_TOKEN, REFRESH_TOKEN, CLIENT_SECRET):

@@ -172,26 +172,27 @@ def test_changed_video_is_uploaded_again_and_old_id_named(media_dir, capsys):
     assert "AGAIN" in out and "VID01 was NOT deleted" in out and "studio.youtube.com/video/VID01" in out
 
 
-def test_503_mid_upload_resumes_the_same_session(media_dir):
+def test_503_mid_upload_resends_the_chunk_into_the_same_session(media_dir):
+    """googleapiclient's own retry (num_retries): the failed chunk is sent again, to the same session."""
     write_lecture(media_dir, "01")
     responses = [
         session(upload_uri("01")),
         resume(CHUNK - 1),  # first chunk stored
         ({"status": "503"}, "backend error"),  # second chunk fails
-        resume(CHUNK - 1),  # status query: the server has the first chunk only
-        resume(2 * CHUNK - 1),  # second chunk again
+        resume(2 * CHUNK - 1),  # second chunk again, stored
         ok({"id": "VID01"}),  # last chunk
         ok({}), ok({"id": "CAP01"}), ok({"items": []}), ok({"id": "PL1"}), ok({"id": "PLI01"}),
     ]
     h = Harness(media_dir, responses)
     assert h.run("--lecture", "01") == ExitCode.OK
     seq = h.http.request_sequence
-    upload_calls = seq[:6]
-    assert [c[1] for c in upload_calls] == ["POST", "PUT", "PUT", "PUT", "PUT", "PUT"]
+    upload_calls = seq[:5]
+    assert [c[1] for c in upload_calls] == ["POST", "PUT", "PUT", "PUT", "PUT"]
     assert sum(1 for c in seq if "upload/youtube/v3/videos" in c[0]) == 1  # one insert, never a second
     assert all(c[0] == upload_uri("01") for c in upload_calls[1:])  # the same session continued
-    assert upload_calls[3][3]["Content-Range"] == f"bytes */{VIDEO_SIZE}"  # asked where to resume
-    assert upload_calls[4][3]["Content-Range"] == f"bytes {CHUNK}-{2 * CHUNK - 1}/{VIDEO_SIZE}"
+    second = f"bytes {CHUNK}-{2 * CHUNK - 1}/{VIDEO_SIZE}"
+    assert upload_calls[2][3]["Content-Range"] == upload_calls[3][3]["Content-Range"] == second
+    assert upload_calls[4][3]["Content-Range"] == f"bytes {2 * CHUNK}-{VIDEO_SIZE - 1}/{VIDEO_SIZE}"
     assert h.sleeps == [0.5 * 2]  # one backoff: rand() * 2**1, injected, no real sleep
     assert read_manifest(media_dir)["lectures"]["01"]["video_id"] == "VID01"
 
@@ -218,7 +219,7 @@ def test_retries_exhausted_fails_with_its_code_and_records_only_the_session(medi
     write_lecture(media_dir, "01")
     responses = [session(upload_uri("01")), ({"status": "503"}, "")]
     for _ in range(3):
-        responses += [({"status": "502"}, "")]  # each status query fails too
+        responses += [({"status": "502"}, "")]  # each resend of the chunk fails too
     h = Harness(media_dir, responses, max_retries=3)
     assert h.run("--lecture", "01") == ExitCode.UPLOAD_FAILED
     assert len(h.sleeps) == 3 and h.sleeps == sorted(h.sleeps)  # exponential

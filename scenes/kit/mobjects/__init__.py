@@ -3,7 +3,7 @@
     from scenes.kit.mobjects import AttentionGrid, TokenRow
 """
 from .attention import AttentionGrid, MaskOverlay, displayed_weights
-from .cards import Citation, CitationLine, RecapCard, ReferencesCard, TitleCard
+from .cards import CitationLine, RecapCard, ReferencesCard, TitleCard
 from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
 from .code_panel import CodePanel
 from .diagrams import ArcDiagram, HeadStack, TileGrid
@@ -16,7 +16,6 @@ __all__ = [
     "ArcDiagram",
     "AttentionGrid",
     "BenchmarkChart",
-    "Citation",
     "CitationLine",
     "CodePanel",
     "HeadStack",

@@ -2,36 +2,16 @@
 from __future__ import annotations
 
 import textwrap
-from dataclasses import dataclass
 from collections.abc import Sequence
 
 from manim import DOWN, LEFT, RIGHT, Line, Square, VGroup
 
+from ..references import Reference
 from ..theme import BUFF, COLORS, SAFE, SIZES
 from .layout import fit_within
 from .text import label, paragraph
 
-__all__ = ["Citation", "CitationLine", "RecapCard", "ReferencesCard", "TitleCard", "wrap"]
-
-
-@dataclass(frozen=True)
-class Citation:
-    """A paper: ``Citation("Vaswani et al.", 2017, "Attention Is All You Need", "1706.03762")``."""
-
-    authors: str
-    year: int
-    title: str
-    arxiv: str | None = None
-    venue: str | None = None
-
-    def short(self) -> str:
-        """``Vaswani et al. 2017 · Attention Is All You Need · arXiv:1706.03762``."""
-        parts = [f"{self.authors} {self.year}", self.title]
-        if self.venue:
-            parts.append(self.venue)
-        if self.arxiv:
-            parts.append(f"arXiv:{self.arxiv}")
-        return " \u00b7 ".join(parts)
+__all__ = ["CitationLine", "RecapCard", "ReferencesCard", "TitleCard", "wrap"]
 
 
 def wrap(text: str, width_units: float, font_size: float) -> list[str]:
@@ -41,12 +21,14 @@ def wrap(text: str, width_units: float, font_size: float) -> list[str]:
 
 
 class CitationLine(VGroup):
-    """A small source line at the bottom left of the frame. Parts: ``.text``; ``.citation``."""
+    """A small source line at the bottom left of the frame: ``reference.short(venue)`` (or a plain string).
+    Parts: ``.text``; ``.citation`` (the reference)."""
 
-    def __init__(self, citation: Citation | str, *, font_size: float = SIZES.CAPTION, place: bool = True):
+    def __init__(self, citation: Reference | str, *, venue: bool = True, font_size: float = SIZES.CAPTION,
+                 place: bool = True):
         super().__init__()
         self.citation = citation
-        s = citation.short() if isinstance(citation, Citation) else str(citation)
+        s = citation.short(venue=venue) if isinstance(citation, Reference) else str(citation)
         self.text = label(s, size=font_size, color=COLORS.MUTED)
         self.add(self.text)
         fit_within(self, SAFE.width, None)
@@ -124,8 +106,11 @@ class RecapCard(_ListCard):
 
 
 class ReferencesCard(_ListCard):
-    """Numbered references with arXiv ids. Parts: ``.heading``, ``.items``; ``.citations``."""
+    """Numbered references, each ``reference.short(venue)``: by default the arXiv id, the venue only for a
+    paper without one. Parts: ``.heading``, ``.items``; ``.citations`` (the references), ``.lines`` (their text)."""
 
-    def __init__(self, citations: Sequence[Citation], title: str = "References", font_size: float = SIZES.LABEL):
+    def __init__(self, citations: Sequence[Reference], title: str = "References", font_size: float = SIZES.LABEL,
+                 *, venue: bool = False):
         self.citations = list(citations)
-        super().__init__(title, [c.short() for c in self.citations], lambda k: f"[{k + 1}]", font_size)
+        self.lines = [c.short(venue=venue) for c in self.citations]
+        super().__init__(title, self.lines, lambda k: f"[{k + 1}]", font_size)

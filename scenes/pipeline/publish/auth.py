@@ -8,15 +8,15 @@ objects here have reprs that show paths only.
 
 from __future__ import annotations
 
-import contextlib
 import json
 import logging
 import os
 import stat
-import secrets as secrets_mod
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
+
+from scenes.pipeline import atomic
 
 from . import layout
 from .errors import AuthFailedError, ClientSecretsError, CredentialsError, UploadFailedError
@@ -162,20 +162,7 @@ class TokenStore:
         text = creds.to_json()
         directory = self.path.parent
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-        # Created 0600 from the start (os.open with O_EXCL on a fresh name), then swapped in.
-        tmp = directory / f".{self.path.name}.{os.getpid()}.{secrets_mod.token_hex(4)}.tmp"
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        try:
-            os.fchmod(fd, 0o600)  # in case the umask is unusual
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, self.path)
-        except BaseException:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-            raise
+        atomic.write_text(self.path, text, mode=0o600)  # 0600 from its first byte
 
     def discard(self) -> bool:
         """Remove the token so the next run authorises again. True when a file was removed."""

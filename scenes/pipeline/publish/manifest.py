@@ -28,12 +28,11 @@ Unknown keys are kept, so a newer tool's fields survive an older one's rewrite.
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
-import tempfile
 from datetime import datetime, timezone
 from pathlib import Path
+
+from scenes.pipeline import atomic
 
 from .errors import ManifestError
 
@@ -43,24 +42,6 @@ STEPS = ("video", "metadata", "thumbnail", "captions", "playlist")
 
 def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
-
-
-def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the new one, never half."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        os.fchmod(fd, mode)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
-        raise
 
 
 class Manifest:
@@ -119,4 +100,4 @@ class Manifest:
     def save(self) -> None:
         self.data["format"] = FORMAT
         text = json.dumps(self.data, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
-        atomic_write_text(self.path, text)
+        atomic.write_text(self.path, text)

@@ -1,8 +1,11 @@
-"""Calling the API robustly: resumable uploads, retries with backoff and jitter, error mapping.
+"""Calling the API robustly: resumable uploads, retries, error mapping.
 
-A resumable upload is driven by one request object; after a 5xx or a dropped connection the same
-object is asked for its next chunk again, so the client first asks the upload session how much it
-received and continues from there: the upload session is never restarted by a retry.
+Retries are google-api-python-client's own (``num_retries``): it retries 5xx, 429 and rate-limit
+403 answers, and dropped connections on plain requests and on the start of an upload session,
+sleeping rand() * 2**n seconds before retry n. The one case it leaves to its caller is a dropped
+connection during an upload chunk: the request is then in its error state, and asking it for the
+next chunk again first asks the upload session how much it holds and continues from there, so the
+session is never restarted by a retry (:func:`run_resumable`).
 """
 
 from __future__ import annotations
@@ -11,7 +14,7 @@ import json
 import logging
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from collections.abc import Callable
 
@@ -23,7 +26,7 @@ from .errors import ApiError, CredentialsError, PublishError, QuotaExceededError
 
 LOG = logging.getLogger("attn.publish")
 
-RETRYABLE_STATUS = frozenset({500, 502, 503, 504})
+RETRYABLE_STATUS = frozenset({429, 500, 502, 503, 504})  # what the client retried before giving up
 QUOTA_REASONS = frozenset({"quotaExceeded", "dailyLimitExceeded", "uploadLimitExceeded"})
 DEFAULT_CHUNKSIZE = 8 * 1024 * 1024  # a multiple of 256 KiB, as resumable uploads require
 
@@ -44,18 +47,22 @@ TRANSPORT_ERRORS = _transport_errors()
 
 @dataclass
 class Backoff:
-    """Exponential backoff with full jitter: before retry n, sleep rand() * min(cap, base * 2**n)."""
+    """The retry policy: at most ``max_retries`` retries, rand() * 2**n seconds before retry n
+    (googleapiclient's schedule). ``sleep`` and ``rand`` are replaceable, so tests never sleep."""
 
     max_retries: int = 8
-    base: float = 1.0
-    cap: float = 64.0
     sleep: Callable[[float], Any] = time.sleep
     rand: Callable[[], float] = random.random
-    slept: list = field(default_factory=list)
+
+    def arm(self, request: Any) -> Any:
+        """Give ``request`` this policy's sleep and random source: googleapiclient reads them from
+        the request (``_sleep``, ``_rand``) when it retries."""
+        request._sleep = self.sleep
+        request._rand = self.rand
+        return request
 
     def pause(self, attempt: int) -> float:
-        delay = self.rand() * min(self.cap, self.base * 2**attempt)
-        self.slept.append(delay)
+        delay = self.rand() * 2**attempt
         self.sleep(delay)
         return delay
 
@@ -130,21 +137,32 @@ def resume_session(request: Any, session_uri: str) -> None:
     request._in_error_state = True  # googleapiclient's flag for "query the session before sending"
 
 
+def _given_up(err: HttpError, what: str, backoff: Backoff) -> PublishError:
+    if status_of(err) in RETRYABLE_STATUS:
+        return UploadFailedError(f"{what}: gave up after {backoff.max_retries} retries ({_describe(err)}); "
+                                 "rerun to try again")
+    return classify(err, what)
+
+
 def run_resumable(request: Any, backoff: Backoff, what: str,
                   progress: Callable[[int, int | None], Any] | None = None,
                   on_session: Callable[[str], Any] | None = None) -> dict:
-    """Drive a resumable upload to its end; return the API's response body. ``on_session(uri)`` is
+    """Drive a resumable upload to its end; return the API's response body.
+
+    Each chunk goes out with ``num_retries``; a connection dropped mid-chunk (which the client
+    does not retry) is met here by asking for the next chunk again, up to ``max_retries`` times in
+    a row, and the client then resumes the same session from what it holds. ``on_session(uri)`` is
     called as soon as the upload session's URI is known (and again if the server moves it), so a
     caller can store it and a later process can :func:`resume_session` after a crash."""
     RefreshError = _refresh_error()
-    attempt = 0
+    backoff.arm(request)
+    drops = 0
     response = None
     known = getattr(request, "resumable_uri", None)
     while response is None:
-        failure: BaseException | None = None
         try:
             try:
-                status, response = request.next_chunk()
+                status, response = request.next_chunk(num_retries=backoff.max_retries)
             finally:
                 uri = getattr(request, "resumable_uri", None)
                 if on_session is not None and uri and uri != known:
@@ -153,51 +171,34 @@ def run_resumable(request: Any, backoff: Backoff, what: str,
         except RefreshError as exc:
             raise CredentialsError(f"{what}: the credentials were rejected ({redact(str(exc))})") from None
         except HttpError as exc:
-            if status_of(exc) not in RETRYABLE_STATUS:
-                raise classify(exc, what) from None
-            failure = exc
+            raise _given_up(exc, what, backoff) from None
         except TRANSPORT_ERRORS as exc:
-            failure = exc
-        else:
-            if status is not None:
-                attempt = 0  # progress was made: count failures afresh
-                if progress is not None:
-                    progress(status.resumable_progress, status.total_size)
+            drops += 1
+            if drops > backoff.max_retries:
+                raise UploadFailedError(f"{what}: gave up after {backoff.max_retries} retries ({_describe(exc)}); "
+                                        "rerun to try again") from None
+            delay = backoff.pause(drops)
+            LOG.warning("%s: %s; retry %d/%d of the same upload session in %.1f s",
+                        what, _describe(exc), drops, backoff.max_retries, delay)
             continue
-        attempt += 1
-        if attempt > backoff.max_retries:
-            raise UploadFailedError(
-                f"{what}: gave up after {backoff.max_retries} retries ({_describe(failure)}); "
-                "rerun to try again"
-            ) from None
-        delay = backoff.pause(attempt)
-        LOG.warning("%s: %s; retry %d/%d of the same upload session in %.1f s",
-                    what, _describe(failure), attempt, backoff.max_retries, delay)
+        if status is not None:
+            drops = 0  # progress was made: count failures afresh
+            if progress is not None:
+                progress(status.resumable_progress, status.total_size)
     return response
 
 
 def execute(request: Any, backoff: Backoff, what: str) -> dict:
-    """Run a plain (non-resumable) request with the same retry policy."""
+    """Run a plain (non-resumable) request, with the client's retries."""
     RefreshError = _refresh_error()
-    attempt = 0
-    while True:
-        try:
-            return request.execute()
-        except RefreshError as exc:
-            raise CredentialsError(f"{what}: the credentials were rejected ({redact(str(exc))})") from None
-        except HttpError as exc:
-            if status_of(exc) not in RETRYABLE_STATUS:
-                raise classify(exc, what) from None
-            failure: BaseException = exc
-        except TRANSPORT_ERRORS as exc:
-            failure = exc
-        attempt += 1
-        if attempt > backoff.max_retries:
-            raise UploadFailedError(
-                f"{what}: gave up after {backoff.max_retries} retries ({_describe(failure)}); rerun to try again"
-            ) from None
-        delay = backoff.pause(attempt)
-        LOG.warning("%s: %s; retry %d/%d in %.1f s", what, _describe(failure), attempt, backoff.max_retries, delay)
+    try:
+        return backoff.arm(request).execute(num_retries=backoff.max_retries)
+    except RefreshError as exc:
+        raise CredentialsError(f"{what}: the credentials were rejected ({redact(str(exc))})") from None
+    except HttpError as exc:
+        raise _given_up(exc, what, backoff) from None
+    except TRANSPORT_ERRORS as exc:
+        raise UploadFailedError(f"{what}: {_describe(exc)}; rerun to try again") from None
 
 
 def _describe(exc: BaseException | None) -> str:

@@ -4,7 +4,8 @@
 from dataclasses import replace
 from pathlib import Path
 
-from scenes.course import COURSE, Course, Lecture, Reference, SceneSpec
+from scenes.course import COURSE, Course, Lecture, SceneSpec
+from scenes.kit.references import VASWANI
 
 HERE = Path(__file__).resolve().parent
 REL = HERE.relative_to(COURSE.root)
@@ -20,12 +21,13 @@ SYNC = Lecture(
     id="90", slug="pipeline-fixture", title="Pipeline Fixture",
     description="Two tiny scenes that test the render and assembly pipeline <with> brackets.",
     package=str(REL),
-    references=(Reference("Vaswani et al. 2017", "Attention Is All You Need", "1706.03762"),),
+    references=(VASWANI,),
     tags=("fixture", "pipeline test"),
     scenes=(
         SceneSpec(str(REL / "sync_scenes.py"), "FixtureAlpha", ("L90.1 Alpha topic", "L90.2 Beta topic")),
         SceneSpec(str(REL / "sync_scenes.py"), "FixtureBeta", ("L90.3 Gamma topic", "Recap")),
     ),
+    thumbnail=("FixtureBeta", 2.5),  # its shape, fully drawn
     ready=True,
     topic_ids=("L90.1", "L90.2", "L90.3"),
 )

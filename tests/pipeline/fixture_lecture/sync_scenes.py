@@ -42,14 +42,22 @@ def beep_path() -> str:
 class SyncScene(LectureScene):
     voice_mode = "silent"
 
+    flashing = False
+
+    def check_frame(self) -> None:
+        if not self.flashing:  # the flash fills the whole frame on purpose
+            super().check_frame()
+
     def flash(self) -> None:
         """White frame + tone onset at the same scene time."""
         white = Rectangle(width=config.frame_width + 1, height=config.frame_height + 1,
                           fill_color="#FFFFFF", fill_opacity=1, stroke_width=0)
         self.add_sound(beep_path())
         self.add(white)
+        self.flashing = True
         self.wait(1 / config.frame_rate)
         self.remove(white)
+        self.flashing = False
 
     def beat(self, text: str, before: float, after: float) -> None:
         shape = Circle(radius=0.6) if len(text) % 2 else Square(side_length=1.0)

@@ -4,16 +4,17 @@ Every topic that shows the running example (L01.2, L01.4, L01.5, L01.7, L01.8, L
 inputs from here, so the whole lecture tells one story about one sentence. Embeddings and projection
 matrices are seeded Gaussians rounded to two decimals: the values printed on screen are exactly the
 values used. Results leave the data module as nested tuples of Python floats (exact float64 values,
-immutable, safe to cache); :func:`as_tensor` turns them back into float64 tensors.
+immutable, safe to cache); :func:`as_tensor` turns them back into float64 tensors. The cached inputs
+are registered with ``@shared_input``, so ``cache_clear`` forgets them with the builders.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import torch
 
 import attn_ref as ar
+from scenes.kit.data_builders import shared_input
 
 Vec = tuple[float, ...]
 Mat = tuple[Vec, ...]
@@ -31,6 +32,10 @@ PROJ_STD = 0.5
 """Standard deviation of the entries of W_Q, W_K, W_V before rounding to 2 decimals."""
 PROJ_SEED_SEARCH = range(1000)
 """Projection seeds tried in order; the first that gives an instructive worked example wins."""
+QUERY_TOKEN = "sat"
+"""The query row followed through L01.5–L01.7."""
+KEY_TOKEN = "cat"
+"""The key whose score with the query is worked out product by product in L01.5."""
 
 
 def to_tuple(x) -> tuple:
@@ -46,20 +51,25 @@ def as_tensor(m) -> torch.Tensor:
     return torch.tensor(m, dtype=torch.float64)
 
 
+def batched(x: torch.Tensor) -> torch.Tensor:
+    """(L, D) -> (1, 1, L, D), the (B, H, L, D) layout of ``ar.sdpa``."""
+    return x[None, None]
+
+
 def qualname(fn) -> str:
     """Qualified name of a library function, e.g. ``attn_ref.core.sdpa``, for the code panel."""
     return f"{fn.__module__}.{fn.__qualname__}"
 
 
-def _gaussian(shape, seed: int, std: float = 1.0, decimals: int = 2) -> torch.Tensor:
+def gaussian(shape, seed: int, std: float = 1.0, decimals: int = 2) -> torch.Tensor:
     """Seeded N(0, std²) entries rounded to ``decimals`` places, float64."""
     g = torch.Generator().manual_seed(seed)
     return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
 
 
-@functools.cache
+@shared_input
 def _embedding_table() -> torch.Tensor:
-    table = _gaussian((len(VOCAB), D_MODEL), EMBED_SEED)
+    table = gaussian((len(VOCAB), D_MODEL), EMBED_SEED)
     table[VOCAB.index(PAD)] = 0.0
     return table
 
@@ -72,7 +82,7 @@ def embed(tokens) -> torch.Tensor:
 
 def _projections(seed: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     """W_Q, W_K, W_V (d_model × d_k each), seeded N(0, PROJ_STD²) rounded to 2 decimals."""
-    w = _gaussian((3, D_MODEL, D_MODEL), seed, PROJ_STD)
+    w = gaussian((3, D_MODEL, D_MODEL), seed, PROJ_STD)
     return w[0], w[1], w[2]
 
 
@@ -99,7 +109,7 @@ def instructive(p: torch.Tensor) -> bool:
     return bool((dist[off] >= 0.25).all())
 
 
-@functools.cache
+@shared_input
 def projection_seed() -> int:
     """The first seed in :data:`PROJ_SEED_SEARCH` whose worked example is :func:`instructive`."""
     x = embed(SENTENCE)
@@ -125,7 +135,7 @@ class Shared:
     v: torch.Tensor
 
 
-@functools.cache
+@shared_input
 def shared() -> Shared:
     """The one source of the sentence, its embeddings and the projections (internal, tensors)."""
     seed = projection_seed()
@@ -141,8 +151,3 @@ def project(tokens) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
     x = embed(tokens)
     return x @ s.w_q, x @ s.w_k, x @ s.w_v
 
-
-def cache_clear() -> None:
-    """Forget the cached shared inputs (tests use it to check determinism)."""
-    for fn in (_embedding_table, projection_seed, shared):
-        fn.cache_clear()

@@ -1,16 +1,16 @@
-"""L01.9: causal masks (−∞ before softmax, exact zeros after), padding masks for a ragged batch, and
-upper-left vs lower-right causal alignment when decoding with a cache.
+"""L01.9: causal masks (−∞ before softmax, exact zeros after), padding masks for a ragged batch and a
+zoom on its shortest sentence, and upper-left vs lower-right causal alignment when decoding with a cache.
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 
 import torch
 
 import attn_ref as ar
+from scenes.kit.data_builders import builder
 
-from .data_common import PAD, Mat, qualname, shared, project, to_tuple
+from ._shared import PAD, Mat, Vec, batched, project, qualname, shared, to_tuple
 
 PADDED_BATCH: tuple[tuple[str, ...], ...] = (
     ("the", "cat", "sat", "on", "mats"),
@@ -21,10 +21,6 @@ N_NEW = 2
 """Queries in the decoding demo: the last 2 tokens of the sentence, decoded against a cache of all 5."""
 
 BoolMat = tuple[tuple[bool, ...], ...]
-
-
-def _b(x: torch.Tensor) -> torch.Tensor:
-    return x[None, None]
 
 
 def _bools(m: torch.Tensor) -> BoolMat:
@@ -46,15 +42,15 @@ class CausalMasking:
     code_ref: str
 
 
-@functools.cache
+@builder("L01.9")
 def causal_masking() -> CausalMasking:
     """The worked example with a causal mask, from ``ar.causal_mask``, ``ar.attention_scores`` and ``ar.sdpa``."""
     s = shared()
     n = len(s.tokens)
     mask = ar.causal_mask(n, n)
-    scaled = ar.attention_scores(_b(s.q), _b(s.k))[0, 0]
-    masked = ar.attention_scores(_b(s.q), _b(s.k), is_causal=True)[0, 0]
-    out, p = ar.sdpa(_b(s.q), _b(s.k), _b(s.v), is_causal=True, return_weights=True)
+    scaled = ar.attention_scores(batched(s.q), batched(s.k))[0, 0]
+    masked = ar.attention_scores(batched(s.q), batched(s.k), is_causal=True)[0, 0]
+    out, p = ar.sdpa(batched(s.q), batched(s.k), batched(s.v), is_causal=True, return_weights=True)
     p = p[0, 0]
     return CausalMasking(s.tokens, _bools(mask), to_tuple(ar.bool_to_additive(mask)), to_tuple(scaled),
                          to_tuple(masked), to_tuple(p), to_tuple(ar.round_to_sum(p)), to_tuple(out[0, 0]),
@@ -75,7 +71,7 @@ class PaddingMasking:
     code_ref: str
 
 
-@functools.cache
+@builder("L01.9")
 def padding_masking() -> PaddingMasking:
     """Each sentence's tokens through the running example's W_Q, W_K, W_V, batched with a key-padding mask."""
     n = max(len(t) for t in PADDED_BATCH)
@@ -117,21 +113,57 @@ class AlignmentDemo:
     max_diff_lower_right: float  # vs the full run: rounding only
 
 
-@functools.cache
+@builder("L01.9")
 def alignment_demo() -> AlignmentDemo:
     """ar.causal_mask(2, 5) both ways vs the last 2 rows of ``ar.sdpa(..., is_causal=True)`` on all 5 tokens."""
     s = shared()
     n_k, n_q = len(s.tokens), N_NEW
-    out_full, p_full = ar.sdpa(_b(s.q), _b(s.k), _b(s.v), is_causal=True, return_weights=True)
+    out_full, p_full = ar.sdpa(batched(s.q), batched(s.k), batched(s.v), is_causal=True, return_weights=True)
     out_full, p_full = out_full[0, 0, -n_q:], p_full[0, 0, -n_q:]
     q_new = s.q[-n_q:]
     res = {}
     for name in ar.CAUSAL_ALIGNMENTS:
         mask = ar.causal_mask(n_q, n_k, name)
-        out, p = ar.sdpa(_b(q_new), _b(s.k), _b(s.v), attn_mask=mask, return_weights=True)
+        out, p = ar.sdpa(batched(q_new), batched(s.k), batched(s.v), attn_mask=mask, return_weights=True)
         res[name] = (mask, p[0, 0], out[0, 0], (out[0, 0] - out_full).abs().max().item())
     ul, lr = res["upper_left"], res["lower_right"]
     return AlignmentDemo(
         s.tokens, s.tokens[-n_q:], n_q, n_k, _bools(ul[0]), _bools(lr[0]), tuple(ul[0].sum(-1).tolist()),
         tuple(lr[0].sum(-1).tolist()), to_tuple(ul[1]), to_tuple(lr[1]), to_tuple(p_full), to_tuple(ul[2]),
         to_tuple(lr[2]), to_tuple(out_full), ul[3], lr[3])
+
+
+@dataclass(frozen=True)
+class PaddingView:
+    """The batch's shortest sentence (most pads): its weights without and with the key-padding mask.
+
+    ``mask`` is ``ar.key_padding_to_attn_mask`` of its row of ``pad_mask``, broadcast to (n, n) (True = may
+    attend). ``pad_leak[i]`` = Σ over pad keys j of the unmasked P_ij: the attention query i wastes on padding.
+    """
+
+    index: int  # which sentence of the batch
+    tokens: tuple[str, ...]  # padded to the batch length
+    n_real: int
+    mask: BoolMat
+    weights_unmasked: Mat
+    weights_unmasked_shown: Mat
+    weights_masked: Mat
+    weights_masked_shown: Mat
+    pad_leak: Vec
+    pad_mass_masked: Vec  # the same sum with the mask: exactly 0
+
+
+@builder("L01.9")
+def padding_view() -> PaddingView:
+    """Zoom on the shortest sentence of ``padding_masking()``'s batch."""
+    pm = padding_masking()
+    b = min(range(len(pm.lengths)), key=lambda i: pm.lengths[i])
+    n = len(pm.padded[b])
+    pad = torch.tensor(pm.pad_mask[b])[None]  # (1, n), True = real token
+    mask = ar.key_padding_to_attn_mask(pad)[0, 0].expand(n, n)  # (n, n)
+    raw = torch.tensor(pm.weights_unmasked[b], dtype=torch.float64)
+    masked = torch.tensor(pm.weights[b], dtype=torch.float64)
+    is_pad = torch.tensor([t == PAD for t in pm.padded[b]])
+    return PaddingView(b, pm.padded[b], pm.lengths[b], _bools(mask), to_tuple(raw), to_tuple(ar.round_to_sum(raw)),
+                       to_tuple(masked), to_tuple(ar.round_to_sum(masked)), to_tuple(raw[:, is_pad].sum(-1)),
+                       to_tuple(masked[:, is_pad].sum(-1)))

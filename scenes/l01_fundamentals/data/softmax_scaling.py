@@ -1,18 +1,18 @@
 """L01.6: softmax step by step, temperature, why scores are divided by √d_k (measured variance and
-saturation), and the max-subtraction that keeps softmax finite.
+saturation), the max-subtraction that keeps softmax finite, and rounded exponentials that add up on screen.
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass
 
 import torch
 
 import attn_ref as ar
+from scenes.kit.data_builders import builder
 
-from .data_attention import QUERY_TOKEN, worked_example
-from .data_common import Mat, Vec, as_tensor, to_tuple
+from ._shared import QUERY_TOKEN, Mat, Vec, as_tensor, to_tuple
+from .worked_example import worked_example
 
 TEMPERATURES: tuple[float, ...] = (0.5, 1.0, 2.0, 5.0)
 D_KS: tuple[int, ...] = (4, 16, 64, 256, 1024)
@@ -43,7 +43,7 @@ class SoftmaxWalkthrough:
     weights_shown: Vec
 
 
-@functools.cache
+@builder("L01.6")
 def softmax_walkthrough() -> SoftmaxWalkthrough:
     """Exponentiate, add up, divide: one score row of the running example."""
     query, row = _query_row()
@@ -67,7 +67,7 @@ class TemperatureRows:
     entropy: Vec  # −Σ p log p in nats (log 5 ≈ 1.61 is uniform)
 
 
-@functools.cache
+@builder("L01.6")
 def temperature_rows() -> TemperatureRows:
     """The running example's row at T = 0.5, 1, 2, 5."""
     query, row = _query_row()
@@ -91,7 +91,7 @@ class DotProductVariance:
     seed: int
 
 
-@functools.cache
+@builder("L01.6")
 def dot_product_variance() -> DotProductVariance:
     """Measured on 20,000 seeded pairs per d_k (entries drawn in float32, products summed in float64)."""
     measured, scaled = [], []
@@ -137,7 +137,7 @@ def _jacobian_frobenius(s: torch.Tensor) -> torch.Tensor:
     return sq.sqrt()
 
 
-@functools.cache
+@builder("L01.6")
 def saturation() -> Saturation:
     """Unscaled scores grow like √d_k, so softmax saturates (one-hot) and its gradient vanishes; ÷√d_k prevents it."""
     n = SATURATION_KEYS
@@ -179,7 +179,7 @@ class StableSoftmax:
     weights_shown: Vec
 
 
-@functools.cache
+@builder("L01.6")
 def stable_softmax_demo() -> StableSoftmax:
     """Scores (1000, 1001, 1002): naive float32 softmax gives NaN, the max-subtracted one (0.09, 0.24, 0.67)."""
     s32 = torch.tensor(LARGE_SCORES, dtype=torch.float32)
@@ -193,3 +193,23 @@ def stable_softmax_demo() -> StableSoftmax:
         LARGE_SCORES, "float32", to_tuple(e32.double()), e32.sum().item(), to_tuple(naive.double()),
         math.log(torch.finfo(torch.float32).max), s.max().item(), to_tuple(shifted), to_tuple(e), e.sum().item(),
         to_tuple(p), to_tuple(ar.softmax(s32).double()), to_tuple(torch.softmax(s, -1)), to_tuple(ar.round_to_sum(p)))
+
+
+@dataclass(frozen=True)
+class SoftmaxExtra:
+    """L01.6: exponentials rounded so that they add up to their rounded sum, for the walkthrough row and for
+    the max-shifted large scores."""
+
+    exps_shown: Vec  # exp(s_j), two decimals, adding up to total_shown
+    total_shown: float
+    shifted_exps_shown: Vec  # exp(s_j − max s), two decimals, adding up to shifted_total_shown
+    shifted_total_shown: float
+
+
+@builder("L01.6")
+def softmax_extra() -> SoftmaxExtra:
+    """The walkthrough row's and the shifted large scores' exponentials, rounded to add up on screen."""
+    sw, st = softmax_walkthrough(), stable_softmax_demo()
+    e = ar.round_to_sum(as_tensor(sw.exps), decimals=2)
+    se = ar.round_to_sum(as_tensor(st.shifted_exps), decimals=2)
+    return SoftmaxExtra(to_tuple(e), round(e.sum().item(), 2), to_tuple(se), round(se.sum().item(), 2))
