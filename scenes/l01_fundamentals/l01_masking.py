@@ -4,7 +4,7 @@ a batch of unequal lengths, and upper-left vs lower-right alignment when decodin
     manim -pql scenes/l01_fundamentals/l01_masking.py Masking
 
 Every number comes from ``data.causal_masking()``, ``data.padding_masking()``, ``data.alignment_demo()``
-and ``data_worked_extra.padding_view()``; this file holds layout and timing only.
+and ``data.padding_view()``; this file holds layout and timing only.
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@ scores are divided by √d_k (measured variance and saturation), and the max-sub
 finite.
 
 Numbers: ``data.softmax_walkthrough()``, ``temperature_rows()``, ``dot_product_variance()``, ``saturation()``,
-``stable_softmax_demo()`` (+ ``data_qkv_extra.softmax_extra()`` for sums that add up on screen); formulas:
+``stable_softmax_demo()`` (+ ``softmax_extra()`` for sums that add up on screen); formulas:
 ``softmax``, ``softmax_temperature``, ``variance_qk``, ``variance_scaled``, ``softmax_stable``.
 This file holds layout and timing only.
 
