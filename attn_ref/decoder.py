@@ -244,7 +244,7 @@ def sampling_distribution(logits: torch.Tensor, temperature: float = 1.0, top_k:
     check_positive_int("top_k", top_k, allow_none=True)
     if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
                               or not 0 < top_p <= 1):
-        raise ValueError(f"top_p must be a number in (0, 1], got {top_p!r}")
+        raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
     if logits.shape[-1] == 0:
         raise ValueError(f"logits must have a non-empty vocabulary (last axis), got shape {tuple(logits.shape)}")
     if torch.isnan(logits).any() or torch.isposinf(logits).any():
