@@ -168,7 +168,7 @@ def _recurrent(fq, fk, v, causal, eps, trace):
         else:
             emit(trace, "linear.step", (t,), S=S, z=z)
     if causal:
-        return torch.stack(ys, dim=2)
+        return torch.stack(ys, dim=2) if ys else fq @ S  # L = 0: the empty (B, H, 0, Dv)
     num = torch.einsum("bhld,bhde->bhle", fq, S)  # φ(Q) S_L
     den = torch.einsum("bhld,bhd->bhl", fq, z)[..., None]  # φ(Q) z_L
     y = num / (den + eps)
@@ -192,7 +192,7 @@ def _chunked(fq, fk, v, causal, eps, chunk, trace):
         for s in range(0, Lq, chunk):
             qc = fq[:, :, s:s + chunk]
             ys.append((qc @ S) / ((qc @ z[..., None]) + eps))
-        return torch.cat(ys, dim=2)
+        return torch.cat(ys, dim=2) if ys else fq @ S  # Lq = 0: the empty (B, H, 0, Dv)
     ys = []
     for c, s in enumerate(range(0, Lk, chunk)):
         qc, kc, vc = fq[:, :, s:s + chunk], fk[:, :, s:s + chunk], v[:, :, s:s + chunk]
@@ -207,7 +207,7 @@ def _chunked(fq, fk, v, causal, eps, chunk, trace):
         S = S + kc.transpose(-1, -2) @ vc  # S_c = S_{c−1} + φ(K_c)ᵀ V_c
         z = z + kc.sum(dim=2)  # z_c = z_{c−1} + Σ φ(K_c)
         emit(trace, "linear.chunk", (c,), S=S, z=z, y=y_c)
-    return torch.cat(ys, dim=2)
+    return torch.cat(ys, dim=2) if ys else fq @ S  # L = 0: the empty (B, H, 0, Dv)
 
 
 def linear_attention_state_elems(d_k: int, d_v: int, n_heads: int) -> int:
