@@ -304,6 +304,8 @@ def generate(
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
     sampling_distribution(torch.zeros(1), temperature, top_k, top_p)  # validates the sampling arguments
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
     tokens, mask = _prepare_prompt(prompt, attention_mask, pad_id, model.config.vocab_size)
     device = model.embed.weight.device
     tokens, mask = tokens.to(device), mask.to(device)

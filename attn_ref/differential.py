@@ -18,7 +18,7 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import check_choice, check_positive_int, check_scale, check_tensor
 from .core import softmax
 from .masks import causal_mask
 from .rope import _check_positions, apply_rope, rope_frequencies
@@ -87,6 +87,8 @@ class DifferentialAttention(nn.Module):
         self.scaling = self.head_dim ** -0.5               # s = 1/sqrt(d): half the usual head dim
         self.lambda_init = lambda_init(depth)
         self.rope, self.rope_base, self.causal = rope, float(rope_base), bool(causal)
+        if lambda_override is not None:
+            lambda_override = check_scale(lambda_override, "lambda_override")  # a finite number (NaN: NaN output)
         self.lambda_override = lambda_override
         self.use_norm, self.eps = bool(use_norm), float(eps)
         fk = {"dtype": dtype, "device": device}

@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice, check_positive_int, check_same, check_tensor
+from ._checks import check_choice, check_positive_int, check_same, check_scale, check_tensor
 from .trace import emit
 
 __all__ = [
@@ -123,6 +123,8 @@ def linear_attention(
     phi = get_feature_map(feature_map)
     check_choice("form", form, _FORMS)
     check_positive_int("chunk", chunk)
+    if check_scale(eps, "eps") is None or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
     fq, fk = phi(q), phi(k)
     if fq.shape != q.shape or fk.shape != k.shape:
         raise ValueError(f"feature_map must keep the shape, got {tuple(fq.shape)} from q {tuple(q.shape)}")

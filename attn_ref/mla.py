@@ -24,7 +24,7 @@ from torch import nn
 
 from ._checks import check_choice, check_floating, check_positive_int, check_same, check_tensor
 from .core import attention_scores, softmax
-from .rope import RopeScaling, apply_rope, rope_frequencies
+from .rope import RopeScaling, _check_positions, apply_rope, rope_frequencies
 from .trace import emit
 
 __all__ = [
@@ -280,6 +280,7 @@ class MultiHeadLatentAttention(nn.Module):
         start = cache.length if cache is not None else 0
         if positions is None:
             positions = torch.arange(start, start + t, device=x.device)
+        _check_positions(positions, b, t)
 
         q_nope, q_rope = self.queries(x, positions)
         c_kv, k_rope = self.compress_kv(x, positions)

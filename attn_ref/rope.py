@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from ._checks import check_choice, check_floating, check_positive_int, check_tensor
+from ._checks import check_choice, check_floating, check_positive_int, check_scale, check_tensor
 
 __all__ = [
     "Rope",
@@ -158,8 +158,8 @@ def rope_frequencies(
     check_positive_int("head_dim", head_dim)
     if head_dim % 2:
         raise ValueError(f"head_dim must be even (channels are rotated in pairs), got {head_dim}")
-    if not base > 0:
-        raise ValueError(f"base must be > 0, got {base!r}")
+    if not 0 < base < math.inf:
+        raise ValueError(f"base must be > 0 and finite, got {base!r}")
     check_positive_int("max_position", max_position, allow_none=True)
     if scaling is not None and not isinstance(scaling, RopeScaling):
         raise TypeError(f"scaling must be a RopeScaling or None, got {type(scaling).__name__}")
@@ -302,6 +302,7 @@ def apply_rope(
         raise ValueError(
             f"inv_freq has {r} frequencies, which needs head dim >= {2 * r}, got x.shape[-1]={D}"
         )
+    attention_factor = check_scale(attention_factor, "attention_factor")  # a finite number
     theta = _angles(positions, inv_freq, x)  # (B|1, 1, L, r) float64
     cos = (torch.cos(theta) * attention_factor).to(x.dtype)
     sin = (torch.sin(theta) * attention_factor).to(x.dtype)

@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import check_choice, check_floating, check_positive_int, check_tensor
 from .trace import emit
 
 __all__ = [
@@ -309,6 +309,7 @@ def segsum(a: torch.Tensor) -> torch.Tensor:
     small positive number where it should be 0 or negative). ``a``: ``(..., T)`` → ``(..., T, T)``.
     """
     check_tensor("a", a)
+    check_floating("a", a)
     T = a.shape[-1]
     x = a[..., None].expand(*a.shape, T)  # x[..., i, j] = a_i
     strict = torch.ones(T, T, dtype=torch.bool, device=a.device).tril(-1)

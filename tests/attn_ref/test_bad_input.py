@@ -188,3 +188,31 @@ def test_mla_cache_refuses_mixed_dtypes_and_lengths():
     with pytest.raises(TypeError, match=r"c_kv must be a floating-point tensor"):
         A.MLACache().append(torch.zeros(1, 1, 4, dtype=torch.long), torch.zeros(1, 1, 2, dtype=torch.long))
     assert cache.length == 2  # nothing was appended by the refused calls
+
+
+# -- found while probing beyond the issue: each gave NaN, a degenerate result or a raw torch error -----------
+
+def test_non_finite_numeric_arguments_are_refused():
+    q = rnd(1, 2, 3, 4)
+    with pytest.raises(ValueError, match=r"attention_factor must be finite, got nan"):
+        A.apply_rope(q, torch.arange(3), A.rope_frequencies(4)[0], attention_factor=float("nan"))
+    for base in (float("nan"), float("inf")):
+        with pytest.raises(ValueError, match=r"base must be > 0 and finite"):
+            A.Rope(4, base=base)
+    with pytest.raises(ValueError, match=r"eps must be finite, got nan"):
+        A.linear_attention(q, q, q, eps=float("nan"))
+    with pytest.raises(ValueError, match=r"eps must be a finite number >= 0, got -1.0"):
+        A.linear_attention(q, q, q, eps=-1.0)
+    with pytest.raises(ValueError, match=r"lambda_override must be finite, got nan"):
+        A.DifferentialAttention(8, 2, 1, lambda_override=float("nan"))
+
+
+def test_wrong_types_are_named():
+    model = A.TinyDecoder(A.DecoderConfig())
+    with pytest.raises(TypeError, match=r"seed must be an int, got str 'x'"):
+        A.generate(model, [[1]], 1, seed="x")
+    with pytest.raises(TypeError, match=r"a must be a floating-point tensor, got dtype torch.int64"):
+        A.segsum(torch.arange(3))
+    cfg = A.MLAConfig(d_model=16, n_heads=2, head_dim=4, kv_lora_rank=6, q_lora_rank=None, rope_head_dim=2)
+    with pytest.raises(TypeError, match=r"positions must be a torch.Tensor, got str"):
+        A.MultiHeadLatentAttention(cfg)(torch.randn(1, 3, 16), positions="abc")
