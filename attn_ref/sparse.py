@@ -39,7 +39,8 @@ def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool 
     Queries are processed in chunks of C (default C = W): chunk [c, c + C) needs only the keys
     [p_c − W + 1, p_c + C), so each step scores a C × (C + W − 1) band tile and the peak extra memory is
     O(B·H·W²), independent of the length — never the L × L score matrix, nor an (L, W, D) gather.
-    Equals ``sdpa(q, k, v, sliding_window_mask(Lq, Lk, W, "lower_right"))``. Requires Lq ≤ Lk.
+    Equals ``sdpa(q, k, v, sliding_window_mask(Lq, Lk, W, "lower_right"))``. Requires Lq ≤ Lk;
+    Lq = 0 gives the empty output.
     """
     _validate_qkv(q, k, v, enable_gqa)
     check_positive_int("window", window)
