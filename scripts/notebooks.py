@@ -13,8 +13,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scenes.course import load_course  # noqa: E402
-from scenes.kit.notebook import notebook_path, render  # noqa: E402
+from scenes.course import load_course
+from scenes.kit.notebook import notebook_path, render
 
 
 def main(argv: list[str] | None = None) -> int:

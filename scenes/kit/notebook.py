@@ -84,9 +84,18 @@ def load_spec(lec: Lecture) -> NotebookSpec:
     return spec
 
 
+def _literal(value: object) -> str:
+    """``repr(value)``; a long tuple or list one item a line (the placeholder then starts a statement)."""
+    text = repr(value)
+    if len(text) <= 80 or not isinstance(value, (tuple, list)):
+        return text
+    inner = "".join(f"    {item!r},\n" for item in value)
+    return f"(\n{inner})" if isinstance(value, tuple) else f"[\n{inner}]"
+
+
 def _fill(code: str, values: Mapping[str, object], where: str) -> str:
     try:
-        return string.Template(code).substitute({k: repr(v) for k, v in values.items()})
+        return string.Template(code).substitute({k: _literal(v) for k, v in values.items()})
     except (KeyError, ValueError) as e:
         raise ValueError(f"{where}: template placeholder {e} has no value in the spec's values") from None
 

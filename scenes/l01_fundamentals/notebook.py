@@ -43,6 +43,7 @@ values the video draws.
 """
 
 SETUP = ("""
+import itertools
 import json
 import math
 
@@ -120,12 +121,13 @@ Seven papers take us from feed-forward networks to the Transformer. Each fixed o
 another; the timeline's years and gaps are the numbers on screen.
 """,
     code=("""
-MILESTONES = ${MILESTONES}  # (year, name, authors), oldest first
+# (year, name, authors), oldest first
+MILESTONES = ${MILESTONES}
 
 for year, name, authors in MILESTONES:
     print(f"{year}  {name:34s} {authors}")
 years = [year for year, _, _ in MILESTONES]
-gaps = [b - a for a, b in zip(years, years[1:])]
+gaps = [later - earlier for earlier, later in itertools.pairwise(years)]
 longest = max(range(len(gaps)), key=lambda k: gaps[k])
 print(f"{years[0]} to {years[-1]}: {years[-1] - years[0]} years; longest gap {gaps[longest]} years, "
       f"after {MILESTONES[longest][1]}")
@@ -262,7 +264,7 @@ for kind in ("RNN", "LSTM", "attention"):
         runs.append(gradient_by_distance(model(kind, seed), x))
     curves[kind] = torch.stack(runs).log().mean(0).exp()  # geometric mean over the seeds
 
-SUPERSCRIPT = str.maketrans("-0123456789", "\\u207b\\u2070\\u00b9\\u00b2\\u00b3\\u2074\\u2075\\u2076\\u2077\\u2078\\u2079")
+SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
 
 def on_screen(v):
@@ -498,8 +500,9 @@ D_KS = ${D_KS}
 variance, variance_scaled = [], []
 for d in D_KS:
     g = torch.Generator().manual_seed(${VARIANCE_SEED} + d)
-    dots = torch.cat([(torch.randn(2500, d, generator=g) * torch.randn(2500, d, generator=g)).sum(-1, dtype=torch.float64)
-                      for _ in range(${VARIANCE_SAMPLES} // 2500)])  # q . k for 20,000 random pairs
+    chunks = [torch.randn(2500, d, generator=g) * torch.randn(2500, d, generator=g)  # q_i k_i in float32
+              for _ in range(${VARIANCE_SAMPLES} // 2500)]
+    dots = torch.cat([c.sum(-1, dtype=torch.float64) for c in chunks])  # q . k, summed in float64
     variance.append(dots.var().item())
     variance_scaled.append((dots / math.sqrt(d)).var().item())
 for d, a, b in zip(D_KS, variance, variance_scaled):
@@ -549,7 +552,8 @@ plt.show()
 """, """
 scores32 = torch.tensor(${LARGE_SCORES}, dtype=torch.float32)
 naive = torch.exp(scores32) / torch.exp(scores32).sum()  # exp(1000) = inf in float32, inf / inf = nan
-print("naive float32 softmax:", naive.tolist(), " exp overflows above", f"{math.log(torch.finfo(torch.float32).max):.2f}")
+overflow = math.log(torch.finfo(torch.float32).max)
+print("naive float32 softmax:", naive.tolist(), f" exp overflows above {overflow:.2f}")
 big = scores32.double()
 shifted = big - big.max()
 stable = ar.softmax(big)  # subtracts the maximum first
@@ -563,7 +567,7 @@ report("L01.6", scores=row, exps=exps, total=exps.sum().item(), weights=weights,
        variance=variance, variance_scaled=variance_scaled, max_weight_unscaled=max_weight["unscaled"],
        max_weight_scaled=max_weight["scaled"], gradient_unscaled=gradient["unscaled"],
        gradient_scaled=gradient["scaled"], gradient_uniform=uniform, naive=naive.double(),
-       naive_total=torch.exp(scores32).sum().item(), overflow=math.log(torch.finfo(torch.float32).max),
+       naive_total=torch.exp(scores32).sum().item(), overflow=overflow,
        shifted=shifted, shifted_exps=torch.exp(shifted), shifted_exps_shown=ar.round_to_sum(torch.exp(shifted)),
        stable=stable, stable_float32=ar.softmax(scores32).double(), stable_shown=ar.round_to_sum(stable))
 """),
@@ -742,7 +746,7 @@ report("L01.9", mask=mask, additive=ar.bool_to_additive(mask), masked_scores=mas
 """),
     try_this="""
 # Try this: pad the running sentence itself to length 7. With the mask, its weights do not change.
-toks = list(SENTENCE) + [PAD, PAD]
+toks = [*SENTENCE, PAD, PAD]
 xp = embed(toks)
 _, p7 = ar.sdpa((xp @ W_Q)[None, None], (xp @ W_K)[None, None], (xp @ W_V)[None, None],
                 attn_mask=ar.key_padding_to_attn_mask(ar.padding_mask([5], 7)), return_weights=True)
@@ -763,5 +767,5 @@ print((p7[0, 0, :5, :5] - P).abs().max().item())
     },
 )
 
-NOTEBOOK = NotebookSpec(intro=INTRO, setup=SETUP, topics=(L01_1, L01_2, L01_3, L01_4, L01_5, L01_6, L01_7, L01_8, L01_9),
-                        values=VALUES, data_package="scenes.l01_fundamentals.data")
+NOTEBOOK = NotebookSpec(intro=INTRO, setup=SETUP, values=VALUES, data_package="scenes.l01_fundamentals.data",
+                        topics=(L01_1, L01_2, L01_3, L01_4, L01_5, L01_6, L01_7, L01_8, L01_9))

@@ -118,7 +118,7 @@ def check_reports(reports: dict, spec: NotebookSpec, builders: dict) -> list[str
 def executed(request, tmp_path_factory):
     lec = COURSE.lecture(request.param)
     path = ROOT / notebook_path(lec)
-    assert path.exists(), f"{notebook_path(lec)} is missing: run .venv/bin/python scripts/notebooks.py --lecture {lec.id}"
+    assert path.exists(), f"{notebook_path(lec)} is missing: run scripts/notebooks.py --lecture {lec.id}"
     nb = nbformat.reads(path.read_text(encoding="utf-8"), as_version=4)
     nb.cells.append(nbformat.v4.new_code_cell(IMPORT_PROBE))
     out, seconds = execute(nb, tmp_path_factory.mktemp(f"nb{lec.id}"))
@@ -150,7 +150,7 @@ def test_notebook_runs_fast_and_imports_no_scene_package(executed):
 @pytest.mark.parametrize("lec", READY, ids=lambda lec: lec.id)
 def test_code_cells_import_only_attn_ref_torch_and_plotting(lec):
     nb = nbformat.reads((ROOT / notebook_path(lec)).read_text(encoding="utf-8"), as_version=4)
-    allowed = {"attn_ref", "torch", "matplotlib", "json", "math"}
+    allowed = {"attn_ref", "torch", "matplotlib", "itertools", "json", "math"}
     for cell in nb.cells:
         if cell.cell_type != "code":
             continue
@@ -195,7 +195,7 @@ def test_a_changed_seed_in_the_notebook_is_caught():
     lec = COURSE.lecture("01")
     spec = load_spec(lec)
     nb = nbformat.reads((ROOT / notebook_path(lec)).read_text(encoding="utf-8"), as_version=4)
-    keep = [c for c in nb.cells if c.cell_type == "code" and (c.id.startswith("setup-") or c.id.startswith("l01-4-code"))]
+    keep = [c for c in nb.cells if c.cell_type == "code" and c.id.startswith(("setup-", "l01-4-code"))]
     assert any("EMBED_SEED = 0" in c.source for c in keep)
     for c in keep:
         c.source = c.source.replace("EMBED_SEED = 0", "EMBED_SEED = 1")
@@ -220,7 +220,8 @@ def test_committed_notebook_is_the_fresh_generation(lec):
 
 def test_check_names_the_command_and_writing_makes_it_pass(tmp_path, capsys):
     manifest = tmp_path / "manifest.py"
-    manifest.write_text("from dataclasses import replace\nfrom pathlib import Path\nfrom scenes.course import COURSE as C\n"
+    manifest.write_text("from dataclasses import replace\nfrom pathlib import Path\n"
+                        "from scenes.course import COURSE as C\n"
                         f"COURSE = replace(C, root=Path({str(tmp_path)!r}))\n")
     script = _script()
     args = ["--lecture", "01", "--manifest", f"{manifest}:COURSE"]
