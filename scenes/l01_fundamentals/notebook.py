@@ -132,11 +132,12 @@ longest = max(range(len(gaps)), key=lambda k: gaps[k])
 print(f"{years[0]} to {years[-1]}: {years[-1] - years[0]} years; longest gap {gaps[longest]} years, "
       f"after {MILESTONES[longest][1]}")
 
-fig, ax = plt.subplots(figsize=(9, 2.2))
+fig, ax = plt.subplots(figsize=(10, 3))
 ax.plot(years, [0] * len(years), "o-")
-for k, (year, name, _) in enumerate(MILESTONES):
-    ax.annotate(f"{name}\\n{year}", (year, 0), xytext=(0, 12 if k % 2 else -30), textcoords="offset points",
-                ha="center", fontsize=7)
+for k, (year, name, _) in enumerate(MILESTONES):  # labels on four levels, so that neighbours do not collide
+    ax.annotate(f"{name}\\n{year}", (year, 0), xytext=(0, (10, -28, 38, -56)[k % 4]), textcoords="offset points",
+                ha="center", fontsize=8)
+ax.set_ylim(-1, 1)
 ax.set_yticks([])
 ax.set_title("From feed-forward networks to the Transformer")
 plt.show()
@@ -189,7 +190,8 @@ BAHDANAU_SEED = ${BAHDANAU_SEED}
 W_s, W, U = gaussian((3, D_MODEL, D_MODEL), BAHDANAU_SEED)
 v = gaussian((D_MODEL,), BAHDANAU_SEED + 100, std=2.0)
 s = torch.tanh(W_s @ H[-1])               # the decoder's first state, from the encoder's last
-e = torch.tanh((W @ s)[None, :] + H @ U.T) @ v  # e_j = v . tanh(W s + U h_j)
+hidden = torch.tanh((W @ s)[None, :] + H @ U.T)  # tanh(W s + U h_j), one row per j
+e = hidden @ v                            # e_j = v . tanh(W s + U h_j)
 alpha = ar.softmax(e)                     # alignment weights
 c = alpha @ H                             # context vector
 show("scores e_j", e, ["e"], SENTENCE)
@@ -202,7 +204,9 @@ plt.title("Additive attention: where the decoder looks")
 plt.ylabel("weight")
 plt.show()
 
-report("L01.2", states=H, final_states=[H[-1], H_long[-1]], input_numbers=[len(SENTENCE) * D_MODEL,
+report("L01.2", inputs=X, w_ih=rnn.weight_ih_l0, w_hh=rnn.weight_hh_l0, b_ih=rnn.bias_ih_l0, b_hh=rnn.bias_hh_l0,
+       states=H, long_states=H_long, decoder_state=s, hidden=hidden, final_states=[H[-1], H_long[-1]],
+       input_numbers=[len(SENTENCE) * D_MODEL,
        len(LONG_SENTENCE) * D_MODEL], scores=e, weights=alpha, weights_shown=ar.round_to_sum(alpha), context=c)
 """),
     try_this="""
@@ -210,6 +214,9 @@ report("L01.2", states=H, final_states=[H[-1], H_long[-1]], input_numbers=[len(S
 print(encode(["a", "cat", "slept", "all", "day"])[-1])
 """,
     checks={
+        "inputs": "rnn_states.inputs", "w_ih": "rnn_states.w_ih", "w_hh": "rnn_states.w_hh",
+        "b_ih": "rnn_states.b_ih", "b_hh": "rnn_states.b_hh", "long_states": "seq2seq_bottleneck.states.1",
+        "decoder_state": "bahdanau_alignment.decoder_state", "hidden": "bahdanau_alignment.hidden",
         "states": "rnn_states.states", "final_states": "seq2seq_bottleneck.final_states",
         "input_numbers": "seq2seq_bottleneck.input_numbers", "scores": "bahdanau_alignment.scores",
         "weights": "bahdanau_alignment.weights", "weights_shown": "bahdanau_alignment.weights_shown",
@@ -256,13 +263,14 @@ def gradient_by_distance(f, x):
     return (g ** 2).sum(dim=(0, 2)).sqrt().flip(0)[1:]
 
 
-curves = {}
+curves, per_seed = {}, {}
 for kind in ("RNN", "LSTM", "attention"):
     runs = []
     for seed in SEEDS:
         x = torch.randn(1, LENGTH, WIDTH, dtype=torch.float64, generator=torch.Generator().manual_seed(1000 + seed))
         runs.append(gradient_by_distance(model(kind, seed), x))
-    curves[kind] = torch.stack(runs).log().mean(0).exp()  # geometric mean over the seeds
+    per_seed[kind] = torch.stack(runs)
+    curves[kind] = per_seed[kind].log().mean(0).exp()  # geometric mean over the seeds
 
 SUPERSCRIPT = str.maketrans("-0123456789", "\u207b\u2070\u00b9\u00b2\u00b3\u2074\u2075\u2076\u2077\u2078\u2079")
 
@@ -294,7 +302,9 @@ everything = torch.cat(list(curves.values()))
 decades = list(range(math.floor(math.log10(everything.min())), math.ceil(math.log10(everything.max())) + 1))
 
 report("L01.3", rnn_steps=rnn_steps, attention_steps=attention_steps, rnn=curves["RNN"], lstm=curves["LSTM"],
-       attention=curves["attention"], ends=list(ends.values()), ends_shown=[on_screen(v) for v in ends.values()],
+       attention=curves["attention"], rnn_per_seed=per_seed["RNN"], lstm_per_seed=per_seed["LSTM"],
+       attention_per_seed=per_seed["attention"], ends=list(ends.values()),
+       ends_shown=[on_screen(v) for v in ends.values()],
        ratio_rnn=ratio_rnn, ratio_lstm=ratio_lstm, decades=decades)
 """),
     try_this="""
@@ -305,7 +315,9 @@ print(on_screen(gradient_by_distance(model("RNN", 0), x)[-1].item()))
     checks={
         "rnn_steps": "path_lengths.rnn", "attention_steps": "path_lengths.attention",
         "rnn": "gradient_vs_distance.rnn", "lstm": "gradient_vs_distance.lstm",
-        "attention": "gradient_vs_distance.attention",
+        "attention": "gradient_vs_distance.attention", "rnn_per_seed": "gradient_vs_distance.rnn_per_seed",
+        "lstm_per_seed": "gradient_vs_distance.lstm_per_seed",
+        "attention_per_seed": "gradient_vs_distance.attention_per_seed",
         "ends": "gradient_summary.ends.*.value", "ends_shown": "gradient_summary.ends.*.shown",
         "ratio_rnn": "gradient_summary.ratio_attention_rnn", "ratio_lstm": "gradient_summary.ratio_attention_lstm",
         "decades": "gradient_summary.decades",
@@ -380,7 +392,8 @@ for name, m in (("W_Q", W_Q), ("W_K", W_K), ("W_V", W_V)):
 for name, m in (("Q = X W_Q", Q), ("K = X W_K", K), ("V = X W_V", V)):
     show(name, m, SENTENCE)
 
-report("L01.4", scores=key_vectors @ kitten, weights=w, weights_shown=ar.round_to_sum(w), blended=answer.item(),
+report("L01.4", exact_value=lookup["cat"], exact_miss="kitten" not in lookup, scores=key_vectors @ kitten,
+       weights=w, weights_shown=ar.round_to_sum(w), blended=answer.item(),
        x=X, w_q=W_Q, w_k=W_K, w_v=W_V, q=Q, k=K, v=V, seed=PROJ_SEED)
 """),
     try_this="""
@@ -391,6 +404,7 @@ out, w_try = ar.sdpa(query[None, None, None], key_vectors[None, None], legs[None
 print(dict(zip(animals, ar.round_to_sum(w_try[0, 0, 0]).tolist())), f"{out.item():.2f} legs")
 """,
     checks={
+        "exact_value": "soft_dictionary.exact_value", "exact_miss": "soft_dictionary.exact_miss",
         "scores": "soft_dictionary.scores", "weights": "soft_dictionary.weights",
         "weights_shown": "soft_dictionary.weights_shown", "blended": "soft_dictionary.blended_value",
         "x": "qkv_projections.x", "w_q": "qkv_projections.w_q", "w_k": "qkv_projections.w_k",
@@ -564,10 +578,14 @@ print("stable softmax:", ar.round_to_sum(stable).tolist(),
 report("L01.6", scores=row, exps=exps, total=exps.sum().item(), weights=weights, weights_shown=ar.round_to_sum(weights),
        exps_shown=ar.round_to_sum(exps), total_shown=round(ar.round_to_sum(exps).sum().item(), 2),
        by_temperature=by_temperature, by_temperature_shown=ar.round_to_sum(by_temperature), entropy=entropy,
+       max_weight_by_temperature=by_temperature.max(-1).values,
        variance=variance, variance_scaled=variance_scaled, max_weight_unscaled=max_weight["unscaled"],
        max_weight_scaled=max_weight["scaled"], gradient_unscaled=gradient["unscaled"],
        gradient_scaled=gradient["scaled"], gradient_uniform=uniform, naive=naive.double(),
-       naive_total=torch.exp(scores32).sum().item(), overflow=overflow,
+       naive_exps=torch.exp(scores32).double(),
+       max_score=big.max().item(), shifted_total=torch.exp(shifted).sum().item(),
+       shifted_total_shown=round(ar.round_to_sum(torch.exp(shifted)).sum().item(), 2),
+       reference=torch.softmax(big, -1), naive_total=torch.exp(scores32).sum().item(), overflow=overflow,
        shifted=shifted, shifted_exps=torch.exp(shifted), shifted_exps_shown=ar.round_to_sum(torch.exp(shifted)),
        stable=stable, stable_float32=ar.softmax(scores32).double(), stable_shown=ar.round_to_sum(stable))
 """),
@@ -581,6 +599,11 @@ print(ar.round_to_sum(ar.softmax(row / 0.05)).tolist())
         "weights_shown": "softmax_walkthrough.weights_shown", "exps_shown": "softmax_extra.exps_shown",
         "total_shown": "softmax_extra.total_shown", "by_temperature": "temperature_rows.weights",
         "by_temperature_shown": "temperature_rows.weights_shown", "entropy": "temperature_rows.entropy",
+        "max_weight_by_temperature": "temperature_rows.max_weight",
+        "naive_exps": "stable_softmax_demo.naive_exps", "max_score": "stable_softmax_demo.max_score",
+        "shifted_total": "stable_softmax_demo.shifted_total",
+        "shifted_total_shown": "softmax_extra.shifted_total_shown",
+        "reference": "stable_softmax_demo.reference",
         "variance": "dot_product_variance.measured", "variance_scaled": "dot_product_variance.measured_scaled",
         "max_weight_unscaled": "saturation.max_weight_unscaled", "max_weight_scaled": "saturation.max_weight_scaled",
         "gradient_unscaled": "saturation.jacobian_norm_unscaled",
@@ -616,7 +639,8 @@ fig, ax = plt.subplots(figsize=(4, 4))
 heatmap(ax, P, SENTENCE, SENTENCE, "Attention weights P")
 plt.show()
 
-report("L01.7", scores=scores, scale=scale, scaled=scaled, weights=P, weights_shown=ar.round_to_sum(P), output=out,
+report("L01.7", max_abs_diff=(out - reference).abs().max().item(), scores=scores, scale=scale, scaled=scaled,
+       weights=P, weights_shown=ar.round_to_sum(P), output=out,
        sdpa_output=reference)
 """,),
     try_this="""
@@ -627,7 +651,8 @@ print(instructive(p_try))
 print(ar.round_to_sum(p_try))
 """,
     checks={
-        "scores": "worked_example.scores", "scale": "worked_example.scale", "scaled": "worked_example.scaled",
+        "max_abs_diff": "worked_example.max_abs_diff", "scores": "worked_example.scores",
+        "scale": "worked_example.scale", "scaled": "worked_example.scaled",
         "weights": "worked_example.weights", "weights_shown": "worked_example.weights_shown",
         "output": "worked_example.output", "sdpa_output": "worked_example.sdpa_output",
     },
@@ -742,7 +767,11 @@ report("L01.9", mask=mask, additive=ar.bool_to_additive(mask), masked_scores=mas
        shortest=b, pad_leak=leak, pad_mass_masked=p_masked[b][:, is_pad].sum(-1),
        upper_left=aligned["upper_left"][0], lower_right=aligned["lower_right"][0],
        weights_upper_left=aligned["upper_left"][1], weights_lower_right=aligned["lower_right"][1],
-       weights_full=full_p, diff_upper_left=aligned["upper_left"][3], diff_lower_right=aligned["lower_right"][3])
+       weights_full=full_p, output_upper_left=aligned["upper_left"][2], output_lower_right=aligned["lower_right"][2],
+       output_full=full_out, visible_upper_left=aligned["upper_left"][0].sum(-1),
+       visible_lower_right=aligned["lower_right"][0].sum(-1), n_real=lengths[b],
+       view_unmasked_shown=ar.round_to_sum(p_raw[b]), view_masked_shown=ar.round_to_sum(p_masked[b]),
+       diff_upper_left=aligned["upper_left"][3], diff_lower_right=aligned["lower_right"][3])
 """),
     try_this="""
 # Try this: pad the running sentence itself to length 7. With the mask, its weights do not change.
@@ -762,6 +791,12 @@ print((p7[0, 0, :5, :5] - P).abs().max().item())
         "pad_mass_masked": "padding_view.pad_mass_masked", "upper_left": "alignment_demo.upper_left",
         "lower_right": "alignment_demo.lower_right", "weights_upper_left": "alignment_demo.weights_upper_left",
         "weights_lower_right": "alignment_demo.weights_lower_right", "weights_full": "alignment_demo.weights_full",
+        "output_upper_left": "alignment_demo.output_upper_left",
+        "output_lower_right": "alignment_demo.output_lower_right", "output_full": "alignment_demo.output_full",
+        "visible_upper_left": "alignment_demo.visible_upper_left",
+        "visible_lower_right": "alignment_demo.visible_lower_right", "n_real": "padding_view.n_real",
+        "view_unmasked_shown": "padding_view.weights_unmasked_shown",
+        "view_masked_shown": "padding_view.weights_masked_shown",
         "diff_upper_left": "alignment_demo.max_diff_upper_left",
         "diff_lower_right": "alignment_demo.max_diff_lower_right",
     },
