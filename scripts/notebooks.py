@@ -35,7 +35,11 @@ def main(argv: list[str] | None = None) -> int:
     for lec in lectures:
         rel = notebook_path(lec)
         path = Path(course.root) / rel
-        text = render(course, lec)
+        try:
+            text = render(course, lec)
+        except (LookupError, ValueError, TypeError) as e:
+            print(f"lecture {lec.id}: {e}", file=sys.stderr)
+            return 2
         if args.check:
             if not path.exists() or path.read_text(encoding="utf-8") != text:
                 stale.append((lec, rel, "missing" if not path.exists() else "out of date"))

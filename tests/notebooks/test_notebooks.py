@@ -248,6 +248,10 @@ def test_sections_follow_the_manifest():
     assert all(r.text() in refs for r in lec.references)
     assert sum(c.id.endswith("-try") for c in nb.cells) == len(lec.topic_ids)
     assert len({c.id for c in nb.cells}) == len(nb.cells)
+    spec = load_spec(lec)
+    noted = dataclasses.replace(spec.topics[0], unchecked={"history": "text only, no numbers"})
+    nb = build(COURSE, lec, dataclasses.replace(spec, topics=(noted, *spec.topics[1:])))
+    assert "*Not recomputed here:* `history`: text only, no numbers" in nb.cells[len(spec.setup) + 1].source
 
 
 def test_bad_specs_are_refused():
@@ -260,6 +264,8 @@ def test_bad_specs_are_refused():
         build(COURSE, lec, dataclasses.replace(spec, topics=(broken, *spec.topics[1:])))
     with pytest.raises(LookupError, match="no notebook spec"):
         load_spec(COURSE.lecture("02"))
+    script = _script()
+    assert script.main(["--lecture", "02", "--check"]) == 2
     with pytest.raises(ValueError, match="twice"):
         parse_reports('NUMBERS L01.1 {"a": 1}\nNUMBERS L01.1 {"a": 2}\n')
 
