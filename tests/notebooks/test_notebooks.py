@@ -11,6 +11,7 @@ import importlib.util
 import json
 import math
 import os
+import sys
 import time
 from pathlib import Path
 
@@ -29,7 +30,8 @@ TOL = 1e-9
 RUN_LIMIT_S = 120.0
 IMPORT_PROBE = ("import resource, sys\nprint('IMPORTED', sorted(m for m in sys.modules "
                 "if m.split('.')[0] in ('manim', 'manim_voiceover', 'scenes')))\n"
-                "u = resource.getrusage(resource.RUSAGE_SELF)\nprint('CPU_SECONDS', u.ru_utime + u.ru_stime)")
+                "u = resource.getrusage(resource.RUSAGE_SELF)\nprint('CPU_SECONDS', u.ru_utime + u.ru_stime)\n"
+                "print('EXECUTABLE', sys.executable)")
 
 
 def _script():
@@ -39,9 +41,25 @@ def _script():
     return mod
 
 
+KERNEL = "attn-lectures-test-python"
+
+
 def execute(nb, cwd: Path) -> tuple[str, float]:
-    """Run a notebook in a fresh kernel (this interpreter, this checkout's attn_ref); its stdout and seconds."""
-    client = nbclient.NotebookClient(nb, kernel_name="python3", timeout=300, allow_errors=False,
+    """Run a notebook in a fresh kernel (this interpreter, this checkout's attn_ref); its stdout and seconds.
+
+    The kernel spec is written to a temp folder and is the only one the kernel manager sees, so no kernel
+    installed for the user (another "python3") can stand in for this interpreter."""
+    from jupyter_client import AsyncKernelManager
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    specs = cwd / "kernels" / KERNEL
+    specs.mkdir(parents=True, exist_ok=True)
+    (specs / "kernel.json").write_text(json.dumps({
+        "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
+        "display_name": "attn-lectures test", "language": "python"}))
+    only_ours = KernelSpecManager(kernel_dirs=[str(specs.parent)])
+    km = AsyncKernelManager(kernel_name=KERNEL, kernel_spec_manager=only_ours)
+    client = nbclient.NotebookClient(nb, km=km, kernel_name=KERNEL, timeout=300, allow_errors=False,
                                      resources={"metadata": {"path": str(cwd)}})
     env = {**os.environ, "PYTHONPATH": str(ROOT), "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     env.pop("ATTN_MANIFEST", None)
@@ -145,6 +163,7 @@ def test_notebook_runs_fast_and_imports_no_scene_package(executed):
     assert seconds < RUN_LIMIT_S, f"{notebook_path(lec)} took {seconds:.0f} s (limit {RUN_LIMIT_S:.0f} s)"
     probe = [ln for ln in out.splitlines() if ln.startswith("IMPORTED ")]
     assert probe == ["IMPORTED []"], probe
+    assert f"EXECUTABLE {sys.executable}" in out.splitlines()  # the kernel is this interpreter
 
 
 @pytest.mark.parametrize("lec", READY, ids=lambda lec: lec.id)
