@@ -206,7 +206,8 @@ plt.show()
 
 report("L01.2", inputs=X, w_ih=rnn.weight_ih_l0, w_hh=rnn.weight_hh_l0, b_ih=rnn.bias_ih_l0, b_hh=rnn.bias_hh_l0,
        states=H, long_states=H_long, decoder_state=s, hidden=hidden, final_states=[H[-1], H_long[-1]],
-       input_numbers=[len(SENTENCE) * D_MODEL, len(LONG_SENTENCE) * D_MODEL], scores=e, weights=alpha, weights_shown=ar.round_to_sum(alpha), context=c)
+       input_numbers=[len(SENTENCE) * D_MODEL, len(LONG_SENTENCE) * D_MODEL],
+       scores=e, weights=alpha, weights_shown=ar.round_to_sum(alpha), context=c)
 """),
     try_this="""
 # Try this: encode a sentence of your own (words from VOCAB). Its last state is still 4 numbers.
