@@ -5,9 +5,10 @@ A lecture's spec lives beside its scenes (``scenes/lNN_<slug>/notebook.py``, att
 a :class:`NotebookSpec` of setup cells and one :class:`TopicCells` per outline topic (explanation,
 code cells, one "try this" cell, and ``checks``: which builder field each printed number must equal).
 Code cells are templates: ``$NAME`` / ``${NAME}`` is replaced by ``repr(spec.values[NAME])`` (a long
-tuple one item a line), so the seeds and inputs the notebook uses are the data modules' own constants. Every topic's code ends with
-``report("L01.5", key=value, ...)``, which prints one line ``NUMBERS L01.5 {json}``; the tests execute
-the notebook and compare each key with ``checks[key]`` (``"builder.field.0.field"``) of the builders.
+tuple one item a line), so the seeds and inputs the notebook uses are the data modules' own constants.
+Every topic's code ends with ``report("L01.5", key=value, ...)``, which prints one line
+``NUMBERS L01.5 {json}``; the tests execute the notebook and compare each key with ``checks[key]``
+(``"builder.field.0.field"``, ``*`` for every item) of the builders.
 
 Output is deterministic (same bytes on every run): cells carry fixed ids, no outputs and no execution
 counts (outputs hold PNGs whose bytes depend on the matplotlib and font versions; the tests execute
