@@ -57,10 +57,11 @@ def build_parser() -> argparse.ArgumentParser:
         prog="scripts/publish.py",
         description="Publish the assembled lectures to YouTube: resumable upload, thumbnail, English "
         "captions, playlist. Without --yes it only prints what it would do and the quota it would spend.",
-        epilog="Exit codes: 0 ok, 3 done with a skipped step, 10 missing file, 11 bad metadata, "
-        "12 bad title, 13 bad description, 14 bad manifest, 20 client secrets, 21 credentials revoked, "
-        "22 authorisation failed, 30 quota, 31 upload failed after retries, 32 other API error, "
-        "130 interrupted. See docs/publishing.md.",
+        epilog="Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 done with a skipped step, "
+        "10 missing file, 11 bad metadata or thumbnail, 12 bad title, 13 bad description, 14 bad manifest, "
+        "15 bad video or captions, 20 client secrets, 21 credentials revoked, 22 authorisation failed or "
+        "timed out, 30 quota, 31 upload failed after retries, 32 other API error, 130 interrupted. "
+        "See docs/publishing.md.",
     )
     parser.add_argument("--lecture", default="all", help="lecture number (01), a list (01,03) or 'all' (default)")
     parser.add_argument("--privacy", choices=PRIVACY_CHOICES, default=None,
