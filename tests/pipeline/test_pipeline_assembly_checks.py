@@ -244,3 +244,13 @@ def test_bad_arguments_exit_2_and_name_the_argument(args, names, tmp_path):
     assert "Traceback" not in text, text
     for n in names:
         assert n in text, (n, text)
+
+
+def test_the_documented_exit_codes_are_the_ones_used():
+    """docs/exit-codes.md lists 0, 1 and 2 for scripts/assemble.py: the codes the tests above see."""
+    import re
+
+    text = (REPO_ROOT / "docs" / "exit-codes.md").read_text(encoding="utf-8")
+    part = text[text.index("## scripts/assemble.py"):]
+    part = part[: part.index("\n## ", 1)]
+    assert {int(m) for m in re.findall(r"^\| (\d+) \|", part, re.M)} == {0, 1, 2}
