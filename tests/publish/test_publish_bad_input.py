@@ -138,6 +138,14 @@ def test_a_video_whose_duration_differs_from_the_metadata_is_refused(media_dir, 
     assert f"{DURATION:.3f} s" in err and "60.000 s" in err
 
 
+@pytest.mark.parametrize("value", ["NaN", "Infinity", "-1", "0"])
+def test_a_duration_that_is_not_a_positive_number_is_refused(media_dir, capsys, value):
+    meta = write_lecture(media_dir, "01")
+    meta.write_text(meta.read_text().replace(f'"duration": {DURATION}', f'"duration": {value}'))
+    assert _run(media_dir, "--lecture", "01", yes=False) == ExitCode.BAD_METADATA
+    assert "duration" in capsys.readouterr().err
+
+
 # -- the captions: parseable SRT ---------------------------------------------------------------------------
 
 

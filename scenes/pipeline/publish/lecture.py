@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -305,6 +306,8 @@ def load(metadata_path: Path) -> Lecture:
         raise MetadataError(f"{metadata_path}: " + "; ".join(parts))
     if not all(isinstance(tag, str) for tag in data["tags"]):
         raise MetadataError(f"{metadata_path}: every tag must be a string")
+    if not (math.isfinite(data["duration"]) and data["duration"] > 0):
+        raise MetadataError(f"{metadata_path}: duration {data['duration']!r} is not a positive number of seconds")
 
     base = metadata_path.parent
     known = set(layout.METADATA_KEYS)
