@@ -547,6 +547,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--manifest", help="course object, 'module:ATTR' or 'file.py:ATTR'")
     ap.add_argument("--force", action="store_true", help="redo every step")
     args = ap.parse_args(argv)
+    if not args.lecture.strip():
+        ap.error("--lecture: give 'ready', 'all' or lecture ids such as 01 or 01,03")
+    if args.media_dir is not None and not args.media_dir.is_dir():
+        ap.error(f"--media-dir {args.media_dir}: no such directory (render the lectures into it first)")
     try:
         parse_quality(args.quality)
     except ValueError as exc:

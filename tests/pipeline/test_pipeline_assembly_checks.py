@@ -226,6 +226,17 @@ def test_an_unrendered_scene_names_the_render_command_with_manifest_and_media_di
     assert_refused(rc, text, media, rendered[1], "FixtureBeta", str(o.mp4))
 
 
+def test_a_damaged_card_names_the_card_in_the_render_command(media, rendered):
+    card = SceneOutputs(media, "cards", "EndCard90", Q)
+    card.sections_json.write_text("[]")
+    shutil.copy(outputs(media).wav, card.wav)  # and a WAV its render never wrote
+    rc, text = run_assemble(media, rendered[1])
+    assert rc == 1 and "Traceback" not in text, text
+    assert str(card.sections_json) in text and str(card.wav) in text and "not written by its render" in text
+    hint = next(ln for ln in text.splitlines() if "run: scripts/render.py" in ln)
+    assert "--only end" in hint and "--only EndCard90" not in hint
+
+
 # -- bad arguments ---------------------------------------------------------------------------------------
 
 
@@ -235,6 +246,9 @@ def test_an_unrendered_scene_names_the_render_command_with_manifest_and_media_di
     (["--manifest", "/nonexistent/manifest.py:COURSE"], ["--manifest", "/nonexistent/manifest.py"]),
     (["--manifest", "no_such_module_xyz:COURSE"], ["--manifest", "no_such_module_xyz"]),
     (["--manifest", "scenes.course:NO_SUCH"], ["--manifest", "NO_SUCH"]),
+    (["--manifest", "scenes.course:REPO_ROOT"], ["--manifest", "not a Course"]),
+    (["--lecture", ""], ["--lecture"]),
+    (["--media-dir", "/nonexistent/media"], ["--media-dir", "/nonexistent/media"]),
 ])
 def test_bad_arguments_exit_2_and_name_the_argument(args, names, tmp_path):
     cmd = [sys.executable, str(REPO_ROOT / "scripts" / "assemble.py"), "--media-dir", str(tmp_path), *args]
