@@ -268,3 +268,15 @@ def test_the_documented_exit_codes_are_the_ones_used():
     part = text[text.index("## scripts/assemble.py"):]
     part = part[: part.index("\n## ", 1)]
     assert {int(m) for m in re.findall(r"^\| (\d+) \|", part, re.M)} == {0, 1, 2}
+
+
+def test_an_undecodable_wav_is_a_clear_error_naming_it(tmp_path):
+    """The last line of defence (a WAV that passed no stamp check): a ValueError with the path."""
+    from fractions import Fraction
+
+    from scenes.pipeline import av_join
+
+    bad = tmp_path / "Scene.wav"
+    bad.write_bytes(b"RIFF" + bytes(range(200)))
+    with pytest.raises(ValueError, match=r"cannot decode the audio of .*Scene\.wav"):
+        av_join.build_audio([(bad, 0, 15)], Fraction(15), tmp_path / "out.wav")
