@@ -370,14 +370,14 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
     default_media = (course.root / "media").resolve()
     media_dir = Path(media_dir or default_media).resolve()
     paths = lecture_paths(lec, q, media_dir, out_dir)
-    paths.work.mkdir(parents=True, exist_ok=True)
-    paths.out_dir.mkdir(parents=True, exist_ok=True)
-    atomic.clean_partials(paths.work)
-    atomic.clean_partials(paths.out_dir)
     if not lec.scenes:
         raise AssemblyError(f"lecture {lec.id} has no scenes in the manifest")
 
     segs = gather(course, lec, q, media_dir, manifest, None if media_dir == default_media else media_dir)
+    paths.work.mkdir(parents=True, exist_ok=True)  # only once every segment checked out
+    paths.out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.clean_partials(paths.work)
+    atomic.clean_partials(paths.out_dir)
     fps = segs[0].info.fps
     total_frames = segs[-1].first_frame + segs[-1].frames
     total = Fraction(total_frames) / fps

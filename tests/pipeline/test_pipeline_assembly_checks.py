@@ -126,8 +126,8 @@ def assert_refused(rc: int, text: str, media: Path, spec: str, scene: str, *name
     assert "--lecture 90" in hint and "--quality l" in hint, text
     assert f"--only {scene}" in hint, text
     assert f"--manifest {spec}" in hint and f"--media-dir {media}" in hint, text
-    # nothing was assembled
-    assert not list((media / "lectures").glob("**/*.mp4"))
+    # nothing was assembled, nor any folder made for it
+    assert not (media / "lectures").exists()
 
 
 # -- the good path -----------------------------------------------------------------------------------
@@ -248,9 +248,11 @@ def test_a_damaged_card_names_the_card_in_the_render_command(media, rendered):
     (["--manifest", "scenes.course:NO_SUCH"], ["--manifest", "NO_SUCH"]),
     (["--manifest", "scenes.course:REPO_ROOT"], ["--manifest", "not a Course"]),
     (["--lecture", ""], ["--lecture"]),
-    (["--media-dir", "/nonexistent/media"], ["--media-dir", "/nonexistent/media"]),
+    (["--media-dir", "{tmp}/missing/media"], ["--media-dir", "{tmp}/missing/media"]),
 ])
 def test_bad_arguments_exit_2_and_name_the_argument(args, names, tmp_path):
+    args = [a.replace("{tmp}", str(tmp_path)) for a in args]
+    names = [n.replace("{tmp}", str(tmp_path)) for n in names]
     cmd = [sys.executable, str(REPO_ROOT / "scripts" / "assemble.py"), "--media-dir", str(tmp_path), *args]
     p = subprocess.run(cmd, cwd=REPO_ROOT, capture_output=True, text=True, timeout=120)
     text = p.stdout + p.stderr
@@ -258,6 +260,7 @@ def test_bad_arguments_exit_2_and_name_the_argument(args, names, tmp_path):
     assert "Traceback" not in text, text
     for n in names:
         assert n in text, (n, text)
+    assert not (tmp_path / "missing").exists()  # nothing created
 
 
 def test_the_documented_exit_codes_are_the_ones_used():
