@@ -153,6 +153,7 @@ def test_a_duration_that_is_not_a_positive_number_is_refused(media_dir, capsys, 
     ("this is not a subtitle file\n", "not valid SRT"),
     ("\n\n  \n", "no cues"),
     (b"1\n00:00:00,000 --> 00:00:00,300\n\xff\xfe bad bytes\n\n", "not UTF-8"),
+    ("1\n00:00:00,300 --> 00:00:00,100\nBackwards.\n\n", "end before they start"),
 ])
 def test_garbage_captions_are_refused(media_dir, capsys, text, says):
     write_lecture(media_dir, "01")
@@ -284,6 +285,8 @@ def test_a_bad_auth_timeout_is_refused(media_dir, tmp_path, monkeypatch, capsys,
     (["--lecture", ","], 11, ["--lecture"]),
     (["--lecture", "07"], 10, ["07"]),
     (["--bogus"], 2, ["--bogus"]),
+    (["--playlist", ""], 2, ["--playlist"]),
+    (["--playlist", "<b>"], 2, ["--playlist"]),
 ])
 def test_bad_arguments_name_the_argument(media_dir, capsys, args, code, names):
     write_lecture(media_dir, "01")

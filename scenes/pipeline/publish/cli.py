@@ -52,6 +52,12 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _playlist_title(text: str) -> str:
+    if not text.strip() or len(text) > 150 or any(c in text for c in "<>"):
+        raise argparse.ArgumentTypeError("a playlist title is 1 to 150 characters without '<' or '>'")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scripts/publish.py",
@@ -67,7 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--privacy", choices=PRIVACY_CHOICES, default=None,
                         help="privacy of new uploads (default private); given explicitly, also applied "
                         "to lectures already up")
-    parser.add_argument("--playlist", default=DEFAULT_PLAYLIST, metavar="NAME",
+    parser.add_argument("--playlist", default=DEFAULT_PLAYLIST, metavar="NAME", type=_playlist_title,
                         help=f"playlist title, found or created (default {DEFAULT_PLAYLIST!r})")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="only print the plan and quota (the default)")

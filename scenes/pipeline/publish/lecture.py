@@ -142,6 +142,9 @@ def caption_problems(path: Path) -> tuple[list[str], list]:
         return [f"the captions {path} are not valid SRT: {str(exc)[:200]}"], []
     if not cues:
         return [f"the captions {path} hold no cues"], []
+    backwards = [c.index for c in cues if c.end <= c.start]
+    if backwards:
+        return [f"the captions {path} have cue(s) {', '.join(map(str, backwards[:5]))} that end before they start"], []
     return [], cues
 
 
