@@ -40,6 +40,7 @@ from scenes.pipeline.media import (
     probe_video,
     quality as parse_quality,
     read_sections,
+    sha256_file,
 )
 
 CARDS_FILE = Path(__file__).resolve().parent / "cards.py"
@@ -330,8 +331,10 @@ def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | No
     except Exception as exc:
         return JobResult(job, "failed", seconds, f"unreadable video {out.mp4}: {exc}")
     outputs = {str(p): fingerprint(p) for p in out.all_files() if p.exists()}
+    # content hashes: assembly checks each file against them (scenes/pipeline/assemble.py, render_problems)
+    hashes = {str(p): sha256_file(p) for p in out.all_files() if p.exists()}
     atomic.write_json(out.stamp, {
-        "key": key, "label": job.label, "inputs": inputs, "outputs": outputs,
+        "key": key, "label": job.label, "inputs": inputs, "outputs": outputs, "sha256": hashes,
         "render_seconds": round(seconds, 3), "video_seconds": video_seconds, "frames": info.nb_frames,
         "rendered_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     })
