@@ -60,9 +60,16 @@ def load_manifest(spec: str | None) -> Course:
 
 
 def select_lectures(course: Course, selector: str) -> list[Lecture]:
-    """``course.select(selector)``; an unknown lecture id becomes a UsageError naming ``--lecture``
-    and the ids the course has."""
+    """``course.select(selector)``; an unknown lecture id becomes a UsageError naming ``--lecture``,
+    the ids not found and the ids the course has."""
     try:
         return course.select(selector)
-    except KeyError as exc:
-        raise UsageError(f"--lecture {selector!r}: {exc.args[0]}") from exc
+    except KeyError:
+        bad = []
+        for part in (p.strip() for p in selector.split(",")):
+            try:
+                course.lecture(part)
+            except KeyError:
+                bad.append(repr(part))
+        raise UsageError(f"--lecture {selector!r}: no lecture {', '.join(bad)}; the course has "
+                         f"{', '.join(x.id for x in course.lectures)} (or use 'ready' or 'all')") from None

@@ -16,7 +16,6 @@ from pathlib import Path
 import pytest
 from pipeline_helpers import FIXTURE_MANIFEST, REPO_ROOT, fake_command
 
-from scenes.pipeline import coverage as C
 from scenes.pipeline import render as R
 
 VOICE = {"engine": "silent", "voice": "none", "settings": {}}
