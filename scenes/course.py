@@ -578,6 +578,10 @@ def load_course(spec: str | None = None) -> Course:
         return COURSE
     target, _, attr = spec.partition(":")
     attr = attr or "COURSE"
+    if not target.strip():
+        raise ManifestError(f"manifest {spec!r}: names no module or file before ':'")
+    if not target.endswith(".py") and ("/" in target or os.sep in target):
+        raise ManifestError(f"manifest {spec!r}: a manifest file must be a .py file ('path/to/file.py:ATTR')")
     try:
         if target.endswith(".py"):
             import importlib.util

@@ -62,6 +62,9 @@ def load_manifest(spec: str | None) -> Course:
 def select_lectures(course: Course, selector: str) -> list[Lecture]:
     """``course.select(selector)``; an unknown lecture id becomes a UsageError naming ``--lecture``,
     the ids not found and the ids the course has."""
+    if selector.strip().lower() not in ("ready", "all") and not selector.replace(",", "").strip():
+        raise UsageError(f"--lecture {selector!r}: names no lecture; use 'ready', 'all' or ids such as "
+                         f"{', '.join(x.id for x in course.lectures[:2])}")
     try:
         return course.select(selector)
     except KeyError:

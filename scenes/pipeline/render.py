@@ -479,6 +479,8 @@ def media_lock(media_dir: Path):
     import fcntl
 
     path = Path(media_dir) / LOCK_NAME
+    if Path(media_dir).exists() and not Path(media_dir).is_dir():
+        raise MediaDirError(f"the media directory {media_dir} is a file, not a directory")
     try:
         Path(media_dir).mkdir(parents=True, exist_ok=True)
         fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)

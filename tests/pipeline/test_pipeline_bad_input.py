@@ -43,11 +43,15 @@ def script(name: str, *args: str) -> subprocess.CompletedProcess:
     (["--quality", "ultra"], "quality"),
     (["--voice", "festival"], "--voice"),
     (["--lecture", "99"], "--lecture"),
+    (["--lecture", ""], "--lecture"),
+    (["--lecture", ","], "--lecture"),
     (["--lecture", "90", "--only", "Histroy"], "--only"),
     (["--manifest", "/nonexistent/manifest.py:COURSE"], "--manifest"),
     (["--manifest", "no_such_module_xyz:COURSE"], "--manifest"),
     (["--manifest", f"{FIXTURE_MANIFEST}:NO_SUCH_ATTR"], "--manifest"),
     (["--manifest", f"{FIXTURE_MANIFEST}:TOPICS"], "--manifest"),
+    (["--manifest", ":"], "--manifest"),
+    (["--manifest", str(FIXTURE_MANIFEST.parent)], "--manifest"),
 ])
 def test_render_script_refuses_bad_arguments(argv, named, tmp_path):
     args = ["--manifest", MANIFEST, *argv] if "--manifest" not in argv else argv
@@ -106,6 +110,29 @@ def test_read_only_media_dir_is_named(tmp_path, tiny_mp4, monkeypatch, capsys):
     assert str(media) in err and "Read-only file system" in err
 
 
+def test_media_dir_that_is_a_file_is_named(tmp_path, tiny_mp4, capsys):
+    media = tmp_path / "media"
+    media.write_text("not a folder")
+    rc = R.main(["--manifest", MANIFEST, "--lecture", "90", "--quality", "l", "--media-dir", str(media),
+                 "--no-progress"], make_command=fake_command(tiny_mp4), voice_info=VOICE)
+    assert rc == 3 and f"{media} is a file" in capsys.readouterr().err
+
+
+def test_timeout_kills_the_child_and_is_not_retried(tmp_path, tiny_mp4, monkeypatch):
+    pids = tmp_path / "pids"
+    pids.mkdir()
+    monkeypatch.setenv("FAKE_MANIM_SLEEP", "30")
+    monkeypatch.setenv("FAKE_MANIM_PIDDIR", str(pids))
+    t0 = time.monotonic()
+    report = R.render(R.load_course(MANIFEST), "90", quality="l", jobs=1, media_dir=tmp_path / "media",
+                      progress=False, voice_info=VOICE, make_command=fake_command(tiny_mp4),
+                      only=["FixtureAlpha"], timeout=0.5, retries=2)
+    assert time.monotonic() - t0 < 15
+    (res,) = report.results
+    assert res.status == "failed" and res.message == "timed out after 0.5 s"
+    assert not alive(int((pids / "FixtureAlpha.pid").read_text()))
+
+
 # -- termination and the lock (a fake manim that sleeps, driven in a child process) -------------------
 
 DRIVER = """
@@ -162,14 +189,15 @@ def sleeping_render(tmp_path, tiny_mp4):
         parent.wait(timeout=10)
 
 
-def test_sigterm_ends_the_child_and_removes_partial_outputs(sleeping_render):
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT, signal.SIGHUP], ids=lambda s: s.name)
+def test_a_signal_ends_the_child_and_removes_partial_outputs(sleeping_render, sig):
     parent, child, media = sleeping_render
     partial = media / "videos/sync_scenes/480p15/FixtureAlpha.mp4"
     assert partial.read_bytes() == b"partial"
-    parent.send_signal(signal.SIGTERM)
+    parent.send_signal(sig)
     _, err = parent.communicate(timeout=20)
-    assert parent.returncode == 128 + signal.SIGTERM, err
-    assert "SIGTERM" in err and "Traceback" not in err
+    assert parent.returncode == 128 + sig, err
+    assert sig.name in err and "Traceback" not in err
     assert wait_until(lambda: not alive(child), 10), "the manim child outlived SIGTERM of the renderer"
     assert not partial.exists()
     assert not (media / "stamps/480p15/sync_scenes/FixtureAlpha.json").exists()
