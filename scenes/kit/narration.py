@@ -185,7 +185,7 @@ def _clip_problem(path: Path, record: Any, boundaries: Any) -> str | None:
             frame_bytes = w.getsampwidth() * w.getnchannels()
             got = len(w.readframes(frames)) // max(1, frame_bytes)
     except (OSError, EOFError, wave.Error) as exc:
-        return f"not a readable WAV: {exc}"
+        return f"not a readable WAV: {exc or type(exc).__name__}"
     if frames == 0 or rate <= 0:
         return "a WAV without audio"
     if got != frames:
@@ -271,7 +271,7 @@ class NarrationService(SpeechService):
             clip = Path(cache_dir) / final
             problem = _clip_problem(clip, cached.get(AUDIO_CHECK), cached.get("word_boundaries"))
             if problem:
-                logger.warning(f"narration: cached clip {clip} is unusable ({problem}); re-synthesising it")
+                _warn(f"cached clip {clip} is unusable ({problem}); re-synthesising it")
                 return None
         return cached
 
@@ -705,6 +705,11 @@ class SilentService(NarrationService):
 # Choosing a service
 
 _ANNOUNCED: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """One unwrapped stderr line (the scene's render log keeps it whole, so the path can be grepped)."""
+    print(f"narration: WARNING {message}", file=sys.stderr, flush=True)
 
 
 def _announce(message: str) -> None:

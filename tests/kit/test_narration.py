@@ -202,7 +202,7 @@ def test_corrupt_cached_clip_is_resynthesised_and_named(tmp_path: Path, monkeypa
         assert entry["audio_check"]["frames"] == w.getnframes() and entry["audio_check"]["rate"] == w.getframerate()
     spoil(path)
     warnings: list[str] = []
-    monkeypatch.setattr(narration.logger, "warning", warnings.append)
+    monkeypatch.setattr(narration, "_warn", warnings.append)
     again = SilentService(cache_dir=tmp_path)
     _, path2 = _say(again)
     assert again.synthesis_calls == 1
@@ -227,7 +227,7 @@ def test_legacy_cache_entry_is_checked_for_a_readable_clip(tmp_path: Path, monke
     assert hit.synthesis_calls == 0
     _spoil_truncated(path)
     warnings: list[str] = []
-    monkeypatch.setattr(narration.logger, "warning", warnings.append)
+    monkeypatch.setattr(narration, "_warn", warnings.append)
     redo = SilentService(cache_dir=tmp_path)
     _say(redo)
     assert redo.synthesis_calls == 1 and str(path) in warnings[0]
