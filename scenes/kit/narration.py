@@ -185,7 +185,7 @@ def _clip_problem(path: Path, record: Any, boundaries: Any) -> str | None:
             frame_bytes = w.getsampwidth() * w.getnchannels()
             got = len(w.readframes(frames)) // max(1, frame_bytes)
     except (OSError, EOFError, wave.Error) as exc:
-        return f"not a readable WAV: {exc or type(exc).__name__}"
+        return f"not a readable WAV: {str(exc) or type(exc).__name__}"
     if frames == 0 or rate <= 0:
         return "a WAV without audio"
     if got != frames:
