@@ -197,8 +197,9 @@ def _clip_problem(path: Path, record: Any, boundaries: Any) -> str | None:
         if record.get("sha256") and hashlib.sha256(data).hexdigest() != record["sha256"]:
             return "its content differs from what the cache recorded"
         return None
+    # the last boundary marks the end of the audio: equal to its length up to rounding
     ends = [b.get("audio_offset") or 0 for b in boundaries or () if isinstance(b, dict)]
-    if ends and max(ends) / AUDIO_OFFSET_RESOLUTION > frames / rate:
+    if ends and max(ends) / AUDIO_OFFSET_RESOLUTION > frames / rate + 0.01:
         return f"{frames / rate:.3f} s long, shorter than its narration ({max(ends) / AUDIO_OFFSET_RESOLUTION:.3f} s)"
     return None
 

@@ -215,8 +215,10 @@ def test_corrupt_cached_clip_is_resynthesised_and_named(tmp_path: Path, monkeypa
     assert third.synthesis_calls == 0
 
 
-def test_legacy_cache_entry_is_checked_for_a_readable_clip(tmp_path: Path, monkeypatch) -> None:
-    """An entry written before durations were recorded: a readable clip is a hit, a garbage one is redone."""
+@pytest.mark.parametrize("spoil", [_spoil_truncated, _spoil_shorter])
+def test_legacy_cache_entry_is_checked_for_a_readable_clip(tmp_path: Path, monkeypatch, spoil) -> None:
+    """An entry written before durations were recorded: an intact clip is a hit (its last word boundary
+    marks its end, up to rounding); one that is unreadable or shorter than its narration is redone."""
     _, path = _say(SilentService(cache_dir=tmp_path))
     entries = json.loads((tmp_path / "cache.json").read_text())
     for e in entries:
@@ -225,7 +227,7 @@ def test_legacy_cache_entry_is_checked_for_a_readable_clip(tmp_path: Path, monke
     hit = SilentService(cache_dir=tmp_path)
     _say(hit)
     assert hit.synthesis_calls == 0
-    _spoil_truncated(path)
+    spoil(path)
     warnings: list[str] = []
     monkeypatch.setattr(narration, "_warn", warnings.append)
     redo = SilentService(cache_dir=tmp_path)
