@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import datetime as _dt
 import json
+import math
 import os
 import signal
 import subprocess
@@ -521,6 +522,12 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
            make_command: Callable[[RenderJob, Course, Path], list[str]] = manim_command,
            voice_info: dict | None = None, retries: int = 1) -> RenderReport:
     q = parse_quality(quality)
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ValueError(f"jobs must be a whole number ≥ 1, not {jobs!r}")
+    if not (isinstance(retries, int) and retries >= 0):
+        raise ValueError(f"retries must be a whole number ≥ 0, not {retries!r}")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
     media_dir = Path(media_dir or course.root / "media").resolve()
     if voice:
         voice = voice.lower()
@@ -566,7 +573,7 @@ def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_
     bar = tqdm(total=len(all_jobs), initial=len(results), desc=f"render {q.dirname}", unit="scene",
                disable=not progress, dynamic_ncols=True)
     _stopping.clear()
-    pool = ThreadPoolExecutor(max_workers=max(1, jobs))
+    pool = ThreadPoolExecutor(max_workers=jobs)
     try:
         futures = {pool.submit(run_job_with_retries, job, course, media_dir, voice, key, inputs, make_command,
                                timeout, retries): job for job, key, inputs in todo}

@@ -86,6 +86,15 @@ def test_unknown_scene_lists_the_lectures_scenes(tmp_path, capsys):
                  progress=False)
 
 
+@pytest.mark.parametrize("kw", [{"jobs": 0}, {"jobs": -1}, {"retries": -3}, {"timeout": 0}, {"timeout": -5.0},
+                                {"timeout": float("nan")}])
+def test_render_api_refuses_bad_numbers(kw, tmp_path):
+    name = next(iter(kw))
+    with pytest.raises(ValueError, match=name):
+        R.render(R.load_course(MANIFEST), "90", media_dir=tmp_path / "media", voice_info=VOICE, progress=False, **kw)
+    assert not (tmp_path / "media").exists()
+
+
 # -- media directory ----------------------------------------------------------------------------
 
 
