@@ -38,7 +38,7 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scenes.course import IMPLICIT_SECTION_NAMES, Course, Lecture, load_course  # noqa: F401 (re-export)
+from scenes.course import IMPLICIT_SECTION_NAMES, Course, Lecture
 from scenes.pipeline import atomic, cli
 from scenes.pipeline.media import (
     Quality,
@@ -371,9 +371,9 @@ def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | No
             inputs: dict, make_command: Callable[[RenderJob, Course, Path], list[str]],
             timeout: float | None) -> JobResult:
     out = job.outputs
-    # the old stamp and outputs go first: a crash below must not leave them looking current
     if _stopping.is_set():
         return JobResult(job, "failed", 0.0, "interrupted before it started")
+    # the old stamp and outputs go first: a crash below must not leave them looking current
     for p in [out.stamp, *out.all_files()]:
         p.unlink(missing_ok=True)
     if job.kind in ("title", "end"):

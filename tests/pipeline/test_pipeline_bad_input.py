@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from pipeline_helpers import FIXTURE_MANIFEST, REPO_ROOT, fake_command
 
+from scenes.course import load_course
 from scenes.pipeline import render as R
 
 VOICE = {"engine": "silent", "voice": "none", "settings": {}}
@@ -82,7 +83,7 @@ def test_unknown_scene_lists_the_lectures_scenes(tmp_path, capsys):
     assert "'Histroy'" in err and "FixtureAlpha, FixtureBeta" in err and "title" in err
     assert "'FixtureAlpha'" not in err  # only the unknown name is reported
     with pytest.raises(ValueError, match="Histroy"):   # the API refuses it too
-        R.render(R.load_course(MANIFEST), "90", media_dir=tmp_path, only=["Histroy"], voice_info=VOICE,
+        R.render(load_course(MANIFEST), "90", media_dir=tmp_path, only=["Histroy"], voice_info=VOICE,
                  progress=False)
 
 
@@ -91,7 +92,7 @@ def test_unknown_scene_lists_the_lectures_scenes(tmp_path, capsys):
 def test_render_api_refuses_bad_numbers(kw, tmp_path):
     name = next(iter(kw))
     with pytest.raises(ValueError, match=name):
-        R.render(R.load_course(MANIFEST), "90", media_dir=tmp_path / "media", voice_info=VOICE, progress=False, **kw)
+        R.render(load_course(MANIFEST), "90", media_dir=tmp_path / "media", voice_info=VOICE, progress=False, **kw)
     assert not (tmp_path / "media").exists()
 
 
@@ -133,7 +134,7 @@ def test_timeout_kills_the_child_and_is_not_retried(tmp_path, tiny_mp4, monkeypa
     monkeypatch.setenv("FAKE_MANIM_SLEEP", "30")
     monkeypatch.setenv("FAKE_MANIM_PIDDIR", str(pids))
     t0 = time.monotonic()
-    report = R.render(R.load_course(MANIFEST), "90", quality="l", jobs=1, media_dir=tmp_path / "media",
+    report = R.render(load_course(MANIFEST), "90", quality="l", jobs=1, media_dir=tmp_path / "media",
                       progress=False, voice_info=VOICE, make_command=fake_command(tiny_mp4),
                       only=["FixtureAlpha"], timeout=0.5, retries=2)
     assert time.monotonic() - t0 < 15
@@ -149,6 +150,7 @@ import sys
 from pathlib import Path
 sys.path.insert(0, {tests!r})
 from pipeline_helpers import fake_command
+from scenes.course import load_course
 from scenes.pipeline import render as R
 sys.exit(R.main(sys.argv[2:], make_command=fake_command(Path(sys.argv[1])),
                 voice_info={{"engine": "silent", "voice": "none", "settings": {{}}}}))
