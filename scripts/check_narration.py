@@ -41,6 +41,7 @@ def collect_clips(spec: SceneSpec, root: Path) -> list[dict]:
     from manim import config, tempconfig
     from manim_voiceover.helper import remove_bookmarks
 
+    from scenes.kit.lecture_scene import LectureScene
     from scenes.kit.narration import NarrationService
 
     path = spec.path(root).resolve()
@@ -49,6 +50,7 @@ def collect_clips(spec: SceneSpec, root: Path) -> list[dict]:
     scene_cls = getattr(module, spec.scene)
     clips: list[dict] = []
     original = NarrationService._wrap_generate_from_text
+    check_frame = LectureScene.check_frame
 
     def recording(self, text, **kwargs):
         data = original(self, text, **kwargs)
@@ -57,6 +59,7 @@ def collect_clips(spec: SceneSpec, root: Path) -> list[dict]:
         return data
 
     NarrationService._wrap_generate_from_text = recording
+    LectureScene.check_frame = lambda self: None  # layout is check_layout's business, not this check's
     try:
         settings = {"dry_run": True, "frame_rate": 1, "quality": "low_quality", "verbosity": "WARNING",
                     "progress_bar": "none", "media_dir": str(root / "media")}  # fmt: skip
@@ -65,6 +68,7 @@ def collect_clips(spec: SceneSpec, root: Path) -> list[dict]:
             scene_cls().render()
     finally:
         NarrationService._wrap_generate_from_text = original
+        LectureScene.check_frame = check_frame
     return clips
 
 

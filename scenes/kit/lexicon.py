@@ -188,6 +188,17 @@ _WORDS = {
     "RMSNorm": "R M S norm",
     "SOTA": "state of the art",
 }
+# People's names and words the en-US front end says wrongly, respelled so it says them as their
+# owners do; each was checked with Piper's phonemes and the listening check (docs/narration.md).
+_RESPELLED = {
+    "Luong": "Looong",  # loo-ong; espeak says "lyoo-ahng", heard as "the yuan"
+    "Sutskever": "Soots-kever",  # soots-KEV-er, not "SUT-skever"
+    "Hochreiter": "Hokeryter",  # hoke-rye-ter, not "hock-ray-ter"
+    "Schmidhuber": "Schmidhoober",  # shmid-hoo-ber, not "shmid-hyoo-ber"
+    "Vaswani": "Vahs-wahnee",  # vahs-WAH-nee, not "thus wanting"
+    "Vinyals": "Vin-yals",  # vin-YALS, not "venials"
+    "Bengio": "Benjio",  # ben-jee-oh; espeak's hard g is heard as "Bengal"
+}
 _FLOPS_PREFIX = {"": "", "K": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa"}
 _COUNT_SUFFIX = {"k": "thousand", "K": "thousand", "M": "million", "B": "billion", "T": "trillion"}
 _GREEK = {
@@ -351,6 +362,12 @@ _rule(_B + r"([A-Za-z])_\{?([A-Za-z0-9]+)\}?", r"\1 \2")
 for _written, _spoken in _WORDS.items():
     _rule(_B + re.escape(_written) + _E, _spoken)
 _rule(r"(?i)" + _B + r"llama" + r"(?=[\s\d.,;:!?'\"-]|$)", "Llama")
+for _written, _spoken in _RESPELLED.items():
+    _rule(_B + _written + _E, _spoken)
+# Quoc Le, in a list of authors; espeak reads "Le" as the French article "luh", heard as "the".
+_rule(r"(?:(?<=, )|(?<=\band ))Le" + _E, "Lay")
+# A hyphen joins the two words into one with a swallowed "d": heard "fee for a".
+_rule(r"(?i)" + _B + r"(feed)-(forward)" + _E, r"\1 \2")
 
 # Q/K/V -> "Q, K, V".
 _rule(_B + r"([A-Z])/(?=[A-Z]" + _E + ")", r"\1, ")

@@ -24,7 +24,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scenes.kit.lexicon import _GREEK, digits_words, number_words, year_words
+from scenes.kit.lexicon import _GREEK, _ONES, _TENS, digits_words, number_words, year_words
 
 __all__ = [
     "Comparison",
@@ -74,7 +74,7 @@ _ISE_KEEP = {
     "enterprise", "supervise", "disguise", "devise", "improvise", "despise", "paradise", "excise",
     "treatise", "clockwise", "demise", "franchise", "merchandise", "televise", "chastise", "incise",
     "pairwise", "elementwise", "stepwise", "rowwise", "blockwise", "pointwise", "wise", "praise",
-    "cruise", "bruise", "tortoise", "porpoise", "turquoise", "advise", "appraise", "concise",
+    "cruise", "bruise", "tortoise", "porpoise", "turquoise", "advise", "appraise",
 }  # fmt: skip
 
 
@@ -89,18 +89,14 @@ def _us_spelling(word: str) -> str:
 
 
 _NUMBER = re.compile(r"^(\d[\d,]*)(?:\.(\d+))?(st|nd|rd|th|s)?$")
-_NUMBER_WORDS = set(
-    "zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen "
-    "sixteen seventeen eighteen nineteen twenty thirty forty fifty sixty seventy eighty ninety hundred "
-    "thousand million billion trillion".split()
-)
+_NUMBER_WORDS = {*_ONES, *_TENS[2:], "hundred", "thousand", "million", "billion", "trillion"}
 # Written as one word or two, said the same: joined after hyphens are split.
 _COMPOUNDS = {("soft", "max"), ("feed", "forward"), ("key", "value"), ("data", "set"), ("time", "step"),
               ("sub", "word"), ("sub", "space"), ("hyper", "parameter"), ("back", "propagation")}  # fmt: skip
 # Math symbols as the lexicon says them (before NFKC, which would turn ᵀ into T and ² into 2).
 _MATH = (("ᵀ", " transpose "), ("⊤", " transpose "), ("√", " square root of "), ("²", " squared "),
-         ("³", " cubed "), ("≈", " approximately "), ("→", " to "), ("±", " plus or minus "),
-         ("∞", " infinity "), ("·", " dot "), ("≤", " less than or equal to "), ("≥", " greater than or equal to "))  # fmt: skip
+         ("³", " cubed "), ("≈", " approximately "), ("→", " to "), ("±", " plus or minus "), ("∞", " infinity "),
+         ("·", " dot "), ("≤", " less than or equal to "), ("≥", " greater than or equal to "))  # fmt: skip
 _ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")
 _SYMBOLS = {"%": "percent", "$": "dollars", "&": "and", "=": "equals", "+": "plus"}
 

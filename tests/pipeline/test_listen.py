@@ -11,16 +11,20 @@ from scenes.kit.narration import piper_available
 from scenes.pipeline.listen import Comparison, Miss, align, compare, normalise, raw_words
 
 
+def w(text: str) -> list[str]:
+    return text.split()
+
+
 def test_wer_of_a_textbook_pair():
     # ref 6 words; "sat" -> "sit" is one substitution, the second "the" is deleted: 2 / 6.
-    c = compare("the cat sat on the mat".split(), "the cat sit on mat".split())
+    c = compare(w("the cat sat on the mat"), w("the cat sit on mat"))
     assert (c.words, c.substitutions, c.deletions, c.insertions) == (6, 1, 1, 0)
     assert c.wer == pytest.approx(2 / 6)
     assert c.misses == [Miss(("sat",), ("sit",)), Miss(("the",), ())]
 
 
 def test_insertions_count_and_the_rate_can_exceed_one():
-    c = compare(["yes"], "yes yes yes".split())
+    c = compare(["yes"], w("yes yes yes"))
     assert (c.substitutions, c.deletions, c.insertions) == (0, 0, 2)
     assert c.wer == 2.0
     assert str(c.misses[0]) == "(nothing) → yes yes"
@@ -28,7 +32,7 @@ def test_insertions_count_and_the_rate_can_exceed_one():
 
 def test_a_run_of_errors_is_one_miss():
     # "bahdanau" heard as "but now": one substitution and one insertion, reported as one span.
-    c = compare("by bahdanau in".split(), "by but now in".split())
+    c = compare(w("by bahdanau in"), w("by but now in"))
     assert c.errors == 2
     assert [str(m) for m in c.misses] == ["bahdanau → but now"]
 
@@ -41,8 +45,8 @@ def test_alignment_ops_and_edge_cases():
 
 
 def test_comparisons_add_up():
-    a = compare("one two".split(), "one too".split())
-    b = compare("three four five".split(), "three four five".split())
+    a = compare(w("one two"), w("one too"))
+    b = compare(w("three four five"), w("three four five"))
     total = a + b
     assert isinstance(total, Comparison)
     assert (total.words, total.errors) == (5, 1)
