@@ -2,6 +2,7 @@
 """Listening check: does the narration voice say what the lecture's text says?
 
     scripts/check_narration.py --lecture 01 [--scene NAME ...] [--model base] [--json out.json] [--max-wer 0.05]
+    scripts/check_narration.py --rescore out.json     # the same figures again from a saved run
 
 For each scene of the lecture, a dry run (no frames) with the Piper voice synthesises every
 narration clip the scene speaks (cached in media/voiceovers, so a rerun only makes what changed),
@@ -94,12 +95,9 @@ class TranscriptCache:
 
 
 def check_scene(spec: SceneSpec, root: Path, model, cache: TranscriptCache) -> dict:
+    """Synthesise, transcribe and score one scene."""
     t0 = time.perf_counter()
     clips = collect_clips(spec, root)
-    t_synth = time.perf_counter() - t0
-    raw = listen.Comparison()
-    norm = listen.Comparison()
-    seconds = 0.0
     for clip in clips:
         audio = Path(clip["audio"])
         heard = cache.get(audio)
@@ -107,16 +105,26 @@ def check_scene(spec: SceneSpec, root: Path, model, cache: TranscriptCache) -> d
             heard = listen.transcribe(model, audio)
             cache.put(audio, heard)
         clip["heard"] = heard
-        c_raw = listen.compare(listen.raw_words(clip["text"]), listen.raw_words(heard))
-        c_norm = listen.compare(listen.normalise(clip["text"]), listen.normalise(heard))
+        clip["seconds"] = round(_wav_seconds(audio), 2)
+    result = score_scene(spec.scene, clips)
+    result["seconds"] = round(time.perf_counter() - t0, 1)
+    return result
+
+
+def score_scene(scene: str, clips: list[dict]) -> dict:
+    """Figures of one scene from its clips' written text and transcript (``text``, ``heard``)."""
+    raw = listen.Comparison()
+    norm = listen.Comparison()
+    for clip in clips:
+        c_raw = listen.compare(listen.raw_words(clip["text"]), listen.raw_words(clip["heard"]))
+        c_norm = listen.compare(listen.normalise(clip["text"]), listen.normalise(clip["heard"]))
         clip["wer_raw"], clip["wer"] = round(c_raw.wer, 4), round(c_norm.wer, 4)
         clip["misses"] = [str(m) for m in c_norm.misses]
         raw, norm = raw + c_raw, norm + c_norm
-        seconds += _wav_seconds(audio)
     return {
-        "scene": spec.scene,
+        "scene": scene,
         "clips": clips,
-        "audio_seconds": round(seconds, 1),
+        "audio_seconds": round(sum(c.get("seconds", 0.0) for c in clips), 1),
         "words": raw.words,
         "errors_raw": raw.errors,
         "wer_raw": raw.wer,
@@ -124,8 +132,6 @@ def check_scene(spec: SceneSpec, root: Path, model, cache: TranscriptCache) -> d
         "errors": norm.errors,
         "wer": norm.wer,
         "misses": [str(m) for m in norm.misses],
-        "seconds": round(time.perf_counter() - t0, 1),
-        "synthesis_seconds": round(t_synth, 1),
     }
 
 
@@ -149,14 +155,28 @@ def print_scene(r: dict) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--lecture", required=True, help="lecture id, e.g. 01")
+    ap.add_argument("--lecture", help="lecture id, e.g. 01")
     ap.add_argument("--scene", action="append", default=[], help="only this scene class (repeatable)")
     ap.add_argument("--model", default="base", help="'base' (the asr extra's weights) or a CTranslate2 model folder")
     ap.add_argument("--threads", type=int, default=0, help="CPU threads for the recogniser (0: its default)")
     ap.add_argument("--json", type=Path, help="write every clip's text, transcript and figures here")
     ap.add_argument("--max-wer", type=float, help="exit 1 when the lecture's normalised WER exceeds this (0.05 = 5%%)")
     ap.add_argument("--manifest", help="course manifest (module:ATTR or file.py:ATTR); default scenes.course")
+    ap.add_argument("--rescore", type=Path, help="score the clips of an earlier --json again (no voice, no model)")
     args = ap.parse_args(argv)
+    if not args.lecture and not args.rescore:
+        ap.error("--lecture is required (or --rescore FILE)")
+
+    if args.rescore:
+        saved = json.loads(args.rescore.read_text())
+        print(f"Listening check, lecture {saved['lecture']} (re-scored from {args.rescore}): Whisper {saved['model']}")
+        results = []
+        for old in saved["scenes"]:
+            r = score_scene(old["scene"], old["clips"])
+            r["audio_seconds"] = r["audio_seconds"] or old.get("audio_seconds", 0.0)
+            results.append(r)
+            print_scene(r)
+        return report(saved["lecture"], saved["model"], results, args)
 
     course = load_course(args.manifest)
     try:
@@ -189,19 +209,23 @@ def main(argv: list[str] | None = None) -> int:
         r = check_scene(spec, course.root, model, cache)
         results.append(r)
         print_scene(r)
+    return report(lec.id, model_dir.name, results, args)
 
+
+def report(lecture: str, model: str, results: list[dict], args: argparse.Namespace) -> int:
+    """Print the lecture total, write ``--json``, apply ``--max-wer``; the exit code."""
     words = sum(r["words"] for r in results)
     words_n = sum(r["words_normalised"] for r in results)
     wer_raw = sum(r["errors_raw"] for r in results) / max(words, 1)
     wer = sum(r["errors"] for r in results) / max(words_n, 1)
     audio = sum(r["audio_seconds"] for r in results)
     print("-" * 78)
-    print(_line(f"Lecture {lec.id} total", words, wer_raw, wer, f"   ({audio / 60:.1f} min of audio)"))
+    print(_line(f"Lecture {lecture} total", words, wer_raw, wer, f"   ({audio / 60:.1f} min of audio)"))
     if args.json:
         total = {"words": words, "wer_raw": wer_raw, "words_normalised": words_n, "wer": wer, "audio_seconds": audio}
         args.json.parent.mkdir(parents=True, exist_ok=True)
-        args.json.write_text(json.dumps({"lecture": lec.id, "model": model_dir.name, "total": total,
-                                         "scenes": results}, indent=1, ensure_ascii=False))  # fmt: skip
+        args.json.write_text(json.dumps({"lecture": lecture, "model": model, "total": total, "scenes": results},
+                                        indent=1, ensure_ascii=False))  # fmt: skip
     if args.max_wer is not None and wer > args.max_wer:
         print(f"FAIL: normalised word error rate {wer:.1%} is above --max-wer {args.max_wer:.1%}")
         return 1

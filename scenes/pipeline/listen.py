@@ -7,9 +7,10 @@ heard (its transcript):
 * ``raw``: lower case, punctuation stripped, nothing else (``"Feed-forward,"`` -> ``feed-forward``).
 * ``normalised``: also numbers in words (``0.50`` -> ``zero point five zero``, ``1997`` ->
   ``nineteen ninety seven``, ``4,096`` -> ``four thousand ninety six``), acronyms letter by letter
-  (``GQA`` -> ``g q a``), hyphens as spaces, symbols in words (``%``, ``×``) and British spellings
-  in their US form (``maths`` -> ``math``, ``normalise`` -> ``normalize``), so only what a listener
-  would hear differently counts.
+  (``GQA`` and ``G Q A`` -> ``gq a``), hyphens as spaces, symbols in words (``%``, ``×``), British
+  spellings in their US form (``maths`` -> ``math``, ``normalise`` -> ``normalize``) and one form
+  of each homophone (``two``/``too`` -> ``to``), so only what a listener would hear differently
+  counts.
 
 The word error rate is the word-level Levenshtein distance (substitutions + deletions +
 insertions) over the number of reference words. :func:`compare` also returns the error spans
@@ -76,6 +77,11 @@ _ISE_KEEP = {
     "pairwise", "elementwise", "stepwise", "rowwise", "blockwise", "pointwise", "wise", "praise",
     "cruise", "bruise", "tortoise", "porpoise", "turquoise", "advise", "appraise",
 }  # fmt: skip
+
+
+# Words a listener cannot tell apart: one form for each.
+_HOMOPHONES = {"two": "to", "too": "to", "four": "for", "their": "there", "they're": "there", "it's": "its",
+               "won": "one", "whole": "hole", "right": "write", "new": "knew"}  # fmt: skip
 
 
 def _us_spelling(word: str) -> str:
@@ -162,7 +168,7 @@ def normalise(text: str) -> list[str]:
     out = [w for i, w in enumerate(out)
            if not (w == "and" and 0 < i < len(out) - 1 and out[i - 1] in ("hundred", "thousand", "million")
                    and out[i + 1] in _NUMBER_WORDS)]  # fmt: skip
-    return _join_letters(_join_compounds(out))
+    return _join_letters(_join_compounds([_HOMOPHONES.get(w, w) for w in out]))
 
 
 def _join_compounds(words: list[str]) -> list[str]:
@@ -351,6 +357,9 @@ def load_whisper(name: str = "base", threads: int = 0):  # -> faster_whisper.Whi
         from faster_whisper import WhisperModel
     except ImportError as exc:
         raise ImportError(f"faster-whisper is not installed; {_ASR_HINT}") from exc
+    import logging
+
+    logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # no line per clip
     path = whisper_model_dir(name)
     return WhisperModel(str(path), device="cpu", compute_type="int8", cpu_threads=threads, local_files_only=True)
 

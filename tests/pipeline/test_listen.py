@@ -77,6 +77,8 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("a KV cache", "a K V cache"),
         ("Q Kᵀ over √d_k", "QK transpose over square root of dk"),
         ("RNNs", "R N N s"),
+        ("used two LSTMs", "used to LSTMs"),
+        ("4 heads", "for heads"),
     ],
 )
 def test_normalised_forms_agree(written, heard):
