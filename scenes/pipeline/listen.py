@@ -6,11 +6,13 @@ heard (its transcript):
 
 * ``raw``: lower case, punctuation stripped, nothing else (``"Feed-forward,"`` -> ``feed-forward``).
 * ``normalised``: also numbers in words (``0.50`` -> ``zero point five zero``, ``1997`` ->
-  ``nineteen ninety seven``, ``4,096`` -> ``four thousand ninety six``), acronyms letter by letter
-  (``GQA`` and ``G Q A`` -> ``gq a``), hyphens as spaces, symbols in words (``%``, ``×``), British
-  spellings in their US form (``maths`` -> ``math``, ``normalise`` -> ``normalize``) and one form
-  of each homophone (``two``/``too`` -> ``to``), so only what a listener would hear differently
-  counts.
+  ``nineteen ninety seven``, ``4,096`` -> ``four thousand ninety six``, ``−0.21`` -> ``minus zero
+  point two one``, ``1e-12`` and ``10⁻¹²`` -> ``ten to the minus twelve``), letters and acronyms
+  joined (``G Q A``, ``GQ A`` and ``GQA`` -> ``gqa``; ``SAT`` -> ``sat``), hyphens as spaces,
+  compounds joined (``soft max`` -> ``softmax``), symbols in words (``%``, ``×``, ``ᵀ``, ``√``),
+  British spellings in their US form (``maths`` -> ``math``, ``normalise`` -> ``normalize``) and
+  one form of each homophone (``two``/``too`` -> ``to``), so only what a listener would hear
+  differently counts.
 
 The word error rate is the word-level Levenshtein distance (substitutions + deletions +
 insertions) over the number of reference words. :func:`compare` also returns the error spans
@@ -103,7 +105,8 @@ _COMPOUNDS = {("soft", "max"), ("feed", "forward"), ("key", "value"), ("data", "
 _MATH = (("ᵀ", " transpose "), ("⊤", " transpose "), ("√", " square root of "), ("²", " squared "),
          ("³", " cubed "), ("≈", " approximately "), ("→", " to "), ("±", " plus or minus "), ("∞", " infinity "),
          ("·", " dot "), ("≤", " less than or equal to "), ("≥", " greater than or equal to "))  # fmt: skip
-_ACRONYM = re.compile(r"^[A-Z]{2,6}s?$")
+# Said letter by letter: an acronym (GQA, RNNs), a capital (Q, A, N's) or a lone small letter but a, i.
+_LETTERS = re.compile(r"^(?:[A-Z]{2,6}s?|[A-Z](?:'s)?|[b-hj-z])$")
 _SYMBOLS = {"%": "percent", "$": "dollars", "&": "and", "=": "equals", "+": "plus"}
 
 
@@ -136,14 +139,30 @@ _COUNT_WORDS = {
 }  # fmt: skip
 
 
+_SUPERSCRIPT = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹", "0123456789")
+
+
+def _power_of_ten(minus: str, exponent: str) -> str:
+    return " 10 to the " + ("minus " if minus else "power of ") + exponent + " "
+
+
+def _sci(m: re.Match[str]) -> str:
+    power = _power_of_ten(m[2] in ("-", "−"), m[3])
+    return power if m[1] in ("1", "1.0") else f" {m[1]} times {power}"
+
+
 def normalise(text: str) -> list[str]:
     """The words of ``text`` in the comparison form described in the module docstring."""
+    text = re.sub(r"10([⁻]?)([⁰¹²³⁴⁵⁶⁷⁸⁹]+)", lambda m: _power_of_ten(m[1], m[2].translate(_SUPERSCRIPT)), text)
     for sym, words in _MATH:
         text = text.replace(sym, words)
     text = re.sub("[" + "".join(_GREEK) + "]", lambda m: f" {_GREEK[m[0]]} ", text)
     text = re.sub(r"(?<=[A-Za-z0-9])_\{?([A-Za-z0-9]+)\}?", r" \1", text)  # d_k -> d k
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
+    text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+]?)(\d+)(?!\w)", _sci, text)  # 1.2e-16
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 4,096 -> 4096
+    text = re.sub(r"(?:^|(?<=[\s(=,:]))-(?=\d)", " minus ", text)  # -0.21
+    text = re.sub(r"(?<=[A-Za-z])(?=\d)", " ", text)  # float32 -> float 32
     text = re.sub(r"(?<=\d)\s?×(?=\s*(?:$|[^\w\s(]|[A-Za-z]{2,}))", " times ", text)
     text = re.sub(r"×", " by ", text)
     text = re.sub(r"(?<=\d)\s?%", " percent", text)
@@ -152,23 +171,36 @@ def normalise(text: str) -> list[str]:
     tokens = re.sub(r"[^\w\s'.,]", " ", text).split()
     tokens = [t.strip(".,'") for t in tokens]
     tokens = [t for t in tokens if t]
-    out: list[str] = []
+    words: list[tuple[str, bool]] = []  # (word, said as letters)
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else None
         num = _number(tok, nxt)
         if num is not None:
-            out += num
-        elif _ACRONYM.match(tok) and tok not in ("I",):
-            plural = tok.endswith("s") and tok[:-1].isupper()
-            out += list(tok[:-1].lower() if plural else tok.lower()) + (["s"] if plural else [])
+            words += [(n, False) for n in num]
+        elif _LETTERS.match(tok):
+            words.append((tok.lower().replace("'", ""), True))
         else:
             for part in tok.lower().replace(".", " ").replace(",", " ").split():
-                out.append(_us_spelling(part.strip("'")))
+                words.append((_us_spelling(part.strip("'")), False))
     # "one hundred and twenty" -> "one hundred twenty"
-    out = [w for i, w in enumerate(out)
-           if not (w == "and" and 0 < i < len(out) - 1 and out[i - 1] in ("hundred", "thousand", "million")
-                   and out[i + 1] in _NUMBER_WORDS)]  # fmt: skip
-    return _join_letters(_join_compounds([_HOMOPHONES.get(w, w) for w in out]))
+    words = [(w, k) for i, (w, k) in enumerate(words)
+             if not (w == "and" and 0 < i < len(words) - 1 and words[i - 1][0] in ("hundred", "thousand", "million")
+                     and words[i + 1][0] in _NUMBER_WORDS)]  # fmt: skip
+    words = [(_HOMOPHONES.get(w, w), k) for w, k in words]
+    return _join_compounds(_join_letters(words))
+
+
+def _join_letters(words: list[tuple[str, bool]]) -> list[str]:
+    """Runs of letters and acronyms become one word: "Q K V", "QK V" and "QKV" compare equal."""
+    out: list[str] = []
+    run = False
+    for w, letters in words:
+        if letters and run:
+            out[-1] += w
+        else:
+            out.append(w)
+        run = letters
+    return out
 
 
 def _join_compounds(words: list[str]) -> list[str]:
@@ -178,20 +210,6 @@ def _join_compounds(words: list[str]) -> list[str]:
             out[-1] += w
         else:
             out.append(w)
-    return out
-
-
-def _join_letters(words: list[str]) -> list[str]:
-    """Runs of single letters (but "a" and "i") become one word: "q k v" and "qkv" compare equal."""
-    out: list[str] = []
-    run = False
-    for w in words:
-        letter = len(w) == 1 and w.isalpha() and w not in ("a", "i")
-        if letter and run:
-            out[-1] += w
-        else:
-            out.append(w)
-        run = letter
     return out
 
 

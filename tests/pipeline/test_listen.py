@@ -78,6 +78,13 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("Q Kᵀ over √d_k", "QK transpose over square root of dk"),
         ("RNNs", "R N N s"),
         ("used two LSTMs", "used to LSTMs"),
+        ("the score, −0.21, is", "the score minus 0.21 is"),
+        ("about 9.8 times 10⁻¹²", "about 9.8 times 10 to the minus 12"),
+        ("is 1.2e-16, nothing", "is 1.2 times 10 to the minus 16 nothing"),
+        ("eps is 1e-12", "eps is ten to the minus twelve"),
+        ("in float32", "in float thirty-two"),
+        ("the row of sat", "the row of SAT"),
+        ("the QKV projection", "the QK V projection"),
         ("4 heads", "for heads"),
     ],
 )
@@ -91,6 +98,9 @@ def test_normalise_keeps_real_differences():
     assert normalise("0.50") != normalise("0.5")
     assert normalise("one hundred and twenty") == ["one", "hundred", "twenty"]
     assert normalise("bread and butter") == ["bread", "and", "butter"]
+    assert normalise("G Q A and a KV cache") == ["gqa", "and", "a", "kv", "cache"]
+    assert normalise("Q, K and V") == ["qk", "and", "v"]
+    assert normalise("Q, K and V") != normalise("queue, K and B")
     assert normalise("otherwise promised") == ["otherwise", "promised"]
 
 
