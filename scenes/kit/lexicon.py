@@ -187,6 +187,8 @@ _WORDS = {
     "LayerNorm": "layer norm",
     "RMSNorm": "R M S norm",
     "SOTA": "state of the art",
+    "tanh": "tan h",  # espeak says "tan"
+    "NaN": "nan",  # espeak says "nah N", heard as "not N"
 }
 # People's names and words the en-US front end says wrongly, respelled so it says them as their
 # owners do; each was checked with Piper's phonemes and the listening check (docs/narration.md).

@@ -97,6 +97,8 @@ CASES = [
     ("Bahdanau, Cho and Bengio", "Bahdanau, Cho and Benjio"),
     ("Le Monde", "Le Monde"),
     ("A feed-forward network", "A feed forward network"),
+    ("the tanh of W", "the tan h of W"),
+    ("the row turns into NaN.", "the row turns into nan."),
     ("Feed-forward layers", "Feed forward layers"),
     # abbreviations
     ("e.g. RoPE", "for example rope"),

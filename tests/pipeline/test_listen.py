@@ -84,6 +84,8 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("eps is 1e-12", "eps is ten to the minus twelve"),
         ("in float32", "in float thirty-two"),
         ("the row of sat", "the row of SAT"),
+        ("the tanh of W", "the tan h of w"),
+        ("into NaN.", "into NAN."),
         ("the QKV projection", "the QK V projection"),
         ("4 heads", "for heads"),
     ],
