@@ -123,3 +123,32 @@ def test_round_trip_through_piper_and_whisper(tmp_path):
     data = service._wrap_generate_from_text(text)
     heard = transcribe(load_whisper("base"), tmp_path / data["final_audio"])
     assert compare(normalise(text), normalise(heard)).wer == 0.0, heard
+
+
+def _check_narration():
+    import importlib.util
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[2] / "scripts" / "check_narration.py"
+    spec = importlib.util.spec_from_file_location("check_narration", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_rescore_prints_the_misses_and_max_wer_sets_the_exit_code(tmp_path, capsys):
+    import json
+
+    saved = tmp_path / "run.json"
+    heard = "the cat sit on zero point five zero maths"
+    clips = [{"text": "The cat sat on 0.50 mats.", "heard": heard, "seconds": 2.0}]
+    saved.write_text(json.dumps({"lecture": "01", "model": "m", "scenes": [{"scene": "S", "clips": clips}]}))
+    script = _check_narration()
+    # normalised: 9 words (the cat sat on zero point five zero mats), 2 wrong: 2/9 = 22.2%
+    assert script.main(["--rescore", str(saved), "--max-wer", "0.3"]) == 0
+    out = capsys.readouterr().out
+    assert "22.2%" in out and "sat → sit" in out and "mats → math" in out
+    assert script.main(["--rescore", str(saved), "--max-wer", "0.2", "--json", str(tmp_path / "o.json")]) == 1
+    total = json.loads((tmp_path / "o.json").read_text())["total"]
+    assert (total["words"], total["words_normalised"]) == (6, 9)
+    assert total["wer"] == pytest.approx(2 / 9)
