@@ -13,6 +13,10 @@ produces, see docs/narration.md):
   trailing ``s`` after an acronym.
 * Acronyms said as words get the word: ``RoPE`` -> ``rope``, ``YaRN`` -> ``yarn``,
   ``arXiv`` -> ``archive``, ``softmax`` -> ``soft max`` (read "SoftX" by ASR otherwise).
+* People's names the engine says wrongly are respelled (``_RESPELLED``: ``Luong`` -> ``Looong``,
+  ``Schmidhuber`` -> ``Schmidhoober``), as are ``tanh`` (``tan h``), ``NaN`` (``nan``) and
+  ``feed-forward`` (``feed forward``; the hyphen swallowed the *d*). Each was chosen by its
+  phonemes and checked with the listening check, scripts/check_narration.py.
 * Numbers the engine would misread are written out in words: decimals digit by digit
   (``0.25`` -> ``zero point two five``), suffixed counts (``128K`` -> ``one hundred twenty eight
   thousand``), scientific notation (``1e-12`` -> ``ten to the minus twelve``), percentages and
