@@ -37,6 +37,7 @@ __all__ = [
     "load_whisper",
     "normalise",
     "raw_words",
+    "transcribe",
     "whisper_model_dir",
 ]
 
@@ -384,7 +385,8 @@ def load_whisper(name: str = "base", threads: int = 0):  # -> faster_whisper.Whi
 
 
 def transcribe(model, audio: str | os.PathLike[str]) -> str:
-    """The English transcript of one audio file (greedy-free beam search, no previous-text bias)."""
+    """The English transcript of one audio file (beam search of 5, English forced, each
+    30-second window decoded without the previous one as a prompt)."""
     segments, _ = model.transcribe(
         str(audio), language="en", beam_size=5, condition_on_previous_text=False, without_timestamps=True
     )
