@@ -211,9 +211,9 @@ def _area(box: np.ndarray) -> float:
 
 # ------------------------------------------------------------------------------------------ findings
 def format_time(t: float) -> str:
-    """``122.4`` -> ``"2:02.4"``."""
-    m, s = divmod(max(0.0, t), 60)
-    return f"{int(m)}:{s:04.1f}"
+    """Scene time as mm:ss.s: ``122.44`` -> ``"02:02.4"``."""
+    m, tenths = divmod(round(max(0.0, t) * 10), 600)
+    return f"{m:02d}:{tenths / 10:04.1f}"
 
 
 @dataclass
