@@ -31,7 +31,7 @@ import gc
 import json
 import os
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -82,6 +82,7 @@ class GlyphOrigins:
 
     def __init__(self) -> None:
         self._of: dict[int, tuple[Mobject, Mobject | None]] = {}  # id(leaf) -> (leaf, its largest unit)
+        self.scans = 0
 
     def origin(self, leaf: Mobject) -> Mobject | None:
         hit = self._of.get(id(leaf))
@@ -93,6 +94,7 @@ class GlyphOrigins:
 
     def scan(self, leaves: Iterable[Mobject]) -> None:
         """Find the units of ``leaves`` among all live objects (a leaf of none is remembered as such)."""
+        self.scans += 1
         size: dict[int, int] = {}
         for obj in gc.get_objects():
             if isinstance(obj, _UNIT_TYPES):
@@ -266,15 +268,36 @@ class LayoutCheck:
             self._done.append(self._open.pop(key))
 
     def findings(self) -> list[Finding]:
-        """Every finding so far (open ones included), by start time."""
-        return sorted([*self._done, *self._open.values()], key=lambda f: (f.start, f.kind))
+        """Every finding so far (open ones included), by start time. Overlaps over the same span that share
+        a text are one finding naming every text (five labels stacked on one spot: one finding, not ten)."""
+        out: list[Finding] = []
+        clusters: dict[tuple[float, float], list[Finding]] = {}
+        every = [replace(f, texts=list(f.texts)) for f in (*self._done, *self._open.values())]
+        for f in sorted(every, key=lambda f: (f.start, f.kind)):
+            if f.kind != "overlap":
+                out.append(f)
+                continue
+            group = clusters.setdefault((f.start, f.end), [])
+            joined = [g for g in group if set(g.texts) & set(f.texts)]
+            if not joined:
+                group.append(f)
+                out.append(f)
+                continue
+            keep = joined[0]
+            for g in joined[1:]:  # f links two clusters: merge them into the first
+                keep.texts += [t for t in g.texts if t not in keep.texts]
+                group.remove(g)
+                out.remove(g)
+            keep.texts += [t for t in f.texts if t not in keep.texts]
+            keep.detail = "several texts on one spot" if len(keep.texts) > 2 else keep.detail
+        return out
 
     def write(self, path: Path | None = None) -> Path:
         """The findings as JSON at ``path`` (default: the one given at construction)."""
         path = Path(path or self.path)
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
-        tmp.write_text(json.dumps({"scene": self.scene, "steps": self.steps,
+        tmp.write_text(json.dumps({"scene": self.scene, "steps": self.steps, "glyph_scans": self._origins.scans,
                                    "findings": [asdict(f) for f in self.findings()]}, indent=1), encoding="utf-8")
         tmp.replace(path)
         return path

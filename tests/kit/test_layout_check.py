@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 from manim import Dot, MathTex, Square, Text, VGroup
 
-from scenes.course import load_course
 from scenes.kit.layout_check import (CAP_PX_PER_POINT, MIN_CAP_PX, OVERLAP_MIN, LayoutCheck, cap_height_px,
                                      findings_path, format_time, text_units)
 from scenes.kit.mobjects.text import label, number
@@ -97,6 +96,14 @@ def test_a_persisting_overlap_is_one_finding_with_its_span():
     out = _observe((1.0, [a, b]), (2.0, [a, b]), (3.5, [a, b]), (4.0, [a, far]), (6.0, [a, b]))
     assert [(f.start, f.end) for f in out] == [(1.0, 3.5), (6.0, 6.0)]
     assert "00:01.0-00:03.5 (2.5 s) overlap: 'alpha' x 'beta'" in out[0].line()
+
+
+def test_labels_stacked_on_one_spot_are_one_finding():
+    labels = [label(f"h{k}") for k in range(4)]
+    apart = label("elsewhere").shift([0, 3, 0])
+    other = label("other").move_to(apart)
+    (stack, pair) = _observe((1.0, [*labels, apart, other]))
+    assert sorted(stack.texts) == ["h0", "h1", "h2", "h3"] and sorted(pair.texts) == ["elsewhere", "other"]
 
 
 def test_declared_overlap_is_skipped_and_parts_of_a_formula_are_named():
@@ -249,15 +256,10 @@ def test_shared_dry_run_reports_layout_findings(fixture_course):
 
 
 @pytest.mark.slow
-def test_every_ready_lecture_is_clean():
-    """Every scene of every ready lecture, dry-run with the layout check: no findings."""
-    course = load_course()
-    failures = []
-    for lec in course.select("ready"):
-        by_pkg: dict[Path, dict] = {}
-        for sc in lec.scenes:
-            path = sc.path(course.root)
-            by_pkg.setdefault(path.parent, {})[path.name] = (sc.scene, "")
-        for pkg, scenes in by_pkg.items():
-            failures += dry_run_failures(pkg, scenes, layout=True, jobs=2)
-    assert not failures, "\n\n".join(failures)
+def test_every_ready_lecture_is_clean(tmp_path):
+    """Every scene of every ready lecture, dry-run with the layout check: no findings, no failures."""
+    out = tmp_path / "result.json"
+    rc = check_layout.main(["--lecture", "ready", "--jobs", "2", "--out-dir", str(tmp_path), "--json", str(out)])
+    problems = [f"{r['scene']}: {r['error']}\n{r['log']}" for r in json.loads(out.read_text()) if r["error"]]
+    problems += [check_layout.Finding(**f).line() for r in json.loads(out.read_text()) for f in r["findings"]]
+    assert rc == 0 and not problems, "\n".join(problems)
