@@ -14,7 +14,8 @@ wait is static unless a mobject has updaters; those are seen at the wait's ends 
   the smaller box's area and (2) some visible glyph of one intrudes into some visible glyph of the other
   by more than ``OVERLAP_MIN`` (0.02 units, 2.7 px at 1080p) in both directions: the second test keeps
   a label in the empty corner of a big formula's box from counting. Units that are invisible
-  (opacity below ``VISIBLE``) and pairs where one contains the other are left out. A deliberate
+  (opacity below ``VISIBLE``) or hidden under an opaque rectangle drawn after them (a mask's shade over
+  a number), and pairs where one contains the other, are left out. A deliberate
   overlap is declared in the scene with ``self.allow_overlap(a, b, reason=...)``.
 * ``safe-area``: a mobject on screen leaves the safe area (``safe_area_violations`` of the kit's
   layout module; while the check is on, ``LectureScene`` records these instead of raising).
@@ -35,8 +36,9 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from manim import DecimalNumber, MarkupText, Mobject, Paragraph, SingleStringMathTex, Text
+from manim import DecimalNumber, MarkupText, Mobject, Paragraph, Rectangle, SingleStringMathTex, Text
 from manim.mobject.svg.svg_mobject import VMobjectFromSVGPath
+from manim.utils.family import extract_mobject_family_members
 
 from .mobjects.layout import safe_area_violations
 
@@ -138,10 +140,10 @@ def text_units(mobjects: Iterable[Mobject], origins: GlyphOrigins | None = None
         if is_unit(mob):
             yield mob, ancestors, text_of(mob), id(mob)
             continue
-        if origins is not None and (leaves := _glyph_leaves(mob)):
-            units = {id(u): u for u in (origins.origin(g) for g in leaves)}
-            if len(units) == 1 and None not in units:
-                whole = next(iter(units.values()))
+        if origins is not None and (leaves := _glyph_leaves(mob)) and not any(map(is_unit, mob.get_family())):
+            wholes = [origins.origin(g) for g in leaves]
+            if wholes[0] is not None and all(w is wholes[0] for w in wholes):
+                whole = wholes[0]
                 tex = getattr(mob, "tex_string", None)
                 yield mob, ancestors, tex if tex else f"part of '{text_of(whole)}'", id(whole)
                 continue
@@ -310,9 +312,10 @@ class LayoutCheck:
                 texts = [t for _, _, t, _ in text_units([m], self._origins)][:4]
                 out[("safe-area", id(m))] = ("safe-area", texts or [type(m).__name__], line)
         units = []
+        hidden = _Covers(mobjects)
         for unit, ancestors, text, ident in text_units(mobjects, self._origins):
             glyphs = _glyph_boxes(unit)
-            if not len(glyphs):
+            if not len(glyphs) or hidden.covers(unit, _box(glyphs)):
                 continue
             units.append((unit, ancestors, glyphs, _box(glyphs), text, ident))
             px = cap_height_px(unit) if is_unit(unit) else None  # a part's size is its whole's
@@ -341,6 +344,33 @@ class LayoutCheck:
             frac = shares[key] = max(frac, shares.get(key, 0.0))  # parts of one formula: one finding
             out[key] = ("overlap", [ta, tb], f"boxes share {frac:.0%} of the smaller")
         return out
+
+
+class _Covers:
+    """Opaque rectangles on screen in drawing order (manim's, z_index included): text drawn under one that
+    covers it (a mask's shade over a number) is hidden."""
+
+    def __init__(self, mobjects: list[Mobject]) -> None:
+        drawn = extract_mobject_family_members(mobjects, use_z_index=True, only_those_with_points=True)
+        self.order = {id(m): k for k, m in enumerate(drawn)}
+        rects = [(k, m) for k, m in enumerate(drawn) if isinstance(m, Rectangle) and _opaque(m)]
+        self.ranks = np.array([k for k, _ in rects], dtype=int)
+        self.boxes = np.array([(*m.points.min(axis=0)[:2], *m.points.max(axis=0)[:2]) for _, m in rects],
+                              dtype=float).reshape(-1, 4)
+
+    def covers(self, unit: Mobject, box: np.ndarray) -> bool:
+        if not len(self.ranks):
+            return False
+        last = max(self.order.get(id(m), -1) for m in unit.family_members_with_points())
+        eps = 0.01
+        inside = ((self.boxes[:, 0] <= box[0] + eps) & (self.boxes[:, 1] <= box[1] + eps)
+                  & (self.boxes[:, 2] >= box[2] - eps) & (self.boxes[:, 3] >= box[3] - eps))
+        return bool(np.any(inside & (self.ranks > last)))
+
+
+def _opaque(m: Mobject) -> bool:
+    fill = getattr(m, "fill_rgbas", None)
+    return fill is not None and len(fill) > 0 and float(np.min(fill[:, 3])) >= 0.95
 
 
 def _share_ink(a: Mobject, b: Mobject) -> bool:

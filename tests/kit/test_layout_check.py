@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 from manim import Dot, MathTex, Square, Text, VGroup
 
-from scenes.kit.layout_check import (CAP_PX_PER_POINT, MIN_CAP_PX, OVERLAP_MIN, LayoutCheck, cap_height_px,
+from scenes.kit.layout_check import (CAP_PX_PER_POINT, MIN_CAP_PX, OVERLAP_MIN, GlyphOrigins, LayoutCheck,
+                                     cap_height_px,
                                      findings_path, format_time, text_units)
 from scenes.kit.mobjects.text import label, number
 from scenes.kit.theme import FONTS, SAFE, SIZES
@@ -77,6 +78,23 @@ def test_invisible_text_and_text_inside_one_unit_do_not_count():
     c = label("several words of one label")  # its own glyphs overlap each other: one unit
     assert _observe((0, [c])) == []
     assert [t for _, _, t, _ in text_units([VGroup(c, VGroup(b))])] == ["several words of one label", "shown label"]
+
+
+def test_text_under_an_opaque_shade_is_hidden():
+    """A −∞ label on a mask shade over a cell's number: the number is hidden, the pair is no overlap."""
+    num = number(0.25)
+    shade = Square(1.0).set_fill("#C2255C", 1.0).set_stroke(width=0).move_to(num)
+    inf = label("−∞", size=SIZES.SMALL).move_to(num)
+    assert _observe((0, [num, shade, inf])) == []
+    assert [f.kind for f in _observe((0, [shade, num, inf]))] == ["overlap"]  # the number drawn on top
+    shade.set_fill(opacity=0.5)
+    assert [f.kind for f in _observe((0, [num, shade, inf]))] == ["overlap"]  # seen through the shade
+
+
+def test_groups_of_whole_texts_are_not_parts():
+    """Rows of numbers (VGroups whose every leaf is a glyph) are their numbers, not parts of something."""
+    grid = VGroup(VGroup(number(0.5)), VGroup(number(0.25), number(1.0)))
+    assert [t for _, _, t, _ in text_units([grid], GlyphOrigins())] == ["0.50", "0.25", "1.00"]
 
 
 def test_label_in_the_empty_corner_of_a_formula_box_is_not_an_overlap():
