@@ -27,7 +27,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scenes.course import Course, load_course  # noqa: E402
-from scenes.kit.layout_check import ENV, Finding, read_findings  # noqa: E402
+from scenes.kit.layout_check import ENV, Finding, read_declared, read_findings  # noqa: E402
 from scenes.pipeline.render import child_env  # noqa: E402
 
 #: the final video's rate: voiceover waits shorter than a frame are skipped as in the final render
@@ -48,6 +48,7 @@ class SceneResult:
     findings: list[Finding] = field(default_factory=list)
     error: str = ""  # non-empty: the scene did not run to the end
     log: str = ""
+    declared: list[dict] = field(default_factory=list)  # allow_overlap: {"a": texts, "b": texts, "reason"}
 
 
 def check_scene(course: Course, path: Path, scene: str, out_dir: Path, voice: str = "silent",
@@ -70,7 +71,7 @@ def check_scene(course: Course, path: Path, scene: str, out_dir: Path, voice: st
     if rc != 0 or not findings.exists():
         why = f"timed out after {timeout:.0f} s" if rc is None else f"exit {rc}" if rc else "no findings file"
         return SceneResult(scene, str(path), seconds, error=why, log=f"{log}\n{tail}")
-    return SceneResult(scene, str(path), seconds, read_findings(findings))
+    return SceneResult(scene, str(path), seconds, read_findings(findings), declared=read_declared(findings))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,6 +128,9 @@ def main(argv: list[str] | None = None) -> int:
     for r in results:
         for f in r.findings:
             print(f.line())
+    for r in results:
+        for d in r.declared:
+            print(f"{r.scene} declared overlap: {' + '.join(d['a'])} x {' + '.join(d['b'])}: {d['reason']}")
     for r in failed:
         print(f"\nFAILED {r.scene} ({r.file}): {r.error}\nlog: {r.log}")
     print(f"\ncheck_layout: {len(findings)} finding(s) in {sum(bool(r.findings) for r in results)} of "

@@ -43,7 +43,7 @@ from manim.utils.family import extract_mobject_family_members
 from .mobjects.layout import safe_area_violations
 
 __all__ = ["CAP_PX_PER_POINT", "ENV", "MIN_CAP_PX", "OVERLAP_FRACTION", "OVERLAP_MIN", "Finding", "LayoutCheck",
-           "cap_height_px", "findings_path", "format_time", "read_findings", "text_of", "text_units"]
+           "cap_height_px", "findings_path", "format_time", "read_declared", "read_findings", "text_of", "text_units"]
 
 ENV = "ATTN_LAYOUT_CHECK"
 OVERLAP_FRACTION = 0.05
@@ -252,10 +252,18 @@ class LayoutCheck:
     _open: dict[tuple, Finding] = field(default_factory=dict)
     _done: list[Finding] = field(default_factory=list)
     steps: int = 0
+    _allowed: list = field(default_factory=list)
     _origins: GlyphOrigins = field(default_factory=GlyphOrigins)
 
     def __call__(self, scene, kind: str = "") -> None:
-        self.observe(scene.mobjects, float(scene.scene_time), getattr(scene, "allowed_overlaps", ()))
+        self._allowed = getattr(scene, "allowed_overlaps", ())
+        self.observe(scene.mobjects, float(scene.scene_time), self._allowed)
+
+    def declared(self) -> list[dict]:
+        """The overlaps the scene declared (``allow_overlap``): the texts on each side and the reason."""
+        def texts(m):
+            return [t for _, _, t, _ in text_units([m], self._origins)] or [type(m).__name__]
+        return [{"a": texts(a), "b": texts(b), "reason": reason} for a, b, reason in self._allowed]
 
     def observe(self, mobjects, time: float, allowed=()) -> None:
         """Record what is wrong with ``mobjects`` at ``time``; ``allowed``: (a, b, reason) declarations."""
@@ -300,7 +308,8 @@ class LayoutCheck:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(path.name + ".tmp")
         tmp.write_text(json.dumps({"scene": self.scene, "steps": self.steps, "glyph_scans": self._origins.scans,
-                                   "findings": [asdict(f) for f in self.findings()]}, indent=1), encoding="utf-8")
+                                   "findings": [asdict(f) for f in self.findings()], "declared": self.declared()},
+                                  indent=1), encoding="utf-8")
         tmp.replace(path)
         return path
 
@@ -406,4 +415,9 @@ def read_findings(path: Path) -> list[Finding]:
     """The findings a scene wrote (raises FileNotFoundError when it wrote none)."""
     data = json.loads(Path(path).read_text(encoding="utf-8"))
     return [Finding(**f) for f in data["findings"]]
+
+
+def read_declared(path: Path) -> list[dict]:
+    """The overlaps a scene declared, as written with its findings."""
+    return json.loads(Path(path).read_text(encoding="utf-8")).get("declared", [])
 

@@ -249,11 +249,15 @@ def test_check_layout_finds_each_kind_with_its_time(fixture_course, tmp_path, ca
     assert f["texts"][1] == "a blend of the values" and f["texts"][0].startswith("part of '\\operatorname{softmax}")
     assert f["start"] == pytest.approx(2.5, abs=FRAME) and f["end"] == pytest.approx(5.5, abs=FRAME)
     assert res["Declared"]["findings"] == []
+    (d,) = res["Declared"]["declared"]
+    assert d["a"] == ["a blend of the values"] and d["reason"] == "test: drawn across on purpose"
+    assert d["b"][0].startswith("part of '\\operatorname{softmax}")
     assert [(g["kind"], g["texts"]) for g in res["Edge"]["findings"]] == [("safe-area", ["over the edge"])]
     assert [(g["kind"], g["texts"]) for g in res["Small"]["findings"]] == [("small-text", ["fine print"])]
     printed = capsys.readouterr().out
     assert "Across 00:02.5-00:05.5 (3.0 s) overlap: 'part of" in printed
     assert "[4/4] L90 Small: 1 finding(s)" in printed
+    assert "Declared declared overlap: a blend of the values x part of" in printed
 
 
 def test_check_layout_exit_codes(fixture_course, tmp_path, capsys):
