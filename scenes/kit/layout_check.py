@@ -36,7 +36,7 @@ from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-from manim import DecimalNumber, MarkupText, Mobject, Paragraph, Rectangle, SingleStringMathTex, Text
+from manim import DecimalNumber, Line, MarkupText, Mobject, Paragraph, Rectangle, SingleStringMathTex, Text
 from manim.mobject.svg.svg_mobject import VMobjectFromSVGPath
 from manim.utils.family import extract_mobject_family_members
 
@@ -79,8 +79,8 @@ def text_of(mob: Mobject) -> str:
 class GlyphOrigins:
     """Which text unit a glyph belongs to, among the live objects: scenes put parts of a formula on screen
     as plain groups of its glyphs (``VGroup(*eq[0][3:5])``); such a group counts as a unit of its own,
-    named after the formula it came from. Looked up with ``gc`` once per step at most, and only for
-    glyphs not seen before."""
+    named after the formula it came from (or by its place, when that formula is gone). Looked up with
+    ``gc`` once per step at most, and only for glyphs not seen before."""
 
     def __init__(self) -> None:
         self._of: dict[int, tuple[Mobject, Mobject | None]] = {}  # id(leaf) -> (leaf, its largest unit)
@@ -111,10 +111,15 @@ class GlyphOrigins:
                 self._of[id(leaf)] = (leaf, None)
 
 
+def _is_glyph(m: Mobject) -> bool:
+    """An SVG path (as Text and TeX glyphs are) or a thin rule (TeX's fraction bars and root lines)."""
+    return isinstance(m, VMobjectFromSVGPath) or (isinstance(m, (Rectangle, Line)) and min(m.width, m.height) < 0.1)
+
+
 def _glyph_leaves(mob: Mobject) -> list[Mobject] | None:
-    """The leaves of ``mob`` when every one is a glyph (an SVG path, as Text and TeX are made of)."""
+    """The leaves of ``mob`` when every one is a glyph and one at least is an SVG path."""
     leaves = mob.family_members_with_points()
-    if leaves and all(isinstance(m, VMobjectFromSVGPath) for m in leaves):
+    if leaves and all(map(_is_glyph, leaves)) and any(isinstance(m, VMobjectFromSVGPath) for m in leaves):
         return leaves
     return None
 
@@ -122,9 +127,10 @@ def _glyph_leaves(mob: Mobject) -> list[Mobject] | None:
 def text_units(mobjects: Iterable[Mobject], origins: GlyphOrigins | None = None
                ) -> Iterator[tuple[Mobject, frozenset[int], str, int]]:
     """Every text unit in the families of ``mobjects`` (each once), with the ids of its ancestors, its
-    text and an identity (its id). With ``origins``, a group of glyphs that all come from one unit is a
-    unit too (text: ``part of '<the unit's text>'``; identity: the whole unit's id, so that the parts of
-    one formula make one finding)."""
+    text and an identity (its id). With ``origins``, a group of glyphs outside any unit whose glyphs all
+    come from one unit is a unit too (text: ``part of '<the unit's text>'``; identity: the whole unit's
+    id, so that the parts of one formula make one finding); so is one whose unit is gone (text: its
+    glyph count and place)."""
     mobjects = list(mobjects)
     if origins is not None:  # one look-up for every glyph not seen before
         new = [g for g in _orphan_leaves(mobjects) if not origins.known(g)]
@@ -142,10 +148,14 @@ def text_units(mobjects: Iterable[Mobject], origins: GlyphOrigins | None = None
             continue
         if origins is not None and (leaves := _glyph_leaves(mob)) and not any(map(is_unit, mob.get_family())):
             wholes = [origins.origin(g) for g in leaves]
-            if wholes[0] is not None and all(w is wholes[0] for w in wholes):
-                whole = wholes[0]
+            whole = wholes[0]
+            if all(w is whole for w in wholes):  # one formula's glyphs, or glyphs whose text is gone
                 tex = getattr(mob, "tex_string", None)
-                yield mob, ancestors, tex if tex else f"part of '{text_of(whole)}'", id(whole)
+                if whole is not None:
+                    yield mob, ancestors, tex or f"part of '{text_of(whole)}'", id(whole)
+                else:
+                    x, y = mob.get_center()[:2]
+                    yield mob, ancestors, tex or f"{len(leaves)} glyph(s) at ({x:.1f}, {y:.1f})", id(mob)
                 continue
         inner = ancestors | {id(mob)}
         stack.extend((s, inner) for s in reversed(mob.submobjects))
@@ -158,7 +168,7 @@ def _orphan_leaves(mobjects: list[Mobject]) -> list[Mobject]:
         mob = stack.pop()
         if is_unit(mob):
             continue
-        if isinstance(mob, VMobjectFromSVGPath) and len(mob.points):
+        if _is_glyph(mob) and len(mob.points):
             out.append(mob)
         stack.extend(mob.submobjects)
     return out

@@ -133,6 +133,15 @@ def test_declared_overlap_is_skipped_and_parts_of_a_formula_are_named():
     assert _observe((0, [part, lab]), allowed=[(lab, part, "on purpose")]) == []
 
 
+def test_glyphs_of_a_text_that_is_gone_still_count():
+    def glyphs():
+        return VGroup(*label("temporary")[:4])  # the Text is garbage once this returns
+
+    part = glyphs()
+    (f,) = _observe((0, [part, label("over it").move_to(part)]))
+    assert f.texts[0].startswith("4 glyph(s) at (") and f.texts[1] == "over it"
+
+
 def test_safe_area_is_found_with_the_texts_inside():
     box = VGroup(Square(1), label("edge note")).move_to([SAFE.right, 0, 0])
     (f,) = _observe((2.0, [box, Dot()]))
@@ -155,8 +164,11 @@ from scenes.kit.theme import SAFE
 
 
 def formula():
+    return MathTex(r"\\operatorname{softmax}\\left(\\frac{QK^\\top}{\\sqrt{d_k}}\\right)V", font_size=64)
+
+
+def parts(eq):
     """The formula in parts, each a plain group of its glyphs (as DotProductAttention shows it)."""
-    eq = MathTex(r"\\operatorname{softmax}\\left(\\frac{QK^\\top}{\\sqrt{d_k}}\\right)V", font_size=64)
     glyphs = list(eq[0])
     return VGroup(*glyphs[:-1]), VGroup(glyphs[-1])
 
@@ -167,7 +179,8 @@ class Across(LectureScene):
 
     def construct(self):
         self.section("Across")
-        rest, v = formula()
+        eq = formula()
+        rest, v = parts(eq)
         self.play(FadeIn(rest), FadeIn(v), run_time=1.0)  # t = 1.0
         self.wait(1.0)  # 2.0
         note = label("a blend of the values").move_to(rest.get_bottom() + [1.0, 0.25, 0])
@@ -186,7 +199,7 @@ class Declared(Across):
 class Clean(LectureScene):
     def construct(self):
         self.section("Clean")
-        rest, v = formula()
+        rest, v = parts(formula())  # the formula itself is gone: its glyphs still count
         note = label("a blend of the values").next_to(VGroup(rest, v), direction=[0, -1, 0], buff=0.4)
         self.play(FadeIn(rest), FadeIn(v), FadeIn(note), run_time=1.0)
         self.wait(2.0)
