@@ -7,8 +7,8 @@ area, text too small at 1080p, with the scene, the scene time and the texts invo
 
 Exit status: 0 clean, 1 findings, 2 usage error or a scene that failed to run (its log is printed).
 Scene times come from a dry run with the silent voice (speech length estimated from the word count),
-so they drift from the final video's by a few seconds; ``--voice piper`` gives the real times when the
-voice's cache is warm (media/voiceovers).
+so they drift from the final video's by seconds; ``--voice piper`` synthesizes the real voice, so its
+times are the final video's.
 """
 
 from __future__ import annotations
