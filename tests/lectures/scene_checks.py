@@ -3,6 +3,9 @@ one-topic-section rule."""
 from __future__ import annotations
 
 import ast
+import functools
+import importlib.util
+import json
 import os
 import subprocess
 import sys
@@ -50,6 +53,32 @@ def dry_run_failures(pkg: Path, scenes: dict[str, tuple[str, str]], frame_rate: 
                 if found:
                     failures.append(f"{cls}: {len(found)} layout finding(s)\n" + "\n".join(f.line() for f in found))
     return failures
+
+
+def _check_layout_module():
+    spec = importlib.util.spec_from_file_location("check_layout", ROOT / "scripts" / "check_layout.py")
+    module = sys.modules.setdefault("check_layout", importlib.util.module_from_spec(spec))
+    if not hasattr(module, "main"):
+        spec.loader.exec_module(module)
+    return module
+
+
+@functools.cache
+def lecture_check(lecture: str) -> dict[str, str]:
+    """Every scene of ``lecture`` dry-run ONCE per test session, two at a time, with the layout check on
+    (``scripts/check_layout.py``): scene class -> "" when it ran to the end with no finding, else the
+    error and its log tail, or the findings one per line. The topic tests and the ready-lecture test
+    share it, so each scene is constructed once per session."""
+    check_layout = _check_layout_module()
+    out_dir = Path(tempfile.mkdtemp(prefix=f"lecture_check-{lecture}-"))
+    out = out_dir / "result.json"
+    check_layout.main(["--lecture", lecture, "--jobs", "2", "--out-dir", str(out_dir), "--json", str(out)])
+    problems = {}
+    for r in json.loads(out.read_text()):
+        lines = [f"{r['scene']}: {r['error']}\n{r['log']}"] if r["error"] else []
+        lines += [check_layout.Finding(**f).line() for f in r["findings"]]
+        problems[r["scene"]] = "\n".join(lines)
+    return problems
 
 
 def topic_section_problem(path: Path, topic: str) -> str | None:
