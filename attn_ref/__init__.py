@@ -23,3 +23,12 @@ from .differential import *  # noqa: F401,F403
 from .moe import *  # noqa: F401,F403
 from .costs import *  # noqa: F401,F403
 from .presets import *  # noqa: F401,F403
+from . import (core, costs, decoder, differential, flash, kv_cache, linear, mamba, masks, mla, moe, multihead,
+               positions, presets, rope, sparse, ssm)
+
+__all__ = ["Trace", "TraceStep"] + [  # every public name, in import order (tests enumerate it)
+    name
+    for module in (core, masks, sparse, multihead, rope, positions, kv_cache, decoder, flash, mla, linear,
+                   ssm, mamba, differential, moe, costs, presets)
+    for name in module.__all__
+]

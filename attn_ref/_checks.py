@@ -1,6 +1,8 @@
 """Input validation shared by every module: errors name the argument, what it got, what was expected."""
 from __future__ import annotations
 
+import math
+
 import torch
 
 
@@ -34,3 +36,25 @@ def check_choice(name: str, value, choices) -> None:
     """Raise ValueError unless ``value`` is one of ``choices``."""
     if value not in choices:
         raise ValueError(f"{name} must be one of {sorted(map(str, choices))}, got {value!r}")
+
+
+def check_scale(scale, name: str = "scale"):
+    """Return ``scale`` as a float (None stays None); raise unless it is a finite real number.
+
+    NaN or ±inf would make every score NaN or ±inf (all-NaN output); 0 and negative values are a
+    well-defined (if unusual) temperature and are accepted.
+    """
+    if scale is None:
+        return None
+    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
+        raise TypeError(f"{name} must be a number or None, got {type(scale).__name__}")
+    if not math.isfinite(scale):
+        raise ValueError(f"{name} must be finite, got {scale!r}")
+    return float(scale)
+
+
+def check_floating(name: str, x: torch.Tensor) -> torch.Tensor:
+    """Raise TypeError unless the tensor ``x`` has a floating-point dtype."""
+    if not x.is_floating_point():
+        raise TypeError(f"{name} must be a floating-point tensor, got dtype {x.dtype}")
+    return x

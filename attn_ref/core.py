@@ -19,7 +19,7 @@ import math
 
 import torch
 
-from ._checks import check_choice, check_positive_int, check_same, check_tensor
+from ._checks import check_choice, check_positive_int, check_same, check_scale, check_tensor
 
 __all__ = [
     "CAUSAL_ALIGNMENTS",
@@ -46,6 +46,8 @@ def softmax(x: torch.Tensor, dim: int = -1) -> torch.Tensor:
     check_tensor("x", x)
     if not x.is_floating_point():
         raise TypeError(f"x must be a floating-point tensor, got dtype {x.dtype}")
+    if x.dim() and x.shape[dim] == 0:  # nothing to normalise (amax refuses an empty reduction)
+        return x.clone()
     m = x.amax(dim=dim, keepdim=True).detach()  # m: any constant works, so no gradient through it
     m = torch.where(torch.isneginf(m), torch.zeros_like(m), m)  # all -inf row: shift by 0, not by -inf
     e = torch.exp(x - m)  # exp(x_j − m) ∈ [0, 1]
@@ -135,8 +137,7 @@ def attention_scores(q, k, attn_mask=None, is_causal=False, scale=None, enable_g
     """
     _validate_qkv(q, k, None, enable_gqa)
     check_choice("causal_alignment", causal_alignment, CAUSAL_ALIGNMENTS)
-    if scale is not None and not isinstance(scale, (int, float)):
-        raise TypeError(f"scale must be a number or None, got {type(scale).__name__}")
+    scale = check_scale(scale)
     if attn_mask is not None:
         _validate_mask(attn_mask, q, k.shape[-2])
     if enable_gqa:
@@ -174,14 +175,15 @@ def sdpa(q, k, v, attn_mask=None, is_causal=False, scale=None, enable_gqa=False,
         attn_mask: bool (True = may attend) or float (additive), broadcastable to (B, H, Lq, Lk).
         is_causal: add a causal mask (AND-ed with ``attn_mask`` when both are given; PyTorch's SDPA
             forbids the combination, we allow it).
-        scale: s; default 1/√D.
+        scale: s, a finite number (NaN or ±inf is refused); default 1/√D.
         enable_gqa: H must be a multiple of Hkv; query head h reads kv head ⌊h·Hkv/H⌋
             (:func:`repeat_kv`, arXiv:2305.13245).
         causal_alignment: ``"upper_left"`` (query i sees keys j ≤ i; PyTorch ``is_causal``) or
             ``"lower_right"`` (query i sees keys j ≤ i + Lk − Lq; FlashAttention ≥ 2.1, KV-cache decode).
         return_weights: also return P = softmax(S), shape (B, H, Lq, Lk).
 
-    A fully masked query row gives P = 0 and output 0, with finite gradients (safe softmax).
+    A fully masked query row gives P = 0 and output 0, with finite gradients (safe softmax); so do no keys
+    at all (Lk = 0, an empty sum, as in PyTorch's SDPA). Lq = 0 gives an empty output.
     Matches ``torch.nn.functional.scaled_dot_product_attention`` (dropout 0) to float64 rounding.
     """
     _validate_qkv(q, k, v, enable_gqa)

@@ -14,6 +14,7 @@ positions it would see unpadded.
 
 from __future__ import annotations
 
+import numbers
 from dataclasses import dataclass
 
 import torch
@@ -135,6 +136,7 @@ class TinyDecoder(nn.Module):
         (layer,).
         """
         check_tensor("tokens", tokens, ndim=2)
+        _check_token_ids("tokens", tokens, self.config.vocab_size)
         B, L = tokens.shape
         if caches is not None and len(caches) != len(self.blocks):
             raise ValueError(
@@ -168,10 +170,26 @@ def positions_from_mask(mask: torch.Tensor) -> torch.Tensor:
     return (mask.long().cumsum(-1) - 1).clamp(min=0)
 
 
-def _prepare_prompt(prompt, attention_mask, pad_id: int):
+def _check_token_ids(name: str, tokens: torch.Tensor, vocab_size: int) -> None:
+    """Raise unless ``tokens`` is an integer (not bool) tensor with every id in [0, vocab_size)."""
+    if tokens.is_floating_point() or tokens.is_complex() or tokens.dtype == torch.bool:
+        raise TypeError(f"{name} must hold integer token ids, got dtype {tokens.dtype}")
+    if tokens.numel():
+        lo, hi = int(tokens.min()), int(tokens.max())
+        if lo < 0 or hi >= vocab_size:
+            bad = lo if lo < 0 else hi
+            raise ValueError(f"{name} token ids must be in [0, vocab_size) = [0, {vocab_size}), got {bad}")
+
+
+def _prepare_prompt(prompt, attention_mask, pad_id: int, vocab_size: int):
     if isinstance(prompt, torch.Tensor):
         tokens = prompt if prompt.dim() == 2 else prompt[None]
         check_tensor("prompt", tokens, ndim=2)
+        _check_token_ids("prompt", tokens, vocab_size)
+        if tokens.shape[1] == 0:
+            raise ValueError(f"prompt must hold at least one token per row, got shape {tuple(tokens.shape)}")
+        if attention_mask is not None:
+            check_tensor("attention_mask", attention_mask)
         mask = torch.ones_like(tokens, dtype=torch.bool) if attention_mask is None else attention_mask.bool()
         if mask.shape != tokens.shape:
             raise ValueError(
@@ -179,10 +197,22 @@ def _prepare_prompt(prompt, attention_mask, pad_id: int):
                 f"got shape {tuple(mask.shape)}"
             )
         return tokens.long(), mask
+    if isinstance(prompt, (str, bytes)) or not hasattr(prompt, "__iter__"):
+        raise TypeError(f"prompt must be a (B, L) tensor or a list of token lists, got {type(prompt).__name__}")
     seqs = [list(s) for s in prompt]  # list of token lists: left-pad to the longest
     if not seqs or any(len(s) == 0 for s in seqs):
         raise ValueError("prompt must be a (B, L) tensor or a non-empty list of non-empty token lists")
+    for s in seqs:
+        for t in s:
+            if isinstance(t, bool) or not isinstance(t, numbers.Integral):
+                raise TypeError(f"prompt token ids must be ints, got {type(t).__name__} {t!r}")
+            if not 0 <= t < vocab_size:
+                raise ValueError(f"prompt token ids must be in [0, vocab_size) = [0, {vocab_size}), got {t}")
     T = max(len(s) for s in seqs)
+    if any(len(s) < T for s in seqs) and (
+        isinstance(pad_id, bool) or not isinstance(pad_id, numbers.Integral) or not 0 <= pad_id < vocab_size
+    ):
+        raise ValueError(f"pad_id must be an int in [0, vocab_size) = [0, {vocab_size}), got {pad_id!r}")
     tokens = torch.tensor([[pad_id] * (T - len(s)) + s for s in seqs], dtype=torch.long)
     mask = torch.tensor([[False] * (T - len(s)) + [True] * len(s) for s in seqs])
     return tokens, mask
@@ -201,7 +231,8 @@ def sampling_distribution(logits: torch.Tensor, temperature: float = 1.0, top_k:
                                                                      arXiv:1904.09751)
 
     so top-p keeps the smallest prefix (by probability) whose mass reaches ``top_p``. T = 0 is greedy:
-    one-hot on the argmax (first index on ties), the limit of T → 0.
+    one-hot on the argmax (first index on ties), the limit of T → 0. ``logits`` with NaN or +inf, or a row
+    that is all −inf, are refused (ValueError): there is no distribution to return.
     """
     check_tensor("logits", logits)
     if not logits.is_floating_point():
@@ -211,8 +242,15 @@ def sampling_distribution(logits: torch.Tensor, temperature: float = 1.0, top_k:
     if isinstance(temperature, bool) or not isinstance(temperature, (int, float)) or not temperature >= 0:
         raise ValueError(f"temperature must be a number >= 0, got {temperature!r}")
     check_positive_int("top_k", top_k, allow_none=True)
-    if top_p is not None and not 0 < top_p <= 1:
+    if top_p is not None and (isinstance(top_p, bool) or not isinstance(top_p, (int, float))
+                              or not 0 < top_p <= 1):
         raise ValueError(f"top_p must be in (0, 1], got {top_p!r}")
+    if logits.shape[-1] == 0:
+        raise ValueError(f"logits must have a non-empty vocabulary (last axis), got shape {tuple(logits.shape)}")
+    if torch.isnan(logits).any() or torch.isposinf(logits).any():
+        raise ValueError("logits must not contain NaN or +inf (no distribution can be formed)")
+    if torch.isneginf(logits).all(dim=-1).any():
+        raise ValueError("logits: every entry of a row is -inf, so no token can be drawn from it")
     logits = logits.to(torch.float64)
     if temperature == 0:
         return nn.functional.one_hot(logits.argmax(-1), logits.shape[-1]).to(torch.float64)
@@ -247,8 +285,9 @@ def generate(
 ) -> torch.Tensor:
     """Autoregressive sampling; returns the (B, T + max_new_tokens) token tensor (left padding kept).
 
-    prompt: (B, T) tensor (with an optional bool ``attention_mask``, True = real, for left padding) or a
-    list of token lists, left-padded with ``pad_id``. Each step draws x_{t+1} ~ p(· | x_≤t) from
+    prompt: (B, T) integer tensor, T ≥ 1 (with an optional bool ``attention_mask``, True = real, for left
+    padding) or a list of non-empty int token lists, left-padded with ``pad_id``; every id in [0, vocab_size)
+    (float, bool or out-of-range ids are refused, never rounded or clamped). Each step draws x_{t+1} ~ p(· | x_≤t) from
     :func:`sampling_distribution` (temperature, top-k, top-p; temperature 0 = greedy) with a ``torch.Generator``
     seeded by ``seed``. With ``use_cache`` the prompt is prefilled once and each step feeds one token;
     without, the whole sequence is recomputed (same tokens, O(T²) more work).
@@ -265,7 +304,9 @@ def generate(
     if isinstance(max_new_tokens, bool) or not isinstance(max_new_tokens, int) or max_new_tokens < 0:
         raise ValueError(f"max_new_tokens must be an int >= 0, got {max_new_tokens!r}")
     sampling_distribution(torch.zeros(1), temperature, top_k, top_p)  # validates the sampling arguments
-    tokens, mask = _prepare_prompt(prompt, attention_mask, pad_id)
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
+        raise TypeError(f"seed must be an int, got {type(seed).__name__} {seed!r}")
+    tokens, mask = _prepare_prompt(prompt, attention_mask, pad_id, model.config.vocab_size)
     device = model.embed.weight.device
     tokens, mask = tokens.to(device), mask.to(device)
     B, T = tokens.shape

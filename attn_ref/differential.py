@@ -18,10 +18,10 @@ import math
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import check_choice, check_positive_int, check_scale, check_tensor
 from .core import softmax
 from .masks import causal_mask
-from .rope import apply_rope, rope_frequencies
+from .rope import _check_positions, apply_rope, rope_frequencies
 from .trace import emit
 
 __all__ = ["DifferentialAttention", "lambda_init"]
@@ -87,6 +87,8 @@ class DifferentialAttention(nn.Module):
         self.scaling = self.head_dim ** -0.5               # s = 1/sqrt(d): half the usual head dim
         self.lambda_init = lambda_init(depth)
         self.rope, self.rope_base, self.causal = rope, float(rope_base), bool(causal)
+        if lambda_override is not None:
+            lambda_override = check_scale(lambda_override, "lambda_override")  # a finite number (NaN: NaN output)
         self.lambda_override = lambda_override
         self.use_norm, self.eps = bool(use_norm), float(eps)
         fk = {"dtype": dtype, "device": device}
@@ -114,7 +116,8 @@ class DifferentialAttention(nn.Module):
                 trace=None):
         """Differential attention of ``x`` (B, L, d_model).
 
-        ``positions`` (L,) or (B, L) feed RoPE (default arange(L)); ignored when ``rope`` is None.
+        ``positions`` (L,) or (B, L) integer feed RoPE (default arange(L)); checked, then unused, when ``rope``
+        is None.
         ``return_maps=True`` returns ``(out, maps)`` with maps = dict(attn1, attn2 (B, H, L, L) softmax
         maps, lambda (0-dim), lambda_init, diff = attn1 − λ·attn2). ``trace`` receives one step of kind
         ``"diff.layer"`` carrying the same entries plus ``output``.
@@ -127,6 +130,8 @@ class DifferentialAttention(nn.Module):
         q = self.q_proj(x).view(b, n, 2 * h, d).transpose(1, 2)    # (B, 2H, L, d)
         k = self.k_proj(x).view(b, n, 2 * h, d).transpose(1, 2)    # (B, 2H, L, d)
         v = self.v_proj(x).view(b, n, h, 2 * d).transpose(1, 2)    # (B, H, L, 2d)
+        if positions is not None:
+            _check_positions(positions, b, n)  # checked even without RoPE: a wrong one is never ignored
         if self.rope is not None:
             if positions is None:
                 positions = torch.arange(n, device=x.device)

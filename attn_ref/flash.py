@@ -23,7 +23,7 @@ import math
 
 import torch
 
-from ._checks import check_choice, check_positive_int
+from ._checks import check_choice, check_positive_int, check_scale
 from .core import CAUSAL_ALIGNMENTS, _validate_qkv
 from .trace import emit
 
@@ -47,9 +47,7 @@ def _compute_dtype(dtype: torch.dtype) -> torch.dtype:
 def _scale(scale, d: int) -> float:
     if scale is None:
         return 1.0 / math.sqrt(d)  # s = 1/√d
-    if isinstance(scale, bool) or not isinstance(scale, (int, float)):
-        raise TypeError(f"scale must be a number or None, got {type(scale).__name__}")
-    return float(scale)
+    return check_scale(scale)  # a finite number
 
 
 def _causal_offset(causal: bool, alignment: str, n_q: int, n_k: int):

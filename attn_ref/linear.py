@@ -20,7 +20,7 @@ from collections.abc import Callable
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice, check_positive_int, check_same, check_tensor
+from ._checks import check_choice, check_positive_int, check_same, check_scale, check_tensor
 from .trace import emit
 
 __all__ = [
@@ -123,6 +123,8 @@ def linear_attention(
     phi = get_feature_map(feature_map)
     check_choice("form", form, _FORMS)
     check_positive_int("chunk", chunk)
+    if check_scale(eps, "eps") is None or eps < 0:
+        raise ValueError(f"eps must be a finite number >= 0, got {eps!r}")
     fq, fk = phi(q), phi(k)
     if fq.shape != q.shape or fk.shape != k.shape:
         raise ValueError(f"feature_map must keep the shape, got {tuple(fq.shape)} from q {tuple(q.shape)}")
@@ -168,7 +170,7 @@ def _recurrent(fq, fk, v, causal, eps, trace):
         else:
             emit(trace, "linear.step", (t,), S=S, z=z)
     if causal:
-        return torch.stack(ys, dim=2)
+        return torch.stack(ys, dim=2) if ys else fq @ S  # L = 0: the empty (B, H, 0, Dv)
     num = torch.einsum("bhld,bhde->bhle", fq, S)  # φ(Q) S_L
     den = torch.einsum("bhld,bhd->bhl", fq, z)[..., None]  # φ(Q) z_L
     y = num / (den + eps)
@@ -192,7 +194,7 @@ def _chunked(fq, fk, v, causal, eps, chunk, trace):
         for s in range(0, Lq, chunk):
             qc = fq[:, :, s:s + chunk]
             ys.append((qc @ S) / ((qc @ z[..., None]) + eps))
-        return torch.cat(ys, dim=2)
+        return torch.cat(ys, dim=2) if ys else fq @ S  # Lq = 0: the empty (B, H, 0, Dv)
     ys = []
     for c, s in enumerate(range(0, Lk, chunk)):
         qc, kc, vc = fq[:, :, s:s + chunk], fk[:, :, s:s + chunk], v[:, :, s:s + chunk]
@@ -207,7 +209,7 @@ def _chunked(fq, fk, v, causal, eps, chunk, trace):
         S = S + kc.transpose(-1, -2) @ vc  # S_c = S_{c−1} + φ(K_c)ᵀ V_c
         z = z + kc.sum(dim=2)  # z_c = z_{c−1} + Σ φ(K_c)
         emit(trace, "linear.chunk", (c,), S=S, z=z, y=y_c)
-    return torch.cat(ys, dim=2)
+    return torch.cat(ys, dim=2) if ys else fq @ S  # L = 0: the empty (B, H, 0, Dv)
 
 
 def linear_attention_state_elems(d_k: int, d_v: int, n_heads: int) -> int:

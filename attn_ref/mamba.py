@@ -92,6 +92,7 @@ class MambaBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, method: str = "sequential", return_state: bool = False):
         """Full-sequence forward for ``x`` ``(B, L, d_model)``; ``method`` is passed to the scan.
+        L = 0 gives an empty output (and the zero initial state).
 
         With ``return_state`` also returns ``(conv_state, ssm_state)`` after the last token, from which
         :meth:`step` continues decoding.
@@ -101,6 +102,11 @@ class MambaBlock(nn.Module):
         L = x.shape[1]
         xz = self.in_proj(x).transpose(1, 2)  # (B, 2·d_inner, L)
         xs, z = xz.chunk(2, dim=1)  # x, z: (B, d_inner, L)
+        if L == 0:  # no tokens: an empty output, and the state stays the initial (zero) state
+            out = self.out_proj(xs.transpose(1, 2))
+            if not return_state:
+                return out
+            return out, self.initial_state(x.shape[0], device=x.device, dtype=x.dtype)
         xc = F.silu(self.conv1d(xs)[..., :L])  # causal depthwise conv: keep the first L outputs
         x_dbl = self.x_proj(xc.transpose(1, 2))  # (B, L, dt_rank + 2N)
         dt, Bm, Cm = torch.split(x_dbl, [self.dt_rank, self.d_state, self.d_state], dim=-1)

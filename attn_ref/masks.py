@@ -68,6 +68,8 @@ def padding_mask(lengths, n: int, side: str = "right", device=None) -> torch.Ten
     _check_size("n", n)
     check_choice("side", side, ("right", "left"))
     lengths = torch.as_tensor(lengths, device=device)
+    if lengths.numel() == 0 and lengths.dim() == 1:  # no sequences: [] reads as float32, it holds no float
+        lengths = lengths.long()
     if lengths.dim() != 1 or lengths.is_floating_point() or lengths.dtype == torch.bool:
         raise ValueError(f"lengths must be a 1-D sequence of ints, got shape {tuple(lengths.shape)} "
                          f"and dtype {lengths.dtype}")

@@ -22,9 +22,9 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import check_choice, check_floating, check_positive_int, check_same, check_tensor
 from .core import attention_scores, softmax
-from .rope import RopeScaling, apply_rope, rope_frequencies
+from .rope import RopeScaling, _check_positions, apply_rope, rope_frequencies
 from .trace import emit
 
 __all__ = [
@@ -130,15 +130,30 @@ class MLACache:
         return 0 if self.c_kv is None else self.c_kv.shape[1]
 
     def append(self, c_kv: torch.Tensor, k_rope: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """Concatenate new c^{KV} (B, T, d_c) and k^R (B, T, d_h^R) along the sequence; return the full cache."""
+        """Concatenate new c^{KV} (B, T, d_c) and k^R (B, T, d_h^R) along the sequence; return the full cache.
+
+        Both must share one floating dtype and device with each other and with what is cached (no silent
+        promotion), and agree in (B, T)."""
         check_tensor("c_kv", c_kv, ndim=3)
         check_tensor("k_rope", k_rope, ndim=3)
+        check_floating("c_kv", c_kv)
+        check_same("c_kv", c_kv.dtype, "k_rope", k_rope.dtype, "dtype")
+        check_same("c_kv", c_kv.device, "k_rope", k_rope.device, "device")
+        if k_rope.shape[:2] != c_kv.shape[:2]:
+            raise ValueError(f"k_rope must match c_kv in (B, T) = {tuple(c_kv.shape[:2])}, "
+                             f"got shape {tuple(k_rope.shape)}")
         if self.c_kv is None:
             self.c_kv, self.k_rope = c_kv, k_rope
         else:
+            # a cache holds one dtype and device: torch.cat would silently promote float32 + float64
+            check_same("c_kv", c_kv.dtype, "the cache", self.c_kv.dtype, "dtype")
+            check_same("c_kv", c_kv.device, "the cache", self.c_kv.device, "device")
             if c_kv.shape[0] != self.c_kv.shape[0] or c_kv.shape[2] != self.c_kv.shape[2]:
                 raise ValueError(f"c_kv of shape {tuple(c_kv.shape)} does not match the cache's "
                                  f"(B, L, d_c) = {tuple(self.c_kv.shape)}")
+            if k_rope.shape[2] != self.k_rope.shape[2]:
+                raise ValueError(f"k_rope of shape {tuple(k_rope.shape)} does not match the cache's "
+                                 f"(B, L, d_h^R) = {tuple(self.k_rope.shape)}")
             self.c_kv = torch.cat([self.c_kv, c_kv], dim=1)
             self.k_rope = torch.cat([self.k_rope, k_rope], dim=1)
         return self.c_kv, self.k_rope
@@ -265,6 +280,7 @@ class MultiHeadLatentAttention(nn.Module):
         start = cache.length if cache is not None else 0
         if positions is None:
             positions = torch.arange(start, start + t, device=x.device)
+        _check_positions(positions, b, t)
 
         q_nope, q_rope = self.queries(x, positions)
         c_kv, k_rope = self.compress_kv(x, positions)

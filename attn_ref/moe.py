@@ -116,7 +116,7 @@ def switch_load_balancing_loss(router_probs: torch.Tensor, expert_index: torch.T
     total collapse onto one expert (f = P = one-hot) gives L = N. Dropped assignments still count:
     f measures what the router asked for.
 
-    Args: router_probs (T, E) with E == n_experts; expert_index (T,) or (T, k) integer.
+    Args: router_probs (T, E) with E == n_experts; expert_index (T,) or (T, k) integer. T = 0 gives 0.
     """
     check_tensor("router_probs", router_probs, ndim=2)
     check_tensor("expert_index", expert_index)
@@ -130,6 +130,8 @@ def switch_load_balancing_loss(router_probs: torch.Tensor, expert_index: torch.T
         raise ValueError(f"expert_index must have shape (T,) or (T, k) with T={router_probs.shape[0]}, "
                          f"got {tuple(expert_index.shape)}")
     n_tokens = router_probs.shape[0]
+    if n_tokens == 0:  # no tokens, nothing to balance: 0 (f and P would be 0/0)
+        return router_probs.sum()
     counts = torch.bincount(expert_index.reshape(-1), minlength=n_experts)[:n_experts]
     f = counts.to(router_probs.dtype) / n_tokens                     # f_i = count_i / T
     p = router_probs.mean(dim=0)                                     # P_i = mean_t p_i(t)
@@ -139,9 +141,13 @@ def switch_load_balancing_loss(router_probs: torch.Tensor, expert_index: torch.T
 def router_z_loss(logits: torch.Tensor) -> torch.Tensor:
     """Router z-loss  L_z = (1/T)·Σ_t (log Σ_e exp(z_te))²  (ST-MoE, arXiv:2202.08906, eq. 5).
 
-    ``logits`` (..., E); the mean runs over every leading position.
+    ``logits`` (..., E); the mean runs over every leading position; no tokens give 0.
     """
     check_tensor("logits", logits)
+    if logits.dim() == 0 or logits.shape[-1] == 0:
+        raise ValueError(f"logits must have a non-empty last axis (the experts), got shape {tuple(logits.shape)}")
+    if logits.numel() == 0:  # no tokens: 0 (a mean over nothing would be NaN)
+        return logits.sum()
     return torch.logsumexp(logits, dim=-1).pow(2).mean()             # mean(logsumexp(z)²)
 
 

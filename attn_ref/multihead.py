@@ -19,7 +19,7 @@ from torch import nn
 from ._checks import check_choice, check_positive_int, check_tensor
 from .core import sdpa
 from .kv_cache import KVCache
-from .rope import Rope
+from .rope import Rope, _check_positions
 from .trace import emit
 
 __all__ = ["MultiHeadAttention", "attention_flops", "attention_params", "mha_to_gqa"]
@@ -140,7 +140,9 @@ class MultiHeadAttention(nn.Module):
         ``len(cache) + arange(L)``); with ``cache`` the new K/V (after RoPE) are appended and queries attend
         to everything cached, causal mask aligned ``lower_right`` (query i sits at position n_k - L + i);
         a rolling cache (``cache.window``) adds its window mask (:meth:`KVCache.window_mask`, sinks included).
-        Cross-attention (``context`` (B, S, d_model)): k, v from context, no causal mask, no RoPE; a given
+        ``positions`` is checked even when the module has no RoPE (a wrong one is an error, never ignored).
+        Cross-attention (``context`` (B, S, d_model)): k, v from context, no causal mask, no RoPE (so
+        ``positions`` must be None); a given
         cache is filled with the context K/V on first use and reused afterwards (it never grows).
         ``attn_mask``: bool (True = may attend) or additive, broadcastable to (B, H, L, n_k).
         ``trace``: one ``"mha.forward"`` step with ``q`` (B, H, L, d_h) after RoPE, ``k``, ``v`` (B, H_kv, n_k,
@@ -153,6 +155,8 @@ class MultiHeadAttention(nn.Module):
             raise TypeError(f"cache must be a KVCache or None, got {type(cache).__name__}")
         is_causal = False
         if context is not None:  # cross-attention
+            if positions is not None:
+                raise ValueError("positions must be None for cross-attention (context given): it has no RoPE")
             self._check_input("context", context)
             if context.shape[0] != B:
                 raise ValueError(f"context batch must equal x batch {B}, got shape {tuple(context.shape)}")
@@ -169,6 +173,8 @@ class MultiHeadAttention(nn.Module):
             past = len(cache) if cache is not None else 0
             if positions is None:
                 positions = torch.arange(past, past + L, device=x.device)
+            else:
+                _check_positions(positions, B, L)  # checked even without RoPE: a wrong one is never ignored
             if self.rope is not None:
                 q, k = self.rope(q, positions), self.rope(k, positions)  # rotate before caching
             if cache is not None:

@@ -26,7 +26,7 @@ import math
 
 import torch
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import check_choice, check_floating, check_positive_int, check_scale, check_tensor
 
 __all__ = [
     "Rope",
@@ -158,8 +158,8 @@ def rope_frequencies(
     check_positive_int("head_dim", head_dim)
     if head_dim % 2:
         raise ValueError(f"head_dim must be even (channels are rotated in pairs), got {head_dim}")
-    if not base > 0:
-        raise ValueError(f"base must be > 0, got {base!r}")
+    if not 0 < base < math.inf:
+        raise ValueError(f"base must be > 0 and finite, got {base!r}")
     check_positive_int("max_position", max_position, allow_none=True)
     if scaling is not None and not isinstance(scaling, RopeScaling):
         raise TypeError(f"scaling must be a RopeScaling or None, got {type(scaling).__name__}")
@@ -247,26 +247,30 @@ def rope_decay_bound(distances, head_dim: int = 128, base: float = 10000.0,
     return partial.abs().mean(dim=-1)  # (1/(d/2)) Σ_j |S_j|
 
 
-def _angles(positions: torch.Tensor, inv_freq: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
-    """theta[..., l, i] = positions[..., l] * inv_freq[i], float64, broadcastable to (B, 1, L, r)."""
-    B, _, L, _ = x.shape
+def _check_positions(positions, B: int, L: int) -> None:
+    """Raise unless ``positions`` is an integer tensor of shape (L,), (1, L) or (B, L)."""
     check_tensor("positions", positions)
-    if positions.is_floating_point() or positions.is_complex():
+    if positions.is_floating_point() or positions.is_complex() or positions.dtype == torch.bool:
         raise TypeError(f"positions must be an integer tensor, got dtype {positions.dtype}")
     if positions.dim() == 1:
         if positions.shape[0] != L:
             raise ValueError(
-                f"positions must have length L={L} (x.shape[2]), got shape {tuple(positions.shape)}"
+                f"positions must have length L={L} (the sequence length), got shape {tuple(positions.shape)}"
             )
-        pos = positions[None, None, :]  # (1, 1, L)
     elif positions.dim() == 2:
         if positions.shape[1] != L or positions.shape[0] not in (1, B):
             raise ValueError(
                 f"positions must have shape (L,) or (B, L) = ({B}, {L}), got shape {tuple(positions.shape)}"
             )
-        pos = positions[:, None, :]  # (B, 1, L)
     else:
         raise ValueError(f"positions must have shape (L,) or (B, L), got shape {tuple(positions.shape)}")
+
+
+def _angles(positions: torch.Tensor, inv_freq: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+    """theta[..., l, i] = positions[..., l] * inv_freq[i], float64, broadcastable to (B, 1, L, r)."""
+    B, _, L, _ = x.shape
+    _check_positions(positions, B, L)
+    pos = positions[None, None, :] if positions.dim() == 1 else positions[:, None, :]  # (1|B, 1, L)
     return pos.to(torch.float64)[..., None] * inv_freq.to(device=pos.device, dtype=torch.float64)
 
 
@@ -285,9 +289,11 @@ def apply_rope(
     pairing ``"half"``: (a, b) = (x_i, x_{i+r}); ``"interleaved"``: (a, b) = (x_{2i}, x_{2i+1});
     r = len(inv_freq).
     When 2r < D (partial rotary, GPT-NeoX) channels 2r.. pass through unchanged.
-    ``positions``: integer, shape (L,) or (B, L).
+    ``positions``: integer, shape (L,) or (B, L). ``x`` must be floating point (an integer tensor is
+    refused: the rotation is not integer-valued).
     """
     check_tensor("x", x, ndim=4)
+    check_floating("x", x)
     check_choice("pairing", pairing, PAIRINGS)
     check_tensor("inv_freq", inv_freq, ndim=1)
     r = inv_freq.shape[0]
@@ -296,6 +302,7 @@ def apply_rope(
         raise ValueError(
             f"inv_freq has {r} frequencies, which needs head dim >= {2 * r}, got x.shape[-1]={D}"
         )
+    attention_factor = check_scale(attention_factor, "attention_factor")  # a finite number
     theta = _angles(positions, inv_freq, x)  # (B|1, 1, L, r) float64
     cos = (torch.cos(theta) * attention_factor).to(x.dtype)
     sin = (torch.sin(theta) * attention_factor).to(x.dtype)
@@ -348,7 +355,7 @@ class Rope:
     """RoPE configuration used by :class:`~attn_ref.multihead.MultiHeadAttention`.
 
     ``Rope(head_dim, base=10000.0, scaling=None, pairing="half")``; ``rope(x, positions)`` applies it to
-    x (B, H, L, D). With ``dynamic_ntk`` the base follows ``max(positions) + 1`` of each call; keys already
+    x (B, H, L, D), a floating-point tensor (integer input is refused), at integer ``positions``. With ``dynamic_ntk`` the base follows ``max(positions) + 1`` of each call; keys already
     in a KV cache keep the base they were rotated with (the same approximation HF makes).
     """
 
@@ -366,6 +373,9 @@ class Rope:
     def __call__(
         self, x: torch.Tensor, positions: torch.Tensor, max_position: int | None = None
     ) -> torch.Tensor:
+        check_tensor("x", x, ndim=4)
+        check_floating("x", x)
+        _check_positions(positions, x.shape[0], x.shape[2])
         if max_position is None and self.scaling is not None and self.scaling.kind == "dynamic_ntk":
             max_position = int(positions.max()) + 1 if positions.numel() else None
         inv_freq, attention_factor = self.frequencies(max_position)

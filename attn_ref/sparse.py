@@ -10,16 +10,20 @@ import math
 
 import torch
 
-from ._checks import check_positive_int, check_tensor
+from ._checks import check_positive_int, check_scale, check_tensor
 from .core import _validate_qkv, repeat_kv, softmax
 
 __all__ = ["block_sparse_attention", "sliding_window_attention"]
 
 
 def _scale(q: torch.Tensor, scale) -> float:
-    if scale is not None and not isinstance(scale, (int, float)):
-        raise TypeError(f"scale must be a number or None, got {type(scale).__name__}")
-    return 1.0 / math.sqrt(q.shape[-1]) if scale is None else float(scale)
+    scale = check_scale(scale)  # a finite number or None
+    return 1.0 / math.sqrt(q.shape[-1]) if scale is None else scale
+
+
+def _empty_sum(q, k, v) -> torch.Tensor:
+    """Σ over no keys: zeros of shape (B, H, Lq, Dv) whose gradients (zero) reach q, k and v."""
+    return (q @ k[..., :0, :].transpose(-2, -1)) @ v[..., :0, :]
 
 
 def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool = False,
@@ -35,7 +39,8 @@ def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool 
     Queries are processed in chunks of C (default C = W): chunk [c, c + C) needs only the keys
     [p_c − W + 1, p_c + C), so each step scores a C × (C + W − 1) band tile and the peak extra memory is
     O(B·H·W²), independent of the length — never the L × L score matrix, nor an (L, W, D) gather.
-    Equals ``sdpa(q, k, v, sliding_window_mask(Lq, Lk, W, "lower_right"))``. Requires Lq ≤ Lk.
+    Equals ``sdpa(q, k, v, sliding_window_mask(Lq, Lk, W, "lower_right"))``. Requires Lq ≤ Lk;
+    Lq = 0 gives the empty output.
     """
     _validate_qkv(q, k, v, enable_gqa)
     check_positive_int("window", window)
@@ -48,6 +53,8 @@ def sliding_window_attention(q, k, v, window: int, scale=None, enable_gqa: bool 
     if enable_gqa:
         k = repeat_kv(k, q.shape[1] // k.shape[1])
         v = repeat_kv(v, q.shape[1] // v.shape[1])
+    if n_q == 0:  # no queries: an empty output, still connected to q, k, v
+        return _empty_sum(q, k, v)
     w, off = window, n_k - n_q
     c = chunk or w
     outs = []
@@ -98,13 +105,15 @@ def block_sparse_attention(q, k, v, layout, block: int, scale=None, enable_gqa: 
     b, h = q.shape[:2]
     k_blocks = k.reshape(b, h, nb_k, block, k.shape[-1])
     v_blocks = v.reshape(b, h, nb_k, block, v.shape[-1])
+    if nb_q == 0:  # no queries: an empty output
+        return _empty_sum(q, k, v)
     layout = layout.to(q.device)
     outs = []
     for a in range(nb_q):
         q_a = q[:, :, a * block:(a + 1) * block]  # (B, H, block, D)
         kept = layout[a].nonzero().flatten()  # K_a
         if kept.numel() == 0:
-            outs.append(q_a.new_zeros(b, h, block, v.shape[-1]))
+            outs.append(_empty_sum(q_a, k, v))  # no key kept: an empty sum, 0
             continue
         k_a = k_blocks[:, :, kept].reshape(b, h, -1, k.shape[-1])  # (B, H, |K_a|·block, D)
         v_a = v_blocks[:, :, kept].reshape(b, h, -1, v.shape[-1])

@@ -20,7 +20,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from ._checks import check_choice, check_positive_int, check_tensor
+from ._checks import check_choice, check_floating, check_positive_int, check_tensor
 from .trace import emit
 
 __all__ = [
@@ -118,6 +118,8 @@ def ssm_convolution(u: torch.Tensor, kernel: torch.Tensor) -> torch.Tensor:
         raise TypeError(f"u and kernel must be real, got {u.dtype} and {kernel.dtype}")
     L = u.shape[-1]
     kernel = kernel[..., :L]
+    if L == 0:  # no steps: the empty output (rfft refuses n = 0)
+        return u * kernel
     n = 2 * L
     y = torch.fft.irfft(torch.fft.rfft(u, n=n) * torch.fft.rfft(kernel, n=n), n=n)
     return y[..., :L]
@@ -151,7 +153,10 @@ def ssm_recurrence(u: torch.Tensor, A_bar: torch.Tensor, B_bar: torch.Tensor, C:
         y = 2 * y if conj_pairs else y
         ys.append(y)
         emit(trace, "ssm.step", (k,), x=x, y=y)
-    y = torch.stack(ys, dim=-1)
+    if ys:
+        y = torch.stack(ys, dim=-1)
+    else:  # L = 0: the empty output (..., 0); the state stays x_{−1} = 0
+        y = (x.real if x.is_complex() else x).sum(-1)[..., None][..., :0]
     return (y, x) if return_state else y
 
 
@@ -304,6 +309,7 @@ def segsum(a: torch.Tensor) -> torch.Tensor:
     small positive number where it should be 0 or negative). ``a``: ``(..., T)`` → ``(..., T, T)``.
     """
     check_tensor("a", a)
+    check_floating("a", a)
     T = a.shape[-1]
     x = a[..., None].expand(*a.shape, T)  # x[..., i, j] = a_i
     strict = torch.ones(T, T, dtype=torch.bool, device=a.device).tril(-1)
@@ -358,8 +364,6 @@ def ssd(x, dt, A, B, C, chunk: int = 64, form: str = "chunked", trace=None, retu
     check_positive_int("chunk", chunk)
     check_choice("form", form, ("chunked", "quadratic", "recurrent"))
     batch, L, H, P = x.shape
-    if L == 0:
-        raise ValueError(f"x must have length L >= 1, got shape {tuple(x.shape)}")
     if dt.shape != (batch, L, H):
         raise ValueError(f"dt must have shape (B, L, H) = {(batch, L, H)}, got {tuple(dt.shape)}")
     if A.shape != (H,):
@@ -374,7 +378,9 @@ def ssd(x, dt, A, B, C, chunk: int = 64, form: str = "chunked", trace=None, retu
     X = x.to(cd) * dt.to(cd)[..., None]  # Δ_t x_t           (B, L, H, P)
     a = dt.to(cd) * A.to(cd)  # a_t = Δ_t A                    (B, L, H)
 
-    if form == "recurrent":
+    if L == 0:  # no steps: an empty output, and the final state is the initial h = 0
+        y, final = X, X.new_zeros(batch, H, P, N)
+    elif form == "recurrent":
         h = X.new_zeros(batch, H, P, N)
         ys = []
         for t in range(L):

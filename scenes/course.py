@@ -560,10 +560,16 @@ def _with_outline_topics(lectures: tuple[Lecture, ...]) -> tuple[Lecture, ...]:
 COURSE = Course(title=COURSE_TITLE, lectures=_with_outline_topics(LECTURES), topics=TOPICS)
 
 
+class ManifestError(ValueError):
+    """``--manifest`` names nothing loadable; the message names the spec and what is wrong."""
+
+
 def load_course(spec: str | None = None) -> Course:
     """The course object named by ``spec`` ("module.path:ATTR" or "path/to/file.py:ATTR"), or COURSE.
 
     The pipeline scripts take ``--manifest`` (or env ATTN_MANIFEST) so tests can use a fixture course.
+    Raises ManifestError (a one-line message naming the spec) when the file, module or attribute is
+    missing, the module fails to import, or the object is not a Course.
     """
     import os
 
@@ -572,19 +578,35 @@ def load_course(spec: str | None = None) -> Course:
         return COURSE
     target, _, attr = spec.partition(":")
     attr = attr or "COURSE"
-    if target.endswith(".py"):
-        import importlib.util
+    if not target.strip():
+        raise ManifestError(f"manifest {spec!r}: names no module or file before ':'")
+    if not target.endswith(".py") and ("/" in target or os.sep in target):
+        raise ManifestError(f"manifest {spec!r}: a manifest file must be a .py file ('path/to/file.py:ATTR')")
+    try:
+        if target.endswith(".py"):
+            import importlib.util
 
-        path = Path(target).resolve()
-        mod_spec = importlib.util.spec_from_file_location(f"_attn_manifest_{path.stem}", path)
-        assert mod_spec and mod_spec.loader
-        mod = importlib.util.module_from_spec(mod_spec)
-        mod_spec.loader.exec_module(mod)
-    else:
-        import importlib
+            path = Path(target).resolve()
+            if not path.is_file():
+                raise ManifestError(f"manifest {spec!r}: no file {path}")
+            mod_spec = importlib.util.spec_from_file_location(f"_attn_manifest_{path.stem}", path)
+            if mod_spec is None or mod_spec.loader is None:
+                raise ManifestError(f"manifest {spec!r}: {path} cannot be loaded as a Python module")
+            mod = importlib.util.module_from_spec(mod_spec)
+            mod_spec.loader.exec_module(mod)
+        else:
+            import importlib
 
-        mod = importlib.import_module(target)
+            mod = importlib.import_module(target)
+    except ManifestError:
+        raise
+    except ModuleNotFoundError as exc:
+        raise ManifestError(f"manifest {spec!r}: no module named {exc.name!r}") from exc
+    except Exception as exc:  # the manifest module itself raised while importing
+        raise ManifestError(f"manifest {spec!r}: importing it failed: {type(exc).__name__}: {exc}") from exc
+    if not hasattr(mod, attr):
+        raise ManifestError(f"manifest {spec!r}: {target} has no attribute {attr!r}")
     course = getattr(mod, attr)
     if not isinstance(course, Course):
-        raise TypeError(f"{spec} is not a Course")
+        raise ManifestError(f"manifest {spec!r}: {attr} is a {type(course).__name__}, not a Course")
     return course

@@ -11,6 +11,11 @@
 Full runs overwrite the committed file; quick runs go to --out-dir (default: a temp folder) and never
 touch the committed results. The thread count defaults to the configuration's (2); --threads changes
 only speed (results are bitwise identical for 1 and 2 threads, tested).
+
+Exit codes (docs/exit-codes.md): 0 done; 2 bad arguments (usage + the argument named: an unknown
+experiment, --threads < 1, an output folder that cannot be used); 4 a checkpoint cannot be used
+(unreadable, damaged or another configuration's: the path is named); 5 an output cannot be written;
+1 anything else (a bug: the traceback is printed).
 """
 import argparse
 import sys
@@ -20,7 +25,9 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from attn_ref.lab import EXPERIMENTS, ResultError, list_experiments, load_result, result_path, run_experiment
+from attn_ref._cli import EXIT_READ, EXIT_WRITE, output_folder_problem, positive_int
+from attn_ref.lab import (EXPERIMENTS, CheckpointError, ResultError, list_experiments, load_result, result_path,
+                          run_experiment)
 
 
 def _summary(result: dict) -> str:
@@ -65,7 +72,8 @@ def main(argv=None):
     r = sub.add_parser("run", help="run one experiment, several, or all")
     r.add_argument("names", nargs="+", help=f"'all' or some of {list_experiments()}")
     r.add_argument("--quick", action="store_true", help="the shortened configuration (seconds)")
-    r.add_argument("--threads", type=int, help="torch intra-op threads (default: the configuration's, 2)")
+    r.add_argument("--threads", type=positive_int,
+                   help="torch intra-op threads, >= 1 (default: the configuration's, 2)")
     r.add_argument("--out-dir", help="where quick results go (default: a temp folder); full runs write "
                                      "results/experiments/<name>.json unless this is given")
     r.add_argument("--no-progress", action="store_true", help="no progress line on stderr")
@@ -85,15 +93,26 @@ def main(argv=None):
     names = list_experiments() if args.names == ["all"] else args.names
     unknown = [n for n in names if n not in EXPERIMENTS]
     if unknown:
-        ap.error(f"unknown experiment(s) {unknown}; expected 'all' or some of {list_experiments()}")
+        r.error(f"unknown experiment(s) {unknown}; expected 'all' or some of {list_experiments()}")
+    for flag, folder in (("--out-dir", args.out_dir), ("--checkpoint-dir", args.checkpoint_dir)):
+        problem = folder and output_folder_problem(folder)
+        if problem:  # checked before any training
+            r.error(f"argument {flag} {folder}: {problem}")
     out_dir = Path(args.out_dir) if args.out_dir else (
         Path(tempfile.gettempdir()) / "attn_ref_lab_quick" if args.quick else None)
     command = "python scripts/experiments.py " + " ".join(argv if argv is not None else sys.argv[1:])
     for name in names:
         t0 = time.perf_counter()
         path = (out_dir / f"{name}{'.quick' if args.quick else ''}.json") if out_dir else result_path(name)
-        res = run_experiment(name, quick=args.quick, progress=not args.no_progress, threads=args.threads,
-                             write=True, path=path, command=command, checkpoint_dir=args.checkpoint_dir)
+        try:
+            res = run_experiment(name, quick=args.quick, progress=not args.no_progress, threads=args.threads,
+                                 write=True, path=path, command=command, checkpoint_dir=args.checkpoint_dir)
+        except CheckpointError as e:
+            print(f"experiments.py: error: {e}", file=sys.stderr)
+            return EXIT_READ
+        except OSError as e:
+            print(f"experiments.py: error: cannot write {e.filename or path}: {e.strerror or e}", file=sys.stderr)
+            return EXIT_WRITE
         print(f"{name}: {time.perf_counter() - t0:.1f} s -> {path}\n    {_summary(res)}", flush=True)
     return 0
 

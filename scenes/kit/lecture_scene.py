@@ -21,7 +21,9 @@
   clean-up (whatever is still on screen fades out over ``closing_fade`` seconds when ``construct``
   returns). ``step_observers`` are called as ``observer(scene, kind)`` after every animation
   (``kind="play"``) and at the start and end of every wait (``"wait"``); the layout check hooks in
-  there.
+  there: with ``ATTN_LAYOUT_CHECK`` set (:mod:`scenes.kit.layout_check`) the scene records overlapping
+  text, small text and safe-area violations instead of raising, and writes them at the end. A
+  deliberate overlap is declared with ``allow_overlap(a, b, reason=...)``.
 """
 
 from __future__ import annotations
@@ -97,6 +99,12 @@ class LectureScene(VoiceoverScene):
         self.set_speech_service(speech_service(self.voice_mode))
         self._open_section: str | None = None
         self._section_start_plays = 0
+        from scenes.kit.layout_check import LayoutCheck, findings_path
+
+        path = findings_path(type(self).__name__)
+        #: the layout observer (None unless ATTN_LAYOUT_CHECK is set); declared overlaps it skips
+        self.layout_check = LayoutCheck(type(self).__name__, path) if path else None
+        self.allowed_overlaps: list[tuple[Any, Any, str]] = []
 
     # -- every step: safe area, observers ---------------------------------------------------------
     @property
@@ -112,9 +120,21 @@ class LectureScene(VoiceoverScene):
         if out:
             raise ValueError(f"{type(self).__name__} at {self.scene_time:.2f} s: outside the safe area: {out}")
 
+    def allow_overlap(self, a: Any, b: Any, reason: str) -> None:
+        """Declare that the text in ``a`` and the text in ``b`` overlap on purpose (the layout check
+        then skips that pair); ``reason`` says why."""
+        if not str(reason).strip():
+            raise ValueError("allow_overlap needs a reason")
+        self.allowed_overlaps.append((a, b, str(reason)))
+
+    def _observers(self) -> list:
+        check = getattr(self, "layout_check", None)
+        return [*self.step_observers, *([check] if check is not None else [])]
+
     def _after_step(self, kind: str) -> None:
-        self.check_frame()
-        for observer in self.step_observers:
+        if getattr(self, "layout_check", None) is None:
+            self.check_frame()  # with the layout check on, it records safe-area findings instead
+        for observer in self._observers():
             observer(self, kind)
 
     def play(self, *args: Any, **kwargs: Any) -> None:
@@ -122,7 +142,7 @@ class LectureScene(VoiceoverScene):
         self._after_step("play")
 
     def wait(self, *args: Any, **kwargs: Any) -> None:
-        for observer in self.step_observers:
+        for observer in self._observers():
             observer(self, "wait")
         super().wait(*args, **kwargs)
         self._after_step("wait")
@@ -162,6 +182,8 @@ class LectureScene(VoiceoverScene):
             self.play(FadeOut(Group(*shown)), run_time=self.closing_fade)
         self._check_open_section()
         super().tear_down()
+        if getattr(self, "layout_check", None) is not None:
+            self.layout_check.write()
 
     # -- narration ------------------------------------------------------------------------------
     @contextmanager

@@ -13,6 +13,10 @@ produces, see docs/narration.md):
   trailing ``s`` after an acronym.
 * Acronyms said as words get the word: ``RoPE`` -> ``rope``, ``YaRN`` -> ``yarn``,
   ``arXiv`` -> ``archive``, ``softmax`` -> ``soft max`` (read "SoftX" by ASR otherwise).
+* People's names the engine says wrongly are respelled (``_RESPELLED``: ``Luong`` -> ``Looong``,
+  ``Schmidhuber`` -> ``Schmidhoober``), as are ``tanh`` (``tan h``), ``NaN`` (``nan``) and
+  ``feed-forward`` (``feed forward``; the hyphen swallowed the *d*). Each was chosen by its
+  phonemes and checked with the listening check, scripts/check_narration.py.
 * Numbers the engine would misread are written out in words: decimals digit by digit
   (``0.25`` -> ``zero point two five``), suffixed counts (``128K`` -> ``one hundred twenty eight
   thousand``), scientific notation (``1e-12`` -> ``ten to the minus twelve``), percentages and
@@ -187,6 +191,19 @@ _WORDS = {
     "LayerNorm": "layer norm",
     "RMSNorm": "R M S norm",
     "SOTA": "state of the art",
+    "tanh": "tan h",  # espeak says "tan"
+    "NaN": "nan",  # espeak says "nah N", heard as "not N"
+}
+# People's names and words the en-US front end says wrongly, respelled so it says them as their
+# owners do; each was checked with Piper's phonemes and the listening check (docs/narration.md).
+_RESPELLED = {
+    "Luong": "Looong",  # loo-ong; espeak says "lyoo-ahng", heard as "the yuan"
+    "Sutskever": "Soots-kever",  # soots-KEV-er, not "SUT-skever"
+    "Hochreiter": "Hokeryter",  # hoke-rye-ter, not "hock-ray-ter"
+    "Schmidhuber": "Schmidhoober",  # shmid-hoo-ber, not "shmid-hyoo-ber"
+    "Vaswani": "Vahs-wahnee",  # vahs-WAH-nee, not "thus wanting"
+    "Vinyals": "Vin-yals",  # vin-YALS, not "venials"
+    "Bengio": "Benjio",  # ben-jee-oh; espeak's hard g is heard as "Bengal"
 }
 _FLOPS_PREFIX = {"": "", "K": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa"}
 _COUNT_SUFFIX = {"k": "thousand", "K": "thousand", "M": "million", "B": "billion", "T": "trillion"}
@@ -351,6 +368,12 @@ _rule(_B + r"([A-Za-z])_\{?([A-Za-z0-9]+)\}?", r"\1 \2")
 for _written, _spoken in _WORDS.items():
     _rule(_B + re.escape(_written) + _E, _spoken)
 _rule(r"(?i)" + _B + r"llama" + r"(?=[\s\d.,;:!?'\"-]|$)", "Llama")
+for _written, _spoken in _RESPELLED.items():
+    _rule(_B + _written + _E, _spoken)
+# Quoc Le, in a list of authors; espeak reads "Le" as the French article "luh", heard as "the".
+_rule(r"(?:(?<=, )|(?<=\band ))Le" + _E, "Lay")
+# A hyphen joins the two words into one with a swallowed "d": heard "fee for a".
+_rule(r"(?i)" + _B + r"(feed)-(forward)" + _E, r"\1 \2")
 
 # Q/K/V -> "Q, K, V".
 _rule(_B + r"([A-Z])/(?=[A-Z]" + _E + ")", r"\1, ")

@@ -22,7 +22,10 @@ Cache: the ``input_data`` of each entry holds the written text, the engine and a
 with the voice identity, every synthesis setting, the engine version and the spoken text, so a
 change of voice, setting or lexicon never reuses the wrong audio. Entries are read and written
 under a file lock, and audio and ``cache.json`` are written atomically, because a lecture's
-scenes render in parallel processes that share ``media/voiceovers``.
+scenes render in parallel processes that share ``media/voiceovers``. Each entry also records its
+clip's frames, sample rate and SHA-256 (``audio_check``); a cached clip that is not a readable WAV
+or differs from that record (an entry from before the record: shorter than its last word boundary)
+is logged with its path and synthesised again.
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import contextlib
 import hashlib
 import importlib
 import importlib.metadata
+import io
 import json
 import os
 import re
@@ -160,6 +164,46 @@ def _sha256_file(path: str | Path) -> str:
     return h.hexdigest()
 
 
+AUDIO_CHECK = "audio_check"  # cache-entry key: {"frames", "rate", "sha256"} of the final clip
+
+
+def _clip_record(path: str | Path) -> dict[str, Any]:
+    """What the cache records of a clip it just wrote: frames, sample rate, SHA-256 of the file."""
+    data = Path(path).read_bytes()
+    with wave.open(io.BytesIO(data), "rb") as w:
+        frames, rate = w.getnframes(), w.getframerate()
+    return {"frames": frames, "rate": rate, "sha256": hashlib.sha256(data).hexdigest()}
+
+
+def _clip_problem(path: Path, record: Any, boundaries: Any) -> str | None:
+    """None when the cached clip at ``path`` is a complete, readable WAV matching ``record`` (or, for
+    an entry without one, at least as long as its last word boundary); else what is wrong."""
+    try:
+        data = path.read_bytes()
+        with wave.open(io.BytesIO(data), "rb") as w:
+            frames, rate = w.getnframes(), w.getframerate()
+            frame_bytes = w.getsampwidth() * w.getnchannels()
+            got = len(w.readframes(frames)) // max(1, frame_bytes)
+    except (OSError, EOFError, wave.Error) as exc:
+        return f"not a readable WAV: {str(exc) or type(exc).__name__}"
+    if frames == 0 or rate <= 0:
+        return "a WAV without audio"
+    if got != frames:
+        return f"truncated: its header says {frames} frames, it holds {got}"
+    if isinstance(record, dict):
+        if (record.get("frames"), record.get("rate")) != (frames, rate):
+            want = (record.get("frames") or 0) / (record.get("rate") or 1)
+            return f"{frames / rate:.3f} s at {rate} Hz, the cache recorded {want:.3f} s at {record.get('rate')} Hz"
+        if record.get("sha256") and hashlib.sha256(data).hexdigest() != record["sha256"]:
+            return "its content differs from what the cache recorded"
+        return None
+    # the last boundary marks the end of the audio: equal to its length up to rounding
+    ends = [b.get("audio_offset") or 0 for b in boundaries or () if isinstance(b, dict)]
+    if ends and max(ends) / AUDIO_OFFSET_RESOLUTION > frames / rate + 0.01:
+        return f"{frames / rate:.3f} s long, shorter than its narration ({max(ends) / AUDIO_OFFSET_RESOLUTION:.3f} s)"
+    return None
+
+
 # --------------------------------------------------------------------------------------------
 # The common service
 
@@ -223,6 +267,13 @@ class NarrationService(SpeechService):
             name = cached.get(key)
             if name is not None and not (Path(cache_dir) / name).exists():
                 return None  # the entry outlived its audio file
+        final = cached.get("final_audio") or cached.get("original_audio")
+        if final is not None:
+            clip = Path(cache_dir) / final
+            problem = _clip_problem(clip, cached.get(AUDIO_CHECK), cached.get("word_boundaries"))
+            if problem:
+                _warn(f"cached clip {clip} is unusable ({problem}); re-synthesising it")
+                return None
         return cached
 
     def generate_from_text(self, text: str, cache_dir: Any = None, path: Any = None, **kwargs: Any) -> dict[str, Any]:
@@ -279,6 +330,7 @@ class NarrationService(SpeechService):
                 wb["audio_offset"] = int(wb["audio_offset"] / self.global_speed)
         else:
             data["final_audio"] = original
+        data[AUDIO_CHECK] = _clip_record(cache_dir / data["final_audio"])
         self._append_cache_entry(data)
         return data
 
@@ -297,13 +349,16 @@ class NarrationService(SpeechService):
                     os.replace(json_path, backup)
                     logger.warning(f"narration: {json_path} was unreadable, moved to {backup.name}")
                     entries = []
-            key = (json.dumps(entry.get("input_data"), sort_keys=True), entry.get("final_audio"))
-            if any(
-                isinstance(e, dict) and (json.dumps(e.get("input_data"), sort_keys=True), e.get("final_audio")) == key
-                for e in entries
-            ):
+            def ident(e: Any) -> tuple[str, Any]:
+                return (json.dumps(e.get("input_data"), sort_keys=True), e.get("final_audio"))
+
+            same = [i for i, e in enumerate(entries) if isinstance(e, dict) and ident(e) == ident(entry)]
+            if same and entries[same[0]] == entry:
                 return
-            entries.append(entry)
+            if same:  # a re-synthesised clip: its entry gets the new record
+                entries[same[0]] = entry
+            else:
+                entries.append(entry)
             fd, tmp = tempfile.mkstemp(prefix=".tmp-cache-", suffix=".json", dir=json_path.parent)
             try:
                 with os.fdopen(fd, "w") as fh:
@@ -651,6 +706,11 @@ class SilentService(NarrationService):
 # Choosing a service
 
 _ANNOUNCED: set[str] = set()
+
+
+def _warn(message: str) -> None:
+    """One unwrapped stderr line (the scene's render log keeps it whole, so the path can be grepped)."""
+    print(f"narration: WARNING {message}", file=sys.stderr, flush=True)
 
 
 def _announce(message: str) -> None:

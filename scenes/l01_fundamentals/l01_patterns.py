@@ -7,19 +7,19 @@ Every weight comes from ``data.attention_patterns()``; this file holds layout an
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, LaggedStart, ReplacementTransform,
-                   SurroundingRectangle, VGroup)
+from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, LaggedStart, ReplacementTransform, VGroup
 
+from scenes.kit.format import quoted, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import ArcDiagram, AttentionGrid, CitationLine, fit_within, label
-from scenes.kit.mobjects.text import format_number
 from scenes.kit.references import XIAO
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals.data import attention_patterns
 
 HEAT_CELL = 1.0
 SMALL_CELL = 0.6
-LEFT_X, RIGHT_X = -3.3, 3.55  # centres of the heat map's cells and of the arcs' tokens in the first part
+LEFT_X, RIGHT_X = -3.15, 3.55  # centres of the heat map's cells and of the arcs' tokens in the first part
+GRID_Y = 0.0  # centre of the heat map's cells: its title above and two notes below stay in the safe area
 ARC_Y = -1.9  # the arcs' token row
 ARC_SCALE = 1.0
 ARC_TOKEN_BUFF = 0.45  # wide gaps between tokens: taller arcs
@@ -34,90 +34,97 @@ def heat(weights, tokens, cell: float, labels: bool = True) -> AttentionGrid:
                          cell_size=cell, caption=None, axis_titles=labels)
 
 
-def q(token: str) -> str:
-    """A token as the narration quotes it."""
-    return f"“{token}”"
-
-
 def argmax(row) -> int:
     return max(range(len(row)), key=lambda j: row[j])
 
 
 class AttentionPatterns(LectureScene):
-    def construct(self):
-        p = attention_patterns()
-        toks = list(p.tokens)
-        n = len(toks)
-        w = p.heatmap_shown
-        self.topic("L01.8", "Attention pattern visualization")
+    closing_fade = 1.0
 
-        # -- one pattern, two pictures ----------------------------------------------------------------------
-        grid = heat(p.heatmap, toks, HEAT_CELL, labels=False)
-        grid.shift([LEFT_X, -0.05, 0] - grid.cells.get_center())
+    def construct(self):
+        p = self.p = attention_patterns()
+        self.toks = list(p.tokens)
+        self.n = len(self.toks)
+        self.w = p.heatmap_shown
+        self.topic("L01.8", "Attention pattern visualization")
+        self.heat_map()
+        self.rows()
+        self.columns()
+        self.common_patterns()
+
+    # -- one pattern, two pictures ----------------------------------------------------------------------
+    def heat_map(self):
+        p, toks, n = self.p, self.toks, self.n
+        grid = self.grid = heat(p.heatmap, toks, HEAT_CELL, labels=False)
+        grid.move_cells_to(LEFT_X, GRID_Y)
         grid_title = label("heat map", size=SIZES.LABEL, color=COLORS.MUTED)
         grid_title.next_to(grid, UP, buff=BUFF.MEDIUM)
-        arcs_by_query = [ArcDiagram(toks, p.heatmap, query=i, font_size=SIZES.LABEL, token_buff=ARC_TOKEN_BUFF,
-                                    max_width=ARC_WIDTH) for i in range(n)]
-        full = ArcDiagram(toks, p.heatmap, font_size=SIZES.LABEL, token_buff=ARC_TOKEN_BUFF, max_width=ARC_WIDTH)
-        for a in (*arcs_by_query, full):
+        self.arcs_by_query = [ArcDiagram(toks, p.heatmap, query=i, font_size=SIZES.LABEL, token_buff=ARC_TOKEN_BUFF,
+                                         max_width=ARC_WIDTH) for i in range(n)]
+        self.full = ArcDiagram(toks, p.heatmap, font_size=SIZES.LABEL, token_buff=ARC_TOKEN_BUFF, max_width=ARC_WIDTH)
+        for a in (*self.arcs_by_query, self.full):
             a.scale(ARC_SCALE)
             a.shift([RIGHT_X, ARC_Y, 0] - a.tokens.get_center())
-        arcs_title = label("arcs: query → key", size=SIZES.LABEL, color=COLORS.MUTED)
-        arcs_title.move_to([RIGHT_X, grid_title.get_y(), 0])
+        self.arcs_title = label("arcs: query → key", size=SIZES.LABEL, color=COLORS.MUTED)
+        self.arcs_title.move_to([RIGHT_X, grid_title.get_y(), 0])
         row_note = label("row = the query doing the looking", size=SIZES.LABEL, color=COLORS.Q)
         col_note = label("column = the key being looked at", size=SIZES.LABEL, color=COLORS.K)
         notes = VGroup(row_note, col_note).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
-        notes.next_to(grid, DOWN, buff=BUFF.MEDIUM).set_x(grid.cells.get_x())
+        notes.next_to(grid, DOWN, buff=BUFF.SMALL).set_x(grid.cells.get_x())
         fit_within(notes, SAFE.width / 2 - 0.2, None)
-
-        qi = 1  # the row read aloud first: "cat"
-        kj = argmax(w[qi])  # where it looks most: "sat"
-        row_hl = SurroundingRectangle(VGroup(grid.cells[qi], grid.row_labels[qi]), color=COLORS.Q, buff=0.05,
-                                      stroke_width=5)
-        col_hl = SurroundingRectangle(VGroup(*(r[kj] for r in grid.cells), grid.col_labels[kj]), color=COLORS.K,
-                                      buff=0.05, stroke_width=5)
-        lookers = sorted((i for i in range(n) if i != kj), key=lambda i: -w[i][kj])[:2]  # who looks at "sat" most
-
+        self.row_note, self.col_note = row_note, col_note
         with self.narrate(
                 "The weights we just computed are called the attention pattern. On the left, as a heat map: the "
                 "brighter the cell, the larger the weight.") as t:
             self.play(FadeIn(grid_title), FadeIn(grid), run_time=0.5 * t.duration)
+
+    def rows(self):
+        toks, n, w, grid = self.toks, self.n, self.w, self.grid
+        qi = 1  # the row read aloud first: "cat"
+        kj = self.kj = argmax(w[qi])  # where it looks most: "sat"
+        row_hl = grid.row_box(qi, color=COLORS.Q, buff=0.05, stroke_width=5)
         with self.narrate(
                 "A row is the query doing the looking, and a column is the key being looked at. On the right, "
                 f"the row of {toks[qi]} is drawn as arcs from {toks[qi]} to every token, thicker where the weight "
-                f"is larger: {format_number(w[qi][kj])} of it goes to {toks[kj]}.") as t:
-            self.play(FadeIn(row_note), Create(row_hl), run_time=0.3 * t.duration)
+                f"is larger: {spoken(w[qi][kj])} of it goes to {toks[kj]}.") as t:
+            self.play(FadeIn(self.row_note), Create(row_hl), run_time=0.3 * t.duration)
             self.wait(0.15 * t.duration)
-            self.play(FadeIn(arcs_title), FadeIn(arcs_by_query[qi].tokens), run_time=0.15 * t.duration)
-            self.play(LaggedStart(*(Create(a) for a in arcs_by_query[qi].arc_group), lag_ratio=0.2),
-                      run_time=0.3 * t.duration)
-        shown = arcs_by_query[qi]
+            self.play(FadeIn(self.arcs_title), FadeIn(self.arcs_by_query[qi].tokens), run_time=0.15 * t.duration)
+            self.play(self.arcs_by_query[qi].draw_arcs(lag_ratio=0.2), run_time=0.3 * t.duration)
+        arcs = self.arcs_by_query[qi]
         order = [i for i in range(qi + 1, n)] + [i for i in range(qi)]
         looks = [f"{toks[i]} looks mostly at {toks[argmax(w[i])]}" for i in order]
         with self.narrate(
                 "Step down the rows, and the arcs follow, one query at a time: " + ", ".join(looks[:-1])
                 + f", and {looks[-1]}.") as t:
             for i in order:
-                new_hl = SurroundingRectangle(VGroup(grid.cells[i], grid.row_labels[i]), color=COLORS.Q, buff=0.05,
-                                              stroke_width=5)
-                self.play(ReplacementTransform(row_hl, new_hl), FadeOut(shown.arc_group),
-                          ReplacementTransform(shown.tokens, arcs_by_query[i].tokens),
-                          LaggedStart(*(Create(a) for a in arcs_by_query[i].arc_group), lag_ratio=0.15),
+                new_hl = grid.row_box(i, color=COLORS.Q, buff=0.05, stroke_width=5)
+                self.play(ReplacementTransform(row_hl, new_hl), FadeOut(arcs.arc_group),
+                          ReplacementTransform(arcs.tokens, self.arcs_by_query[i].tokens),
+                          self.arcs_by_query[i].draw_arcs(lag_ratio=0.15),
                           run_time=0.9 / len(order) * t.duration)
-                row_hl, shown = new_hl, arcs_by_query[i]
+                row_hl, arcs = new_hl, self.arcs_by_query[i]
+        self.row_hl, self.arcs = row_hl, arcs
+
+    def columns(self):
+        toks, n, w, kj, full = self.toks, self.n, self.w, self.kj, self.full
+        lookers = sorted((i for i in range(n) if i != kj), key=lambda i: -w[i][kj])[:2]  # who looks at "sat" most
+        col_hl = self.grid.col_box(kj, color=COLORS.K, buff=0.05, stroke_width=5)
         col_arcs = VGroup(*(full.arc(i, kj) for i in range(n) if (i, kj) in full.arcs))
         with self.narrate(
                 "Reading down a column instead tells you who is looking at a token. The column of "
-                f"{toks[kj]} collects {format_number(w[lookers[0]][kj])} from {toks[lookers[0]]}, and "
-                f"{format_number(w[lookers[1]][kj])} from {toks[lookers[1]]}.") as t:
-            self.play(FadeOut(row_hl), FadeOut(shown.arc_group), FadeIn(col_note), Create(col_hl),
-                      ReplacementTransform(shown.tokens, full.tokens), run_time=0.3 * t.duration)
+                f"{toks[kj]} collects {spoken(w[lookers[0]][kj])} from {toks[lookers[0]]}, and "
+                f"{spoken(w[lookers[1]][kj])} from {toks[lookers[1]]}.") as t:
+            self.play(FadeOut(self.row_hl), FadeOut(self.arcs.arc_group), FadeIn(self.col_note), Create(col_hl),
+                      ReplacementTransform(self.arcs.tokens, full.tokens), run_time=0.3 * t.duration)
             self.play(full.tokens.boxes[kj].animate.set_stroke(COLORS.K, 4),
                       LaggedStart(*(Create(a) for a in col_arcs), lag_ratio=0.2), run_time=0.4 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(Group(*self.mobjects)), run_time=0.8)
 
-        # -- four common patterns, two at a time ---------------------------------------------------------------
+    # -- four common patterns, two at a time ---------------------------------------------------------------
+    def common_patterns(self):
+        p, toks, n = self.p, self.toks, self.n
         names = VGroup(*(label(pat.name, size=SIZES.BODY, color=COLORS.TEXT) for pat in p.canonical))
         names.arrange(RIGHT, buff=BUFF.LARGE * 1.5)
         fit_within(names, SAFE.width, None)
@@ -145,17 +152,17 @@ class AttentionPatterns(LectureScene):
             self.wait_for(t)
         speech = [
             "Diagonal: each token attends to itself, because its key points the same way as its own query. "
-            f"The diagonal lights up: {q(toks[1])} keeps {format_number(diag[1][1])} of its weight on itself.",
+            f"The diagonal lights up: {quoted(toks[1])} keeps {spoken(diag[1][1])} of its weight on itself.",
             "Previous token: here the keys are positions shifted by one, so each token looks at the one just "
-            f"before it. {q(toks[2])} gives {format_number(prev[2][1])} to {q(toks[1])}. The first token has "
+            f"before it. {quoted(toks[2])} gives {spoken(prev[2][1])} to {quoted(toks[1])}. The first token has "
             "nothing before it, and looks at itself.",
             "First token: all queries share one direction, and only the first key points that way, so every row "
-            f"puts nearly all of its weight on {q(toks[0])}: {format_number(first[n - 1][0])} in the row of "
-            f"{q(toks[n - 1])}. Trained language models do this a lot, parking attention there when "
+            f"puts nearly all of its weight on {quoted(toks[0])}: {spoken(first[n - 1][0])} in the row of "
+            f"{quoted(toks[n - 1])}. Trained language models do this a lot, parking attention there when "
             "nothing else is relevant.",
             "Broad averaging: when every score is close to zero, every row is close to uniform. The row of "
-            f"{q(toks[1])} gives {format_number(broad[1][0])} to {q(toks[0])}, and about as much to every other "
-            "token, so the output is the average of the values.",
+            f"{quoted(toks[1])} gives {spoken(broad[1][0])} to {quoted(toks[0])}, and about as much to every "
+            "other token, so the output is the average of the values.",
         ]
         for k, (col, text) in enumerate(zip(columns, speech)):
             with self.narrate(text) as t:
@@ -166,9 +173,6 @@ class AttentionPatterns(LectureScene):
                 elif k == 3:
                     self.play(FadeOut(sink_line), run_time=0.1 * t.duration)
                 self.play(FadeIn(col[0], shift=DOWN * 0.15), FadeIn(col[1]), run_time=0.2 * t.duration)
-                self.play(FadeIn(col[2].tokens),
-                          LaggedStart(*(Create(a) for a in col[2].arc_group), lag_ratio=0.05),
-                          run_time=0.3 * t.duration)
+                self.play(FadeIn(col[2].tokens), col[2].draw_arcs(lag_ratio=0.05), run_time=0.3 * t.duration)
                 self.wait_for(t)
         self.wait(0.6)
-        self.play(FadeOut(Group(*self.mobjects)), run_time=1.0)

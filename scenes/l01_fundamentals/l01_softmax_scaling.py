@@ -3,7 +3,7 @@ scores are divided by √d_k (measured variance and saturation), and the max-sub
 finite.
 
 Numbers: ``data.softmax_walkthrough()``, ``temperature_rows()``, ``dot_product_variance()``, ``saturation()``,
-``stable_softmax_demo()`` (+ ``data_qkv_extra.softmax_extra()`` for sums that add up on screen); formulas:
+``stable_softmax_demo()`` (+ ``softmax_extra()`` for sums that add up on screen); formulas:
 ``softmax``, ``softmax_temperature``, ``variance_qk``, ``variance_scaled``, ``softmax_stable``.
 This file holds layout and timing only.
 
@@ -13,14 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut, Group, Indicate, LaggedStart, Line,
+from manim import (DOWN, LEFT, RIGHT, UP, Create, Dot, FadeIn, FadeOut, Indicate, LaggedStart, Line,
                    ReplacementTransform, Transform, VGroup, VMobject, Write)
 
 from scenes.kit.equations import equation
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import SoftmaxBars, label
-from scenes.kit.mobjects.text import format_number
-from scenes.kit.mobjects.layout import check_safe_area as check_frame
+from scenes.kit.format import shown, spoken
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
@@ -34,10 +33,8 @@ UNSCALED, SCALED = COLORS.ACCENT, COLORS.WEIGHT
 SQRT_DK = "\u221ad\u2096"  # √dₖ in words' font, for legends
 
 
-
-
 def num(x: float, decimals: int = 2, color: str = COLORS.TEXT, size: float = SIZES.NUMBER) -> VGroup:
-    return label(format_number(x, decimals), size=size, color=color, mono=True)
+    return label(shown(x, decimals), size=size, color=color, mono=True)
 
 
 def line_chart(series: Sequence[tuple[Sequence[float], str]], x_labels: Sequence[str], y_ticks: Sequence[float],
@@ -55,7 +52,7 @@ def line_chart(series: Sequence[tuple[Sequence[float], str]], x_labels: Sequence
                     for t in y_ticks[1:]))
     ticks = VGroup()
     for t in y_ticks:
-        ticks.add(label(format_number(t, 1 if t % 1 else 0), size=SIZES.SMALL, color=COLORS.MUTED,
+        ticks.add(label(shown(t, 1 if t % 1 else 0), size=SIZES.SMALL, color=COLORS.MUTED,
                         mono=True).next_to([0, height * t / top, 0], LEFT, buff=BUFF.SMALL))
     for x, text in zip(xs, x_labels):
         ticks.add(label(text, size=SIZES.SMALL, color=COLORS.MUTED, mono=True).next_to([x, 0, 0], DOWN,
@@ -88,8 +85,6 @@ class SoftmaxScaling(LectureScene):
         self.variance()
         self.saturation()
         self.stable()
-        check_frame(self)
-        self.play(FadeOut(Group(*self.mobjects)), run_time=0.8)
 
     # ------------------------------------------------------------------------------------ exp, sum, divide
     def walkthrough(self):
@@ -132,7 +127,7 @@ class SoftmaxScaling(LectureScene):
             self.play(FadeIn(names[1]), LaggedStart(*(Create(a) for a in arrow_exp), lag_ratio=0.1),
                       LaggedStart(*(ReplacementTransform(s.copy(), e) for s, e in zip(scores, exps)),
                                   lag_ratio=0.15), run_time=0.6 * t.duration)
-        with self.narrate(f"Then normalise: add up the exponentials, {format_number(ex.total_shown, 2)}, and divide "
+        with self.narrate(f"Then normalise: add up the exponentials, {spoken(ex.total_shown, 2)}, and divide "
                           "each one by that sum. The weights are positive and add up to exactly one.") as t:
             self.play(Create(brace), ReplacementTransform(exps.copy(), total), run_time=0.3 * t.duration)
             self.play(FadeIn(names[2]),
@@ -140,7 +135,6 @@ class SoftmaxScaling(LectureScene):
                                   lag_ratio=0.12),
                       LaggedStart(*(FadeIn(v) for v in bars.values), lag_ratio=0.12), run_time=0.45 * t.duration)
         self.add(bars)
-        check_frame(self)
         self.walk = VGroup(scores, exps, names, query, total, brace, arrow_exp)
         self.eq = eq
 
@@ -164,14 +158,14 @@ class SoftmaxScaling(LectureScene):
         ghost = bigger.bars.copy().set_fill(opacity=0).set_stroke(COLORS.WEIGHT, 2, opacity=0.55)
         with self.narrate("Divide the scores by a temperature T, and you control how peaked "
                           f"the weights are. At T equal to one, nothing changes: the largest weight is "
-                          f"{format_number(tr.max_weight[one], 2)}.") as t:
+                          f"{spoken(tr.max_weight[one], 2)}.") as t:
             self.play(FadeOut(self.walk), ReplacementTransform(self.eq, eq), Transform(self.bars, bigger),
                       run_time=0.3 * t.duration)
             self.play(FadeIn(tag), run_time=0.2 * t.duration)
             self.add(ghost)
         lines = {
             k_cold: f"Cool it to {temps[k_cold]:g}, and the differences are magnified: the largest weight rises "
-                    f"to {format_number(tr.max_weight[k_cold], 2)}.",
+                    f"to {spoken(tr.max_weight[k_cold], 2)}.",
             k_hot: f"Heat it to {temps[k_hot]:g}, and everything flattens towards uniform.",
             one: "Dividing by the square root of d_k is a temperature too, and it is chosen for a good reason.",
         }
@@ -179,7 +173,6 @@ class SoftmaxScaling(LectureScene):
             with self.narrate(lines[k]) as t:
                 self.play(self.bars.animate_to(tr.weights[k]), Transform(tag, t_label(k)),
                           run_time=min(2.0, 0.6 * t.duration))
-        check_frame(self)
         self.temp_mobs = VGroup(self.bars, tag, eq, ghost)
 
     # ------------------------------------------------------------------------------------ Var(q·k) = d_k
@@ -210,8 +203,8 @@ class SoftmaxScaling(LectureScene):
             self.play(Write(eq1), run_time=0.3 * t.duration)
             self.play(FadeIn(head), Create(rule), run_time=0.2 * t.duration)
         with self.narrate(f"Measured on {dv.samples:,} random pairs per width: "
-                          f"{format_number(dv.measured[0], 2)} for d_k of {first}, and "
-                          f"{format_number(dv.measured[-1], 2)} for {last}. The scores spread out like the "
+                          f"{spoken(dv.measured[0], 2)} for d_k of {first}, and "
+                          f"{spoken(dv.measured[-1], 2)} for {last}. The scores spread out like the "
                           "square root of the width.") as t:
             self.play(LaggedStart(*(FadeIn(v, shift=DOWN * 0.15) for v in row1), lag_ratio=0.4), FadeIn(note),
                       run_time=0.7 * t.duration)
@@ -220,7 +213,6 @@ class SoftmaxScaling(LectureScene):
             self.play(Write(eq2), run_time=0.35 * t.duration)
             self.play(LaggedStart(*(FadeIn(v, shift=DOWN * 0.15) for v in row2), lag_ratio=0.2),
                       run_time=0.45 * t.duration)
-        check_frame(self)
         self.var_mobs = VGroup(eq1, eq2, head, rule, row1, row2, note)
 
     # ------------------------------------------------------------------------------------ saturation
@@ -244,29 +236,28 @@ class SoftmaxScaling(LectureScene):
         note = label(f"softmax over {sa.n_keys} random keys, mean of {sa.samples} draws", size=SIZES.SMALL,
                      color=COLORS.MUTED).next_to(charts, DOWN, buff=BUFF.MEDIUM)
         first, last = sa.d_k[0], sa.d_k[-1]
-        f2 = format_number
         with self.narrate("Without the scaling, that growing spread wrecks the softmax: the largest score "
                           f"takes nearly all of the weight. With {sa.n_keys} keys, the top weight "
-                          f"averages {f2(sa.max_weight_unscaled[0], 2)} at d_k of {first}, and "
-                          f"{f2(sa.max_weight_unscaled[-1], 2)} at {last}.") as t:
+                          f"averages {spoken(sa.max_weight_unscaled[0], 2)} at d_k of {first}, and "
+                          f"{spoken(sa.max_weight_unscaled[-1], 2)} at {last}.") as t:
             self.play(FadeOut(self.var_mobs), run_time=0.12 * t.duration)
             self.play(FadeIn(legend[0]), FadeIn(VGroup(left.grid, left.axes, left.ticks, left.title, left.x_title)),
                       FadeIn(note), run_time=0.2 * t.duration)
             self.play(Create(left.lines[0]), run_time=0.4 * t.duration)
             self.play(FadeIn(left.ends[0]), run_time=0.1 * t.duration)
         with self.narrate("A saturated softmax has almost no gradient. The size of its Jacobian falls from "
-                          f"{f2(sa.jacobian_norm_unscaled[0], 2)} to {f2(sa.jacobian_norm_unscaled[-1], 2)}, and "
+                          f"{spoken(sa.jacobian_norm_unscaled[0], 2)} to "
+                          f"{spoken(sa.jacobian_norm_unscaled[-1], 2)}, and "
                           "learning stalls.") as t:
             self.play(FadeIn(VGroup(right.grid, right.axes, right.ticks, right.title, right.x_title)),
                       run_time=0.2 * t.duration)
             self.play(Create(right.lines[0]), run_time=0.5 * t.duration)
             self.play(FadeIn(right.ends[0]), run_time=0.1 * t.duration)
         with self.narrate(f"With the scaling, both stay put at every width: the top weight near "
-                          f"{f2(sa.max_weight_scaled[-1], 2)}, and the gradient near "
-                          f"{f2(sa.jacobian_norm_scaled[-1], 2)}.") as t:
+                          f"{spoken(sa.max_weight_scaled[-1], 2)}, and the gradient near "
+                          f"{spoken(sa.jacobian_norm_scaled[-1], 2)}.") as t:
             self.play(FadeIn(legend[1]), Create(left.lines[1]), Create(right.lines[1]), run_time=0.55 * t.duration)
             self.play(FadeIn(left.ends[1]), FadeIn(right.ends[1]), run_time=0.15 * t.duration)
-        check_frame(self)
         self.sat_mobs = VGroup(charts, legend, note)
 
     # ------------------------------------------------------------------------------------ stable softmax
@@ -282,7 +273,7 @@ class SoftmaxScaling(LectureScene):
 
         def cell(v, decimals, color):  # ∞ is a small glyph in the mono font: draw it larger
             if v == float("inf"):
-                return label(format_number(v), size=SIZES.HEADING + 8, color=color)
+                return label(shown(v), size=SIZES.HEADING + 8, color=color)
             return num(v, decimals, color, SIZES.BODY)
 
         def row(values, panel, y, color, decimals=2):
@@ -300,19 +291,19 @@ class SoftmaxScaling(LectureScene):
         stable_sum = num(ex.shifted_total_shown, 2, COLORS.TEXT, SIZES.BODY).move_to([panels["stable"], ys["sum"], 0])
         stable_p = row(st.weights_shown, "stable", ys["p"], COLORS.WEIGHT)
         head_naive = label(f"naive, in {st.naive_dtype}", size=SIZES.LABEL, color=COLORS.MASK)
-        head_stable = label(f"subtract the max, {format_number(st.max_score, 0)}, first", size=SIZES.LABEL,
+        head_stable = label(f"subtract the max, {shown(st.max_score, 0)}, first", size=SIZES.LABEL,
                             color=COLORS.WEIGHT)
         head_naive.move_to([panels["naive"], 2.05, 0])
         head_stable.move_to([panels["stable"], 2.05, 0])
         moved = row(st.scores, "stable", ys["s"], COLORS.SCORE, 0)
         eq = equation("softmax_stable").scale(0.8).move_to([0, -3.0, 0])
-        big = ", ".join(format_number(v, 0) for v in st.scores[:-1])
+        big = ", ".join(spoken(v, 0) for v in st.scores[:-1])
         with self.narrate("One last practical detail: exponentials overflow. In "
                           f"{st.naive_dtype}, e to the x is already infinite once x passes about "
-                          f"{format_number(st.overflow_threshold, 2)}.") as t:
+                          f"{spoken(st.overflow_threshold, 2)}.") as t:
             self.play(FadeOut(self.sat_mobs), run_time=0.15 * t.duration)
             self.play(FadeIn(head_naive), FadeIn(names), run_time=0.3 * t.duration)
-        with self.narrate(f"Feed in scores of {big} and {format_number(st.scores[-1], 0)}: every exponential is "
+        with self.narrate(f"Feed in scores of {big} and {spoken(st.scores[-1], 0)}: every exponential is "
                           "infinite, and infinity over infinity turns the whole row into NaN.") as t:
             self.play(LaggedStart(*(FadeIn(v) for v in naive_s), lag_ratio=0.2), run_time=0.2 * t.duration)
             self.play(LaggedStart(*(ReplacementTransform(a.copy(), b) for a, b in zip(naive_s, naive_e)),

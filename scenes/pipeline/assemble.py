@@ -25,12 +25,16 @@ there and whose inputs did not change, so an interrupted assembly picks up where
 from __future__ import annotations
 
 import argparse
+import shlex
+import subprocess
 import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
+
+import srt
 
 from scenes.course import Course, Lecture, load_course, parse_section_name
 from scenes.pipeline import atomic, av_join, captions, chapters, metadata, thumbnail
@@ -45,6 +49,7 @@ from scenes.pipeline.media import (
     probe_video,
     quality as parse_quality,
     read_sections,
+    sha256_file,
 )
 from scenes.pipeline.render import CARDS_FILE, card_spec
 
@@ -159,7 +164,79 @@ class Steps:
 # ------------------------------------------------------------------------------------------------
 
 
-def gather(course: Course, lec: Lecture, q: Quality, media_dir: Path) -> list[Segment]:
+def render_command(lec: Lecture, q: Quality, scenes: Sequence[str], manifest: str | None = None,
+                   media_dir: Path | None = None) -> str:
+    """The scripts/render.py command that renders ``scenes`` of ``lec`` again ('title'/'end' for cards),
+    with the --manifest and --media-dir this run was given."""
+    cmd = ["scripts/render.py", "--lecture", lec.id, "--quality", q.key]
+    for name in scenes:
+        cmd += ["--only", name]
+    if manifest:
+        cmd += ["--manifest", manifest]
+    if media_dir is not None:
+        cmd += ["--media-dir", str(media_dir)]
+    return shlex.join(cmd)
+
+
+_WHAT = {"mp4": "video", "wav": "audio", "srt": "captions", "sections_json": "sections index"}
+
+
+def _layout_key(path: str | Path) -> str:
+    """A rendered file's place under its media folder's video dir (<quality>/<Scene>.wav or
+    sections/<Scene>.json): stamps hold absolute paths, and a media folder may have moved since."""
+    return "/".join(Path(path).parts[-2:])
+
+
+def render_problems(o: SceneOutputs) -> list[str]:
+    """How a segment's files differ from what its render recorded in its stamp: each file the render
+    wrote must be there with the same size and content (SHA-256; skipped when size and mtime are
+    unchanged), no other file may have appeared, and the captions must parse. Empty when all match."""
+    missing = [f"its {_WHAT[a]} {getattr(o, a)} is missing" for a in ("mp4", "sections_json")
+               if not getattr(o, a).exists()]
+    if missing:
+        return [f"not rendered at {o.quality.key} ({o.quality.dirname}): " + "; ".join(missing)]
+    st = atomic.read_json(o.stamp, None)
+    if not isinstance(st, dict) or not isinstance(st.get("outputs"), dict):
+        return [f"its render stamp {o.stamp} is missing or unreadable, so its files cannot be checked "
+                "(the render did not finish, or they were not written by scripts/render.py)"]
+    recorded = {_layout_key(k): v for k, v in st["outputs"].items() if isinstance(v, list) and len(v) == 3}
+    hashes = {_layout_key(k): v for k, v in (st.get("sha256") or {}).items()}
+    problems = []
+    for attr, what in _WHAT.items():
+        path: Path = getattr(o, attr)
+        rec = recorded.get(_layout_key(path))
+        now = fingerprint(path)
+        if rec is None:
+            if now[1] is not None:
+                problems.append(f"its {what} {path} was not written by its render (the stamp does not list it)")
+            continue
+        if now[1] is None:
+            problems.append(f"its {what} {path} is missing (the render wrote {rec[1]:,} bytes)")
+        elif now[1] != rec[1]:
+            problems.append(f"its {what} {path} has {now[1]:,} bytes where the render wrote {rec[1]:,} "
+                            "(truncated or replaced)")
+        elif now[2] != rec[2] and _layout_key(path) in hashes and sha256_file(path) != hashes[_layout_key(path)]:
+            problems.append(f"its {what} {path} is not the file the render wrote (same size, other content)")
+    if not problems and o.srt.exists():
+        try:
+            captions.read_srt(o.srt)
+        except (srt.SRTParseError, UnicodeDecodeError, ValueError) as exc:
+            problems.append(f"its captions {o.srt} do not parse as SRT: {str(exc)[:160]}")
+    if not problems and isinstance(st.get("frames"), int):
+        try:
+            n = probe_video(o.mp4).nb_frames
+        except Exception as exc:  # PyAV raises many kinds for a damaged file
+            problems.append(f"its video {o.mp4} cannot be read: {exc}")
+        else:
+            if n != st["frames"]:
+                problems.append(f"its video {o.mp4} has {n} frames where the render recorded {st['frames']}")
+    return problems
+
+
+def gather(course: Course, lec: Lecture, q: Quality, media_dir: Path, manifest: str | None = None,
+           media_dir_arg: Path | None = None) -> list[Segment]:
+    """The lecture's segments in order, each checked against its render stamp (``render_problems``);
+    any mismatch is an AssemblyError naming the scenes and the render command that mends them."""
     wanted: list[tuple[str, str, SceneOutputs]] = []
     cards = {k: card_spec(course, lec, k)["scene_name"] for k in ("title", "end") if k in lec.cards}
     if "title" in cards:
@@ -171,11 +248,15 @@ def gather(course: Course, lec: Lecture, q: Quality, media_dir: Path) -> list[Se
         wanted.append(("end", f"{CARDS_FILE.name}:{cards['end']}",
                        SceneOutputs(media_dir, CARDS_FILE.stem, cards["end"], q)))
 
-    missing = [f"{label} ({o.mp4})" for _, label, o in wanted if not o.mp4.exists() or not o.sections_json.exists()]
-    if missing:
-        raise AssemblyError(
-            f"lecture {lec.id}: not rendered at {q.key} ({q.dirname}): " + "; ".join(missing)
-            + f"\n  run: scripts/render.py --lecture {lec.id} --quality {q.key}")
+    bad = [(kind, label, o, found) for kind, label, o in wanted if (found := render_problems(o))]
+    if bad:
+        lines = [f"{len(bad)} segment(s) of lecture {lec.id} differ from what their render recorded; "
+                 "nothing was assembled:"]
+        for _kind, label, o, found in bad:
+            lines += [f"  {o.scene} ({label}): {x}" for x in found]
+        names = [o.scene if kind == "scene" else kind for kind, _, o, _ in bad]
+        lines.append("  run: " + render_command(lec, q, names, manifest, media_dir_arg))
+        raise AssemblyError("\n".join(lines))
     segs: list[Segment] = []
     frame = 0
     for kind, label, o in wanted:
@@ -280,20 +361,23 @@ def _loudness(raw: Path, out: Path) -> dict:
 
 def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media_dir: Path | None = None,
              out_dir: Path | None = None, force: bool = False,
-             log: Callable[[str], None] = print) -> AssemblyResult:
+             log: Callable[[str], None] = print, manifest: str | None = None) -> AssemblyResult:
+    """Assemble ``lecture`` from its rendered segments (see the module docstring). ``manifest`` is only
+    named in the render command a refusal prints, with ``media_dir`` when it is not the default."""
     t_start = time.monotonic()
     lec = lecture if isinstance(lecture, Lecture) else course.lecture(lecture)
     q = parse_quality(quality)
-    media_dir = Path(media_dir or course.root / "media").resolve()
+    default_media = (course.root / "media").resolve()
+    media_dir = Path(media_dir or default_media).resolve()
     paths = lecture_paths(lec, q, media_dir, out_dir)
-    paths.work.mkdir(parents=True, exist_ok=True)
-    paths.out_dir.mkdir(parents=True, exist_ok=True)
-    atomic.clean_partials(paths.work)
-    atomic.clean_partials(paths.out_dir)
     if not lec.scenes:
         raise AssemblyError(f"lecture {lec.id} has no scenes in the manifest")
 
-    segs = gather(course, lec, q, media_dir)
+    segs = gather(course, lec, q, media_dir, manifest, None if media_dir == default_media else media_dir)
+    paths.work.mkdir(parents=True, exist_ok=True)  # only once every segment checked out
+    paths.out_dir.mkdir(parents=True, exist_ok=True)
+    atomic.clean_partials(paths.work)
+    atomic.clean_partials(paths.out_dir)
     fps = segs[0].info.fps
     total_frames = segs[-1].first_frame + segs[-1].frames
     total = Fraction(total_frames) / fps
@@ -463,7 +547,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--manifest", help="course object, 'module:ATTR' or 'file.py:ATTR'")
     ap.add_argument("--force", action="store_true", help="redo every step")
     args = ap.parse_args(argv)
-    course = load_course(args.manifest)
+    if not args.lecture.strip():
+        ap.error("--lecture: give 'ready', 'all' or lecture ids such as 01 or 01,03")
+    if args.media_dir is not None and not args.media_dir.is_dir():
+        ap.error(f"--media-dir {args.media_dir}: no such directory (render the lectures into it first)")
+    try:
+        parse_quality(args.quality)
+    except ValueError as exc:
+        ap.error(f"--quality: {exc}")  # exits 2
+    try:
+        course = load_course(args.manifest)
+    except (OSError, ImportError, AttributeError, TypeError, ValueError, SyntaxError) as exc:
+        ap.error(f"--manifest {args.manifest}: cannot load the course: {type(exc).__name__}: {exc}")
     try:
         lectures = course.select(args.lecture)
     except KeyError as exc:
@@ -476,8 +571,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     failed = 0
     for lec in lectures:
         try:
-            assemble(course, lec, args.quality, args.media_dir, args.out_dir, args.force)
-        except (AssemblyError, OSError, ValueError) as exc:
+            assemble(course, lec, args.quality, args.media_dir, args.out_dir, args.force, manifest=args.manifest)
+        except (RuntimeError, OSError, ValueError, subprocess.SubprocessError) as exc:
             failed += 1
             print(f"assemble: FAILED lecture {lec.id}: {exc}", file=sys.stderr)
     return 1 if failed else 0

@@ -76,8 +76,12 @@ def decode_mono(path: Path, rate: int = MASTER_RATE) -> np.ndarray:
     out = subprocess.run(
         [ffmpeg_exe(), "-nostdin", "-v", "error", "-i", str(path), "-map", "0:a:0", "-ac", "1",
          "-ar", str(rate), "-f", "s16le", "-acodec", "pcm_s16le", "-"],
-        capture_output=True, check=True,
+        capture_output=True,
     )
+    if out.returncode != 0:
+        detail = out.stderr.decode(errors="replace").strip().splitlines()
+        raise ValueError(f"cannot decode the audio of {path} (ffmpeg exited with {out.returncode}"
+                         f"{': ' + detail[-1][:200] if detail else ''})")
     return np.frombuffer(out.stdout, dtype="<i2")
 
 

@@ -1,14 +1,16 @@
 """Topic coverage of the course manifest: which outline topics have sections, which lectures are
 ready. ``--check`` exits 1 when a ready lecture has an uncovered topic or the manifest has
 structural problems; ``--probe`` also runs each ready scene's construct() (dry run, silent) and
-compares its real sections with the manifest."""
+compares its real sections with the manifest. Exit codes: docs/exit-codes.md."""
 
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Sequence
 
-from scenes.course import Course, load_course
+from scenes.course import Course
+from scenes.pipeline import cli
 
 
 def table(course: Course, lectures=None) -> str:
@@ -57,8 +59,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--lecture", default=None, help="only these lectures ('ready', 'all', 01, 01,03)")
     ap.add_argument("--manifest", help="course object, 'module:ATTR' or 'file.py:ATTR'")
     args = ap.parse_args(argv)
-    course = load_course(args.manifest)
-    lectures = course.select(args.lecture) if args.lecture else list(course.lectures)
+    try:
+        course = cli.load_manifest(args.manifest)
+        lectures = cli.select_lectures(course, args.lecture) if args.lecture else list(course.lectures)
+    except cli.UsageError as exc:
+        print(f"coverage: {exc}", file=sys.stderr)
+        return cli.EXIT_USAGE
     print(table(course, lectures))
     found = problems(course, lectures, probe=args.probe)
     if found:

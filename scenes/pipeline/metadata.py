@@ -4,7 +4,10 @@ no '<' or '>' anywhere (YouTube rejects them)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from scenes.course import Course, Lecture
+from scenes.kit.notebook import notebook_path
 
 TITLE_MAX_CHARS = 100
 DESCRIPTION_MAX_BYTES = 5000
@@ -59,8 +62,11 @@ def description(course: Course, lec: Lecture, chapter_lines: list[str], voice: d
     ]
     chapters = (["", "Chapters"] + [sanitize(ln) for ln in chapter_lines]) if chapter_lines else []
     refs = [sanitize("- " + r.text()) for r in lec.references]
+    notebook = notebook_path(lec)
     tail = [
         "",
+        *([f"Recompute every number on screen: the notebook {notebook} in the repository."]
+          if (Path(course.root) / notebook).is_file() else []),
         voice_line(voice),
         "Every number, heat-map cell and chart on screen is computed at render time by attn_ref, "
         "the course's tested reference implementations; figures quoted from papers are shown as citations.",

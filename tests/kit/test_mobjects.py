@@ -4,6 +4,7 @@ Graphical regression: a few mobjects are drawn to one small PNG each and compare
 tests/kit/frames/ (regenerate with UPDATE_FRAMES=1 after an intended visual change, and look at them).
 """
 import inspect
+import itertools
 import json
 import math
 import os
@@ -383,6 +384,86 @@ def test_benchmark_chart_reads_a_committed_attn_ref_bench_result():
     assert not find_overlaps(list(bars.x_ticks))
     with pytest.raises(ValueError, match="available"):
         BenchmarkChart(path)
+
+
+# -- expression, row/column boxes, number reveal, cell placement, arcs drawn, pads (scene helpers moved here) --
+def test_expression_sets_words_and_subscripts_on_one_line():
+    from scenes.kit.mobjects.text import expression
+
+    e = expression("an", ("W", COLORS.Q), ("Q", COLORS.Q, "sub"), "=", "sum")
+    assert [t.original_text for t in e] == ["an", "W", "Q", "=", "sum"]
+    for a, b in itertools.pairwise(e):  # left to right, apart
+        assert b.get_left()[0] > a.get_right()[0]
+    # "an", "W" and "sum" have no descenders: one baseline means one bottom edge
+    assert e[1].get_bottom()[1] == pytest.approx(e[0].get_bottom()[1], abs=0.02)
+    assert e[4].get_bottom()[1] == pytest.approx(e[0].get_bottom()[1], abs=0.02)
+    sub = e[2]
+    assert sub.height < e[1].height and sub.get_bottom()[1] < e[1].get_bottom()[1] - 0.05
+    assert sub.get_left()[0] - e[1].get_right()[0] < 0.1  # right after its base
+    assert e[1].get_color().to_hex().lower() == COLORS.Q.lower()
+    with pytest.raises(ValueError, match="part"):
+        expression(("x", COLORS.Q, "sup"))
+    with pytest.raises(ValueError, match="no part before"):
+        expression(("Q", COLORS.Q, "sub"))
+    with pytest.raises(ValueError, match="at least one"):
+        expression()
+
+
+def test_matrix_row_and_col_boxes_enclose_cells_and_labels():
+    g = MatrixGrid(np.arange(12.0).reshape(3, 4), row_labels=["a", "b", "c"], col_labels=list("wxyz"))
+    rb, cb = g.row_box(1), g.col_box(2)
+    for part in (g.cells[1], g.row_labels[1]):
+        assert bbox(rb)[0] < bbox(part)[0] and bbox(rb)[2] > bbox(part)[2]
+        assert bbox(rb)[1] < bbox(part)[1] and bbox(rb)[3] > bbox(part)[3]
+    assert bbox(rb)[3] < g.cells[0][0].get_y() and bbox(rb)[1] > g.cells[2][0].get_y()  # one row only
+    for part in (g.cells[0][2], g.cells[2][2], g.col_labels[2]):
+        assert bbox(cb)[1] < bbox(part)[1] and bbox(cb)[3] > bbox(part)[3]
+    assert g.cells[0][1].get_x() < bbox(cb)[0] and bbox(cb)[2] < g.cells[0][3].get_x()  # one column only
+    bare = MatrixGrid(np.eye(2))  # no labels: the box is the cells' box grown by buff
+    assert bbox(bare.row_box(0, buff=0.1))[0] == pytest.approx(bbox(bare.cells[0])[0] - 0.1, abs=0.01)
+
+
+def test_matrix_reveal_numbers_and_move_cells_to():
+    from manim import Animation, LaggedStart
+
+    g = MatrixGrid([[1.0, -2.0], [3.0, 4.0]], row_labels=["a", "b"])
+    anim = g.reveal_numbers(lag_ratio=0.3)
+    assert isinstance(anim, LaggedStart) and isinstance(anim, Animation)
+    assert len(anim.animations) == 2 and anim.lag_ratio == 0.3
+    assert [a.mobject for a in anim.animations] == list(g.numbers)
+    with pytest.raises(ValueError, match="no numbers"):
+        MatrixGrid(np.eye(2), show_numbers=False).reveal_numbers()
+    gap = g.cells.get_left()[0] - g.row_labels.get_right()[0]
+    assert g.move_cells_to(2.0, -1.5) is g
+    assert g.cells.get_center()[:2] == pytest.approx([2.0, -1.5])
+    assert g.cells.get_left()[0] - g.row_labels.get_right()[0] == pytest.approx(gap)  # labels follow
+
+
+def test_arc_diagram_draw_arcs():
+    from manim import Create, LaggedStart
+
+    w = ar.softmax(torch.tensor([[2.0, 0.0, 1.0], [0.0, 3.0, 0.0], [1.0, 1.0, 1.0]]))
+    d = ArcDiagram(["a", "b", "c"], w)
+    anim = d.draw_arcs(lag_ratio=0.1)
+    assert isinstance(anim, LaggedStart) and anim.lag_ratio == 0.1
+    assert all(isinstance(a, Create) for a in anim.animations)
+    assert [a.mobject for a in anim.animations] == list(d.arc_group)
+    empty = ArcDiagram(["a", "b"], [0.5, 0.5], query=0, min_weight=0.9)
+    with pytest.raises(ValueError, match="no arcs"):
+        empty.draw_arcs()
+
+
+def test_token_row_mark_pads():
+    row = TokenRow(["the", "cat", "<pad>", "<pad>"])
+    before = row.boxes[0].get_stroke_color().to_hex()
+    assert row.mark_pads(2) is row
+    for k in (2, 3):
+        assert row.boxes[k].get_stroke_color().to_hex().lower() == COLORS.MASK.lower()
+        assert row.labels[k].get_color().to_hex().lower() == COLORS.MUTED.lower()
+    assert row.boxes[1].get_stroke_color().to_hex() == before  # real tokens untouched
+    assert row.labels[1].get_color().to_hex().lower() == COLORS.TEXT.lower()
+    with pytest.raises(ValueError, match="start"):
+        row.mark_pads(5)
 
 
 # ----------------------------------------------------------------------------------------------- step methods

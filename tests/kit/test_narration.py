@@ -161,6 +161,81 @@ def test_cache_entry_without_audio_is_resynthesised(tmp_path: Path) -> None:
     assert again.synthesis_calls == 1 and path2.exists()
 
 
+def _write_wav(path: Path, frames: int, rate: int, value: int = 0) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(rate)
+        w.writeframes(int(value).to_bytes(2, "little", signed=True) * frames)
+
+
+def _spoil_garbage(path: Path) -> None:
+    path.write_bytes(b"\x00\xffnot a wav" * 50)
+
+
+def _spoil_empty(path: Path) -> None:
+    path.write_bytes(b"")
+
+
+def _spoil_truncated(path: Path) -> None:
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+
+
+def _spoil_shorter(path: Path) -> None:  # a valid WAV, but not the duration the cache recorded
+    with wave.open(str(path)) as w:
+        frames, rate = w.getnframes(), w.getframerate()
+    _write_wav(path, frames // 2, rate)
+
+
+def _spoil_altered(path: Path) -> None:  # same header and length, other samples
+    with wave.open(str(path)) as w:
+        frames, rate = w.getnframes(), w.getframerate()
+    _write_wav(path, frames, rate, value=1234)
+
+
+@pytest.mark.parametrize("spoil", [_spoil_garbage, _spoil_empty, _spoil_truncated, _spoil_shorter, _spoil_altered])
+def test_corrupt_cached_clip_is_resynthesised_and_named(tmp_path: Path, monkeypatch, spoil) -> None:
+    _, path = _say(SilentService(cache_dir=tmp_path))
+    good = path.read_bytes()
+    entry = json.loads((tmp_path / "cache.json").read_text())[0]
+    with wave.open(str(path)) as w:  # the cache records the clip's duration (and content hash)
+        assert entry["audio_check"]["frames"] == w.getnframes() and entry["audio_check"]["rate"] == w.getframerate()
+    spoil(path)
+    warnings: list[str] = []
+    monkeypatch.setattr(narration, "_warn", warnings.append)
+    again = SilentService(cache_dir=tmp_path)
+    _, path2 = _say(again)
+    assert again.synthesis_calls == 1
+    assert path2 == path and path.read_bytes() == good
+    assert len(warnings) == 1 and str(path) in warnings[0], warnings
+    assert len(json.loads((tmp_path / "cache.json").read_text())) == 1
+    # repaired: the next service gets a hit again
+    third = SilentService(cache_dir=tmp_path)
+    _say(third)
+    assert third.synthesis_calls == 0
+
+
+@pytest.mark.parametrize("spoil", [_spoil_truncated, _spoil_shorter])
+def test_legacy_cache_entry_is_checked_for_a_readable_clip(tmp_path: Path, monkeypatch, spoil) -> None:
+    """An entry written before durations were recorded: an intact clip is a hit (its last word boundary
+    marks its end, up to rounding); one that is unreadable or shorter than its narration is redone."""
+    _, path = _say(SilentService(cache_dir=tmp_path))
+    entries = json.loads((tmp_path / "cache.json").read_text())
+    for e in entries:
+        e.pop("audio_check")
+    (tmp_path / "cache.json").write_text(json.dumps(entries))
+    hit = SilentService(cache_dir=tmp_path)
+    _say(hit)
+    assert hit.synthesis_calls == 0
+    spoil(path)
+    warnings: list[str] = []
+    monkeypatch.setattr(narration, "_warn", warnings.append)
+    redo = SilentService(cache_dir=tmp_path)
+    _say(redo)
+    assert redo.synthesis_calls == 1 and str(path) in warnings[0]
+    assert "audio_check" in json.loads((tmp_path / "cache.json").read_text())[0]  # the entry is updated
+
+
 def test_corrupt_cache_json_is_survived(tmp_path: Path) -> None:
     (tmp_path / "cache.json").write_text('[{"input_text": "half')
     service = SilentService(cache_dir=tmp_path)

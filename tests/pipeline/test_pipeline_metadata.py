@@ -52,3 +52,19 @@ def test_voice_line():
     assert "silent" in md.voice_line({"engine": "silent", "voice": "none"})
     assert "espeak" in md.voice_line({"engine": "espeak", "voice": "en-us"})
     assert md.voice_line(None)
+
+
+def test_description_names_the_notebook_only_when_it_exists(tmp_path):
+    from scenes.kit.notebook import notebook_path
+
+    lec = COURSE.lecture("01")
+    path = notebook_path(lec)
+    assert path == "notebooks/01-attention-fundamentals.ipynb"
+    assert (COURSE.root / path).is_file()
+    assert f"the notebook {path} in the repository" in meta_for(lec)["description"]
+    assert "notebook" not in meta_for(COURSE.lecture("02"))["description"]  # no notebook committed
+    elsewhere = replace(COURSE, root=tmp_path)
+    assert "notebook" not in md.description(elsewhere, lec, ["0:00 A"], VOICE)
+    (tmp_path / "notebooks").mkdir()
+    (tmp_path / path).write_text("{}")
+    assert path in md.description(elsewhere, lec, ["0:00 A"], VOICE)

@@ -7,8 +7,11 @@ with google-api-python-client, over googleapiclient.http.HttpMockSequence.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import io
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -25,7 +28,57 @@ TOKEN_URI = "https://oauth2.googleapis.com/token"
 
 CHUNK = 1024  # bytes per upload chunk in tests
 VIDEO_SIZE = 3000  # three chunks: 1024 + 1024 + 952
-PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+FPS = 15
+FRAMES = 5
+DURATION = round(FRAMES / FPS, 3)  # what the metadata says of every fake lecture's video
+
+
+@functools.lru_cache(maxsize=1)
+def _tiny_mp4() -> bytes:
+    """5 frames of 64x36 h264 at 15 fps: a real, decodable video of a few hundred bytes."""
+    import av
+    import numpy as np
+
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "tiny.mp4"
+        with av.open(str(path), "w") as c:
+            s = c.add_stream("libx264", rate=FPS)
+            s.width, s.height, s.pix_fmt = 64, 36, "yuv420p"
+            for i in range(FRAMES):
+                frame = av.VideoFrame.from_ndarray(np.full((36, 64, 3), i * 40, np.uint8), format="rgb24")
+                for pkt in s.encode(frame):
+                    c.mux(pkt)
+            for pkt in s.encode():
+                c.mux(pkt)
+        return path.read_bytes()
+
+
+def fake_mp4(fill: bytes = b"x", size: int = VIDEO_SIZE) -> bytes:
+    """A decodable mp4 of exactly ``size`` bytes: the tiny video, then an mp4 'free' box of ``fill``
+    bytes (players skip it), so different ``fill`` gives a different file of the same video."""
+    base = _tiny_mp4()
+    n = size - len(base)
+    assert n >= 8, f"fake_mp4 needs at least {len(base) + 8} bytes"
+    return base + n.to_bytes(4, "big") + b"free" + (fill * n)[: n - 8]
+
+
+@functools.lru_cache(maxsize=16)
+def fake_png(tag: str = "", size: tuple[int, int] = (1280, 720)) -> bytes:
+    """A real PNG thumbnail; its colour depends on ``tag``, so different tags give different files."""
+    from PIL import Image
+
+    colour = tuple(sum(map(ord, tag + "rgb"[i])) * (37 + i) % 256 for i in range(3))
+    buf = io.BytesIO()
+    Image.new("RGB", size, colour).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def fake_jpeg(size: tuple[int, int] = (1280, 720)) -> bytes:
+    from PIL import Image
+
+    buf = io.BytesIO()
+    Image.new("RGB", size, (20, 40, 60)).save(buf, format="JPEG")
+    return buf.getvalue()
 
 
 class ScriptedHttp(HttpMockSequence):
@@ -108,10 +161,10 @@ def write_lecture(media_dir: Path, lecture_id: str, *, video: bytes | None = Non
     slug = SLUGS.get(lecture_id, f"lecture-{lecture_id}")
     stem = f"{lecture_id}-{slug}"
     media_dir.mkdir(parents=True, exist_ok=True)
-    body = video if video is not None else (stem.encode() * 1000)[:VIDEO_SIZE]
+    body = video if video is not None else fake_mp4(stem.encode())
     (media_dir / f"{stem}.mp4").write_bytes(body)
-    (media_dir / f"{stem}.srt").write_text("1\n00:00:00,000 --> 00:00:02,000\nHello.\n\n", encoding="utf-8")
-    (media_dir / f"{stem}.thumbnail.png").write_bytes(PNG + lecture_id.encode())
+    (media_dir / f"{stem}.srt").write_text("1\n00:00:00,000 --> 00:00:00,300\nHello.\n\n", encoding="utf-8")
+    (media_dir / f"{stem}.thumbnail.png").write_bytes(fake_png(lecture_id))
     meta = {
         "id": lecture_id,
         "slug": slug,
@@ -122,7 +175,7 @@ def write_lecture(media_dir: Path, lecture_id: str, *, video: bytes | None = Non
         "captions": f"{stem}.srt",
         "thumbnail": f"{stem}.thumbnail.png",
         "chapters": [{"start": 0, "title": "Introduction"}],
-        "duration": 60.0,
+        "duration": DURATION,
         "voice": "silent",
     }
     meta.update(overrides)

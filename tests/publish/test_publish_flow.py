@@ -12,6 +12,8 @@ from publish_helpers import (
     Harness,
     api_error,
     edit_metadata,
+    fake_mp4,
+    fake_png,
     lecture_responses,
     ok,
     read_manifest,
@@ -71,7 +73,7 @@ def test_full_publish_of_two_lectures(media_dir, capsys):
     assert seq[3][3]["Content-Range"] == f"bytes {2 * CHUNK}-{VIDEO_SIZE - 1}/{VIDEO_SIZE}"
     captions_body = seq[5][2].decode() if isinstance(seq[5][2], bytes) else seq[5][2]
     assert '"language": "en"' in captions_body and '"name": "English"' in captions_body
-    assert "00:00:00,000 --> 00:00:02,000" in captions_body  # the SRT travelled with it
+    assert "00:00:00,000 --> 00:00:00,300" in captions_body  # the SRT travelled with it
     assert "mine=true" in calls[6][1]
     items = [json.loads(s[2]) for s in seq if "playlistItems" in s[0]]
     assert [i["snippet"]["position"] for i in items] == [0, 1]
@@ -127,7 +129,7 @@ def test_metadata_only_change_makes_only_an_update(media_dir):
 
 def test_thumbnail_only_change_sets_only_the_thumbnail(media_dir):
     h = _published(media_dir)
-    (next(media_dir.glob("01-*.thumbnail.png"))).write_bytes(b"\x89PNG\r\n\x1a\nNEW")
+    (next(media_dir.glob("01-*.thumbnail.png"))).write_bytes(fake_png("NEW"))
     h.expect([ok({})])
     assert h.run("--lecture", "01") == ExitCode.OK
     (uri, method, _body, _), = h.http.request_sequence
@@ -153,7 +155,7 @@ def test_explicit_privacy_change_updates_status(media_dir):
 
 def test_changed_video_is_uploaded_again_and_old_id_named(media_dir, capsys):
     h = _published(media_dir)
-    (next(media_dir.glob("01-*.mp4"))).write_bytes(b"new render " * 200)  # 2200 bytes
+    (next(media_dir.glob("01-*.mp4"))).write_bytes(fake_mp4(b"new render ", 2200))
     responses = [session(upload_uri("01b")), resume(CHUNK - 1), resume(2 * CHUNK - 1), ok({"id": "VID01b"})]
     responses += [ok({}), ok({"id": "CAP01b"}), ok({}), ok({"id": "PLI01b"})]
     h.expect(responses)
@@ -274,7 +276,7 @@ def test_an_expired_upload_session_is_replaced_by_a_new_one(media_dir, capsys):
 def test_a_saved_session_of_another_video_file_is_not_resumed(media_dir):
     h = _interrupted_upload(media_dir)
     video = next(media_dir.glob("**/01-*.mp4"))
-    video.write_bytes(b"\x01" * VIDEO_SIZE)                                  # the lecture was re-rendered
+    video.write_bytes(fake_mp4(b"\x01"))                                     # the lecture was re-rendered
     h.expect([*upload_ok("01", "VID01"), ok({}), ok({"id": "CAP01"}), ok({"items": []}), ok({"id": "PL1"}),
               ok({"id": "PLI01"})])
     assert h.run("--lecture", "01") == ExitCode.OK

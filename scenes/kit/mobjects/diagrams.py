@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, ArcBetweenPoints, Brace, Circle, Rectangle,
-                   SurroundingRectangle, VGroup)
+from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Animation, ArcBetweenPoints, Brace, Circle, Create, LaggedStart,
+                   Rectangle, SurroundingRectangle, VGroup)
 
 from ..theme import BUFF, COLORS, SIZES
 from .matrices import MatrixGrid
@@ -81,6 +81,12 @@ class ArcDiagram(VGroup):
 
     def arc(self, i: int, j: int):
         return self.arcs[(i, j)]
+
+    def draw_arcs(self, lag_ratio: float = 0.2) -> Animation:
+        """The arcs drawn one after another (a LaggedStart of Create), in the order of ``arc_group``."""
+        if not len(self.arc_group):
+            raise ValueError("this diagram has no arcs to draw (every weight is below min_weight)")
+        return LaggedStart(*(Create(a) for a in self.arc_group), lag_ratio=lag_ratio)
 
 
 class HeadStack(VGroup):

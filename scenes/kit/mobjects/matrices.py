@@ -4,7 +4,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from manim import DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Line, Mobject, Rectangle, Square, SurroundingRectangle, VGroup
+from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Animation, FadeIn, LaggedStart, Line, Mobject, Rectangle,
+                   Square, SurroundingRectangle, VGroup)
 
 from ..theme import BUFF, COLORS, SIZES, heat_color, role_color, text_color_on
 from .text import as_array, label, number, set_on_line
@@ -190,6 +191,29 @@ class MatrixGrid(VGroup):
 
     def highlight_col(self, j: int, color: str = COLORS.ACCENT) -> Rectangle:
         return SurroundingRectangle(VGroup(*(r[j] for r in self.cells)), color=color, buff=0.0, stroke_width=5)
+
+    def row_box(self, i: int, color: str = COLORS.ACCENT, buff: float = 0.06,
+                stroke_width: float = 4) -> SurroundingRectangle:
+        """A rectangle around row ``i`` and its row label, if any (not added; animate it with Create)."""
+        parts = [self.cells[i]] + ([self.row_labels[i]] if len(self.row_labels) else [])
+        return SurroundingRectangle(VGroup(*parts), color=color, buff=buff, stroke_width=stroke_width)
+
+    def col_box(self, j: int, color: str = COLORS.ACCENT, buff: float = 0.06,
+                stroke_width: float = 4) -> SurroundingRectangle:
+        """A rectangle around column ``j`` and its column label, if any (not added)."""
+        parts = [r[j] for r in self.cells] + ([self.col_labels[j]] if len(self.col_labels) else [])
+        return SurroundingRectangle(VGroup(*parts), color=color, buff=buff, stroke_width=stroke_width)
+
+    def reveal_numbers(self, lag_ratio: float = 0.2, shift: float = 0.2) -> Animation:
+        """The numbers fade in row after row, each row sliding ``shift`` to the right (a LaggedStart)."""
+        if not any(len(r) for r in self.numbers):
+            raise ValueError("this grid shows no numbers (show_numbers=False)")
+        return LaggedStart(*(FadeIn(r, shift=RIGHT * shift) for r in self.numbers), lag_ratio=lag_ratio)
+
+    def move_cells_to(self, x: float, y: float) -> MatrixGrid:
+        """Move the grid so that the centre of its cells is at (``x``, ``y``) (labels follow); returns it."""
+        self.shift(np.array([x, y, 0.0]) - self.cells.get_center())
+        return self
 
     def with_values(self, values, **overrides) -> MatrixGrid:
         """A grid like this one (same options, same size and place) holding ``values``."""

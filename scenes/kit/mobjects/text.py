@@ -8,11 +8,12 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from manim import Paragraph, Text, VGroup
+from manim import DOWN, RIGHT, Paragraph, Text, VGroup
 
 from ..theme import COLORS, FONTS, SIZES
 
-__all__ = ["MINUS", "NEG_INF", "as_array", "format_number", "label", "number", "paragraph", "set_on_line"]
+__all__ = ["MINUS", "NEG_INF", "as_array", "expression", "format_number", "label", "number", "paragraph",
+           "set_on_line"]
 
 MINUS = "\u2212"  # − (typographic minus)
 NEG_INF = MINUS + "\u221e"  # −∞
@@ -51,6 +52,37 @@ def set_on_line(lab: Text, y: float) -> Text:
     font, size, weight = getattr(lab, "kit_style", (FONTS.BODY, SIZES.LABEL, "NORMAL"))
     lab.set_y(y + _baseline_shift(lab.original_text, font, size, weight) * lab.height)
     return lab
+
+
+def expression(*parts, size: float = SIZES.BODY) -> VGroup:
+    """Words and symbols on one baseline, left to right, one :func:`label` per part (``expr[k]``).
+
+    A part is ``"text"``, ``("text", colour)`` or ``("text", colour, "sub")``: a subscript, smaller and
+    lower, right after the part before it (``expression("W", ("Q", COLORS.Q, "sub"))`` is W_Q).
+    """
+    if not parts:
+        raise ValueError("expression() needs at least one part")
+    group = VGroup()
+    for part in parts:
+        if isinstance(part, str):
+            text, color, sub = part, COLORS.TEXT, False
+        elif isinstance(part, tuple) and len(part) in (2, 3) and (len(part) == 2 or part[2] == "sub"):
+            text, color, sub = part[0], part[1], len(part) == 3
+        else:
+            raise ValueError(f"an expression part is 'text', ('text', colour) or ('text', colour, 'sub'); "
+                             f"got {part!r}")
+        if sub:
+            if not len(group):
+                raise ValueError(f"subscript {text!r} has no part before it")
+            t = label(text, size=max(SIZES.SMALL, 0.72 * size), color=color)
+            t.next_to(group, RIGHT, buff=0.03).align_to(group[-1], DOWN).shift(DOWN * 0.1)
+        else:
+            t = label(text, size=size, color=color)
+            if len(group):
+                t.next_to(group, RIGHT, buff=0.12)
+            set_on_line(t, 0.0)
+        group.add(t)
+    return group
 
 
 def format_number(value: float, decimals: int = 2) -> str:

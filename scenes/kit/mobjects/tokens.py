@@ -47,6 +47,15 @@ class TokenRow(VGroup):
                 self.indices.add(index.next_to(box, DOWN, buff=BUFF.TIGHT))
             self.add(self.indices)
 
+    def mark_pads(self, start: int) -> TokenRow:
+        """Style tokens ``start`` … end as padding (mask-coloured boxes, muted words); returns the row."""
+        if not 0 <= start <= len(self.tokens):
+            raise ValueError(f"start must be in 0..{len(self.tokens)}, got {start}")
+        for k in range(start, len(self.tokens)):
+            self.boxes[k].set_stroke(COLORS.MASK, 2).set_fill(COLORS.MASK, 0.15)
+            self.labels[k].set_color(COLORS.MUTED)
+        return self
+
     def highlight(self, i: int, color: str = COLORS.ACCENT, buff: float = 0.05) -> SurroundingRectangle:
         """A rectangle around token ``i`` (not added; animate it with Create)."""
         return SurroundingRectangle(self.boxes[i], color=color, buff=buff, corner_radius=0.1)

@@ -10,8 +10,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
+import socket
 import stat
+import sys
+import webbrowser
 from pathlib import Path
 from typing import Any
 from collections.abc import Callable
@@ -19,7 +23,7 @@ from collections.abc import Callable
 from scenes.pipeline import atomic
 
 from . import layout
-from .errors import AuthFailedError, ClientSecretsError, CredentialsError, UploadFailedError
+from .errors import AuthFailedError, ClientSecretsError, CredentialsError, PublishError, UploadFailedError
 
 LOG = logging.getLogger("attn.publish")
 
@@ -178,13 +182,77 @@ class TokenStore:
 FlowRunner = Callable[[Any], Any]
 
 
+AUTH_TIMEOUT_ENV = "ATTN_YT_AUTH_TIMEOUT"
+DEFAULT_AUTH_TIMEOUT_S = 300.0
+
+
+def auth_timeout() -> float:
+    """Seconds to wait for the authorisation: $ATTN_YT_AUTH_TIMEOUT, default 300."""
+    raw = os.environ.get(AUTH_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_AUTH_TIMEOUT_S
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not (value > 0 and math.isfinite(value)):
+        raise AuthFailedError(f"{AUTH_TIMEOUT_ENV}={raw!r}: give the seconds to wait for the authorisation, "
+                              "a positive number (default 300)")
+    return value
+
+
+def headless_reason(platform: str | None = None) -> str | None:
+    """Why no browser can be shown here (None when one can): on Linux and the BSDs no DISPLAY or
+    WAYLAND_DISPLAY, anywhere no browser that ``webbrowser`` knows."""
+    platform = platform or sys.platform
+    if platform.startswith(("linux", "freebsd", "openbsd", "netbsd")) and not (
+            os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
+        return "no DISPLAY or WAYLAND_DISPLAY is set"
+    try:
+        webbrowser.get()
+    except webbrowser.Error:
+        return "no web browser was found"
+    return None
+
+
+def _free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        sock.bind(("localhost", 0))
+        return sock.getsockname()[1]
+
+
 def run_browser_flow(flow: Any) -> Any:
-    return flow.run_local_server(
-        port=0,
-        open_browser=True,
-        authorization_prompt_message="Opening the browser to authorise YouTube uploads: {url}",
-        success_message="Authorised. You can close this tab and return to the terminal.",
-    )
+    """The installed-app flow, waiting at most ``auth_timeout()`` seconds. With a browser here it opens
+    it; without one (``headless_reason``) it prints the URL to open elsewhere and how to forward the
+    redirect's port. No answer in time is an AuthFailedError (exit 22), never an endless wait."""
+    from google_auth_oauthlib.flow import WSGITimeoutError
+
+    timeout = auth_timeout()
+    reason = headless_reason()
+    if reason is None:
+        port, prompt = 0, f"Opening the browser to authorise YouTube uploads (waiting up to {timeout:g} s): {{url}}"
+    else:
+        port = _free_port()
+        prompt = (
+            f"No browser on this machine ({reason}). Open this URL in a browser on any machine and allow "
+            f"access:\n  {{url}}\nGoogle then sends that browser to http://localhost:{port}/ on THIS machine: "
+            f"from another machine, forward the port first (ssh -L {port}:localhost:{port} <this host>).\n"
+            f"Waiting up to {timeout:g} s ({AUTH_TIMEOUT_ENV}). Or authorise once on a machine with a browser "
+            "and copy its token file here (docs/publishing.md)."
+        )
+    try:
+        return flow.run_local_server(
+            port=port,
+            open_browser=reason is None,
+            authorization_prompt_message=prompt,
+            success_message="Authorised. You can close this tab and return to the terminal.",
+            timeout_seconds=timeout,
+        )
+    except WSGITimeoutError:
+        where = (f"no browser on this machine ({reason}); open the printed URL elsewhere with the port forwarded, "
+                 "or copy a token file from a machine with a browser") if reason else "the browser did not return"
+        raise AuthFailedError(f"no authorisation arrived within {timeout:g} s: {where}. Rerun to try again "
+                              f"(set {AUTH_TIMEOUT_ENV} to wait longer)") from None
 
 
 def revoked_message(store: TokenStore, detail: str = "") -> str:
@@ -236,7 +304,7 @@ def get_credentials(
         raise ClientSecretsError(f"{secrets}: {exc}\n" + HOW_TO_CREATE_SECRETS) from None
     try:
         creds = flow_runner(flow)
-    except KeyboardInterrupt:
+    except (KeyboardInterrupt, PublishError):
         raise
     except Exception as exc:  # the browser flow fails in many library-specific ways
         raise AuthFailedError(f"the authorisation did not complete: {redact(str(exc)) or type(exc).__name__}") from None

@@ -52,21 +52,28 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _playlist_title(text: str) -> str:
+    if not text.strip() or len(text) > 150 or any(c in text for c in "<>"):
+        raise argparse.ArgumentTypeError("a playlist title is 1 to 150 characters without '<' or '>'")
+    return text
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="scripts/publish.py",
         description="Publish the assembled lectures to YouTube: resumable upload, thumbnail, English "
         "captions, playlist. Without --yes it only prints what it would do and the quota it would spend.",
-        epilog="Exit codes: 0 ok, 3 done with a skipped step, 10 missing file, 11 bad metadata, "
-        "12 bad title, 13 bad description, 14 bad manifest, 20 client secrets, 21 credentials revoked, "
-        "22 authorisation failed, 30 quota, 31 upload failed after retries, 32 other API error, "
-        "130 interrupted. See docs/publishing.md.",
+        epilog="Exit codes: 0 ok, 1 unexpected error, 2 bad command line, 3 done with a skipped step, "
+        "10 missing file, 11 bad metadata or thumbnail, 12 bad title, 13 bad description, 14 bad manifest, "
+        "15 bad video or captions, 20 client secrets, 21 credentials revoked, 22 authorisation failed or "
+        "timed out, 30 quota, 31 upload failed after retries, 32 other API error, 130 interrupted. "
+        "See docs/publishing.md.",
     )
     parser.add_argument("--lecture", default="all", help="lecture number (01), a list (01,03) or 'all' (default)")
     parser.add_argument("--privacy", choices=PRIVACY_CHOICES, default=None,
                         help="privacy of new uploads (default private); given explicitly, also applied "
                         "to lectures already up")
-    parser.add_argument("--playlist", default=DEFAULT_PLAYLIST, metavar="NAME",
+    parser.add_argument("--playlist", default=DEFAULT_PLAYLIST, metavar="NAME", type=_playlist_title,
                         help=f"playlist title, found or created (default {DEFAULT_PLAYLIST!r})")
     mode = parser.add_mutually_exclusive_group()
     mode.add_argument("--dry-run", action="store_true", help="only print the plan and quota (the default)")

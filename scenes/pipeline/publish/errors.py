@@ -19,7 +19,8 @@ class ExitCode(enum.IntEnum):
     BAD_METADATA = 11  # metadata.json unreadable, keys missing or wrong type, tags too long, ...
     TITLE_INVALID = 12  # title empty, over 100 characters, or containing '<' or '>'
     DESCRIPTION_INVALID = 13  # description over 5,000 bytes (UTF-8) or containing '<' or '>'
-    MANIFEST_INVALID = 14  # publish-manifest.json unreadable: fix or move it, never overwritten
+    MANIFEST_INVALID = 14  # publish-manifest.json unreadable or malformed: fix or move it, never overwritten
+    MEDIA_INVALID = 15  # video not decodable or not as long as the metadata says; captions not valid SRT
     CLIENT_SECRETS = 20  # OAuth client secrets missing or not a Desktop-app client
     CREDENTIALS = 21  # stored credentials revoked/invalid (token removed: rerun to re-authorise)
     AUTH_FAILED = 22  # the browser authorisation did not complete
@@ -62,6 +63,10 @@ class DescriptionError(PublishError):
 
 class ManifestError(PublishError):
     exit_code = ExitCode.MANIFEST_INVALID
+
+
+class MediaError(PublishError):
+    exit_code = ExitCode.MEDIA_INVALID
 
 
 class ClientSecretsError(PublishError):

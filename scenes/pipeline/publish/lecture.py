@@ -2,13 +2,16 @@
 
 Everything that can be checked without the network is checked here, before any remote call:
 the metadata keys and types, the files it names, and YouTube's limits on title, description, tags,
-thumbnail and caption sizes.
+thumbnail and caption sizes; and the files' contents: the thumbnail is a decodable PNG or JPEG (by its
+bytes, not its name) at least 640 pixels wide, the video decodes to every frame its container declares
+and lasts as long as the metadata says, and the captions parse as SRT with at least one cue.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,6 +20,7 @@ from typing import Any
 from . import layout
 from .errors import (
     DescriptionError,
+    MediaError,
     MetadataError,
     MissingFileError,
     PublishError,
@@ -43,6 +47,105 @@ def sha256_file(path: Path, bufsize: int = 1 << 20) -> str:
         while chunk := fh.read(bufsize):
             digest.update(chunk)
     return digest.hexdigest()
+
+
+_IMAGE_MAGIC = ((b"\x89PNG\r\n\x1a\n", "image/png"), (b"\xff\xd8\xff", "image/jpeg"))
+#: YouTube's thumbnail rules (help page "Add video thumbnails"): at least 640 pixels wide, 16:9 advised
+THUMBNAIL_MIN_WIDTH = 640
+THUMBNAIL_RECOMMENDED = (1280, 720)
+#: how far the video's duration may differ from the metadata's (seconds)
+DURATION_TOLERANCE_S = 0.1
+
+
+def sniff_image(path: Path) -> str | None:
+    """"image/png" or "image/jpeg" from a file's first bytes; None for anything else or no file."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError:
+        return None
+    return next((mime for magic, mime in _IMAGE_MAGIC if head.startswith(magic)), None)
+
+
+def thumbnail_problems(path: Path) -> tuple[list[str], tuple[int, int] | None]:
+    """(what is wrong with the thumbnail's content, its size in pixels when it decodes)."""
+    mime = sniff_image(path)
+    if mime is None:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+        return [f"the thumbnail {path} is not a PNG or JPEG image (it starts with {head!r}); "
+                "YouTube accepts only those"], None
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            im.load()
+            size = im.size
+    except Exception as exc:  # PIL raises OSError, SyntaxError, ValueError... for damaged files
+        return [f"the thumbnail {path} cannot be decoded as {mime.split('/')[1].upper()} "
+                f"(truncated or damaged: {exc})"], None
+    if size[0] < THUMBNAIL_MIN_WIDTH:
+        return [f"the thumbnail {path} is {size[0]}x{size[1]}; YouTube needs at least {THUMBNAIL_MIN_WIDTH} "
+                f"pixels wide ({THUMBNAIL_RECOMMENDED[0]}x{THUMBNAIL_RECOMMENDED[1]} recommended)"], size
+    return [], size
+
+
+def video_problems(path: Path, duration: float) -> list[str]:
+    """What YouTube would fail to process: not a readable video, frames missing from its end (a
+    truncated file), or a duration other than the metadata's (beyond DURATION_TOLERANCE_S)."""
+    import av
+
+    try:
+        with av.open(str(path)) as c:
+            if not c.streams.video:
+                return [f"the video {path} has no video stream"]
+            vs = c.streams.video[0]
+            tb, declared = vs.time_base, vs.frames
+            n, end, first, corrupt = 0, 0, None, 0
+            for pkt in c.demux(vs):
+                if not pkt.size:
+                    continue
+                n += 1
+                corrupt += pkt.is_corrupt  # cut short by the end of the file
+                if first is None:
+                    first = pkt.decode()  # the first frame decodes
+                if pkt.pts is not None:
+                    end = max(end, pkt.pts + (pkt.duration or 0))
+            fps = vs.base_rate or vs.average_rate
+            start = vs.start_time or 0
+    except Exception as exc:  # PyAV raises many kinds (InvalidDataError, EOFError, OSError...)
+        return [f"the video {path} is not a readable video (truncated or damaged?): {exc}"]
+    if n == 0:
+        return [f"the video {path} holds no video frames"]
+    if corrupt:
+        return [f"the video {path} is truncated or damaged: {corrupt} of its {n} frames are incomplete"]
+    if declared and n < declared:
+        return [f"the video {path} is truncated: {n} of the {declared} frames its header declares are there"]
+    seconds = float((end - start) * tb) if tb and end else float(n / fps) if fps else 0.0
+    if abs(seconds - duration) > DURATION_TOLERANCE_S:
+        return [f"the video {path} lasts {seconds:.3f} s but the metadata says {duration:.3f} s "
+                "(a different or damaged file? assemble the lecture again)"]
+    return []
+
+
+def caption_problems(path: Path) -> tuple[list[str], list]:
+    """(what is wrong with the captions file, its cues when it parses)."""
+    import srt
+
+    try:
+        text = path.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        return [f"the captions {path} are not UTF-8 text ({exc})"], []
+    try:
+        cues = list(srt.parse(text))
+    except (srt.SRTParseError, ValueError) as exc:
+        return [f"the captions {path} are not valid SRT: {str(exc)[:200]}"], []
+    if not cues:
+        return [f"the captions {path} hold no cues"], []
+    backwards = [c.index for c in cues if c.end <= c.start]
+    if backwards:
+        return [f"the captions {path} have cue(s) {', '.join(map(str, backwards[:5]))} that end before they start"], []
+    return [], cues
 
 
 def normalise_id(value: Any) -> str:
@@ -77,7 +180,8 @@ class Lecture:
 
     @property
     def thumbnail_mimetype(self) -> str:
-        return _MIME.get(self.thumbnail.suffix.lower(), "application/octet-stream")
+        """The type its bytes show (a JPEG named .png is sent as image/jpeg), else its extension's."""
+        return sniff_image(self.thumbnail) or _MIME.get(self.thumbnail.suffix.lower(), "application/octet-stream")
 
     @property
     def contains_synthetic_media(self) -> bool:
@@ -205,6 +309,8 @@ def load(metadata_path: Path) -> Lecture:
         raise MetadataError(f"{metadata_path}: " + "; ".join(parts))
     if not all(isinstance(tag, str) for tag in data["tags"]):
         raise MetadataError(f"{metadata_path}: every tag must be a string")
+    if not (math.isfinite(data["duration"]) and data["duration"] > 0):
+        raise MetadataError(f"{metadata_path}: duration {data['duration']!r} is not a positive number of seconds")
 
     base = metadata_path.parent
     known = set(layout.METADATA_KEYS)
@@ -287,14 +393,22 @@ def problems(lecture: Lecture, limits: Limits | None = None) -> list[PublishErro
     if any(c in tag for tag in lecture.tags for c in forbidden):
         found.append(MetadataError(f"{where}: a tag contains '<' or '>'"))
 
-    if lecture.thumbnail.is_file():
-        if lecture.thumbnail_mimetype not in ("image/png", "image/jpeg"):
-            found.append(MetadataError(f"{where}: the thumbnail must be PNG or JPEG, not {lecture.thumbnail.name}"))
+    def usable(path: Path) -> bool:
+        return path.is_file() and path.stat().st_size > 0
+
+    if usable(lecture.thumbnail):
         max_thumb = int(lim.limit("thumbnail_bytes"))
         if lecture.thumbnail.stat().st_size > max_thumb:
             found.append(MetadataError(f"{where}: the thumbnail is over {max_thumb:,} bytes"))
-    if lecture.captions.is_file() and lecture.captions.stat().st_size > int(lim.limit("captions_bytes")):
-        found.append(MetadataError(f"{where}: the captions file is over YouTube's size limit"))
+        else:
+            found.extend(MetadataError(f"{where}: {m}") for m in thumbnail_problems(lecture.thumbnail)[0])
+    if usable(lecture.video):
+        found.extend(MediaError(f"{where}: {m}") for m in video_problems(lecture.video, lecture.duration))
+    if usable(lecture.captions):
+        if lecture.captions.stat().st_size > int(lim.limit("captions_bytes")):
+            found.append(MetadataError(f"{where}: the captions file is over YouTube's size limit"))
+        else:
+            found.extend(MediaError(f"{where}: {m}") for m in caption_problems(lecture.captions)[0])
     return found
 
 
@@ -305,6 +419,18 @@ def warnings(lecture: Lecture) -> list[str]:
         out.append(
             f"lecture {lecture.id}: the description has no line starting with 0:00, so YouTube will show no chapters"
         )
+    if lecture.thumbnail.is_file() and lecture.thumbnail.stat().st_size:
+        problems_, size = thumbnail_problems(lecture.thumbnail)
+        w, h = THUMBNAIL_RECOMMENDED
+        if not problems_ and size and size[0] * h != size[1] * w:
+            out.append(f"lecture {lecture.id}: the thumbnail is {size[0]}x{size[1]}, not 16:9; YouTube "
+                       f"recommends {w}x{h} and will letterbox it")
+    if lecture.captions.is_file() and lecture.captions.stat().st_size:
+        problems_, cues = caption_problems(lecture.captions)
+        last = max((c.end.total_seconds() for c in cues), default=0.0)
+        if not problems_ and last > lecture.duration + DURATION_TOLERANCE_S:
+            out.append(f"lecture {lecture.id}: a caption ends at {last:.3f} s, after the video "
+                       f"({lecture.duration:.3f} s)")
     return out
 
 

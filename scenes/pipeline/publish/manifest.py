@@ -44,6 +44,51 @@ def utc_now() -> str:
     return datetime.now(timezone.utc).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+#: the fields of a lecture's record and the JSON types each may have (unknown fields are kept as they are)
+RECORD_TYPES: dict[str, tuple[type, ...]] = {
+    **{key: (str, type(None)) for key in (
+        "slug", "video_id", "video_sha256", "metadata_sha256", "privacy", "thumbnail_sha256", "captions_sha256",
+        "caption_id", "playlist_title", "playlist_id", "playlist_item_id", "playlist_video_id")},
+    "steps": (dict,),
+    "replaced": (list,),
+    "upload_session": (dict,),
+}
+
+
+def _kind(value: object) -> str:
+    return {dict: "an object", list: "a list", str: "a string", bool: "a boolean", type(None): "null"}.get(
+        type(value), f"a {type(value).__name__}")
+
+
+def structure_problem(data: object) -> str | None:
+    """What is malformed in a loaded manifest (naming the entry and field), or None."""
+    if not isinstance(data, dict):
+        return f"expected a JSON object, found {_kind(data)}"
+    fmt = data.get("format", FORMAT)
+    if isinstance(fmt, bool) or not isinstance(fmt, int):
+        return f"'format' is {_kind(fmt)} ({fmt!r}), expected a whole number"
+    playlists = data.get("playlists", {})
+    if not isinstance(playlists, dict):
+        return f"'playlists' is {_kind(playlists)}, expected an object of title -> playlist id"
+    for title, pid in playlists.items():
+        if not isinstance(pid, str):
+            return f"'playlists' entry {title!r}: its id is {_kind(pid)}, expected a string"
+    lectures = data.get("lectures", {})
+    if not isinstance(lectures, dict):
+        return f"'lectures' is {_kind(lectures)}, expected an object of lecture id -> record"
+    for lid, rec in lectures.items():
+        if not isinstance(rec, dict):
+            return f"lecture {lid!r}: its record is {_kind(rec)}, expected an object"
+        for key, types in RECORD_TYPES.items():
+            if key in rec and (isinstance(rec[key], bool) or not isinstance(rec[key], types)):
+                return f"lecture {lid!r}: {key!r} is {_kind(rec[key])}, expected " + " or ".join(
+                    _kind(t()) if t is not type(None) else "null" for t in types)
+        for i, old in enumerate(rec.get("replaced", [])):
+            if not isinstance(old, dict):
+                return f"lecture {lid!r}: 'replaced' entry {i} is {_kind(old)}, expected an object"
+    return None
+
+
 class Manifest:
     def __init__(self, path: Path, data: dict | None = None):
         self.path = Path(path)
@@ -63,9 +108,13 @@ class Manifest:
                 f"publish manifest {path} is not readable JSON ({exc}). It records what is already on "
                 "YouTube; repair it, or move it aside to start over (which uploads everything again)"
             ) from None
-        if not isinstance(data, dict) or not isinstance(data.get("lectures", {}), dict):
-            raise ManifestError(f"publish manifest {path} has an unexpected structure; repair or move it aside")
-        if int(data.get("format", FORMAT)) > FORMAT:
+        problem = structure_problem(data)
+        if problem:
+            raise ManifestError(
+                f"publish manifest {path}: {problem}. It records what is already on YouTube; repair that "
+                "entry, or move the file aside to start over (which uploads everything again)"
+            )
+        if data.get("format", FORMAT) > FORMAT:
             raise ManifestError(
                 f"publish manifest {path} has format {data['format']}, newer than this tool ({FORMAT}); update it"
             )

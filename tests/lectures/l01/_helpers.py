@@ -10,7 +10,7 @@ import torch
 from scenes.kit.mobjects import format_number
 from scenes.l01_fundamentals import data as d
 
-from scene_checks import dry_run_failures, topic_section_problem
+from scene_checks import lecture_check, topic_section_problem
 
 PKG = Path(__file__).resolve().parents[3] / "scenes" / "l01_fundamentals"
 T = d.as_tensor
@@ -27,11 +27,13 @@ def assert_rows_sum_to_one_shown(rows):
     assert torch.allclose(r * 100, torch.round(r * 100), atol=1e-9, rtol=0)
 
 
-def assert_scene_constructs(file: str, cls: str, topic: str, frame_rate: int = 1) -> None:
-    """The scene runs its construct() end to end (silent voice, no video) and opens one section, named as the
-    course manifest names its topic (``topic=None``: no topic section to check, e.g. the recap)."""
-    failures = dry_run_failures(PKG, {file: (cls, topic)}, frame_rate=frame_rate)
-    assert not failures, "\n\n".join(failures)
+def assert_scene_constructs(cls: str) -> None:
+    """The scene runs its construct() end to end (silent voice, no video) with no layout finding: no two
+    texts overlapping, nothing off the safe area, no text too small at 1080p (one dry run per scene and
+    test session, shared with the ready-lecture layout test)."""
+    problems = lecture_check("01")
+    assert cls in problems, f"{cls} is not a scene of Lecture 1 in the manifest"
+    assert not problems[cls], problems[cls]
 
 
 def assert_one_topic_section(file: str, topic: str) -> None:

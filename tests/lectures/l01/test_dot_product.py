@@ -17,7 +17,7 @@ FILE, SCENE, TOPIC = "l01_dot_product.py", "DotProductAttention", "L01.5"
 
 
 def test_scene_constructs_in_a_dry_run():
-    assert_scene_constructs(FILE, SCENE, TOPIC, frame_rate=3)
+    assert_scene_constructs(SCENE)
 
 
 def test_one_topic_section_with_the_outline_title():

@@ -16,7 +16,7 @@ FILE, SCENE, TOPIC = "l01_history.py", "History", "L01.1"
 
 
 def test_scene_constructs_in_a_dry_run():
-    assert_scene_constructs(FILE, SCENE, TOPIC, frame_rate=1)
+    assert_scene_constructs(SCENE)
 
 
 def test_one_topic_section_with_the_outline_title():

@@ -21,7 +21,7 @@ FILE, SCENE, TOPIC = "l01_qkv.py", "QueryKeyValue", "L01.4"
 
 
 def test_scene_constructs_in_a_dry_run():
-    assert_scene_constructs(FILE, SCENE, TOPIC, frame_rate=3)
+    assert_scene_constructs(SCENE)
 
 
 def test_one_topic_section_with_the_outline_title():

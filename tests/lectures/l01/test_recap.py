@@ -12,7 +12,7 @@ FILE, SCENE = "l01_recap.py", "Recap"
 
 
 def test_scene_constructs_in_a_dry_run():
-    assert_scene_constructs(FILE, SCENE, None, frame_rate=1)
+    assert_scene_constructs(SCENE)
 
 
 def test_references():
