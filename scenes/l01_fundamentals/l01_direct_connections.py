@@ -13,7 +13,7 @@ import numpy as np
 from manim import (DOWN, LEFT, RIGHT, UP, ShowPassingFlash, Axes, Create, Dot, FadeIn, FadeOut, Indicate, LogBase,
                    MoveAlongPath, Transform, VGroup, VMobject)
 
-from scenes.kit.format import power_of_ten
+from scenes.kit.format import power_of_ten, quoted
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import MatrixGrid, fit_within, label
 from scenes.kit.mobjects.networks import AllToAll, RecurrentChain
@@ -50,7 +50,7 @@ class DirectConnections(LectureScene):
         p = path_lengths()
         n = len(p.tokens)
         dst = n + DST if DST < 0 else DST
-        tok = [f"\u201c{w}\u201d" for w in p.tokens]
+        tok = [quoted(w) for w in p.tokens]
         chain = RecurrentChain(p.tokens, cell_text="RNN", cell_width=1.0, gap=0.55).move_to([-1.3, CHAIN_Y, 0])
         allx = AllToAll(p.tokens, token_buff=0.55).move_to([-1.3, ALL_Y, 0])
         allx.arc_group.set_stroke(COLORS.GRID, 2)

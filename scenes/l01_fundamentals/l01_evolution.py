@@ -17,7 +17,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, FadeIn, FadeOut, GrowAr
                    Write)
 
 from scenes.kit.equations import equation
-from scenes.kit.format import spoken, subscript
+from scenes.kit.format import quoted, spoken, subscript
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import CitationLine, MatrixGrid, TokenRow, VectorColumn, fit_within, label, number
 from scenes.kit.mobjects.networks import RecurrentChain, arc_over
@@ -85,7 +85,7 @@ class Evolution(LectureScene):
             self.wait_for(t)
 
         marks = [f"<bookmark mark='t{k}'/>" for k in range(n)]
-        tok = [f"\u201c{w}\u201d" for w in r.tokens]
+        tok = [quoted(w) for w in r.tokens]
         with self.narrate(
             f"Here is a real one, with {width} numbers of hidden state, reading our sentence from "
             f"zeros. {marks[0]}After {tok[0]}, it holds these {width} numbers. {marks[1]}After "
@@ -240,7 +240,7 @@ class Evolution(LectureScene):
         (e_label, e_nums), (a_label, a_nums), softmax_tag = self.score_rows(a, hs)
         top = int(np.argmax(a.weights_shown))
         second = int(np.argsort(a.weights_shown)[-2])
-        tok = [f"\u201c{w}\u201d" for w in a.tokens]
+        tok = [quoted(w) for w in a.tokens]
         with self.narrate(
             "Bahdanau's fix: keep every encoder state, and let the decoder choose. Here are the "
             f"{n} encoder states of our sentence, and the decoder's current state, s."
@@ -279,7 +279,7 @@ class Evolution(LectureScene):
                           for h, w in zip(hs, a.weights)))
         with self.narrate(
             "The context vector is the weighted sum of the encoder states: mostly "
-            f"\u201c{a.tokens[top]}\u201d, a little of everything else. The decoder reads it, writes one word, and "
+            f"{quoted(a.tokens[top])}, a little of everything else. The decoder reads it, writes one word, and "
             "at the next step looks again."
         ) as t:
             self.play(Write(context_eq), run_time=0.25 * t.duration)

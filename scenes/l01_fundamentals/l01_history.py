@@ -13,6 +13,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Indicate, Lag
                    ReplacementTransform, ShowPassingFlash, SurroundingRectangle, VGroup, Wiggle, Write)
 
 from scenes.kit.equations import equation
+from scenes.kit.format import quoted
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import ArcDiagram, CitationLine, fit_within, label
 from scenes.kit.mobjects.text import set_on_line
@@ -94,7 +95,7 @@ class History(LectureScene):
         weights = VGroup(*(label(f"{w:.2f}", size=SIZES.LABEL, color=COLORS.WEIGHT, mono=True)
                            .next_to(box, DOWN, buff=BUFF.MEDIUM)
                            for w, box in zip(ex.weights_shown[q], arcs.tokens.boxes)))
-        caption = label(f"how much \u201c{QUERY_TOKEN}\u201d attends to each word", size=SIZES.SMALL,
+        caption = label(f"how much {quoted(QUERY_TOKEN)} attends to each word", size=SIZES.SMALL,
                         color=COLORS.MUTED).next_to(weights, DOWN, buff=BUFF.MEDIUM)
         VGroup(arcs, weights, caption).move_to([0, 0.1, 0])
         with self.narrate(
