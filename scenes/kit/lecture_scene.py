@@ -34,6 +34,7 @@ from contextlib import contextmanager
 from typing import Any, ClassVar
 
 from manim import FadeOut, Group
+from manim.utils.exceptions import EndSceneEarlyException
 from manim_voiceover import VoiceoverScene
 from manim_voiceover.tracker import VoiceoverTracker
 
@@ -179,7 +180,10 @@ class LectureScene(VoiceoverScene):
     def tear_down(self) -> None:
         shown = [m for m in self.mobjects if any(sm.has_points() for sm in m.get_family())]
         if self.closing_fade > 0 and shown:
-            self.play(FadeOut(Group(*shown)), run_time=self.closing_fade)
+            try:
+                self.play(FadeOut(Group(*shown)), run_time=self.closing_fade)
+            except EndSceneEarlyException:  # `manim -n A,B` stopped the scene before its end
+                pass
         self._check_open_section()
         super().tear_down()
         if getattr(self, "layout_check", None) is not None:

@@ -193,6 +193,12 @@ def test_leaving_the_safe_area_is_an_error_with_the_scene_time(tmp_path: Path) -
 
 
 @pytest.mark.slow
+def test_a_partial_render_stops_before_the_closing_fade(tmp_path: Path) -> None:
+    proc = _manim(tmp_path, SCENE, "Tiny", "silent", "--dry_run", "-n", "0,1")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+
+
+@pytest.mark.slow
 def test_what_is_left_on_screen_fades_out_at_the_end(tmp_path: Path) -> None:
     proc = _manim(tmp_path, SCENE, "Left", "silent", "--dry_run", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr[-3000:]
