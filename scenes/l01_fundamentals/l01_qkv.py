@@ -17,6 +17,7 @@ from scenes.kit.format import shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import MatrixGrid, TokenRow, label
 from scenes.kit.mobjects.lookup import KeyPlane, LookupTable
+from scenes.kit.mobjects.text import expression
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l01_fundamentals import data
@@ -25,17 +26,6 @@ TITLE = "Query, key, value"
 ROLE_COLORS = {"Q": COLORS.Q, "K": COLORS.K, "V": COLORS.V}
 CELL = 0.92  # three 5×4 / 4×4 grids side by side fill the safe width
 
-
-
-def subscripted(main: str, sub: str = "", color: str = COLORS.TEXT, size: float = SIZES.BODY) -> VGroup:
-    """A matrix name (X, Q) or one with a subscript (W with Q) in the words' font; without a subscript the
-    name takes ``color``. The formulas themselves come from the equation registry."""
-    if not sub:
-        return VGroup(label(main, size=size, color=color))
-    big = label(main, size=size, color=COLORS.TEXT)
-    small = label(sub, size=size * 0.68, color=color)
-    small.next_to(big, RIGHT, buff=0.03).align_to(big, DOWN).shift(DOWN * big.height * 0.22)
-    return VGroup(big, small)
 
 
 
@@ -222,7 +212,7 @@ class QueryKeyValue(LectureScene):
         equals.set_y(x.cells.get_y())
 
         def name(main, sub, color, under, shape):
-            mob = subscripted(main, sub, color) if sub else subscripted(main, color=color)
+            mob = expression(main, (sub, color, "sub")) if sub else expression((main, color))
             dims = label(f"{shape[0]} \u00d7 {shape[1]}", size=SIZES.SMALL, color=COLORS.MUTED)
             return VGroup(mob, dims).arrange(RIGHT, buff=BUFF.MEDIUM).next_to(under, DOWN, buff=BUFF.MEDIUM)
 
@@ -258,7 +248,7 @@ class QueryKeyValue(LectureScene):
                 self.play(outs[r].product_rows(x, ws[r]), run_time=0.55 * t.duration)
 
         # Q, K, V side by side, the inputs gone (fresh grids: the ones above were animated away)
-        trio = VGroup(*(VGroup(grid(m, r), subscripted(r, color=ROLE_COLORS[r]))
+        trio = VGroup(*(VGroup(grid(m, r), expression((r, ROLE_COLORS[r])))
                         for r, m in (("Q", qp.q), ("K", qp.k), ("V", qp.v))))
         for g in trio:
             g[1].next_to(g[0].cells, DOWN, buff=BUFF.MEDIUM)
