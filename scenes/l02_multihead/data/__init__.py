@@ -35,7 +35,7 @@ from __future__ import annotations
 
 from scenes.kit import data_builders
 
-from ._shared import (D_MODEL, HEAD_DIM, N_HEADS, SENTENCE, as_tensor, embed, load_mha, running_mha,  # noqa: F401
+from ._shared import (D_MODEL, HEAD_DIM, N_HEADS, SENTENCE, as_tensor, embed, load_mha, running_mha,
                       weights)
 from .aggregation import head_writes  # noqa: F401
 from .head_dimension import flop_invariance, head_dims, scale_sharpness  # noqa: F401

@@ -63,9 +63,9 @@ def split_heads() -> SplitHeads:
                                for row in head) for head in wrong_src)
     mixes = any(len({lab.split()[1] for row in head for lab in row}) > 1 for head in wrong_src)
     return SplitHeads(
-        SENTENCE, to_tuple(q[0]), labels, to_tuple(right[0]), block_diff, to_tuple(wrong[0][0]), wrong_src, wrong_tokens,
-        mixes,
-        to_tuple(p[0]), to_tuple(p_w[0]), float((out_wrong - out).abs().max()), float((p_w - p).abs().max()))
+        SENTENCE, to_tuple(q[0]), labels, to_tuple(right[0]), block_diff, to_tuple(wrong[0][0]), wrong_src,
+        wrong_tokens, mixes, to_tuple(p[0]), to_tuple(p_w[0]), float((out_wrong - out).abs().max()),
+        float((p_w - p).abs().max()))
 
 
 @dataclass(frozen=True)
