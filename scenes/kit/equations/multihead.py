@@ -8,7 +8,7 @@ import sympy as sp
 import torch
 from sympy.matrices.expressions import MatrixExpr
 
-from scenes.kit.references import BHOJANAPALLI, DAO_2022, ELHAGE, VASWANI
+from scenes.kit.references import BHOJANAPALLI, DAO_2022, ELHAGE, OLSSON, VASWANI
 
 from .checks import close, expand_sum, identity, mat, numeric, randn, rng
 from .notation import Softmax, explicit, is_explicit, to_numpy
@@ -272,8 +272,8 @@ def _claim_hull(eq):
     import attn_ref as ar
 
     combo, nonneg, total, member = eq.clauses
-    if (member.rel, nonneg.rel) != (r"\in", r"\ge") or nonneg.rhs != 0 or total.rhs != 1:
-        raise EquationError(f"{eq.name}: the clauses must read a ≥ 0, Σ a = 1, o ∈ conv")
+    if (member.rel, nonneg.rel) != (r"\in", r"\ge") or nonneg.rhs != 0:
+        raise EquationError(f"{eq.name}: the clauses must read a ≥ 0 and o ∈ conv")
     gen = rng(25)
     nk = 6
     v = randn(gen, nk, 2)
@@ -342,4 +342,76 @@ register(
     _claim_rank,
     "One head's n × n score matrix has rank at most d_h: the low-rank bottleneck of thin heads.",
     BHOJANAPALLI, {"Q_{h}": "Q", "K_{h}": "K"}, where="§3 (rank of a head's attention scores)",
+)
+
+
+# --- E2.7 the lab's head scores: previous-token and induction (0-based positions) ----------------------------------
+A_map = sp.MatrixSymbol("A", n, n)                   # one head's attention map, rows = queries
+T_period, a_start = sp.Symbol("T", integer=True, positive=True), sp.Symbol("a", integer=True, nonnegative=True)
+s_prev, s_ind = sp.Symbol(r"s_{\mathrm{prev}}"), sp.Symbol(r"s_{\mathrm{ind}}")
+
+
+class Entry(sp.Expr):
+    """A[row, col] with 0-based positions, printed ``A_{i,\\,i - 1}``; evaluated once A is explicit."""
+
+    def __new__(cls, mat_, row, col):
+        return sp.Basic.__new__(cls, mat_, sp.sympify(row), sp.sympify(col))
+
+    def _latex(self, printer):
+        m_, r, c = self.args
+        return f"{printer._print(m_)}_{{{printer._print(r)},\\,{printer._print(c)}}}"
+
+    def doit(self, **hints):
+        m_, r, c = self.args
+        if isinstance(m_, sp.MatrixBase) and r.is_Integer and c.is_Integer:
+            return m_[int(r), int(c)]
+        return self
+
+
+class Mean(sp.Expr):
+    """(1/count) · total, printed ``\\frac{1}{count} total`` (a mean written as the lab computes it)."""
+
+    def __new__(cls, total, count):
+        return sp.Basic.__new__(cls, total, count)
+
+    def _latex(self, printer):
+        total, count = self.args
+        return rf"\frac{{1}}{{{printer._print(count)}}} {printer._print(total)}"
+
+    def doit(self, **hints):
+        total, count = (sp.sympify(x).doit() for x in self.args)
+        return (total.doit() / count) if count.is_number else self
+
+
+def _sub(*terms):
+    """An unevaluated sum, printed in the order written (``n - 1``, ``i - T + 1``)."""
+    return sp.Add(*terms, evaluate=False)
+
+
+def _claim_head_scores(eq):
+    import attn_ref as ar
+    from attn_ref.lab import induction_score, previous_token_score
+
+    prev, ind = eq.clauses
+    gen = rng(27)
+    L = 12
+    _, p = ar.sdpa(randn(gen, 3, 1, L, 4) * 2, randn(gen, 3, 1, L, 4) * 2, randn(gen, 3, 1, L, 2), is_causal=True,
+                   return_weights=True)
+    for smp, (period, start) in enumerate(((3, 0), (4, 2), (5, 1))):
+        a = p[smp, 0]
+        subs = {A_map: mat(a), n: L, T_period: period, a_start: start}
+        got_prev, got_ind = (sp.sympify(cl.rhs.xreplace(subs)).doit() for cl in (prev, ind))
+        close(eq.name, got_prev, float(previous_token_score(a)), 1e-12)
+        close(eq.name, got_ind, float(induction_score(a[None], torch.tensor([period]), torch.tensor([start]))), 1e-12)
+
+
+register(
+    "head_scores",
+    [Clause(s_prev, Mean(sp.Sum(Entry(A_map, i, _sub(i, -1)), (i, 1, _sub(n, -1))), _sub(n, -1))),
+     Clause(s_ind, Mean(sp.Sum(Entry(A_map, i, _sub(i, -T_period, 1)),
+                               (i, _sub(a_start, T_period), _sub(a_start, 2 * T_period, -1))), T_period))],
+    _claim_head_scores,
+    "The lab's scores of one head: mean attention to the previous token, and to the token after the earlier "
+    "occurrence on the second copy of a repeat of period T starting at a.",
+    OLSSON, {"A_{": "WEIGHT"}, where="prefix-matching score of induction heads (§'Induction heads'), lab convention",
 )

@@ -25,10 +25,12 @@ score_grid             L02.5  lab head_specialisation: layer × head previous-to
 head_maps              L02.5  the clearest previous-token and induction heads' maps (trained weights)
 phase_change           L02.5  best induction score and loss per logged step; the jump at step 210
 positional_control     L02.5  induction score per period and per offset beside the wrong-period control
+cited_redundancy       L02.5  Voita et al. (38 of 48 heads pruned, −0.15 BLEU) and Michel et al., quoted
 head_writes            L02.6  concat · W_O = Σ_i h_i W_O^(i) = forward; one token's per-head arrows
 batched_heads          L02.7  one batched sdpa over (B, H) = a loop over heads, same FLOPs
 head_loop_timing       L02.7  batched vs loop wall time from benchmarks/results (none yet: available False)
 tensor_parallel        L02.7  2 devices × 2 heads: partial outputs summed (all-reduce) = full output
+references             recap  the papers (kit References), the manifest's Lecture 2 list
 =====================  =====  =====================================================================
 """
 from __future__ import annotations
@@ -42,7 +44,9 @@ from .head_dimension import flop_invariance, head_dims, scale_sharpness  # noqa:
 from .parallel import batched_heads, head_loop_timing, tensor_parallel  # noqa: F401
 from .parameter_matrices import head_slices, parameter_counts, storage_convention  # noqa: F401
 from .projections import cross_attention, split_heads  # noqa: F401
-from .specialisation import head_maps, phase_change, positional_control, score_grid  # noqa: F401
+from .recap import references  # noqa: F401
+from .specialisation import (cited_redundancy, head_maps, phase_change, positional_control,  # noqa: F401
+                             score_grid)
 from .why_heads import convex_hull, head_count, two_token_query, vaswani_table3  # noqa: F401
 
 LECTURE = "02"

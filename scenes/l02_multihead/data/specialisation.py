@@ -10,6 +10,7 @@ import torch
 
 from attn_ref.lab import induction_score, load_result, previous_token_score
 from scenes.kit.data_builders import builder
+from scenes.kit.references import MICHEL, VOITA
 
 from ._shared import Mat, Vec, lab_source
 
@@ -148,3 +149,32 @@ def positional_control() -> PositionalControl:
     return PositionalControl(bp["layer"], bp["head"], tuple(bp["period"]), tuple(bp["induction"]),
                              tuple(bp["control"]), tuple(bp["n"]), tuple(bo["offset"]), tuple(bo["induction"]),
                              tuple(bo["control"]), tuple(bo["n"]), lab_source(r))
+
+
+@dataclass(frozen=True)
+class CitedQuote:
+    text: str
+    cite: str                 # "Voita et al. 2019, arXiv:1905.09418"
+    conditions: str
+
+
+@dataclass(frozen=True)
+class CitedRedundancy:
+    """Many heads are redundant (published, shown as citations): Voita's pruning numbers, Michel's quote."""
+    voita: CitedQuote
+    voita_pruned: int         # heads pruned
+    voita_total: int          # encoder heads
+    voita_bleu_drop: float
+    michel: CitedQuote        # a quote, no number on screen
+
+
+@builder("L02.5")
+def cited_redundancy() -> CitedRedundancy:
+    """Voita et al. 2019 and Michel et al. 2019, quoted with their conditions (not our measurements)."""
+    voita = CitedQuote("pruning 38 out of 48 encoder heads results in a drop of only 0.15 BLEU",
+                       f"{VOITA.cite}, arXiv:{VOITA.arxiv}", "WMT EN-RU, Transformer encoder, heads pruned by "
+                       "a learned L0 gate")
+    michel = CitedQuote("a large percentage of attention heads can be removed at test time without significantly "
+                        "impacting performance … some layers can even be reduced to a single head",
+                        f"{MICHEL.cite}, arXiv:{MICHEL.arxiv}", "heads masked at test time, BERT and WMT Transformer")
+    return CitedRedundancy(voita, 38, 48, 0.15, michel)

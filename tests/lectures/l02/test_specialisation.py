@@ -80,3 +80,27 @@ def test_positional_control_holds_for_every_period_and_offset():
         raw["induction_by_offset"]["offset"])
     assert (c.layer, c.head) == (d.score_grid().best_induction[0], d.score_grid().best_induction[1])
     assert min(c.by_period + c.by_offset) > 0.9 and max(c.by_period_control + c.by_offset_control) < 0.1
+
+
+def test_cited_numbers_are_the_ones_in_the_quote():
+    c = d.cited_redundancy()
+    m = re.search(r"pruning (\d+) out of (\d+) encoder heads results in a drop of only ([\d.]+) BLEU", c.voita.text)
+    assert (int(m.group(1)), int(m.group(2)), float(m.group(3))) == (c.voita_pruned, c.voita_total,
+                                                                     c.voita_bleu_drop)
+    assert "1905.09418" in c.voita.cite and "1905.10650" in c.michel.cite
+    assert not re.search(r"\d", c.michel.text)  # a quote, no number on screen
+
+
+def test_head_scores_equation_fails_with_the_wrong_offset():
+    import sympy
+
+    from scenes.kit.equations import EQUATIONS, Clause, EquationError
+    from scenes.kit.equations import multihead as mh
+
+    from ._helpers import with_clauses
+
+    prev, ind = EQUATIONS["head_scores"].clauses
+    wrong = Clause(ind.lhs, mh.Mean(sympy.Sum(mh.Entry(mh.A_map, mh.i, mh._sub(mh.i, -mh.T_period)),
+                                              ind.rhs.args[0].args[1]), mh.T_period))  # i − T: the token itself
+    with pytest.raises(EquationError):
+        with_clauses("head_scores", prev, wrong).check()
