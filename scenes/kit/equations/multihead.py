@@ -112,9 +112,10 @@ def _reference(gen, nn_, d, heads):
     w_q, w_k, w_v, w_o = (randn(gen, d, d) for _ in range(4))
     mha = _mha(w_q, w_k, w_v, w_o, heads)
     ref = torch.nn.MultiheadAttention(d, heads, bias=False, batch_first=True).double()
+    steps = []
     with torch.no_grad():
-        out, p = mha(x[None], return_weights=True)
-        v = mha._split(mha.v_proj(x[None]), heads)
+        out = mha(x[None], trace=steps.append)
+        p, v = steps[-1]["weights"], steps[-1]["v"]
         ref.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))
         ref.out_proj.weight.copy_(w_o.T)
         theirs, _ = ref(x[None], x[None], x[None], need_weights=False)

@@ -85,6 +85,15 @@ def running_mha() -> ar.MultiHeadAttention:
     return load_mha(w.w_q, w.w_k, w.w_v, w.w_o, N_HEADS)
 
 
+def internals(mha: ar.MultiHeadAttention, x: torch.Tensor, context: torch.Tensor | None = None) -> dict:
+    """One forward's traced tensors (``trace=``, the module's public record): ``q`` (B, H, L, d_h), ``k``, ``v``
+    (B, H, n_k, d_h), ``weights`` (B, H, L, n_k) and ``output`` (B, L, d_model)."""
+    steps: list = []
+    with torch.no_grad():
+        mha(x, context=context, trace=steps.append)
+    return steps[-1].state
+
+
 def head_block(w: torch.Tensor, h: int, head_dim: int = HEAD_DIM, rows: bool = False) -> torch.Tensor:
     """Head h's block of a projection: columns h·d_h … (h+1)·d_h − 1 of W_Q/W_K/W_V, or those rows of W_O."""
     sl = slice(h * head_dim, (h + 1) * head_dim)

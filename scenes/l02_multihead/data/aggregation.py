@@ -8,7 +8,8 @@ import torch
 
 from scenes.kit.data_builders import builder
 
-from ._shared import HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, running_mha, to_tuple, weights
+from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, internals, running_mha, to_tuple,
+                      weights)
 
 TOKEN = "sat"
 """The token whose residual-stream update is drawn as one arrow per head."""
@@ -36,12 +37,10 @@ class HeadWrites:
 def head_writes() -> HeadWrites:
     """Concatenate-then-project and project-each-then-sum are one computation: both equal ``forward``."""
     w = weights()
-    mha = running_mha()
     x = embed(SENTENCE)
-    with torch.no_grad():
-        fwd, p = mha(x[None], return_weights=True)
-        v = mha._split(mha.v_proj(x[None]), N_HEADS)
-    heads = (p @ v)[0]                                       # (H, L, d_h)
+    t = internals(running_mha(), x[None])
+    fwd = t["output"]
+    heads = (t["weights"] @ t["v"])[0]                       # (H, L, d_h)
     concat = heads.transpose(0, 1).reshape(len(SENTENCE), N_HEADS * HEAD_DIM)
     blocks = [head_block(w.w_o, h, rows=True) for h in range(N_HEADS)]
     writes = torch.stack([heads[h] @ blocks[h] for h in range(N_HEADS)])

@@ -11,7 +11,7 @@ from attn_ref.lab import load_result
 from scenes.kit.data_builders import builder
 from scenes.kit.references import VASWANI
 
-from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, lab_source, load_mha,
+from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, internals, lab_source, load_mha,
                       running_mha, to_tuple, weights)
 
 HULL_QUERY = "sat"
@@ -66,12 +66,8 @@ class ConvexHull:
 @builder("L02.1")
 def convex_hull() -> ConvexHull:
     """One softmax row is one distribution: the output Σ_j a_j v_j stays inside the hull of the values."""
-    mha = running_mha()
-    x = embed(SENTENCE)[None]
-    with torch.no_grad():
-        q = mha._split(mha.q_proj(x), N_HEADS)[0, 0]  # head 1 (index 0), (5, d_h)
-        k = mha._split(mha.k_proj(x), N_HEADS)[0, 0]
-        v = mha._split(mha.v_proj(x), N_HEADS)[0, 0]
+    t = internals(running_mha(), embed(SENTENCE)[None])
+    q, k, v = (t[name][0, 0] for name in ("q", "k", "v"))  # head 1 (index 0), (5, d_h) each
     row = SENTENCE.index(HULL_QUERY)
     frames = []
     for c in SHARPNESS:
@@ -141,10 +137,9 @@ def two_token_query() -> TwoTokenQuery:
     # two heads: head 1 reads the previous token, head 2 the subject
     (q1, k1), (q2, k2) = _designed_qk(x, qi, [prev]), _designed_qk(x, qi, [subj])
     mha = load_mha(torch.cat([q1, q2], 1), torch.cat([k1, k2], 1), w.w_v, w.w_o, N_HEADS)
-    with torch.no_grad():
-        fwd, p = mha(x[None], return_weights=True)
-        v = mha._split(mha.v_proj(x[None]), N_HEADS)[0]  # (H, 5, d_h)
-    p = p[0, :, qi]                                      # (H, 5)
+    t = internals(mha, x[None])
+    fwd, v = t["output"], t["v"][0]                      # v: (H, 5, d_h)
+    p = t["weights"][0, :, qi]                           # (H, 5)
     heads = torch.einsum("hj,hjd->hd", p, v)
     concat = heads.reshape(-1)
     out = concat @ w.w_o
