@@ -33,6 +33,9 @@ HEAD_DIM = D_MODEL // N_HEADS
 MHA_SEED = 2
 """Seed of the running example's W_Q, W_K, W_V, W_O (N(0, 0.5²), rounded to 2 decimals)."""
 MHA_STD = 0.5
+UNTRAINED = "untrained: seeded random weights"
+"""What a grid drawn from the running example's weights must say on screen (they hold no learned pattern)."""
+DESIGNED = "untrained: W_Q, W_K set by hand so each head reads one token"
 
 
 @shared_input

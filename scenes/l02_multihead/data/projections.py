@@ -9,8 +9,8 @@ import torch
 import attn_ref as ar
 from scenes.kit.data_builders import builder
 
-from ._shared import (D_MODEL, HEAD_DIM, N_HEADS, SENTENCE, Mat, embed, head_block, running_mha, to_tuple,
-                      weights)
+from ._shared import (D_MODEL, HEAD_DIM, N_HEADS, SENTENCE, UNTRAINED, Mat, embed, head_block, running_mha,
+                      to_tuple, weights)
 
 DECODER_TOKENS = ("a", "dog", "slept")
 """Cross-attention: 3 decoder queries reading the 5-token sentence as the encoder's keys and values."""
@@ -38,6 +38,7 @@ class SplitHeads:
     wrong_weights: tuple[Mat, ...]  # the same computed from the wrong split of Q, K, V
     output_max_diff: float          # |wrong output − ar.MultiHeadAttention.forward| (max): not 0
     weights_max_diff: float
+    weights_origin: str             # the grids come from untrained weights: say so on screen
 
 
 @builder("L02.3")
@@ -65,7 +66,7 @@ def split_heads() -> SplitHeads:
     return SplitHeads(
         SENTENCE, to_tuple(q[0]), labels, to_tuple(right[0]), block_diff, to_tuple(wrong[0][0]), wrong_src,
         wrong_tokens, mixes, to_tuple(p[0]), to_tuple(p_w[0]), float((out_wrong - out).abs().max()),
-        float((p_w - p).abs().max()))
+        float((p_w - p).abs().max()), UNTRAINED)
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class CrossAttention:
     shown_weights: tuple[Mat, ...]  # rounded rows adding up to 1.00
     grid_shape: tuple[int, int]
     output_shape: tuple[int, int]   # (n_q, d_model)
+    weights_origin: str
 
 
 @builder("L02.3")
@@ -86,4 +88,4 @@ def cross_attention() -> CrossAttention:
     with torch.no_grad():
         out, p = mha(embed(DECODER_TOKENS)[None], context=embed(SENTENCE)[None], return_weights=True)
     return CrossAttention(DECODER_TOKENS, SENTENCE, to_tuple(p[0]), to_tuple(ar.round_to_sum(p[0], 2)),
-                          tuple(p.shape[-2:]), tuple(out.shape[1:]))
+                          tuple(p.shape[-2:]), tuple(out.shape[1:]), UNTRAINED)

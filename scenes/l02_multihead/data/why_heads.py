@@ -11,8 +11,8 @@ from attn_ref.lab import load_result
 from scenes.kit.data_builders import builder
 from scenes.kit.references import VASWANI
 
-from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, internals, lab_source, load_mha,
-                      running_mha, to_tuple, weights)
+from ._shared import (DESIGNED, HEAD_DIM, N_HEADS, SENTENCE, UNTRAINED, Mat, Vec, embed, head_block, internals,
+                      lab_source, load_mha, running_mha, to_tuple, weights)
 
 HULL_QUERY = "sat"
 """The query whose head-1 output moves inside the hull as its weights sharpen."""
@@ -61,6 +61,7 @@ class ConvexHull:
     values: Mat               # (5, 2): v_j = x_j W_V^(1)
     hull: tuple[int, ...]     # indices of the values on the hull, counter-clockwise
     frames: tuple[HullFrame, ...]
+    weights_origin: str       # shown with any grid: untrained
 
 
 @builder("L02.1")
@@ -75,7 +76,7 @@ def convex_hull() -> ConvexHull:
                          return_weights=True)
         w = p[0, 0, 0]
         frames.append(HullFrame(c, to_tuple(w), to_tuple(ar.round_to_sum(w, 2)), to_tuple(out[0, 0, 0])))
-    return ConvexHull(SENTENCE, HULL_QUERY, to_tuple(v), _hull(v), tuple(frames))
+    return ConvexHull(SENTENCE, HULL_QUERY, to_tuple(v), _hull(v), tuple(frames), UNTRAINED)
 
 
 def _designed_qk(x: torch.Tensor, query: int, targets: list[int]) -> tuple[torch.Tensor, torch.Tensor]:
@@ -118,6 +119,7 @@ class TwoTokenQuery:
     concat: Vec                            # [head 1 | head 2], 4 numbers side by side
     output: Vec                            # concat · W_O = the module's forward output for the query
     forward_max_diff: float                # |concat · W_O − MultiHeadAttention.forward| (max)
+    weights_origin: str                    # designed by hand, not trained
 
 
 @builder("L02.1")
@@ -147,7 +149,7 @@ def two_token_query() -> TwoTokenQuery:
         SENTENCE, TWO_TOKEN_QUERY, (PREVIOUS, SUBJECT), to_tuple(one_w), to_tuple(ar.round_to_sum(one_w, 2)),
         to_tuple(v1), to_tuple(one_out), to_tuple(mid), float((one_out - mid).norm()),
         float((v1 - one_out).norm(dim=-1).min()), to_tuple(p), to_tuple(ar.round_to_sum(p, 2)), to_tuple(v),
-        to_tuple(heads), to_tuple(concat), to_tuple(out), float((out - fwd[0, qi]).abs().max()))
+        to_tuple(heads), to_tuple(concat), to_tuple(out), float((out - fwd[0, qi]).abs().max()), DESIGNED)
 
 
 @dataclass(frozen=True)

@@ -48,3 +48,9 @@ def test_cross_attention_is_rectangular_and_equals_torch():
     shown = T(c.shown_weights)
     assert torch.allclose(shown.sum(-1), torch.ones(2, 3, dtype=torch.float64), atol=1e-9)
     assert float((shown - p).abs().max()) <= 0.01 + 1e-9
+
+
+def test_grids_from_untrained_weights_say_so():
+    for origin in (d.split_heads().weights_origin, d.cross_attention().weights_origin,
+                   d.convex_hull().weights_origin, d.two_token_query().weights_origin):
+        assert origin.startswith("untrained")
