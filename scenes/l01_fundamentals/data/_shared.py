@@ -15,6 +15,7 @@ import torch
 
 import attn_ref as ar
 from scenes.kit.data_builders import shared_input
+from scenes.kit.tensors import as_tensor, gaussian, to_tuple  # noqa: F401  (re-exported to the topics)
 
 Vec = tuple[float, ...]
 Mat = tuple[Vec, ...]
@@ -38,19 +39,6 @@ KEY_TOKEN = "cat"
 """The key whose score with the query is worked out product by product in L01.5."""
 
 
-def to_tuple(x) -> tuple:
-    """A tensor (any shape) as nested tuples of Python floats (bools stay bools)."""
-    x = torch.as_tensor(x).detach()
-    if x.dim() == 0:
-        return x.item()
-    return tuple(to_tuple(r) for r in x) if x.dim() > 1 else tuple(x.tolist())
-
-
-def as_tensor(m) -> torch.Tensor:
-    """Nested tuples of floats (as returned by the builders) back to a float64 tensor."""
-    return torch.tensor(m, dtype=torch.float64)
-
-
 def batched(x: torch.Tensor) -> torch.Tensor:
     """(L, D) -> (1, 1, L, D), the (B, H, L, D) layout of ``ar.sdpa``."""
     return x[None, None]
@@ -59,12 +47,6 @@ def batched(x: torch.Tensor) -> torch.Tensor:
 def qualname(fn) -> str:
     """Qualified name of a library function, e.g. ``attn_ref.core.sdpa``, for the code panel."""
     return f"{fn.__module__}.{fn.__qualname__}"
-
-
-def gaussian(shape, seed: int, std: float = 1.0, decimals: int = 2) -> torch.Tensor:
-    """Seeded N(0, std²) entries rounded to ``decimals`` places, float64."""
-    g = torch.Generator().manual_seed(seed)
-    return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
 
 
 @shared_input

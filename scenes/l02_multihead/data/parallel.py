@@ -1,0 +1,123 @@
+"""L02.7 Parallel computation: heads as a batch axis (one batched matmul = a loop over heads, same FLOPs),
+the batched-vs-loop timing from a benchmark result file when one exists, and tensor parallelism by heads
+(W_Q/W_K/W_V split by columns, W_O by rows, one all-reduce sum)."""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import torch
+
+import attn_ref as ar
+from attn_ref.bench.results import RESULTS_DIR, source_line
+from scenes.kit.data_builders import builder
+from scenes.kit.tensors import gaussian
+
+from ._shared import Mat, load_mha, to_tuple
+
+BATCH_SHAPE = dict(batch=2, n_heads=8, n=128, head_dim=64, seed=0)
+"""Heads as a batch axis: B · H = 16 independent (128 × 64) attention problems."""
+
+
+@dataclass(frozen=True)
+class BatchedHeads:
+    batch: int
+    n_heads: int
+    n: int
+    head_dim: int
+    problems: int                 # B · H independent (n × d_h) problems
+    batched_shape: tuple[int, ...]   # (B·H, n, d_h): what one batched matmul sees
+    max_diff_loop_vs_batched: float  # |loop over heads − one batched call| (max)
+    flops_batched: int            # ar.attention_flops(B, H, n, n, d_h)
+    flops_loop: int               # Σ over the H·B per-head calls: the same count
+
+
+@builder("L02.7")
+def batched_heads() -> BatchedHeads:
+    """One ``ar.sdpa`` call over (B, H, n, d_h) equals a Python loop over the heads, with the same FLOPs."""
+    B, H, n, hd, seed = (BATCH_SHAPE[k] for k in ("batch", "n_heads", "n", "head_dim", "seed"))
+    g = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(B, H, n, hd, generator=g, dtype=torch.float64) for _ in range(3))
+    batched = ar.sdpa(q, k, v)
+    loop = torch.stack([torch.stack([ar.sdpa(q[b, h][None, None], k[b, h][None, None], v[b, h][None, None])[0, 0]
+                                     for h in range(H)]) for b in range(B)])
+    return BatchedHeads(B, H, n, hd, B * H, (B * H, n, hd), float((batched - loop).abs().max()),
+                        ar.attention_flops(B, H, n, n, hd), B * H * ar.attention_flops(1, 1, n, n, hd))
+
+
+HEAD_LOOP_SUITE = "heads"
+"""The benchmark suite the L02.7 timing would come from: records with method 'batched' and 'head_loop'
+(missing from benchmarks/results/ so far; see the builder)."""
+
+
+@dataclass(frozen=True)
+class HeadLoopTiming:
+    available: bool
+    reason: str                   # why not, when not available
+    files: tuple[str, ...]        # result files read
+    rows: tuple[tuple[str, str, int, int, int, float], ...]   # (device file, method, heads, seqlen, head_dim, ms)
+    sources: tuple[str, ...]      # source line per file with records
+
+
+@builder("L02.7")
+def head_loop_timing() -> HeadLoopTiming:
+    """Batched vs per-head-loop wall time from a committed benchmark result (suite 'heads'), if present.
+    No number is invented: without such records ``available`` is False and ``reason`` says what is missing."""
+    files, rows, sources = [], [], []
+    for path in sorted(RESULTS_DIR.glob("*.json")):
+        result = json.loads(path.read_text())
+        files.append(path.name)
+        recs = [r for r in result.get("records", []) if r.get("suite") == HEAD_LOOP_SUITE and "skipped" not in r]
+        if recs:
+            sources.append(source_line(result))
+            rows += [(path.name, r["method"], r["heads"], r["seqlen"], r["head_dim"], float(r["time_ms"]))
+                     for r in recs]
+    reason = "" if rows else (f"no records of suite {HEAD_LOOP_SUITE!r} (methods 'batched', 'head_loop') in "
+                              f"benchmarks/results/*.json: the bench needs a heads micro-suite")
+    return HeadLoopTiming(bool(rows), reason, tuple(files), tuple(rows), tuple(sources))
+
+
+TP_SHAPE = dict(d_model=8, n_heads=4, devices=2, seq=5, seed=3)
+"""Tensor parallelism demo: d_model 8, 4 heads of width 2, 2 devices holding 2 heads each."""
+
+
+@dataclass(frozen=True)
+class TensorParallel:
+    d_model: int
+    n_heads: int
+    head_dim: int
+    devices: int
+    heads_per_device: tuple[tuple[int, ...], ...]
+    qkv_columns: tuple[tuple[int, int], ...]   # column range of W_Q/W_K/W_V each device holds
+    o_rows: tuple[tuple[int, int], ...]        # row range of W_O each device holds
+    params_per_device: int                     # a 1/devices share of the layer's 4·d² parameters
+    params_total: int                          # ar.attention_params(d_model, H)
+    partials: tuple[Mat, ...]                  # (devices, L, d_model): each device's partial output
+    all_reduce: Mat                            # Σ partials
+    full: Mat                                  # ar.MultiHeadAttention.forward on one device
+    max_diff: float                            # |all-reduce − full| (max)
+    all_reduce_numbers: int                    # L · d_model numbers summed per forward (one all-reduce)
+
+
+@builder("L02.7")
+def tensor_parallel() -> TensorParallel:
+    """Megatron-style: each device computes its heads with its column slices of W_Q, W_K, W_V and its row slice
+    of W_O; the partial outputs add up (one all-reduce) to the single-device output."""
+    d, H, D, L, seed = (TP_SHAPE[k] for k in ("d_model", "n_heads", "devices", "seq", "seed"))
+    hd, per = d // H, H // D
+    w = gaussian((4, d, d), seed, 0.5)
+    x = gaussian((1, L, d), seed + 1)
+    full = load_mha(*w, H)
+    cols = tuple((dev * per * hd, (dev + 1) * per * hd) for dev in range(D))
+    partials = []
+    with torch.no_grad():
+        for a, b in cols:  # one device: its heads' columns of W_Q, W_K, W_V and rows of W_O
+            q, k, v = ((x @ m[:, a:b]).view(1, L, per, hd).transpose(1, 2) for m in w[:3])
+            heads = ar.sdpa(q, k, v)                                # (1, per, L, d_h), no mask
+            partials.append(heads.transpose(1, 2).reshape(L, b - a) @ w[3][a:b])
+        out = full(x)[0]
+    total = torch.stack(partials).sum(0)
+    return TensorParallel(
+        d, H, hd, D, tuple(tuple(range(dev * per, (dev + 1) * per)) for dev in range(D)), cols, cols,
+        4 * d * d // D, ar.attention_params(d, H), tuple(to_tuple(p) for p in partials), to_tuple(total),
+        to_tuple(out), float((total - out).abs().max()), L * d)

@@ -1,0 +1,43 @@
+"""What the Lecture 2 topic tests share: tensors from builder tuples, the raw result files (read with json,
+independently of the builders' loader), a torch.nn.MultiheadAttention oracle and wrong-formula entries."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import torch
+
+from scenes.kit.equations import EQUATIONS, render_clauses
+from scenes.l02_multihead import data as d
+
+ROOT = Path(__file__).resolve().parents[3]
+T = d.as_tensor
+
+
+def raw_result(name: str) -> dict:
+    """A committed lab result, straight from its JSON file."""
+    return json.loads((ROOT / "results" / "experiments" / f"{name}.json").read_text())
+
+
+def torch_mha(w_q, w_k, w_v, w_o, n_heads: int) -> torch.nn.MultiheadAttention:
+    """torch's own module (float64, no bias) holding x W matrices: the independent oracle for ours."""
+    ref = torch.nn.MultiheadAttention(w_q.shape[0], n_heads, bias=False, batch_first=True).double()
+    with torch.no_grad():
+        ref.in_proj_weight.copy_(torch.cat([w_q.T, w_k.T, w_v.T]))
+        ref.out_proj.weight.copy_(w_o.T)
+    return ref
+
+
+def torch_attend(ref, x, context=None):
+    """(output (L, d), per-head weights (H, L, n_k)) of torch's module, no mask."""
+    c = x if context is None else context
+    with torch.no_grad():
+        out, p = ref(x[None], c[None], c[None], need_weights=True, average_attn_weights=False)
+    return out[0], p[0]
+
+
+def with_clauses(name: str, *clauses):
+    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
+    eq = EQUATIONS[name]
+    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
