@@ -303,7 +303,7 @@ def run_on_cluster(address: str, todo, course, voice_mode: str, make_command, ti
                 p.unlink(missing_ok=True)
             specs[id(job)] = (job, key, inputs, task_spec(job, course, key, inputs, voice_mode, make_command,
                                                           timeout, cancel_name))
-        ac = as_completed()
+        ac = as_completed(loop=client.loop)
 
         def submit(job) -> None:
             attempts[id(job)] = attempts.get(id(job), 0) + 1
