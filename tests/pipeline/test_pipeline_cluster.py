@@ -13,7 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from pipeline_helpers import REPO_ROOT, fake_command, fixture_course
+from pipeline_helpers import FIXTURE_MANIFEST, REPO_ROOT, fake_command, fixture_course
 
 from scenes.pipeline import cli
 from scenes.pipeline import cluster as C
@@ -82,7 +82,7 @@ def test_scheduler_address_type():
 
 def test_bad_scheduler_in_the_environment_is_a_usage_error(monkeypatch, capsys):
     monkeypatch.setenv(R.SCHEDULER_ENV, "nowhere")
-    assert R.main(["--lecture", "90", "--manifest", f"{REPO_ROOT}/tests/pipeline/fixture_lecture/manifest.py:FIXTURE_COURSE"]) == 2
+    assert R.main(["--lecture", "90", "--manifest", f"{FIXTURE_MANIFEST}:FIXTURE_COURSE"]) == 2
     assert "ATTN_DASK_SCHEDULER" in capsys.readouterr().err
 
 
@@ -109,7 +109,7 @@ def test_unreachable_scheduler_exits_5(tmp_path, capsys):
         port = s.getsockname()[1]
     C.CONNECT_TIMEOUT_S, old = 3, C.CONNECT_TIMEOUT_S
     try:
-        rc = R.main(["--lecture", "90", "--manifest", f"{REPO_ROOT}/tests/pipeline/fixture_lecture/manifest.py:FIXTURE_COURSE",
+        rc = R.main(["--lecture", "90", "--manifest", f"{FIXTURE_MANIFEST}:FIXTURE_COURSE",
                      "--quality", "l", "--media-dir", str(tmp_path / "m"), "--no-progress", "--only", "FixtureAlpha",
                      "--scheduler", f"tcp://127.0.0.1:{port}"], voice_info={"engine": "silent"})
     finally:
@@ -197,7 +197,8 @@ def test_a_worker_killed_mid_task_is_retried_on_the_other(tmp_path, tiny_mp4):
         t = threading.Thread(target=kill_first)
         t.start()
         report = R.render(course90(), "90", quality="l", media_dir=tmp_path / "m", progress=False,
-                          voice="silent", only=["FixtureAlpha"], make_command=fake_command(tiny_mp4), scheduler=cl.address)
+                          voice="silent", only=["FixtureAlpha"], make_command=fake_command(tiny_mp4),
+                          scheduler=cl.address)
         t.join()
         assert killed["worker"] in workers.values()
         (res,) = report.results
@@ -234,3 +235,45 @@ def test_a_stale_worker_refuses_with_a_clear_message(tmp_path, tiny_mp4):
     out = res.job.outputs
     assert not out.stamp.exists() and not out.mp4.exists()
     assert f"FAILED {res.job.label}" in report.summary() and str(res.log) in report.summary()
+
+
+@pytest.mark.slow
+def test_ctrl_c_cancels_the_tasks_and_ends_their_manim(tmp_path, tiny_mp4):
+    """SIGINT to a cluster render while its scene runs (fake manim sleeping 60 s on a worker): the renderer
+    exits 130, the running task ends its manim at once, and the scheduler is left with no task."""
+    import subprocess
+    import sys
+
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    media = tmp_path / "m"
+    with Cluster(2, env={"FAKE_MANIM_SLEEP": "60", "FAKE_MANIM_PIDDIR": str(pids_dir)}) as cl:
+        argv = ["--lecture", "90", "--manifest", f"{FIXTURE_MANIFEST}:FIXTURE_COURSE", "--quality", "l",
+                "--voice", "silent", "--media-dir", str(media), "--no-progress", "--only", "FixtureAlpha",
+                "--scheduler", cl.address]
+        code = ("import sys; from pathlib import Path; sys.path.insert(0, 'tests/pipeline')\n"
+                "from pipeline_helpers import fake_command\n"
+                "from scenes.pipeline import render as R\n"
+                f"sys.exit(R.main({argv!r}, make_command=fake_command(Path({str(tiny_mp4)!r}))))\n")
+        proc = subprocess.Popen([sys.executable, "-c", code], cwd=REPO_ROOT, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT, text=True)
+        pid_file = pids_dir / "FixtureAlpha.pid"
+        deadline = time.monotonic() + 120
+        while not pid_file.exists() and time.monotonic() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert pid_file.exists(), proc.communicate()[0]
+        manim = int(pid_file.read_text())
+        proc.send_signal(signal.SIGINT)
+        out, _ = proc.communicate(timeout=30)
+        assert proc.returncode == 130, out
+        assert "interrupted by SIGINT" in out
+        deadline = time.monotonic() + 10
+        while alive(manim) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not alive(manim), "the worker's manim outlived the cancelled render"
+        deadline = time.monotonic() + 10
+        while any(cl.client.processing().values()) and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert not any(cl.client.processing().values())
+    assert not (media / "videos/sync_scenes/480p15/FixtureAlpha.mp4").exists()
+    assert not (media / "stamps/480p15/sync_scenes/FixtureAlpha.json").exists()
