@@ -297,12 +297,21 @@ def run_on_cluster(address: str, todo, course, voice_mode: str, make_command, ti
     results: list[R.JobResult] = []
     specs, attempts, futures = {}, {}, {}
     try:
+        ready = []
         for job, key, inputs in todo:
             # the old stamp and outputs go first, as locally: a crash must not leave them looking current
             for p in [job.outputs.stamp, *job.outputs.all_files()]:
                 p.unlink(missing_ok=True)
-            specs[id(job)] = (job, key, inputs, task_spec(job, course, key, inputs, voice_mode, make_command,
-                                                          timeout, cancel_name))
+            try:
+                spec = task_spec(job, course, key, inputs, voice_mode, make_command, timeout, cancel_name)
+            except ValueError as exc:  # a scene file outside the repository: no worker can have it
+                atomic.write_bytes(job.outputs.log, f"{exc}\n".encode())
+                res = R.JobResult(job, "failed", 0.0, str(exc))
+                results.append(res)
+                on_result(res)
+                continue
+            specs[id(job)] = (job, key, inputs, spec)
+            ready.append(job)
         ac = as_completed(loop=client.loop)
 
         def submit(job) -> None:
@@ -312,7 +321,7 @@ def run_on_cluster(address: str, todo, course, voice_mode: str, make_command, ti
             futures[fut.key] = (job, fut)
             ac.add(fut)
 
-        for job, _, _ in todo:
+        for job in ready:
             submit(job)
         for fut in ac:
             job, _ = futures.pop(fut.key)

@@ -100,6 +100,18 @@ def test_code_key_ignores_the_checkout_folder_and_names_what_differs(tmp_path):
     assert C.differences(pa, pa) == []
 
 
+def test_task_spec_has_paths_relative_to_the_root_and_refuses_files_outside_it(tmp_path):
+    from scenes.pipeline.media import quality
+
+    course = course90()
+    jobs = R.plan_jobs(course, [course.lecture("90")], quality("l"), tmp_path)
+    spec = C.task_spec(jobs[2], course, "k", {"deps": {}}, "silent", R.manim_command, None, "ev")
+    assert spec["file"] == "tests/pipeline/fixture_lecture/sync_scenes.py" and spec["deps"] == []
+    outside = replace(jobs[2], file=tmp_path / "elsewhere.py")
+    with pytest.raises(ValueError, match="outside the course root .*a cluster worker cannot find it"):
+        C.task_spec(outside, course, "k", {"deps": {}}, "silent", R.manim_command, None, "ev")
+
+
 def test_unreachable_scheduler_exits_5(tmp_path, capsys):
     pytest.importorskip("distributed")
     import socket
@@ -171,7 +183,6 @@ def test_cluster_render_equals_the_local_render(tmp_path):
     assert la.paths.chapters.read_text() == ra.paths.chapters.read_text()
 
 
-@pytest.mark.slow
 def test_a_worker_killed_mid_task_is_retried_on_the_other(tmp_path, tiny_mp4):
     """Fake manim sleeps 4 s; the worker running the scene is SIGKILLed (its manim dies with it); the
     scheduler reruns the task on the other worker and the scene arrives with its stamp."""
@@ -210,7 +221,6 @@ def test_a_worker_killed_mid_task_is_retried_on_the_other(tmp_path, tiny_mp4):
         assert not alive(killed["worker"]) and not alive(killed["manim"])
 
 
-@pytest.mark.slow
 def test_a_stale_worker_refuses_with_a_clear_message(tmp_path, tiny_mp4):
     """A worker whose checkout has another manim.cfg (a shared input) refuses every scene, naming what
     differs; the scene fails with that message in its log after its retries, and nothing is written."""
@@ -237,7 +247,6 @@ def test_a_stale_worker_refuses_with_a_clear_message(tmp_path, tiny_mp4):
     assert f"FAILED {res.job.label}" in report.summary() and str(res.log) in report.summary()
 
 
-@pytest.mark.slow
 def test_ctrl_c_cancels_the_tasks_and_ends_their_manim(tmp_path, tiny_mp4):
     """SIGINT to a cluster render while its scene runs (fake manim sleeping 60 s on a worker): the renderer
     exits 130, the running task ends its manim at once, and the scheduler is left with no task."""
