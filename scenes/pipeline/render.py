@@ -16,6 +16,10 @@ Each manim process runs in its own process group and dies with the renderer: SIG
 SIGHUP end the groups and remove the partial outputs, and on Linux a SIGKILLed renderer takes its
 children with it (``PR_SET_PDEATHSIG``). Exit codes: docs/exit-codes.md.
 
+With ``--scheduler tcp://HOST:PORT`` (or ``ATTN_DASK_SCHEDULER``) the scenes that need rendering are
+tasks on a Dask cluster instead of local processes (scenes/pipeline/cluster.py); the stamps, the lock,
+the retries and the report are the same.
+
 Each lecture also gets a title card and an end card, rendered by the same mechanism from
 scenes/pipeline/cards.py so they share the scenes' codec settings (needed for stream copy).
 """
