@@ -108,7 +108,7 @@ def test_task_spec_has_paths_relative_to_the_root_and_refuses_files_outside_it(t
     spec = C.task_spec(jobs[2], course, "k", {"deps": {}}, "silent", R.manim_command, None, "ev")
     assert spec["file"] == "tests/pipeline/fixture_lecture/sync_scenes.py" and spec["deps"] == []
     outside = replace(jobs[2], file=tmp_path / "elsewhere.py")
-    with pytest.raises(ValueError, match="outside the course root .*a cluster worker cannot find it"):
+    with pytest.raises(ValueError, match=r"outside the course root .*a cluster worker cannot find it"):
         C.task_spec(outside, course, "k", {"deps": {}}, "silent", R.manim_command, None, "ev")
 
 
