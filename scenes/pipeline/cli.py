@@ -76,3 +76,19 @@ def select_lectures(course: Course, selector: str) -> list[Lecture]:
                 bad.append(repr(part))
         raise UsageError(f"--lecture {selector!r}: no lecture {', '.join(bad)}; the course has "
                          f"{', '.join(x.id for x in course.lectures)} (or use 'ready' or 'all')") from None
+
+
+def scheduler_address(text: str) -> str:
+    """argparse type: a Dask scheduler's address, ``tcp://HOST:PORT`` (or ``tls://HOST:PORT``)."""
+    from urllib.parse import urlsplit
+
+    value = text.strip()
+    try:
+        parts = urlsplit(value)
+        port = parts.port
+    except ValueError:
+        port = None
+        parts = None
+    if parts is None or parts.scheme not in ("tcp", "tls") or not parts.hostname or port is None or parts.path:
+        raise argparse.ArgumentTypeError(f"must be a scheduler address tcp://HOST:PORT, not {text!r}")
+    return value

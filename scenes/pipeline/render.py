@@ -16,6 +16,10 @@ Each manim process runs in its own process group and dies with the renderer: SIG
 SIGHUP end the groups and remove the partial outputs, and on Linux a SIGKILLed renderer takes its
 children with it (``PR_SET_PDEATHSIG``). Exit codes: docs/exit-codes.md.
 
+With ``--scheduler tcp://HOST:PORT`` (or ``ATTN_DASK_SCHEDULER``) the scenes that need rendering are
+tasks on a Dask cluster instead of local processes (scenes/pipeline/cluster.py); the stamps, the lock,
+the retries and the report are the same.
+
 Each lecture also gets a title card and an end card, rendered by the same mechanism from
 scenes/pipeline/cards.py so they share the scenes' codec settings (needed for stream copy).
 """
@@ -59,7 +63,8 @@ PACKAGE_SUFFIXES = (".py", ".json", ".csv", ".txt", ".npz", ".npy", ".yaml", ".t
 TITLE_CARD_SECONDS = 4.0
 END_CARD_SECONDS = 5.0
 LOCK_NAME = ".render.lock"
-EXIT_FAILED, EXIT_USAGE, EXIT_MEDIA_DIR, EXIT_LOCKED = 1, 2, 3, 4
+EXIT_FAILED, EXIT_USAGE, EXIT_MEDIA_DIR, EXIT_LOCKED, EXIT_CLUSTER = 1, 2, 3, 4, 5
+SCHEDULER_ENV = "ATTN_DASK_SCHEDULER"
 
 
 class UnknownSceneError(ValueError):
@@ -370,7 +375,9 @@ def _describe(exc: BaseException) -> str:
 
 def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | None, key: str,
             inputs: dict, make_command: Callable[[RenderJob, Course, Path], list[str]],
-            timeout: float | None) -> JobResult:
+            timeout: float | None, started: Callable[[subprocess.Popen], None] | None = None) -> JobResult:
+    """Render one scene in a child process; ``started(proc)`` is called once it runs (the cluster task
+    uses it to end its own child when the client cancels)."""
     out = job.outputs
     if _stopping.is_set():
         return JobResult(job, "failed", 0.0, "interrupted before it started")
@@ -396,6 +403,8 @@ def run_job(job: RenderJob, course: Course, media_dir: Path, voice_env: str | No
             except OSError as exc:
                 return JobResult(job, "failed", 0.0, f"could not start: {_describe(exc)}")
             _procs.add(proc)
+        if started is not None:
+            started(proc)
         try:
             rc = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -523,7 +532,9 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
            voice: str | None = None, force: bool = False, media_dir: Path | None = None,
            progress: bool = True, timeout: float | None = None, only: Sequence[str] = (),
            make_command: Callable[[RenderJob, Course, Path], list[str]] = manim_command,
-           voice_info: dict | None = None, retries: int = 1) -> RenderReport:
+           voice_info: dict | None = None, retries: int = 1, scheduler: str | None = None) -> RenderReport:
+    """Render the selected scenes that their stamps say are out of date; with ``scheduler`` (a Dask
+    scheduler's address) each one is a task on that cluster (scenes/pipeline/cluster.py)."""
     q = parse_quality(quality)
     if not (isinstance(jobs, int) and jobs >= 1):
         raise ValueError(f"jobs must be a whole number ≥ 1, not {jobs!r}")
@@ -548,13 +559,13 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
         all_jobs = [j for j in all_jobs if j.scene in only or j.kind in only]
     with media_lock(media_dir):
         return _render_locked(course, all_jobs, q, media_dir, voice, force, progress, timeout, make_command,
-                              voice_info, retries, jobs)
+                              voice_info, retries, jobs, scheduler)
 
 
 def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_dir: Path, voice: str | None,
                    force: bool, progress: bool, timeout: float | None,
                    make_command: Callable[[RenderJob, Course, Path], list[str]], voice_info: dict | None,
-                   retries: int, jobs: int) -> RenderReport:
+                   retries: int, jobs: int, scheduler: str | None = None) -> RenderReport:
     env = child_env(course, None, voice)
     info = voice_info if voice_info is not None else (probe_voice(course.root, env) if all_jobs else {})
     info = {"mode": voice or voice_mode(), **info}
@@ -575,6 +586,26 @@ def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_
 
     bar = tqdm(total=len(all_jobs), initial=len(results), desc=f"render {q.dirname}", unit="scene",
                disable=not progress, dynamic_ncols=True)
+    if scheduler and todo:
+        from scenes.pipeline import cluster
+
+        video = [0.0]
+
+        def done(res: JobResult) -> None:
+            results.append(res)
+            if res.status == "failed":
+                bar.write(f"FAILED {res.job.label}: {res.message}\n       log: {res.log}")
+            video[0] += res.video_seconds or 0.0
+            bar.update(1)
+            bar.set_postfix(video=f"{video[0]:.0f}s", failed=sum(r.status == "failed" for r in results))
+
+        try:
+            cluster.run_on_cluster(scheduler, todo, course, info["mode"], make_command, timeout, retries, done)
+        finally:
+            bar.close()
+        order = {id(j): i for i, j in enumerate(all_jobs)}
+        results.sort(key=lambda r: order[id(r.job)])
+        return RenderReport(results, q, media_dir, info)
     _stopping.clear()
     pool = ThreadPoolExecutor(max_workers=jobs)
     try:
@@ -625,6 +656,8 @@ def _termination_signals():
 
 def main(argv: Sequence[str] | None = None, **render_overrides) -> int:
     """The command line; ``render_overrides`` (tests: ``make_command``, ``voice_info``) go to render()."""
+    from scenes.pipeline.cluster import ClusterUnavailable  # standard library only until --scheduler is used
+
     ap = argparse.ArgumentParser(prog="scripts/render.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--lecture", default="ready", help="'ready' (default), 'all', or ids: 01 | 1 | 01,03")
     ap.add_argument("--quality", default="h30", help="l | m | h | p | k (manim's) or h30 = 1920x1080@30 (default)")
@@ -639,8 +672,17 @@ def main(argv: Sequence[str] | None = None, **render_overrides) -> int:
     ap.add_argument("--timeout", type=cli.positive_seconds, help="seconds per scene (> 0) before it is killed")
     ap.add_argument("--retries", type=cli.non_negative_int, default=1,
                     help="reruns of a scene that failed (not timed out); ≥ 0, default 1")
+    ap.add_argument("--scheduler", type=cli.scheduler_address, default=None,
+                    help=f"a Dask scheduler's address (tcp://HOST:PORT): each scene to render is a task on that "
+                         f"cluster (needs the cluster extra; default ${SCHEDULER_ENV}, else local processes)")
     ap.add_argument("--no-progress", action="store_true")
     args = ap.parse_args(argv)
+    if args.scheduler is None and os.environ.get(SCHEDULER_ENV, "").strip():
+        try:
+            args.scheduler = cli.scheduler_address(os.environ[SCHEDULER_ENV])
+        except argparse.ArgumentTypeError as exc:
+            print(f"render: ${SCHEDULER_ENV}: {exc}", file=sys.stderr)
+            return EXIT_USAGE
 
     try:
         course = cli.load_manifest(args.manifest)
@@ -665,7 +707,7 @@ def main(argv: Sequence[str] | None = None, **render_overrides) -> int:
         with _termination_signals():
             report = render(course, args.lecture, args.quality, args.jobs, args.voice, args.force,
                             args.media_dir, progress=not args.no_progress, timeout=args.timeout, only=args.only,
-                            retries=args.retries, **render_overrides)
+                            retries=args.retries, scheduler=args.scheduler, **render_overrides)
     except UnknownSceneError as exc:
         print(f"render: --only: {exc}", file=sys.stderr)
         return EXIT_USAGE
@@ -675,6 +717,9 @@ def main(argv: Sequence[str] | None = None, **render_overrides) -> int:
     except MediaDirLocked as exc:
         print(f"render: {exc}", file=sys.stderr)
         return EXIT_LOCKED
+    except ClusterUnavailable as exc:
+        print(f"render: {exc}", file=sys.stderr)
+        return EXIT_CLUSTER
     except (KeyboardInterrupt, Interrupted) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         print(f"render: interrupted by {signal.Signals(signum).name}; the running scenes were ended and their "
