@@ -18,26 +18,22 @@ class UsageError(Exception):
     """A bad argument value found after parsing (unknown lecture or scene, unloadable manifest)."""
 
 
-def positive_int(text: str) -> int:
-    """argparse type: a whole number ≥ 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, not {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 1, not {text!r}")
-    return value
+def _whole_number_at_least(minimum: int):
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            value = None
+        if value is None or value < minimum:
+            raise argparse.ArgumentTypeError(f"must be a whole number \u2265 {minimum}, not {text!r}")
+        return value
+
+    parse.__doc__ = f"argparse type: a whole number \u2265 {minimum}."
+    return parse
 
 
-def non_negative_int(text: str) -> int:
-    """argparse type: a whole number ≥ 0."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, not {text!r}") from None
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"must be a whole number ≥ 0, not {text!r}")
-    return value
+positive_int = _whole_number_at_least(1)
+non_negative_int = _whole_number_at_least(0)
 
 
 def positive_seconds(text: str) -> float:

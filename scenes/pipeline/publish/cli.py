@@ -19,6 +19,7 @@ from .manifest import Manifest
 from .publisher import DEFAULT_PLAYLIST, PRIVACY_CHOICES, Publisher, describe, make_plan
 from .quota import estimate
 from .upload import DEFAULT_CHUNKSIZE, Backoff
+from ..cli import positive_int
 
 LOG = logging.getLogger("attn.publish")
 
@@ -43,13 +44,6 @@ class Deps:
     stdout: TextIO | None = None
     stderr: TextIO | None = None
     extra: dict = field(default_factory=dict)
-
-
-def _positive_int(text: str) -> int:
-    value = int(text)
-    if value <= 0:
-        raise argparse.ArgumentTypeError("must be a positive number of MiB")
-    return value
 
 
 def _playlist_title(text: str) -> str:
@@ -83,7 +77,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "only when no valid token is stored")
     parser.add_argument("--media-dir", type=Path, default=layout.DEFAULT_MEDIA_DIR,
                         help="folder with the lectures' metadata files (default media/lectures)")
-    parser.add_argument("--chunk-mib", type=_positive_int, default=None, help="upload chunk size in MiB (default 8)")
+    parser.add_argument("--chunk-mib", type=positive_int, default=None,
+                        help="upload chunk size in MiB, a whole number \u2265 1 (default 8)")
     parser.add_argument("-v", "--verbose", action="store_true", help="log details (never secrets)")
     return parser
 
