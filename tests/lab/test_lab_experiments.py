@@ -57,13 +57,49 @@ def test_committed_result_loads_and_matches_its_configuration(name):
     assert res["citations"] == [dict(c) for c in EXPERIMENTS[name].citations]
 
 
+CROSS_MACHINE_TOL = 0.02
+"""Largest difference allowed between a float of the committed result and its reproduction on another
+machine (relative, absolute below 1). torch's CPU kernels sum in an order that depends on the processor, so
+a 109-step training drifts: measured on an Intel Xeon against the committed file (written on another
+AVX512 machine), at most 0.0071 in one attention-map entry (0.5628 vs 0.5557). On one machine the numbers
+are bitwise identical (test_quick_run_is_valid_and_deterministic above)."""
+
+
+def _differences(fresh, committed, path="", tol=CROSS_MACHINE_TOL) -> list[str]:
+    """Where ``fresh`` differs from ``committed``: any structure, int, bool or string at all (phase-change
+    step, best heads, captions), a float by more than ``tol``."""
+    if isinstance(committed, dict):
+        if not isinstance(fresh, dict) or set(fresh) != set(committed):
+            return [f"{path}: keys differ"]
+        return [d for k in committed for d in _differences(fresh[k], committed[k], f"{path}.{k}", tol)]
+    if isinstance(committed, list):
+        if not isinstance(fresh, list) or len(fresh) != len(committed):
+            return [f"{path}: lengths differ"]
+        return [d for i, (u, v) in enumerate(zip(fresh, committed)) for d in _differences(u, v, f"{path}[{i}]", tol)]
+    if isinstance(committed, float) and isinstance(fresh, float):
+        ok = abs(fresh - committed) <= tol * max(1.0, abs(committed))
+        return [] if ok else [f"{path}: {fresh} vs committed {committed}"]
+    return [] if fresh == committed and type(fresh) is type(committed) else [f"{path}: {fresh!r} vs {committed!r}"]
+
+
+def test_reproduction_check_catches_drift():
+    committed = {"step": 210, "scores": [0.5557, 0.9], "best": {"layer": 0, "head": 1}}
+    assert _differences({"step": 210, "scores": [0.5628, 0.9], "best": {"layer": 0, "head": 1}}, committed) == []
+    assert _differences({"step": 220, "scores": [0.5557, 0.9], "best": {"layer": 0, "head": 1}}, committed)
+    assert _differences({"step": 210, "scores": [0.6, 0.9], "best": {"layer": 0, "head": 1}}, committed)
+    assert _differences({"step": 210, "scores": [0.5557, 0.9], "best": {"layer": 0, "head": 2}}, committed)
+    assert _differences({"step": 210.0, "scores": [0.5557, 0.9], "best": {"layer": 0, "head": 1}}, committed)
+
+
 @pytest.mark.slow
-def test_cheapest_full_experiment_is_reproduced_exactly():
+def test_cheapest_full_experiment_is_reproduced():
     """Regenerates the committed head_specialisation result in this process (the file was written by
-    scripts/experiments.py in another), and compares every number."""
+    scripts/experiments.py in another, on another machine) and compares every number: discrete results
+    exactly, floats within CROSS_MACHINE_TOL."""
     committed = load_result(CHEAPEST)
     fresh = json.loads(json.dumps(run_experiment(CHEAPEST, threads=committed["provenance"]["threads"])))
-    assert _numbers(fresh) == _numbers(committed)
+    problems = _differences(_numbers(fresh), _numbers(committed))
+    assert not problems, "\n".join(problems[:20])
 
 
 def test_quick_run_with_checkpoints_resumes_to_the_same_result(tmp_path):
