@@ -2,7 +2,6 @@
 
 The codes are listed in docs/exit-codes.md; a test below checks the two agree.
 """
-import importlib.util
 import json
 import re
 import subprocess
@@ -10,6 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from conftest import load_script, run_main
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -18,24 +19,13 @@ SCRIPT = ROOT / "scripts" / "bench.py"
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "bench_script")
 
-
-def run(bench, capsys, *argv):
-    """(exit code, stderr) of bench.main(argv); argparse errors exit through SystemExit."""
-    try:
-        code = bench.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err
 
 
 def test_cuda_without_a_gpu_is_one_line_and_exit_3(bench, capsys, monkeypatch, tmp_path):
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
-    code, err = run(bench, capsys, "run", "--device", "cuda", "--out", str(tmp_path / "x.json"))
+    code, err = run_main(bench, capsys, "run", "--device", "cuda", "--out", str(tmp_path / "x.json"))
     assert code == 3
     assert err.strip().count("\n") == 0, "one line, no traceback"
     assert "--device cuda" in err and "no CUDA GPU" in err
@@ -44,14 +34,14 @@ def test_cuda_without_a_gpu_is_one_line_and_exit_3(bench, capsys, monkeypatch, t
 
 def test_out_in_a_missing_folder_outside_the_project_is_refused_and_not_created(bench, capsys):
     missing = Path("/nonexistent-attn-ref-test/dir")
-    code, err = run(bench, capsys, "run", "--device", "cpu", "--out", str(missing / "x.json"))
+    code, err = run_main(bench, capsys, "run", "--device", "cpu", "--out", str(missing / "x.json"))
     assert code == 2
     assert "argument --out" in err and str(missing) in err
     assert not missing.parent.exists()
 
 
 def test_merge_out_follows_the_same_rule(bench, capsys):
-    code, err = run(bench, capsys, "merge", "a.json", "--out", "/nonexistent-attn-ref-test/dir/x.json")
+    code, err = run_main(bench, capsys, "merge", "a.json", "--out", "/nonexistent-attn-ref-test/dir/x.json")
     assert code == 2 and "argument --out" in err
     assert not Path("/nonexistent-attn-ref-test").exists()
 
@@ -66,13 +56,13 @@ def test_out_below_the_project_or_temp_may_create_folders(bench):
 
 @pytest.mark.parametrize("threads", ["0", "-2", "two"])
 def test_threads_must_be_a_positive_int(bench, capsys, threads):
-    code, err = run(bench, capsys, "run", "--device", "cpu", "--threads", threads)
+    code, err = run_main(bench, capsys, "run", "--device", "cpu", "--threads", threads)
     assert code == 2 and "argument --threads" in err
 
 
 @pytest.mark.parametrize("device", ["tpu", "gpu0", "meta"])
 def test_unknown_devices_are_argument_errors(bench, capsys, device):
-    code, err = run(bench, capsys, "run", "--device", device)
+    code, err = run_main(bench, capsys, "run", "--device", device)
     assert code == 2 and "argument --device" in err and repr(device) in err
 
 
@@ -80,19 +70,19 @@ def test_merge_names_a_missing_or_corrupt_result_file(bench, capsys, tmp_path):
     bad = tmp_path / "bad.json"
     bad.write_text("{not json")
     for part, words in ((tmp_path / "missing.json", "No such file"), (bad, "Expecting")):
-        code, err = run(bench, capsys, "merge", str(part), "--out", str(tmp_path / "m.json"))
+        code, err = run_main(bench, capsys, "merge", str(part), "--out", str(tmp_path / "m.json"))
         assert code == 4 and str(part) in err and words in err
     wrong = tmp_path / "wrong.json"
     wrong.write_text(json.dumps({"schema": "x"}))
-    code, err = run(bench, capsys, "merge", str(wrong), "--out", str(tmp_path / "m.json"))
+    code, err = run_main(bench, capsys, "merge", str(wrong), "--out", str(tmp_path / "m.json"))
     assert code == 4 and str(wrong) in err
     assert not (tmp_path / "m.json").exists()
 
 
 def test_report_refuses_a_missing_or_empty_results_folder(bench, capsys, tmp_path):
-    code, err = run(bench, capsys, "report", "--results", str(tmp_path / "missing"))
+    code, err = run_main(bench, capsys, "report", "--results", str(tmp_path / "missing"))
     assert code == 2 and "argument --results" in err
-    code, err = run(bench, capsys, "report", "--results", str(tmp_path))
+    code, err = run_main(bench, capsys, "report", "--results", str(tmp_path))
     assert code == 4 and "no result files" in err
     assert not (tmp_path / "README.md").exists() and not (tmp_path.parent / "README.md").exists()
 

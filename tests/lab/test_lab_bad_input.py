@@ -1,10 +1,11 @@
 """The lab with bad input (issue 20): a corrupt checkpoint names its path; scripts/experiments.py refuses bad
 arguments with the documented exit code and the argument named (docs/exit-codes.md)."""
-import importlib.util
 import re
 from pathlib import Path
 
 import pytest
+
+from conftest import load_script, run_main
 import torch
 
 from attn_ref.lab import CheckpointError, ModelConfig, PreviousTokenCopy, TrainConfig, train
@@ -51,39 +52,29 @@ def test_a_good_checkpoint_still_resumes(tmp_path):
 
 @pytest.fixture(scope="module")
 def experiments():
-    spec = importlib.util.spec_from_file_location("experiments_script", SCRIPT)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+    return load_script(SCRIPT, "experiments_script")
 
-
-def run(mod, capsys, *argv):
-    try:
-        code = mod.main(list(argv))
-    except SystemExit as e:
-        code = e.code
-    return code, capsys.readouterr().err
 
 
 @pytest.mark.parametrize("threads", ["0", "-1", "two"])
 def test_threads_must_be_a_positive_int(experiments, capsys, threads):
-    code, err = run(experiments, capsys, "run", "routing_balance", "--quick", "--threads", threads)
+    code, err = run_main(experiments, capsys, "run", "routing_balance", "--quick", "--threads", threads)
     assert code == 2 and "argument --threads" in err
 
 
 def test_unknown_experiment_is_named(experiments, capsys):
-    code, err = run(experiments, capsys, "run", "routing_balanse")
+    code, err = run_main(experiments, capsys, "run", "routing_balanse")
     assert code == 2 and "routing_balanse" in err and "routing_balance" in err
 
 
 def test_output_folders_are_checked_before_any_training(experiments, capsys, tmp_path):
-    code, err = run(experiments, capsys, "run", "routing_balance", "--quick",
+    code, err = run_main(experiments, capsys, "run", "routing_balance", "--quick",
                     "--out-dir", "/nonexistent-attn-ref-test/out")
     assert code == 2 and "argument --out-dir" in err
     assert not Path("/nonexistent-attn-ref-test").exists()
     a_file = tmp_path / "file"
     a_file.write_text("")
-    code, err = run(experiments, capsys, "run", "routing_balance", "--quick", "--checkpoint-dir", str(a_file))
+    code, err = run_main(experiments, capsys, "run", "routing_balance", "--quick", "--checkpoint-dir", str(a_file))
     assert code == 2 and "argument --checkpoint-dir" in err and "is not a folder" in err
 
 
@@ -92,7 +83,7 @@ def test_a_corrupt_checkpoint_exits_4_naming_the_path(experiments, capsys, tmp_p
     folder.mkdir(parents=True)
     for alpha in ("0", "0.01", "0.1"):  # whichever model trains first finds garbage
         (folder / f"routing_alpha_{alpha}_.pt").write_bytes(b"garbage")
-    code, err = run(experiments, capsys, "run", "routing_balance", "--quick", "--no-progress", "--threads", "1",
+    code, err = run_main(experiments, capsys, "run", "routing_balance", "--quick", "--no-progress", "--threads", "1",
                     "--checkpoint-dir", str(tmp_path / "ck"), "--out-dir", str(tmp_path / "out"))
     assert code == 4
     assert err.startswith("experiments.py: error: checkpoint ") and str(folder) in err
