@@ -711,15 +711,10 @@ def main(argv: Sequence[str] | None = None, **render_overrides) -> int:
     except UnknownSceneError as exc:
         print(f"render: --only: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except MediaDirError as exc:
+    except (MediaDirError, MediaDirLocked, ClusterUnavailable) as exc:
         print(f"render: {exc}", file=sys.stderr)
-        return EXIT_MEDIA_DIR
-    except MediaDirLocked as exc:
-        print(f"render: {exc}", file=sys.stderr)
-        return EXIT_LOCKED
-    except ClusterUnavailable as exc:
-        print(f"render: {exc}", file=sys.stderr)
-        return EXIT_CLUSTER
+        codes = ((MediaDirError, EXIT_MEDIA_DIR), (MediaDirLocked, EXIT_LOCKED), (ClusterUnavailable, EXIT_CLUSTER))
+        return next(code for cls, code in codes if isinstance(exc, cls))
     except (KeyboardInterrupt, Interrupted) as exc:
         signum = exc.signum if isinstance(exc, Interrupted) else signal.SIGINT
         print(f"render: interrupted by {signal.Signals(signum).name}; the running scenes were ended and their "
