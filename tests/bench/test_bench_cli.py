@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import load_script, run_main
+from support import load_script, run_main
 import torch
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import load_script, run_main
+from support import load_script, run_main
 import torch
 
 from attn_ref.lab import CheckpointError, ModelConfig, PreviousTokenCopy, TrainConfig, train

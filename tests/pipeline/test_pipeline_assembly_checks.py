@@ -17,8 +17,8 @@ import sys
 import wave
 from pathlib import Path
 
-import numpy as np
 import pytest
+from support import write_tiny_mp4
 from pipeline_helpers import FIXTURE_MANIFEST, REPO_ROOT
 
 from scenes.course import load_course
@@ -64,19 +64,8 @@ COURSE = replace(_c, lectures=tuple(replace(x, thumbnail=None) for x in _c.lectu
 @pytest.fixture(scope="session")
 def rendered(tmp_path_factory) -> tuple[Path, str]:
     """(media folder with lecture 90 rendered at quality l, the --manifest spec of its course)."""
-    import av
-
     root = tmp_path_factory.mktemp("rendered")
-    mp4 = root / "src.mp4"
-    with av.open(str(mp4), "w") as c:
-        s = c.add_stream("libx264", rate=15)
-        s.width, s.height, s.pix_fmt = 64, 36, "yuv420p"
-        for i in range(FRAMES):
-            frame = av.VideoFrame.from_ndarray(np.full((36, 64, 3), i * 8, np.uint8), format="rgb24")
-            for pkt in s.encode(frame):
-                c.mux(pkt)
-        for pkt in s.encode():
-            c.mux(pkt)
+    mp4 = write_tiny_mp4(root / "src.mp4", FRAMES, 15, 8)
     fake = root / "fake_manim.py"
     fake.write_text(FAKE)
     manifest = root / "manifest.py"

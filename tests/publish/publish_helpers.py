@@ -18,6 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from support import write_tiny_mp4  # noqa: E402
 from googleapiclient.http import HttpMockSequence  # noqa: E402
 
 ACCESS_TOKEN = "ya29.TEST-ACCESS-TOKEN-must-never-be-printed-0123456789"
@@ -36,21 +37,8 @@ DURATION = round(FRAMES / FPS, 3)  # what the metadata says of every fake lectur
 @functools.lru_cache(maxsize=1)
 def _tiny_mp4() -> bytes:
     """5 frames of 64x36 h264 at 15 fps: a real, decodable video of a few hundred bytes."""
-    import av
-    import numpy as np
-
     with tempfile.TemporaryDirectory() as tmp:
-        path = Path(tmp) / "tiny.mp4"
-        with av.open(str(path), "w") as c:
-            s = c.add_stream("libx264", rate=FPS)
-            s.width, s.height, s.pix_fmt = 64, 36, "yuv420p"
-            for i in range(FRAMES):
-                frame = av.VideoFrame.from_ndarray(np.full((36, 64, 3), i * 40, np.uint8), format="rgb24")
-                for pkt in s.encode(frame):
-                    c.mux(pkt)
-            for pkt in s.encode():
-                c.mux(pkt)
-        return path.read_bytes()
+        return write_tiny_mp4(Path(tmp) / "tiny.mp4", FRAMES, FPS, 40).read_bytes()
 
 
 def fake_mp4(fill: bytes = b"x", size: int = VIDEO_SIZE) -> bytes:
