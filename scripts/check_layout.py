@@ -26,7 +26,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scenes.course import Course, load_course  # noqa: E402
+from scenes.course import Course  # noqa: E402
+from scenes.pipeline import cli  # noqa: E402
 from scenes.kit.layout_check import ENV, Finding, read_declared, read_findings  # noqa: E402
 from scenes.pipeline.render import child_env  # noqa: E402
 
@@ -78,24 +79,18 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/check_layout.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--lecture", default="ready", help="'ready' (default), 'all', or ids: 01 | 1 | 01,03")
     ap.add_argument("--scene", action="append", default=[], help="only this scene class (repeatable)")
-    ap.add_argument("--jobs", type=int, default=1, help="scenes checked at once (default 1)")
+    ap.add_argument("--jobs", type=cli.positive_int, default=1, help="scenes checked at once (default 1)")
     ap.add_argument("--voice", default="silent", choices=("silent", "piper", "espeak", "auto"),
                     help="ATTN_VOICE for the dry runs (default silent)")
-    ap.add_argument("--frame-rate", type=int, default=FRAME_RATE, help=f"default {FRAME_RATE}, the final video's")
+    ap.add_argument("--frame-rate", type=cli.positive_int, default=FRAME_RATE,
+                    help=f"default {FRAME_RATE}, the final video's")
     ap.add_argument("--timeout", type=float, default=900, help="seconds per scene (default 900)")
     ap.add_argument("--out-dir", type=Path, help="findings JSON and logs (default: a temporary folder)")
     ap.add_argument("--json", type=Path, help="also write every finding and failure here")
     ap.add_argument("--manifest", help="course object, 'module:ATTR' or 'file.py:ATTR' (default scenes.course:COURSE)")
     args = ap.parse_args(argv)
-    if args.jobs < 1 or args.frame_rate < 1:
-        ap.error("--jobs and --frame-rate must be at least 1")
 
-    course = load_course(args.manifest)
-    try:
-        lectures = course.select(args.lecture)
-    except KeyError as exc:
-        print(f"check_layout: {exc.args[0]}", file=sys.stderr)
-        return 2
+    course, lectures = cli.course_and_lectures(ap, args.manifest, args.lecture)
     todo = [(lec.id, sc.path(course.root), sc.scene) for lec in lectures for sc in lec.scenes]
     if args.scene:
         unknown = sorted(set(args.scene) - {s for _, _, s in todo})

@@ -31,7 +31,8 @@ ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from scenes.course import SceneSpec, load_course  # noqa: E402
+from scenes.course import SceneSpec  # noqa: E402
+from scenes.pipeline import cli  # noqa: E402
 from scenes.pipeline import listen  # noqa: E402
 
 
@@ -178,11 +179,10 @@ def main(argv: list[str] | None = None) -> int:
             print_scene(r)
         return report(saved["lecture"], saved["model"], results, args)
 
-    course = load_course(args.manifest)
-    try:
-        lec = course.lecture(args.lecture)
-    except KeyError as exc:
-        ap.error(str(exc.args[0]))
+    course, lectures = cli.course_and_lectures(ap, args.manifest, args.lecture)
+    if len(lectures) != 1:
+        ap.error(f"--lecture {args.lecture!r}: name one lecture, e.g. 01")
+    lec = lectures[0]
     specs = list(lec.scenes)
     if args.scene:
         unknown = sorted(set(args.scene) - {s.scene for s in specs})

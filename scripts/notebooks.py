@@ -13,7 +13,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from scenes.course import load_course
+from scenes.pipeline import cli
 from scenes.kit.notebook import notebook_path, render
 
 
@@ -23,11 +23,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 when a notebook is missing or stale")
     ap.add_argument("--manifest", default=None, help="course manifest (module:ATTR or file.py:ATTR)")
     args = ap.parse_args(argv)
-    course = load_course(args.manifest)
-    try:
-        lectures = course.select(args.lecture)
-    except KeyError as e:
-        ap.error(str(e.args[0]))
+    course, lectures = cli.course_and_lectures(ap, args.manifest, args.lecture)
     if not lectures:
         print(f"no lecture selected by {args.lecture!r}", file=sys.stderr)
         return 2

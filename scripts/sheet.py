@@ -23,7 +23,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scenes.course import load_course  # noqa: E402
+from scenes.pipeline import cli  # noqa: E402
 from scenes.kit.layout_check import format_time  # noqa: E402
 from scenes.pipeline.av_join import ffmpeg_exe  # noqa: E402
 from scenes.pipeline.media import SceneOutputs, probe_video, quality as parse_quality, read_sections  # noqa: E402
@@ -124,13 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.every < 0 or args.columns < 1 or args.tile_width < 16:
         ap.error("--every must be >= 0, --columns >= 1, --tile-width >= 16")
-    course = load_course(args.manifest)
+    course, lectures = cli.course_and_lectures(ap, args.manifest, args.lecture)
     try:
         q = parse_quality(args.quality)
-        lectures = course.select(args.lecture)
-    except (KeyError, ValueError) as exc:
-        print(f"sheet: {exc.args[0]}", file=sys.stderr)
-        return 2
+    except ValueError as exc:
+        ap.error(f"--quality: {exc}")
     media = Path(args.media_dir or course.root / "media").resolve()
     todo = [(lec, sc) for lec in lectures for sc in lec.scenes if not args.scene or sc.scene in args.scene]
     if not todo:

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 
 def load_script(path, name: str):
-    """A script under scripts/ imported as a module (its ``main(argv)`` callable in-process)."""
+    """A script under scripts/ imported as module ``name`` (its ``main(argv)`` callable in-process)."""
     import importlib.util
+    import sys
 
     spec = importlib.util.spec_from_file_location(name, path)
-    mod = importlib.util.module_from_spec(spec)
+    mod = sys.modules[name] = importlib.util.module_from_spec(spec)  # dataclasses look their module up
     spec.loader.exec_module(mod)
     return mod
 

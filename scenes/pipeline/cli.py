@@ -74,6 +74,17 @@ def select_lectures(course: Course, selector: str) -> list[Lecture]:
                          f"{', '.join(x.id for x in course.lectures)} (or use 'ready' or 'all')") from None
 
 
+def course_and_lectures(ap: argparse.ArgumentParser, manifest: str | None,
+                        selector: str) -> tuple[Course, list[Lecture]]:
+    """:func:`load_manifest` then :func:`select_lectures` for a script: a bad ``--manifest`` or
+    ``--lecture`` exits 2 through ``ap.error`` with the one-line message."""
+    try:
+        course = load_manifest(manifest)
+        return course, select_lectures(course, selector)
+    except UsageError as exc:
+        ap.error(str(exc))
+
+
 def scheduler_address(text: str) -> str:
     """argparse type: a Dask scheduler's address, ``tcp://HOST:PORT`` (or ``tls://HOST:PORT``)."""
     from urllib.parse import urlsplit
