@@ -16,10 +16,11 @@ import torch
 from manim import Camera, Transform, VGroup, tempconfig
 
 import attn_ref as ar
+from scenes.kit.format import shown
 from scenes.kit.mobjects import (ArcDiagram, AttentionGrid, BenchmarkChart, CitationLine, CodePanel,
                                  HeadStack, MaskOverlay, MatrixGrid, RecapCard, ReferencesCard, SoftmaxBars,
                                  TileGrid, TitleCard, TokenRow, VectorColumn, bbox, find_overlaps, fit_to_frame,
-                                 fit_within, format_number, inside_frame, overlaps, provenance_line)
+                                 fit_within, inside_frame, overlaps, provenance_line)
 from scenes.kit.mobjects.code_panel import body_lines, resolve, source_of
 from scenes.kit.references import Reference
 from scenes.kit.theme import BUFF, COLORS, FRAME, SAFE, heat_color
@@ -98,12 +99,12 @@ def test_token_row():
 def test_vector_column(data):
     qv = data["q"][0, 1]
     col = VectorColumn(qv, label_text="q (cat)", role="Q")
-    assert [e.original_text for e in col.entries] == [format_number(x) for x in qv.tolist()]
+    assert [e.original_text for e in col.entries] == [shown(x) for x in qv.tolist()]
     assert_apart(col.entries, "entries")
     assert col.label.get_bottom()[1] > col.brackets.get_top()[1]
     assert col.entries[0].get_color().to_hex().upper() == COLORS.Q
-    assert format_number(-0.5) == "\u22120.50" and format_number(-0.001) == "0.00"
-    assert format_number(float("-inf")) == "\u2212\u221e"
+    assert shown(-0.5) == "\u22120.50" and shown(-0.001) == "0.00"
+    assert shown(float("-inf")) == "\u2212\u221e"
 
 
 # ----------------------------------------------------------------------------------------------- grids
@@ -113,7 +114,7 @@ def test_matrix_grid(data):
     fit_to_frame(grid)
     assert inside_frame(grid, margin=BUFF.MARGIN - 1e-6)
     nums = flat(grid.numbers)
-    assert [t.original_text for t in nums] == [format_number(x) for x in s.flatten().tolist()]
+    assert [t.original_text for t in nums] == [shown(x) for x in s.flatten().tolist()]
     assert_apart(nums, "grid numbers")
     for i in range(6):
         for j in range(6):
@@ -508,7 +509,7 @@ def test_matrix_grid_product_rows():
     x = np.array([[1.0, 2.0], [-1.0, 0.5], [0.0, 3.0]])
     w = np.array([[0.5, -1.0], [2.0, 1.0]])
     xg, wg, out = MatrixGrid(x), MatrixGrid(w), MatrixGrid(x @ w)
-    assert [t.original_text for t in out.numbers[1]] == [format_number(v) for v in (x @ w)[1]]
+    assert [t.original_text for t in out.numbers[1]] == [shown(v) for v in (x @ w)[1]]
     anim = out.product_rows(xg, wg)
     assert isinstance(anim, Succession) and len(anim.animations) == 2 * len(x)  # light up, then write, per row
     with tempconfig({"dry_run": True}):  # a quarter into row 0's light-up: only its two highlights are seen

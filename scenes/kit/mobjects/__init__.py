@@ -9,7 +9,7 @@ from .code_panel import CodePanel
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .matrices import MatrixGrid, VectorColumn
-from .text import as_array, format_number, label, number
+from .text import as_array, label, number
 from .tokens import TokenRow
 
 __all__ = [
@@ -34,7 +34,6 @@ __all__ = [
     "find_overlaps",
     "fit_to_frame",
     "fit_within",
-    "format_number",
     "inside_frame",
     "label",
     "load_benchmark",

@@ -14,7 +14,8 @@ from manim import DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Circle, Square, VGroup
 
 from ..theme import BUFF, COLORS, SIZES
 from .matrices import MatrixGrid, _fit_uniform
-from .text import NEG_INF, as_array, format_number, label
+from ..format import shown
+from .text import NEG_INF, as_array, label
 
 __all__ = ["AttentionGrid", "MaskOverlay", "displayed_weights"]
 
@@ -86,7 +87,7 @@ class AttentionGrid(MatrixGrid):
             header = label("\u03a3", size=label_size, color=COLORS.WEIGHT)
             totals = np.round(self.displayed.sum(axis=1), decimals)
             for i, t in enumerate(totals):
-                s = label(format_number(t, decimals), size=font_size, color=COLORS.WEIGHT, mono=True)
+                s = label(shown(t, decimals), size=font_size, color=COLORS.WEIGHT, mono=True)
                 self.row_sums.add(s.next_to(self.cells[i][-1], RIGHT, buff=BUFF.MEDIUM))
             header.next_to(self.cells[0][-1], UP, buff=BUFF.SMALL).set_x(self.row_sums.get_x())
             self.row_sums_header = header

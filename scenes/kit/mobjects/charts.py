@@ -28,7 +28,8 @@ from manim import DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Dot, Line, Rectangle, Trans
 
 from ..theme import BUFF, COLORS, SIZES
 from .matrices import _fit_uniform
-from .text import as_array, format_number, label, set_on_line
+from ..format import shown
+from .text import as_array, label, set_on_line
 
 __all__ = ["PROVENANCE_KEYS", "BenchmarkChart", "SoftmaxBars", "load_benchmark", "provenance_line"]
 
@@ -65,7 +66,7 @@ class SoftmaxBars(VGroup):
             bar.move_to(np.array([k * step, h / 2, 0.0]))
             self.bars.add(bar)
             if show_values:
-                self.values.add(label(format_number(self.displayed[k], decimals), size=font_size, color=color,
+                self.values.add(label(shown(self.displayed[k], decimals), size=font_size, color=color,
                                       mono=True))
         _fit_uniform(list(self.values), step * 0.85, 10.0)
         for bar, val in zip(self.bars, self.values):

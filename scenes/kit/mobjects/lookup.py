@@ -18,7 +18,8 @@ import torch
 from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Arrow, Line, Rectangle, RoundedRectangle, VGroup
 
 from ..theme import BUFF, COLORS, SIZES, role_color
-from .text import as_array, format_number, label, set_on_line
+from ..format import shown
+from .text import as_array, label, set_on_line
 
 __all__ = ["KeyPlane", "LookupTable"]
 
@@ -56,7 +57,7 @@ class LookupTable(VGroup):
         box_h = label("Ag", size=font_size).height + 0.3
         self.key_boxes = VGroup()
         self.arrows, self.value_texts, self.rows = VGroup(), VGroup(), VGroup()
-        value_texts = [label(format_number(v, value_decimals), size=number_size, color=self.value_color, mono=True)
+        value_texts = [label(shown(v, value_decimals), size=number_size, color=self.value_color, mono=True)
                        for v in vals]
         value_w = max(t.width for t in value_texts)
         self.value_x = box_w / 2 + 0.25 + 0.55 + 0.25 + value_w  # right edge of the values
@@ -121,7 +122,7 @@ class LookupTable(VGroup):
             raise ValueError(f"{len(s)} scores for {len(self.keys)} keys")
         u = self._unit()
         col = VGroup()
-        texts = [label(format_number(v, decimals), size=self.number_size, color=color, mono=True).scale(u)
+        texts = [label(shown(v, decimals), size=self.number_size, color=color, mono=True).scale(u)
                  for v in s]
         right = max(t.width for t in texts) / 2
         for j, t in enumerate(texts):
@@ -142,7 +143,7 @@ class LookupTable(VGroup):
             raise ValueError(f"{len(w)} weights for {len(self.keys)} keys")
         if w.min() < -1e-12 or w.max() > 1 + 1e-12:
             raise ValueError("weights must lie in [0, 1]")
-        shown = ar.round_to_sum(torch.as_tensor(w), decimals=decimals).numpy()
+        rounded = ar.round_to_sum(torch.as_tensor(w), decimals=decimals).numpy()
         u = self._unit()
         full = self.weight_width * 0.62 * u
         height = 0.3 * self.row_height * u
@@ -157,11 +158,11 @@ class LookupTable(VGroup):
             tracks.add(track)
             bars.add(bar)
             if show_numbers:
-                t = label(format_number(shown[j], decimals), size=self.number_size, color=color, mono=True).scale(u)
+                t = label(shown(rounded[j], decimals), size=self.number_size, color=color, mono=True).scale(u)
                 t.next_to(track, RIGHT, buff=BUFF.SMALL)
                 numbers.add(t)
         col.add(tracks, bars, numbers)
-        col.bars, col.numbers, col.tracks, col.displayed = bars, numbers, tracks, shown
+        col.bars, col.numbers, col.tracks, col.displayed = bars, numbers, tracks, rounded
         return col
 
     def highlight_row(self, j: int, color: str = COLORS.ACCENT, right: float | None = None) -> Rectangle:

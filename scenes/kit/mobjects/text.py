@@ -4,19 +4,17 @@ Numbers are plain ``Text`` in the mono font (no LaTeX per number: fast to build,
 """
 from __future__ import annotations
 
-import math
 from functools import lru_cache
 
 import numpy as np
 from manim import DOWN, RIGHT, Paragraph, Text, VGroup
 
+from ..format import MINUS, NEG_INF, shown
 from ..theme import COLORS, FONTS, SIZES
 
-__all__ = ["MINUS", "NEG_INF", "as_array", "expression", "format_number", "label", "number", "paragraph",
+__all__ = ["MINUS", "NEG_INF", "as_array", "expression", "label", "number", "paragraph",
            "set_on_line"]
 
-MINUS = "\u2212"  # − (typographic minus)
-NEG_INF = MINUS + "\u221e"  # −∞
 
 
 def label(text: str, size: float = SIZES.LABEL, color: str = COLORS.TEXT, mono: bool = False,
@@ -85,22 +83,9 @@ def expression(*parts, size: float = SIZES.BODY) -> VGroup:
     return group
 
 
-def format_number(value: float, decimals: int = 2) -> str:
-    """``-0.5`` → ``−0.50``; ``-inf`` → ``−∞``; ``-0.00`` is shown as ``0.00``."""
-    v = float(value)
-    if math.isnan(v):
-        return "NaN"
-    if math.isinf(v):
-        return NEG_INF if v < 0 else "\u221e"
-    s = f"{v:.{decimals}f}"
-    if s.startswith("-") and float(s) == 0.0:
-        s = s[1:]
-    return s.replace("-", MINUS)
-
-
 def number(value: float, decimals: int = 2, size: float = SIZES.NUMBER, color: str = COLORS.TEXT) -> Text:
-    """A number in the mono font, formatted by :func:`format_number`."""
-    return Text(format_number(value, decimals), font=FONTS.MONO, font_size=size, color=color)
+    """A number in the mono font, formatted by :func:`scenes.kit.format.shown`."""
+    return Text(shown(value, decimals), font=FONTS.MONO, font_size=size, color=color)
 
 
 def as_array(values, ndim: int | None = None, name: str = "values") -> np.ndarray:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from scenes.kit.mobjects import format_number
+from scenes.kit.format import shown
 from scenes.l01_fundamentals import data as d
 
 from scene_checks import lecture_check, topic_section_problem
@@ -49,7 +49,7 @@ def typed_data_numbers(file: str) -> list:
     values = {sd.blended_value, *sd.scores, w.score_shown, *w.products_shown, *sw.scores, dv.measured[0],
               dv.measured[-1], sa.max_weight_unscaled[-1], sa.jacobian_norm_unscaled[-1], st.overflow_threshold,
               *st.scores}
-    texts = {format_number(v, 2) for v in values} | {format_number(v, 2).replace("\u2212", "-") for v in values}
+    texts = {shown(v, 2) for v in values} | {shown(v, 2).replace("\u2212", "-") for v in values}
     texts = {t for t in texts if t not in ("0.00", "1.00")}
     rounded = ({round(v, 2) for v in values if round(abs(v) * 100) % 10}  # two significant decimals: 3.41
                | {float(v) for v in values if abs(v) >= 100} | {float(dv.samples)})  # 1000, 20000

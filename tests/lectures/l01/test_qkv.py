@@ -10,7 +10,8 @@ import pytest
 import torch
 
 import scenes.kit.equations as E
-from scenes.kit.mobjects import find_overlaps, format_number, overlaps
+from scenes.kit.format import shown
+from scenes.kit.mobjects import find_overlaps, overlaps
 from scenes.kit.mobjects.lookup import KeyPlane, LookupTable
 from scenes.l01_fundamentals import data as d
 
@@ -92,14 +93,14 @@ def test_lookup_table_draws_the_soft_dictionary():
     sd = d.soft_dictionary()
     table = LookupTable(sd.keys, sd.values, value_name=sd.value_name)
     assert [lab.original_text for lab in table.key_labels] == list(sd.keys)
-    assert [t.original_text for t in table.value_texts] == [format_number(v, 0) for v in sd.values]
+    assert [t.original_text for t in table.value_texts] == [shown(v, 0) for v in sd.values]
     assert not find_overlaps(list(table.rows))
     assert [h.original_text for h in table.headers] == ["key", sd.value_name]
     table.scale(0.8).shift([1.0, -0.5, 0])  # columns built later follow the table
     scores = table.score_column(sd.scores)
-    assert [t.original_text for t in scores] == [format_number(s, 2) for s in sd.scores]
+    assert [t.original_text for t in scores] == [shown(s, 2) for s in sd.scores]
     soft = table.weight_column(sd.weights)
-    assert [t.original_text for t in soft.numbers] == [format_number(w, 2) for w in sd.weights_shown]
+    assert [t.original_text for t in soft.numbers] == [shown(w, 2) for w in sd.weights_shown]
     assert sum(float(t.original_text) for t in soft.numbers) == pytest.approx(1.0)
     widths = np.array([b.width for b in soft.bars])
     assert np.allclose(widths / widths.max(), np.array(sd.weights) / max(sd.weights), atol=1e-6)
