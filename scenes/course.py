@@ -403,6 +403,17 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         tags=(*_COMMON_TAGS, "multi-head attention", "induction heads", "attention heads"),
         target_minutes=18,
+        scenes=(
+            SceneSpec("scenes/l02_multihead/l02_why_heads.py", "WhyHeads", sections=(section("L02.1"),)),
+            SceneSpec("scenes/l02_multihead/l02_parameter_matrices.py", "ParameterMatrices",
+                      sections=(section("L02.2"),)),
+            SceneSpec("scenes/l02_multihead/l02_projections.py", "Projections", sections=(section("L02.3"),)),
+            SceneSpec("scenes/l02_multihead/l02_head_dimension.py", "HeadDimension", sections=(section("L02.4"),)),
+            SceneSpec("scenes/l02_multihead/l02_specialisation.py", "Specialisation", sections=(section("L02.5"),)),
+            SceneSpec("scenes/l02_multihead/l02_aggregation.py", "Aggregation", sections=(section("L02.6"),)),
+            SceneSpec("scenes/l02_multihead/l02_parallel.py", "ParallelHeads", sections=(section("L02.7"),)),
+            SceneSpec("scenes/l02_multihead/l02_recap.py", "Recap", sections=("Recap", "References")),
+        ),
     ),
     Lecture(
         id="03", slug="rotary-positional-embeddings", title="Rotary Positional Embeddings",
