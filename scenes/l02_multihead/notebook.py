@@ -303,8 +303,9 @@ fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3))
 a.bar([str(h) for h in m["heads"]], [two["accuracy"] for two, _ in head_runs])
 a.set_xlabel("heads (d_model 64, 32,000 parameters)")
 a.set_title("lab: ordered-pair recall accuracy")
-b.bar([f"{h} (d_k {d})" for h, d in zip(TABLE3_HEADS, TABLE3_D_K)], TABLE3_BLEU)
+b.bar([f"{h}\\n(d_k {d})" for h, d in zip(TABLE3_HEADS, TABLE3_D_K)], TABLE3_BLEU)
 b.set_ylim(24, 26.2)
+b.set_xlabel("heads (d_model 512)")
 b.set_title("cited: Vaswani et al. 2017, Table 3 (A), BLEU")
 plt.show()
 print(f"single head: {single_head_gap} BLEU below the best setting")
@@ -496,10 +497,10 @@ print("a wrong 'head' mixes both real heads:", mixes)
 print(f"largest difference from ar.MultiHeadAttention: weights {(p_w - p).abs().max():.2f}, "
       f"output {(out_wrong - out).abs().max():.2f}")
 
-fig, axes = plt.subplots(1, 4, figsize=(16, 4))
+fig, axes = plt.subplots(1, 4, figsize=(18, 4.5))
 for h in range(N_HEADS):
     heatmap(axes[h], p[0, h], SENTENCE, SENTENCE, f"head {h + 1} (view + transpose)")
-    heatmap(axes[2 + h], p_w[0, h], SENTENCE, SENTENCE, f"'head' {h + 1} (view only)")
+    heatmap(axes[2 + h], p_w[0, h], wrong_tokens[h], wrong_tokens[h], f"'head' {h + 1} (view only): rows mix tokens")
 plt.tight_layout()
 plt.show()
 """, """
@@ -596,8 +597,9 @@ print(f"uniform: weight {1 / n:.4f}, entropy {math.log(n):.2f} nats;  "
       f"std ratio {scale_rows[0]['std'] / scale_rows[1]['std']:.3f}")
 
 plt.figure(figsize=(5, 3))
-for (r, t) in zip(scale_rows, top5):
-    plt.bar([f"{r['label']}\\n#{i + 1}" for i in range(5)], t.tolist(), label=r["label"])
+for i, (r, t) in enumerate(zip(scale_rows, top5)):
+    plt.bar([rank + 0.4 * i - 0.2 for rank in range(1, 6)], t.tolist(), width=0.4, label=r["label"])
+plt.xlabel("rank")
 plt.axhline(1 / n, color="gray", ls=":", label="uniform")
 plt.title("Query 0's five largest weights")
 plt.legend()
@@ -712,7 +714,7 @@ for ax, name in zip(axes, map_names):
     period, start = repeat(mp["tokens"])
     samples[name] = dict(period=period, start=start, prev=prev_token_score(A), ind=induction_score(A, period, start))
     ax.imshow(A, cmap="viridis", vmin=0, vmax=1)
-    ax.set_title(f"{mp['caption'][:40]}...\\nperiod {period}, start {start}", fontsize=9)
+    ax.set_title(f"{name}\\nperiod {period}, start {start}", fontsize=10)
     ax.set_xlabel("key position")
     ax.set_ylabel("query position")
     print(f"{name:28s} period {period:2d}, start {start}: previous-token {samples[name]['prev']:.3f}, "
@@ -734,7 +736,9 @@ ax.axvline(step, color="gray", ls=":")
 ax2 = ax.twinx()
 ax2.plot([s for s, _ in hm["loss_curve"]], [l for _, l in hm["loss_curve"]], color="C1", label="training loss")
 ax.set_xlabel("step")
-ax.legend(loc="center right")
+ax.set_ylabel("best induction score", color="C0")
+ax2.set_ylabel("training loss", color="C1")
+ax.set_title("The phase change")
 plt.show()
 
 # The positional control: the best induction head per period and per offset, beside the wrong-period score.
