@@ -123,7 +123,8 @@ class Inner(sp.Expr):
         return sp.Basic.__new__(cls, a, b_)
 
     def _latex(self, printer):
-        return r"\left\langle " + printer._print(self.args[0]) + r",\ " + printer._print(self.args[1]) + r"\right\rangle"
+        a, c = (printer._print(x) for x in self.args)
+        return r"\left\langle " + a + r",\ " + c + r"\right\rangle"
 
     def doit(self, **hints):
         a, c = (explicit(x) for x in self.args)
@@ -407,7 +408,8 @@ def _claim_pairing(eq):
     gen = rng(306)
     for dim in (4, 8, 16):
         perm = _hf_permutation(dim)
-        pm = sp.ImmutableMatrix(dim, dim, lambda r, c: 1 if perm[r] == c else 0)   # (P x)_r = x_{perm[r]}
+        # (P x)_r = x_{perm[r]}
+        pm = sp.ImmutableMatrix([[1 if perm[r] == c else 0 for c in range(dim)] for r in range(dim)])
         x = randn(gen, dim)
         for pos in (0, 3, 250):
             subs = {P_mat: pm, x_vec: sp.ImmutableMatrix(x.tolist()), m_pos: pos, d: dim}
@@ -608,7 +610,8 @@ register(
                                                                          -sp.floor(I_beta[32])), 0, 1)),
      Clause(Theta_p[i_idx], _add(_mul(Gamma_i[i_idx], Theta_i[i_idx] / s), _mul(_add(1, -Gamma_i[i_idx]),
                                                                              Theta_i[i_idx]))),
-     Clause(sp.Pow(sp.Pow(t_temp, -1, evaluate=False), sp.Rational(1, 2), evaluate=False), _add(_mul(sp.Float("0.1"), sp.log(s)), 1))],
+     Clause(sp.Pow(sp.Pow(t_temp, -1, evaluate=False), sp.Rational(1, 2), evaluate=False),
+            _add(_mul(sp.Float("0.1"), sp.log(s)), 1))],
     _claim_yarn,
     "YaRN: planes that turn fewer than β times in L are interpolated, those turning more are kept, a linear ramp "
     "between; logits get the temperature √(1/t) on q and k.",

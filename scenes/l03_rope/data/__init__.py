@@ -23,13 +23,13 @@ planes                    L03.2  θ_i and λ_i for d = 128, b = 10⁴: λ = 2π 
 score_grids               L03.2  (m, n) grid for fixed q, k: RoPE Toeplitz (≈ 1e-15), added sinusoids not
 decay                     L03.2  RoFormer bound B(r) (B(0) = 32.5) vs a random q·k that oscillates; bound holds
 norms                     L03.2  ‖R x‖ = ‖x‖ at positions up to 10⁴; q and k rotated, never v
-pairings                  L03.3  half vs interleaved pairs on 8 dims, P = (0 2 4 6 1 3 5 7), rope_half(Px) = P rope_int(x)
+pairings                  L03.3  half vs interleaved pairs on 8 dims, P = (0 2 4 6 1 3 5 7), rope_half(Px) = P rope_i(x)
 wrong_pairing             L03.3  designed previous-token head run with the other pairing: no error, peak moves to −2;
                                  still Toeplitz when q and k share the wrong pairing, not when they differ
 bf16_angles               L03.3  bf16 spacing 4 at 1000 and 16 at 4000: fastest-plane errors up to 2 and 8 radians
 partial_rotary            L03.3  GPT-NeoX rotary_pct 0.25: 24 of 96 channels rotated, the rest passed through
 cached_keys               L03.3  keys rotated once at write time = recomputed; left-padding positions cumsum(mask) − 1
-comparison_table          L03.4  six schemes × relative / extra parameters / bias in kernel / KV cache / lab accuracy at 4×
+comparison_table          L03.4  six schemes × relative / extra parameters / bias in kernel / KV cache / lab accuracy
 lab_results               L03.4  lab experiment 2 per scheme: needle accuracy by length and depth, loss by position
 cited_alibi               L03.4  Press et al.: 1.3B trained on 1024 matches sinusoidal trained on 2048 (perplexity)
 training_arcs             L03.5  turns per plane in L = 4096: 46 planes wrap, 18 see part of a turn
@@ -38,8 +38,8 @@ ntk_aware                 L03.5  b' = b·s^(d/(d−2)) = 82,684.6 at s = 8; θ'_
 yarn                      L03.5  bands 0–20 kept, 21–45 blended, 46–63 interpolated; factor 1.2773 at s = 16, ² 1.6314
 llama3                    L03.5  29 planes kept (λ < 2048), 29 divided by 8 (λ > 8192), 6 blended
 base_raising              L03.5  slowest wavelength at bases 10⁴, 5·10⁵, 10⁶
-pitfalls                  L03.5  YaRN factor dropped; original vs max positions; factor 1 = plain; dynamic NTK and the cache
-cited_scaling             L03.5  Chen et al. (PI, 2048 → 32768, 1000 steps) and Peng et al. (YaRN, 10x tokens, 2.5x steps)
+pitfalls                  L03.5  YaRN factor dropped; original vs max positions; factor 1 = plain; dynamic NTK + cache
+cited_scaling             L03.5  Chen et al. (PI, 2048 → 32768, 1000 steps), Peng et al. (YaRN, 10x tokens, 2.5x steps)
 references                recap  the papers (kit References), the manifest's Lecture 3 list
 ========================  =====  ==================================================================
 """
@@ -47,7 +47,7 @@ from __future__ import annotations
 
 from scenes.kit import data_builders
 
-from ._shared import (BASE, HEAD_DIM, LLAMA3_BASE, as_tensor, content, embed, projections, rotate,  # noqa: F401
+from ._shared import (BASE, HEAD_DIM, LLAMA3_BASE, as_tensor, content, embed, projections, rotate,
                       toeplitz_deviation, wavelengths)
 from .absolute_relative import (alibi_grid, diagonal_structure, permutation_equivariance,  # noqa: F401
                                 sinusoidal_table, t5_buckets)

@@ -89,7 +89,7 @@ def _maps(q, k, inv, pq: str, pk: str):
     pos = list(range(PIT_N))
     qs, ks = rotate(q, pos, inv, pq), rotate(k, pos, inv, pk)
     scores = qs @ ks.T / PIT_DIM ** 0.5
-    out, p = ar.sdpa(qs[None, None], ks[None, None], ks[None, None], is_causal=True, return_weights=True)
+    _, p = ar.sdpa(qs[None, None], ks[None, None], ks[None, None], is_causal=True, return_weights=True)
     p = p[0, 0]
     prev = float(torch.stack([p[i, i - 1] for i in range(1, PIT_N)]).mean())
     return scores, p, prev
@@ -115,7 +115,8 @@ def wrong_pairing() -> WrongPairing:
         raised = True
         raise
     return WrongPairing(PIT_N, PIT_DIM, to_tuple(p_c), to_tuple(p_w), to_tuple(p_m), prev_c, prev_w, prev_m,
-                        float((p_w - p_c).abs().max()), _peak_offset(p_c), _peak_offset(p_w), toeplitz_deviation(s_c), toeplitz_deviation(s_w),
+                        float((p_w - p_c).abs().max()), _peak_offset(p_c), _peak_offset(p_w),
+                        toeplitz_deviation(s_c), toeplitz_deviation(s_w),
                         toeplitz_deviation(s_m), raised, DESIGNED,
                         ("huggingface/transformers#25199", "pytorch/torchtitan#801"))
 

@@ -79,7 +79,8 @@ def test_t5_buckets_are_hfs_rule_exact_then_log_spaced():
 
 def test_alibi_slopes_and_bias():
     a = d.alibi_grid()
-    assert a.slopes == tuple(2.0 ** (-8 * h / 8) for h in range(1, 9)) and a.slopes[0] == 0.5 and a.slopes[-1] == 1 / 256
+    assert a.slopes == tuple(2.0 ** (-8 * h / 8) for h in range(1, 9))
+    assert a.slopes[0] == 0.5 and a.slopes[-1] == 1 / 256
     assert a.slopes_12 == pytest.approx(a.slopes + tuple(2 ** -x for x in (0.5, 1.5, 2.5, 3.5)), abs=1e-15)
     for h in range(a.n_heads):
         for i in range(a.n):
@@ -106,8 +107,8 @@ def test_relative_grids_are_toeplitz_and_added_sinusoids_are_not():
 def test_wrong_formulas_fail_their_claims():
     w, slope = EQUATIONS["alibi"].clauses
     inner = w.rhs.args[0]
-    wrong = Clause(w.lhs, eqr.SoftmaxJ((eqr.qk_ij - eqr._mul(eqr.m_h, eqr._add(eqr.i_idx, -eqr.j_idx))) / sp.sqrt(eqr.d),
-                                       eqr.j_idx))    # the bias scaled by 1/√d: not ALiBi
+    biased = eqr.qk_ij - eqr._mul(eqr.m_h, eqr._add(eqr.i_idx, -eqr.j_idx))
+    wrong = Clause(w.lhs, eqr.SoftmaxJ(biased / sp.sqrt(eqr.d), eqr.j_idx))    # the bias scaled by 1/√d: not ALiBi
     assert wrong.rhs.args[0] != inner
     with pytest.raises(EquationError):
         with_clauses("alibi", wrong, slope).check()
