@@ -247,7 +247,7 @@ register(
             Rot(_mul(_add(n_pos, -m_pos), theta)))],
     _claim_rotation,
     "A 2-D rotation; rotations compose by adding angles, so R(mθ)ᵀR(nθ) depends on n − m only.",
-    SU, where="§3.2.1, eq. (13) (d = 2)",
+    SU, where="§3.2.1 (the 2D case)",
 )
 
 
@@ -299,7 +299,7 @@ register(
             sp.MatMul(x_m.T, W_q4.T, RopeMat(_add(n_pos, -m_pos)), W_k4, x_n))],
     _claim_relative,
     "RoPE's score: rotating q by its position and k by its own gives a score that depends on n − m only.",
-    SU, {"W_{q}": "Q", "W_{k}": "K"}, where="§3.4.2, eq. (16)",
+    SU, {"W_{q}": "Q", "W_{k}": "K"}, where="§3.2.2 (general form, R^d_{Θ,n−m})",
 )
 
 
@@ -337,7 +337,7 @@ register(
                        sp.exp(_mul(sp.I, _add(m_pos, -n_pos), theta), evaluate=False)), evaluate=False))],
     _claim_complex,
     "The same in complex numbers: a plane is one complex number, a rotation a multiplication by e^{iθ}.",
-    SU, {r"\tilde{q}": "Q", r"\tilde{k}": "K"}, where="§3.2.2, eq. (12)",
+    SU, {r"\tilde{q}": "Q", r"\tilde{k}": "K"}, where="§3.2.1 (the 2D case in complex form)",
 )
 
 
@@ -390,7 +390,7 @@ register(
      Clause(Norm(sp.MatMul(RopeMat(m_pos), x_vec)), Norm(x_vec))],
     _claim_norm,
     "Rotations are orthogonal with determinant 1: RoPE never changes the length of q or k.",
-    SU, where="§3.4.1 (R_{Θ,m} is orthogonal)",
+    SU, where="§3.2.2 (R^d_{Θ,m} is orthogonal)",
 )
 
 
@@ -536,7 +536,8 @@ register(
     [Clause(Theta_p[i_idx], Theta_i[i_idx] / s), Clause(m_pos, m_pos / s, rel=r"\mapsto")],
     _claim_pi,
     "Position interpolation: every frequency divided by s, the same as squeezing positions by s.",
-    CHEN_2023_PI, where="§2.3, eq. (4); RopeScaling('linear', s) (code index i = 0 … d/2 − 1)",
+    CHEN_2023_PI,
+    where="position interpolation f'(x, m) = f(x, mL/L'); RopeScaling('linear', s), code index i = 0 … d/2 − 1",
 )
 
 
@@ -571,7 +572,7 @@ register(
      Clause(Theta_p[0], Theta_i[0])],
     _claim_ntk,
     "NTK-aware scaling raises the base so the slowest plane is interpolated by exactly s and the fastest not at all.",
-    PENG, where="§3.1 ('NTK-aware' interpolation, after bloc97 2023); code index i = 0 … d/2 − 1",
+    PENG, where="'NTK-aware' interpolation (bloc97 2023, as described by Peng et al.); code index i = 0 … d/2 − 1",
 )
 
 
@@ -616,7 +617,7 @@ register(
     "YaRN: planes that turn fewer than β times in L are interpolated, those turning more are kept, a linear ramp "
     "between; logits get the temperature √(1/t) on q and k.",
     PENG, where="as implemented (jquesnelle/yarn, HF _compute_yarn_parameters): ramp linear in the code's plane "
-                "index i = 0 … d/2 − 1, β = 32 and 1; eq. (22) for √(1/t)",
+                "index i = 0 … d/2 − 1, β = 32 and 1; the attention temperature √(1/t) = 0.1 ln s + 1",
 )
 
 
@@ -650,7 +651,7 @@ register(
      Clause(f_att, _add(_mul(sp.Float("0.1"), sp.log(s)), 1))],
     _claim_factor,
     "YaRN's factor multiplies cos and sin, so it lands on q and on k: the logits scale by its square.",
-    PENG, where="eq. (22), as applied by HF (attention_scaling on cos and sin)",
+    PENG, where="the attention temperature √(1/t), as applied by HF (attention_scaling on cos and sin)",
 )
 
 

@@ -24,7 +24,7 @@ PIT_SHARPNESS = 4.0
 """The designed q is scaled by this so the previous-token peak is sharp after softmax."""
 BF16_POSITIONS: tuple[int, ...] = (1000, 4000)
 PARTIAL_HEAD_DIM, PARTIAL_PCT = 96, 0.25
-"""GPT-NeoX-20B: head_dim 6144/64 = 96, rotary_pct 0.25 → 24 rotated channels (config values, [verify])."""
+"""GPT-NeoX-20B (HF GPTNeoXConfig defaults): head_dim 6144/64 = 96, rotary_pct 0.25 → 24 rotated channels."""
 PAD_MASK: tuple[int, ...] = (0, 0, 1, 1, 1)
 
 
@@ -183,7 +183,8 @@ def partial_rotary() -> PartialRotary:
     x = gaussian((PARTIAL_HEAD_DIM,), PAIR_SEED + 1)
     y = rotate(x, [7], inv)[0]
     return PartialRotary(PARTIAL_HEAD_DIM, PARTIAL_PCT, rot, bool(torch.equal(y[rot:], x[rot:])),
-                         bool((y[:rot] != x[:rot]).any()), "GPT-NeoX-20B config: rotary_pct 0.25 [verify]")
+                         bool((y[:rot] != x[:rot]).any()),
+                         "HF GPTNeoXConfig defaults (EleutherAI/gpt-neox-20b): hidden 6144, 64 heads, rotary_pct 0.25")
 
 
 @dataclass(frozen=True)
