@@ -324,3 +324,29 @@ def test_rope_decay_bound_decays_with_distance():
     inv = rope_frequencies(128, scaling=RopeScaling("linear", 4.0))[0]
     stretched = rope_decay_bound(torch.arange(0, 400, 4), inv_freq=inv)
     torch.testing.assert_close(stretched, b[:100], atol=1e-10, rtol=0)
+
+
+def test_rope_decay_bound_is_a_direct_loop_and_bounds_the_score():
+    """E3.14 against a plain-Python double loop (cmath), and the Abel-summation inequality it stands for:
+    |score(r)| ≤ max_i |h_{i+1} − h_i| · (d/2) · B(r) with h_i = q̃_i conj(k̃_i) (interleaved pairs), h_{d/2} = 0."""
+    for d in (8, 128):
+        theta = [10000.0 ** (-2 * k / d) for k in range(d // 2)]
+        rs = [0, 1, 2, 17, 255, 1000, 4096]
+        got = rope_decay_bound(rs, d)
+        for r, g in zip(rs, got.tolist()):
+            loop = sum(abs(sum(cmath.exp(1j * r * theta[k]) for k in range(j))) for j in range(1, d // 2 + 1))
+            assert g == pytest.approx(loop / (d // 2), abs=1e-10)
+    gen = torch.Generator().manual_seed(14)
+    d = 64
+    inv = rope_frequencies(d)[0]
+    r = torch.arange(0, 2000)
+    bound = rope_decay_bound(r, d)
+    for _ in range(5):
+        q, k = torch.randn(d, generator=gen, dtype=D64), torch.randn(d, generator=gen, dtype=D64)
+        h = torch.cat([torch.complex(q[0::2], q[1::2]) * torch.complex(k[0::2], k[1::2]).conj(),
+                       torch.zeros(1, dtype=torch.complex128)])
+        scale = (h[1:] - h[:-1]).abs().max() * d / 2
+        qs = apply_rope(q.expand(1, 1, len(r), d).clone(), r, inv, "interleaved")[0, 0]
+        ks = apply_rope(k[None, None, None], torch.tensor([0]), inv, "interleaved")[0, 0, 0]
+        score = qs @ ks
+        assert bool((score.abs() <= scale * bound + 1e-9).all())

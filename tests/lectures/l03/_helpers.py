@@ -1,0 +1,50 @@
+"""What the Lecture 3 topic tests share: tensors from builder tuples, the raw lab result (read with json,
+independently of the builders' loader), float64 oracles written without attn_ref, and wrong-formula entries."""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import torch
+
+from scenes.kit.equations import EQUATIONS, render_clauses
+from scenes.l03_rope import data as d
+
+ROOT = Path(__file__).resolve().parents[3]
+T = d.as_tensor
+
+
+def raw_result(name: str) -> dict:
+    """A committed lab result, straight from its JSON file."""
+    return json.loads((ROOT / "results" / "experiments" / f"{name}.json").read_text())
+
+
+def inv_freq(dim: int, base: float = 10_000.0) -> torch.Tensor:
+    """θ_i = base^(−2i/d), i = 0 … d/2 − 1, float64 (closed form, no attn_ref)."""
+    return torch.tensor([base ** (-2 * i / dim) for i in range(dim // 2)], dtype=torch.float64)
+
+
+def rotate_loop(x, pos: int, theta, pairing: str = "half") -> list[float]:
+    """RoPE of one vector at one position by a direct loop over the planes (math.cos/sin, no attn_ref)."""
+    x = [float(v) for v in x]
+    dim, r = len(x), len(theta)
+    out = list(x)
+    for i in range(r):
+        a_i, b_i = (i, i + dim // 2) if pairing == "half" else (2 * i, 2 * i + 1)
+        ang = pos * float(theta[i])
+        c, s = math.cos(ang), math.sin(ang)
+        out[a_i], out[b_i] = x[a_i] * c - x[b_i] * s, x[b_i] * c + x[a_i] * s
+    return out
+
+
+def is_toeplitz(grid, tol: float = 1e-12) -> bool:
+    g = [list(row) for row in grid]
+    return all(abs(g[i][j] - g[i - 1][j - 1]) <= tol for i in range(1, len(g)) for j in range(1, len(g[0])))
+
+
+def with_clauses(name: str, *clauses):
+    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
+    eq = EQUATIONS[name]
+    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
