@@ -2,6 +2,9 @@
 """Correctness of the Triton kernel on a CUDA GPU against a float64 oracle (fp16 and bf16 inputs).
 
   python scripts/gpu_check.py [--out FILE]     # prints a JSON list of cases with their max errors
+
+The file carries the provenance every result file has (``attn_ref.bench.provenance``: GPU, driver,
+CUDA, torch, triton, date, command, commit), so a slide can show its source line.
 """
 import argparse
 import json
@@ -13,7 +16,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from attn_ref.kernels import triton_flash_attention
+from attn_ref.bench.provenance import provenance  # noqa: E402
+from attn_ref.kernels import triton_flash_attention  # noqa: E402
+
+SCHEMA = "attn_ref.kernel_check/1"
 
 
 def oracle(q, k, v, causal, alignment):
@@ -47,7 +53,8 @@ def main():
                           "max_lse_err": (lse.double()[fin] - rl[fin]).abs().max().item(),
                           "torch_sdpa_err_vs_fp64": (ref_torch.double() - ro).abs().max().item()
                           if ref_torch is not None else None})
-    text = json.dumps({"device": torch.cuda.get_device_name(), "torch": torch.__version__, "cases": cases}, indent=1)
+    text = json.dumps({"schema": SCHEMA, "provenance": provenance("cuda"), "device": torch.cuda.get_device_name(),
+                       "torch": torch.__version__, "cases": cases}, indent=1)
     print(text)
     if args.out:
         Path(args.out).write_text(text)

@@ -36,8 +36,23 @@ def _plot(fig: dict, src: str, path: Path) -> None:
     plt.close(f)
 
 
-def _table(records: list[dict], suite: str) -> list[str]:
+NO_BACKEND = "No viable backend"
+"""torch's message when an SDPA backend cannot run on this device or dtype (the CPU has no cuDNN or
+memory-efficient kernel): reported as 'not available on this device', not as a table row of error text."""
+
+
+def unavailable_methods(records: list[dict]) -> list[str]:
+    """The methods whose every record was skipped because their backend cannot run on this device."""
+    by_method: dict[str, list[dict]] = {}
+    for r in records:
+        by_method.setdefault(r["method"], []).append(r)
+    return [m for m, rs in by_method.items() if all(NO_BACKEND in str(r.get("skipped", "")) for r in rs)]
+
+
+def _table(records: list[dict], suite: str, device: str = "") -> list[str]:
     rows = [r for r in records if r["suite"] == suite]
+    absent = unavailable_methods(rows)
+    rows = [r for r in rows if r["method"] not in absent]
     if not rows:
         return []
     keys = [k for k in rows[0] if k not in ("suite", "time_min_ms", "time_max_ms", "memory_source")]
@@ -50,6 +65,9 @@ def _table(records: list[dict], suite: str) -> list[str]:
             v = r.get(k, "")
             cells.append(f"{v:.4g}" if isinstance(v, float) else str(v))
         out.append("| " + " | ".join(cells) + " |")
+    if absent:
+        out += ["", f"Not available on this device{f' ({device})' if device else ''}: "
+                + ", ".join(f"`{m}`" for m in absent) + "."]
     return out
 
 
@@ -76,7 +94,7 @@ def write_report(results_dir: str | None = None) -> str:
             _plot(fig, src, png)
             lines += [f"![{fig['title']}](charts/{png.name})", ""]
         for suite in dict.fromkeys(r["suite"] for r in res["records"]):
-            lines += [f"### {suite}", ""] + _table(res["records"], suite) + [""]
+            lines += [f"### {suite}", ""] + _table(res["records"], suite, p.get("gpu_model") or p["device"]) + [""]
     readme = bench_dir / "README.md"
     readme.write_text("\n".join(lines))
     return str(readme)

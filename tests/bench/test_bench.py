@@ -152,3 +152,32 @@ def test_heads_suite_issues_the_same_work_batched_and_as_a_loop(smoke_result):
         assert r["heads"] * r["head_dim"] == p["heads_width"]
         assert r["flops"] == ar.attention_flops(p["heads_batch"], 1, r["seqlen"], r["seqlen"], p["heads_width"])
     assert {f"heads_n{n}" for n in p["heads_lens"]} <= set(smoke_result["figures"])
+
+
+def test_every_committed_result_file_carries_its_provenance():
+    """A slide shows a source line under every measured figure: each committed result file (benchmarks/results and
+    the GPU runs' check files) names its date, command and commit, and source_line can be built from it."""
+    from pathlib import Path
+    root = Path(__file__).resolve().parents[2] / "benchmarks"
+    files = sorted(root.glob("results/*.json")) + sorted(root.glob("gpu-runs/*/*.json"))
+    assert any("gpu-runs" in str(f) for f in files)
+    for f in files:
+        result = json.loads(f.read_text())
+        prov = result.get("provenance")
+        assert isinstance(prov, dict), f"{f.name}: no provenance"
+        for key in ("date", "command", "commit", "torch"):
+            assert prov.get(key), f"{f.name}: provenance lacks {key}"
+        assert prov["date"][:10] in source_line(result) and str(prov["commit"])[:8] in source_line(result)
+
+
+def test_report_names_backends_that_cannot_run_on_the_device_instead_of_printing_their_errors():
+    from attn_ref.bench.report import _table, unavailable_methods
+    err = "RuntimeError: No viable backend for scaled_dot_product_attention was found. This is likely due to ..."
+    recs = [{"suite": "prefill", "method": "torch_sdpa[math]", "seqlen": 8, "time_ms": 1.5},
+            {"suite": "prefill", "method": "torch_sdpa[cudnn_attention]", "seqlen": 8, "skipped": err},
+            {"suite": "prefill", "method": "naive", "seqlen": 8, "skipped": "OutOfMemoryError: CUDA out of memory"}]
+    assert unavailable_methods(recs) == ["torch_sdpa[cudnn_attention]"]
+    text = "\n".join(_table(recs, "prefill", "cpu"))
+    assert "No viable backend" not in text and "| torch_sdpa[cudnn_attention] |" not in text
+    assert "Not available on this device (cpu): `torch_sdpa[cudnn_attention]`." in text
+    assert "OutOfMemoryError" in text  # any other skip stays a row: it says what happened at that size
