@@ -11,6 +11,7 @@ import torch
 import attn_ref as ar
 from attn_ref.bench.results import RESULTS_DIR, source_line
 from scenes.kit.data_builders import builder
+from scenes.kit.format import MINUS, shown
 from scenes.kit.tensors import gaussian
 
 from ._shared import Mat, load_mha, to_tuple
@@ -97,6 +98,7 @@ class TensorParallel:
     full: Mat                                  # ar.MultiHeadAttention.forward on one device
     max_diff: float                            # |all-reduce − full| (max)
     all_reduce_numbers: int                    # L · d_model numbers summed per forward (one all-reduce)
+    example_row: int                           # first token whose partials, shown to 2 places, add up on screen
 
 
 @builder("L02.7")
@@ -117,7 +119,15 @@ def tensor_parallel() -> TensorParallel:
             partials.append(heads.transpose(1, 2).reshape(L, b - a) @ w[3][a:b])
         out = full(x)[0]
     total = torch.stack(partials).sum(0)
+    example = next(i for i in range(L) if _adds_up([p[i].tolist() for p in partials], total[i].tolist()))
     return TensorParallel(
         d, H, hd, D, tuple(tuple(range(dev * per, (dev + 1) * per)) for dev in range(D)), cols, cols,
         4 * d * d // D, ar.attention_params(d, H), tuple(to_tuple(p) for p in partials), to_tuple(total),
-        to_tuple(out), float((total - out).abs().max()), L * d)
+        to_tuple(out), float((total - out).abs().max()), L * d, example)
+
+
+def _adds_up(parts: list[list[float]], total: list[float], decimals: int = 2) -> bool:
+    """The parts' values as the screen shows them (``decimals`` places) add up to the shown total."""
+    r = [[round(float(shown(v, decimals).replace(MINUS, "-")) * 10 ** decimals) for v in row] for row in parts]
+    t = [round(float(shown(v, decimals).replace(MINUS, "-")) * 10 ** decimals) for v in total]
+    return all(sum(col) == tv for col, tv in zip(zip(*r), t))

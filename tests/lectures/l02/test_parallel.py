@@ -10,7 +10,7 @@ from scenes.kit.tensors import gaussian
 from scenes.l02_multihead import data as d
 from scenes.l02_multihead.data import parallel as par
 
-from ._helpers import T, torch_attend, torch_mha
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, torch_attend, torch_mha
 
 
 def test_heads_are_a_batch_axis_with_the_same_flops():
@@ -68,3 +68,20 @@ def test_partials_are_each_devices_heads_through_its_rows_of_w_o():
             heads.append(torch.softmax(q @ k.T / 2 ** 0.5, -1) @ v)
         assert torch.allclose(T(partial), torch.cat(heads, 1) @ w[3][a:b], atol=1e-12, rtol=0)
 
+
+
+def test_the_example_row_adds_up_as_shown():
+    tp = d.tensor_parallel()
+    i = tp.example_row
+    for j in range(tp.d_model):
+        parts = [round(float(f"{p[i][j]:.2f}") * 100) for p in tp.partials]
+        assert sum(parts) == round(float(f"{tp.all_reduce[i][j]:.2f}") * 100)
+        assert f"{tp.all_reduce[i][j]:.2f}" == f"{tp.full[i][j]:.2f}"
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("ParallelHeads")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_parallel.py", "L02.7")
