@@ -92,6 +92,11 @@ def build_figures(records: list[dict], device: str) -> dict:
         figs["splitk_decode"] = {"title": "Decode at long context: split-K vs one pass", "x_label": "context length",
                                  "y_label": "time per step (ms)", "log_x": True, "log_y": True,
                                  "series": _series(by_suite["splitk"], "context", "time_ms")}
+    for n in sorted({r["seqlen"] for r in by_suite["heads"]}):
+        rows = [r for r in by_suite["heads"] if r["seqlen"] == n]
+        figs[f"heads_n{n}"] = {"title": f"Heads batched vs a loop over heads, sequence length {n}",
+                               "x_label": "heads (fixed width H·d_h)", "y_label": "time (ms)",
+                               "log_x": True, "log_y": True, "series": _series(rows, "heads", "time_ms")}
     return {k: v for k, v in figs.items() if v["series"]}
 
 

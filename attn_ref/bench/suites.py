@@ -28,18 +28,21 @@ PROFILES = {
     "smoke": dict(variant_lens=[32], variant_width=64, splitk_lens=[256], splits=[1, 4],
                   prefill_lens=[64, 128], prefill_dims=[16], tokens=256, model_width=64, repeats=2,
                   decode_lens=[64, 128], decode_batch=1, decode_heads=4, decode_dim=16,
-                  long_lens=[128, 256], window=32, mem_lens=[256, 1024], gen_tokens=8, linear_lens=[64, 128]),
+                  long_lens=[128, 256], window=32, mem_lens=[256, 1024], gen_tokens=8, linear_lens=[64, 128],
+                  heads_width=32, heads_counts=[1, 2, 4], heads_lens=[16], heads_batch=1),
     "cpu": dict(variant_lens=[256, 1024], variant_width=256, splitk_lens=[4096, 16384], splits=[1, 4, 16],
                 prefill_lens=[256, 512, 1024, 2048], prefill_dims=[64], tokens=4096, model_width=512,
                 repeats=3, decode_lens=[512, 2048, 8192], decode_batch=1, decode_heads=32, decode_dim=128,
                 long_lens=[1024, 2048, 4096, 8192], window=256, mem_lens=[512, 1024, 2048, 4096],
-                gen_tokens=32, linear_lens=[256, 512, 1024, 2048, 4096]),
+                gen_tokens=32, linear_lens=[256, 512, 1024, 2048, 4096],
+                heads_width=512, heads_counts=[1, 2, 4, 8, 16, 32, 64], heads_lens=[128, 512], heads_batch=4),
     "gpu": dict(variant_lens=[1024, 4096], variant_width=1024, splitk_lens=[16384, 65536, 262144],
                 splits=[1, 8, 32, 128], prefill_lens=[512, 1024, 2048, 4096, 8192, 16384], prefill_dims=[64, 128], tokens=16384,
                 model_width=2048, repeats=20, decode_lens=[1024, 4096, 16384, 65536], decode_batch=8,
                 decode_heads=32, decode_dim=128, long_lens=[4096, 8192, 16384, 32768], window=4096,
                 mem_lens=[1024, 2048, 4096, 8192, 16384], gen_tokens=64,
-                linear_lens=[1024, 2048, 4096, 8192, 16384]),
+                linear_lens=[1024, 2048, 4096, 8192, 16384],
+                heads_width=2048, heads_counts=[1, 4, 16, 32, 64, 128], heads_lens=[1024, 4096], heads_batch=8),
 }
 
 
@@ -358,5 +361,41 @@ def splitk_suite(device, dtype, profile, progress=None):
     return recs
 
 
+def per_head_loop(attend, q, k, v):
+    """Attention one head at a time, as a Python loop: the same arithmetic as one ``attend`` call over the
+    head axis, issued as H separate calls and concatenated back along it."""
+    return torch.cat([attend(q[:, h:h + 1], k[:, h:h + 1], v[:, h:h + 1]) for h in range(q.shape[1])], dim=1)
+
+
+HEAD_IMPLS = (("torch_sdpa", F.scaled_dot_product_attention), ("attn_ref.sdpa", sdpa))
+"""The two attention functions the heads suite issues both ways: torch's fused kernel (scores never
+materialised) and the reference, which materialises the (B, H, n, n) score tensor."""
+
+
+def heads_suite(device, dtype, profile, progress=None):
+    """Heads as a batch axis (L02.7): one call over (B, H, n, d_h) against a loop of H calls over
+    (B, 1, n, d_h), at a fixed model width H·d_h, so both do the same FLOPs (``attention_flops``) for
+    every H; only how the work is issued differs. Methods ``batched[impl]`` and ``head_loop[impl]``."""
+    p = PROFILES[profile]
+    width, batch = p["heads_width"], p["heads_batch"]
+    recs = []
+    for n in p["heads_lens"]:
+        for h in p["heads_counts"]:
+            d = width // h
+            q, k, v = (_randn((batch, h, n, d), dtype, device, seed=s) for s in range(3))
+            shape = dict(batch=batch, heads=h, seqlen=n, head_dim=d, width=width)
+            flops = attention_flops(batch, h, n, n, d)
+            for impl, attend in HEAD_IMPLS:
+                for way, fn in (("batched", lambda: attend(q, k, v)), ("head_loop", lambda: per_head_loop(attend, q, k, v))):
+                    method = f"{way}[{impl}]"
+                    if progress:
+                        progress(f"heads n={n} H={h} {method}")
+                    meas, err = _try(lambda: time_fn(fn, device, warmup=2, repeats=p["repeats"] * 2 + 1))
+                    recs.append(_record("heads", method, dtype, shape, skipped=err) if err else
+                                _record("heads", method, dtype, shape, meas, flops=flops))
+    return recs
+
+
 SUITES = {"prefill": prefill_suite, "memory": memory_suite, "decode": decode_suite,
-          "sliding": sliding_suite, "linear": linear_suite, "variants": variants_suite, "splitk": splitk_suite}
+          "sliding": sliding_suite, "linear": linear_suite, "variants": variants_suite, "splitk": splitk_suite,
+          "heads": heads_suite}

@@ -56,7 +56,7 @@ class Recap(LectureScene):
         self.section("References")
         refs = references()
         self.pages = [ReferencesCard(refs[:HALF], title="References (1 of 2)"),
-                      ReferencesCard(refs[HALF:], title="References (2 of 2)")]
+                      ReferencesCard(refs[HALF:], title="References (2 of 2)", start=HALF + 1)]
         first, second = self.pages
         with self.narrate(
                 "These are the papers behind this lecture, from backpropagation and Elman's recurrent networks "

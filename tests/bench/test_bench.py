@@ -135,3 +135,20 @@ def test_variants_compare_layers_of_about_equal_size_and_splitk_runs(smoke_resul
     split = [r for r in smoke_result["records"] if r["suite"] == "splitk" and "skipped" not in r]
     assert {r["method"] for r in split} >= {"flash_decoding[1 splits]", "flash_decoding[4 splits]"}
     assert "splitk_decode" in smoke_result["figures"]
+
+
+def test_heads_suite_issues_the_same_work_batched_and_as_a_loop(smoke_result):
+    from attn_ref.bench.suites import HEAD_IMPLS, PROFILES, per_head_loop
+    g = torch.Generator().manual_seed(0)
+    q, k, v = (torch.randn(2, 4, 6, 3, generator=g, dtype=torch.float64) for _ in range(3))
+    for _, attend in HEAD_IMPLS:  # the loop computes exactly what the one call computes
+        assert torch.allclose(per_head_loop(attend, q, k, v), ar.sdpa(q, k, v), atol=1e-12)
+    recs = [r for r in smoke_result["records"] if r["suite"] == "heads"]
+    p = PROFILES["smoke"]
+    methods = {f"{way}[{impl}]" for way in ("batched", "head_loop") for impl, _ in HEAD_IMPLS}
+    assert {r["method"] for r in recs} == methods
+    assert len(recs) == len(methods) * len(p["heads_counts"]) * len(p["heads_lens"])
+    for r in recs:  # fixed width: every head count does the same FLOPs
+        assert r["heads"] * r["head_dim"] == p["heads_width"]
+        assert r["flops"] == ar.attention_flops(p["heads_batch"], 1, r["seqlen"], r["seqlen"], p["heads_width"])
+    assert {f"heads_n{n}" for n in p["heads_lens"]} <= set(smoke_result["figures"])

@@ -319,6 +319,12 @@ def test_cards():
     # a paper with an arXiv id shows the id (not the venue), one without shows its venue
     assert refs.lines[0] == "Vaswani et al. 2017 \u00b7 Attention Is All You Need \u00b7 arXiv:1706.03762"
     assert refs.lines[2].endswith("Finding Structure in Time \u00b7 Cognitive Science 14(2), 179\u2013211")
+    assert refs.markers == ["[1]", "[2]", "[3]"]
+    page2 = ReferencesCard([vaswani, elman], title="References (2 of 2)", start=4)  # a second page goes on counting
+    assert page2.markers == ["[4]", "[5]"]
+    for bad in (0, -1, 1.5, True):
+        with pytest.raises(ValueError, match="start"):
+            ReferencesCard([vaswani], start=bad)
     many = ReferencesCard([Reference(f"Author {k} et al.", 2000 + k, "A title long enough to wrap onto a second "
                                      "line of the references card when it is set at this size", arxiv="1706.03762")
                            for k in range(12)])

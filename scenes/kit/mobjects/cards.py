@@ -78,8 +78,8 @@ class _ListCard(VGroup):
             raise ValueError("a card needs at least one line")
         self.heading = label(heading, size=SIZES.HEADING, color=COLORS.ACCENT, weight="BOLD")
         self.items = VGroup()
-        for k, line in enumerate(lines):
-            mark = marker(k)
+        self.markers = [marker(k) for k in range(len(lines))]
+        for mark, line in zip(self.markers, lines):
             wrapped = wrap(line, SAFE.width - 1.2, font_size)
             para = paragraph([f"{mark} {t}" for t in wrapped], size=font_size, color=COLORS.TEXT)
             n_mark = len(mark.replace(" ", ""))
@@ -106,11 +106,13 @@ class RecapCard(_ListCard):
 
 
 class ReferencesCard(_ListCard):
-    """Numbered references, each ``reference.short(venue)``: by default the arXiv id, the venue only for a
-    paper without one. Parts: ``.heading``, ``.items``; ``.citations`` (the references), ``.lines`` (their text)."""
+    """Numbered references from ``start`` (a second page goes on counting), each ``reference.short(venue)``: by
+    default the arXiv id, the venue only for a paper without one. Parts: ``.heading``, ``.items``; ``.citations`` (the references), ``.lines`` (their text)."""
 
     def __init__(self, citations: Sequence[Reference], title: str = "References", font_size: float = SIZES.LABEL,
-                 *, venue: bool = False):
+                 *, venue: bool = False, start: int = 1):
+        if isinstance(start, bool) or not isinstance(start, int) or start < 1:
+            raise ValueError(f"start is the first reference's number, an integer >= 1, got {start!r}")
         self.citations = list(citations)
         self.lines = [c.short(venue=venue) for c in self.citations]
-        super().__init__(title, self.lines, lambda k: f"[{k + 1}]", font_size)
+        super().__init__(title, self.lines, lambda k: f"[{k + start}]", font_size)

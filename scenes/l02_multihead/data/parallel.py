@@ -47,8 +47,8 @@ def batched_heads() -> BatchedHeads:
 
 
 HEAD_LOOP_SUITE = "heads"
-"""The benchmark suite the L02.7 timing would come from: records with method 'batched' and 'head_loop'
-(missing from benchmarks/results/ so far; see the builder)."""
+"""The benchmark suite the L02.7 timing comes from (``attn_ref.bench.suites.heads_suite``): records with
+methods ``batched[impl]`` and ``head_loop[impl]``, impl ``torch_sdpa`` (fused) or ``attn_ref.sdpa``."""
 
 
 @dataclass(frozen=True)
@@ -73,7 +73,7 @@ def head_loop_timing() -> HeadLoopTiming:
             sources.append(source_line(result))
             rows += [(path.name, r["method"], r["heads"], r["seqlen"], r["head_dim"], float(r["time_ms"]))
                      for r in recs]
-    reason = "" if rows else (f"no records of suite {HEAD_LOOP_SUITE!r} (methods 'batched', 'head_loop') in "
+    reason = "" if rows else (f"no records of suite {HEAD_LOOP_SUITE!r} (methods 'batched[...]', 'head_loop[...]') in "
                               f"benchmarks/results/*.json: the bench needs a heads micro-suite")
     return HeadLoopTiming(bool(rows), reason, tuple(files), tuple(rows), tuple(sources))
 
