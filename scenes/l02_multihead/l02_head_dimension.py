@@ -184,8 +184,8 @@ class HeadDimension(LectureScene):
     def top_bars(self, s, table) -> VGroup:
         """One query's five largest weights under both scales, side by side, with the uniform weight dashed."""
         y_max = max(s.max_weight_row)
-        left = table.get_right()[0] + BUFF.LARGE
-        caption = label("one query: its 5 largest weights", size=SIZES.LABEL, color=COLORS.TEXT)
+        left = 0.0
+        caption = label("one query's 5 largest weights", size=SIZES.LABEL, color=COLORS.TEXT)
         base_y = table.get_top()[1] - caption.height - BUFF.MEDIUM - BAR_MAX
         bars = VGroup()
         bars.right, bars.wrong = VGroup(), VGroup()
@@ -204,6 +204,11 @@ class HeadDimension(LectureScene):
         legend.next_to(axis, DOWN, buff=BUFF.SMALL).set_x(axis.get_x())
         bars.frame = VGroup(axis, uniform, caption, legend)
         bars.add(bars.frame, bars.right, bars.wrong)
+        bars.shift(RIGHT * (SAFE.right - bars.get_right()[0]))
+        room = bars.get_left()[0] - BUFF.LARGE - SAFE.left
+        if table.width > room:
+            table.scale(room / table.width).move_to([SAFE.left + room / 2, table.get_y(), 0], aligned_edge=None)
+            table.set_x(SAFE.left, direction=LEFT)
         return bars
 
     # ------------------------------------------------------------------------------------ kernel sizes

@@ -58,6 +58,42 @@ class HeadLoopTiming:
     files: tuple[str, ...]        # result files read
     rows: tuple[tuple[str, str, int, int, int, float], ...]   # (device file, method, heads, seqlen, head_dim, ms)
     sources: tuple[str, ...]      # source line per file with records
+    # the chart a scene draws: the fused implementation, batched vs loop per head count, one file, one length
+    chart_impl: str = ""          # CHART_IMPL when its records exist
+    chart_file: str = ""          # a GPU file if one has records, else the first
+    chart_device: str = ""        # "GPU" or "CPU"
+    chart_source: str = ""        # the file's source line
+    chart_seqlen: int = 0         # the shortest length measured (per-call overhead weighs most there)
+    chart_heads: tuple[int, ...] = ()
+    chart_head_dims: tuple[int, ...] = ()
+    chart_batched_ms: tuple[float, ...] = ()
+    chart_loop_ms: tuple[float, ...] = ()
+    chart_speedup: tuple[float, ...] = ()     # loop ms / batched ms
+
+
+CHART_IMPL = "torch_sdpa"
+"""The implementation the L02.7 chart compares: torch's fused SDPA (the reference materialises the scores)."""
+
+
+def _chart(rows, sources: dict[str, str], devices: dict[str, str]) -> dict:
+    """Batched vs head-loop times of CHART_IMPL in one file at its shortest length (empty when missing)."""
+    mine = [r for r in rows if r[1] in (f"batched[{CHART_IMPL}]", f"head_loop[{CHART_IMPL}]")]
+    if not mine:
+        return {}
+    files = sorted({r[0] for r in mine}, key=lambda f: (devices[f] != "cuda", f))
+    f = files[0]
+    times = {(r[1].split("[")[0], r[2], r[3]): (r[4], r[5]) for r in mine if r[0] == f}
+    pairs = sorted({(h, n) for m, h, n in times if ("batched", h, n) in times and ("head_loop", h, n) in times})
+    if not pairs:
+        return {}
+    n = min(n for _, n in pairs)
+    heads = tuple(h for h, m in pairs if m == n)
+    batched = tuple(times[("batched", h, n)][1] for h in heads)
+    loop = tuple(times[("head_loop", h, n)][1] for h in heads)
+    return dict(chart_impl=CHART_IMPL, chart_file=f, chart_device="GPU" if devices[f] == "cuda" else "CPU",
+                chart_source=sources[f], chart_seqlen=n, chart_heads=heads,
+                chart_head_dims=tuple(times[("batched", h, n)][0] for h in heads), chart_batched_ms=batched,
+                chart_loop_ms=loop, chart_speedup=tuple(a / b for a, b in zip(loop, batched)))
 
 
 @builder("L02.7")
@@ -65,17 +101,21 @@ def head_loop_timing() -> HeadLoopTiming:
     """Batched vs per-head-loop wall time from a committed benchmark result (suite 'heads'), if present.
     No number is invented: without such records ``available`` is False and ``reason`` says what is missing."""
     files, rows, sources = [], [], []
+    by_file, devices = {}, {}
     for path in sorted(RESULTS_DIR.glob("*.json")):
         result = json.loads(path.read_text())
         files.append(path.name)
         recs = [r for r in result.get("records", []) if r.get("suite") == HEAD_LOOP_SUITE and "skipped" not in r]
         if recs:
             sources.append(source_line(result))
+            by_file[path.name] = sources[-1]
+            devices[path.name] = result["provenance"].get("device", "")
             rows += [(path.name, r["method"], r["heads"], r["seqlen"], r["head_dim"], float(r["time_ms"]))
                      for r in recs]
     reason = "" if rows else (f"no records of suite {HEAD_LOOP_SUITE!r} (methods 'batched[...]', 'head_loop[...]') in "
                               f"benchmarks/results/*.json: the bench needs a heads micro-suite")
-    return HeadLoopTiming(bool(rows), reason, tuple(files), tuple(rows), tuple(sources))
+    return HeadLoopTiming(bool(rows), reason, tuple(files), tuple(rows), tuple(sources),
+                          **_chart(rows, by_file, devices))
 
 
 TP_SHAPE = dict(d_model=8, n_heads=4, devices=2, seq=5, seed=3)

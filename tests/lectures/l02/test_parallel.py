@@ -85,3 +85,19 @@ def test_scene_constructs_in_a_dry_run():
 
 def test_one_topic_section_with_the_outline_title():
     assert_one_topic_section("l02_parallel.py", "L02.7")
+
+
+def test_the_chart_is_the_fused_rows_of_one_file_at_one_length():
+    t = d.head_loop_timing()
+    if not t.available:
+        assert t.chart_heads == ()
+        return
+    raw = json.loads((par.RESULTS_DIR / t.chart_file).read_text())
+    recs = {(r["method"], r["heads"]): r for r in raw["records"]
+            if r.get("suite") == "heads" and r["seqlen"] == t.chart_seqlen}
+    assert t.chart_impl == "torch_sdpa" and t.chart_device == raw["provenance"]["device"].replace("cuda", "gpu").upper()
+    assert t.chart_seqlen == min(r["seqlen"] for r in raw["records"] if r.get("suite") == "heads")
+    for h, w, b, lp, s in zip(t.chart_heads, t.chart_head_dims, t.chart_batched_ms, t.chart_loop_ms, t.chart_speedup):
+        assert recs[("batched[torch_sdpa]", h)]["time_ms"] == b and recs[("head_loop[torch_sdpa]", h)]["time_ms"] == lp
+        assert h * w == t.chart_heads[0] * t.chart_head_dims[0] and s == lp / b
+    assert t.chart_source in t.sources
