@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from manim import (DOWN, UP, Create, DashedLine, FadeIn, FadeOut, Group, Indicate, LaggedStart,
+from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, Group, Indicate, LaggedStart,
                    Line, Rectangle, SurroundingRectangle, VGroup, Write)
 
 from scenes.kit.equations import equation
@@ -28,7 +28,7 @@ D_H = "d\u2095"                     # dₕ in the words' font
 SQRT = "\u221a"
 TABLE_TOP = 2.55                    # top of the tables, under the heading
 EQ_SCALE = 0.8
-BAR_W, BAR_GAP, BAR_MAX = 0.3, 0.1, 2.0   # the top-5 weight bars: width, gap, height of the y_max weight
+BAR_W, BAR_GAP, BAR_MAX = 0.3, 0.1, 2.5   # the top-5 weight bars: width, gap, height of the y_max weight
 CHIP_X = (-4.3, 0.0, 4.3)           # the three head sizes' columns in the last step
 
 
@@ -156,7 +156,7 @@ class HeadDimension(LectureScene):
                           [[r.label, shown(r.score_std, 2), shown(r.mean_max_weight, 2), shown(r.mean_entropy, 2)]
                            for r in s.rows] + [["uniform", "\u2014", shown(s.uniform_weight, 3),
                                                 shown(s.uniform_entropy, 2)]])
-        table.move_to([SAFE.left + table.width / 2, eq.get_bottom()[1] - BUFF.LARGE - table.height / 2, 0])
+        table.move_to([SAFE.left + table.width / 2, eq.get_bottom()[1] - 1.0 - table.height / 2, 0])
         for j in range(4):
             table.cell(0, j).set_color(COLORS.WEIGHT)
             table.cell(1, j).set_color(COLORS.MASK)
@@ -207,7 +207,7 @@ class HeadDimension(LectureScene):
         bars.shift(RIGHT * (SAFE.right - bars.get_right()[0]))
         room = bars.get_left()[0] - BUFF.LARGE - SAFE.left
         if table.width > room:
-            table.scale(room / table.width).move_to([SAFE.left + room / 2, table.get_y(), 0], aligned_edge=None)
+            table.scale(room / table.width)
             table.set_x(SAFE.left, direction=LEFT)
         return bars
 
