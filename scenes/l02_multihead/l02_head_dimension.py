@@ -79,7 +79,7 @@ class HeadDimension(LectureScene):
         for r in hd.rows:
             by_width[r.head_dim].append(r.name)
         small, big = sorted(by_width)
-        with self.narrate(f"The same division for models you may know gives {spoken(small, 0)} for the big "
+        with self.narrate(f"The same division gives {spoken(small, 0)} for the big "
                           f"Transformer and GPT-2, and {spoken(big, 0)} for GPT-3 and both Llama 2 models. "
                           "Each row's source is on the right.") as t:
             self.play(FadeOut(box), LaggedStart(*(FadeIn(table.rows[i], shift=DOWN * 0.1) for i in range(1, n)),
@@ -104,7 +104,7 @@ class HeadDimension(LectureScene):
             self.play(table.cell(k, 3).animate.set_color(COLORS.MASK), Create(ratio_box), run_time=0.2 * t.duration)
         with self.narrate(f"Its heads together are {spoken(c.q_proj_shape[1], 0)} wide, so the query "
                           f"projection maps {spoken(c.d_model, 0)} numbers to {spoken(c.q_proj_shape[1], 0)}: "
-                          "a rectangle, not a square, and the output projection maps them back.") as t:
+                          "a rectangle, not a square.") as t:
             self.play(FadeIn(note, shift=UP * 0.1), run_time=0.3 * t.duration)
             self.wait_for(t)
         self.clear(0.6)
@@ -239,9 +239,8 @@ class HeadDimension(LectureScene):
             self.play(FadeIn(title), run_time=0.15 * t.duration)
             self.play(LaggedStart(*(FadeIn(c, shift=UP * 0.15) for c in cols), lag_ratio=0.4),
                       run_time=0.6 * t.duration)
-        with self.narrate(f"Fused attention kernels are built and tuned for exactly these sizes: FlashAttention "
-                          f"two's forward pass supports head dimensions up to {spoken(limit, 0)}. Choosing d h also "
-                          "chooses which fast kernels can run your model.") as t:
+        with self.narrate(f"Fused attention kernels are tuned for exactly these sizes: FlashAttention two's "
+                          f"forward pass supports head dimensions up to {spoken(limit, 0)}.") as t:
             self.play(Create(span), FadeIn(span_label), FadeIn(cite), run_time=0.35 * t.duration)
             self.play(LaggedStart(*(Indicate(c[0], color=COLORS.WEIGHT) for c in cols), lag_ratio=0.3),
                       run_time=0.4 * t.duration)

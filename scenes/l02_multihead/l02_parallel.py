@@ -68,6 +68,9 @@ class ParallelHeads(LectureScene):
         heads = VGroup(*(label(f"h{h + 1}", size=SIZES.LABEL, color=COLORS.head(h)).next_to(slabs[h], UP,
                                                                                           buff=BUFF.SMALL)
                          for h in range(b.n_heads)))
+        row_w = b.problems * (SLAB[0] + SLAB_GAP)
+        if row_w > SAFE.width:  # the flattened row of B·H problems must fit
+            slabs.scale(SAFE.width / row_w)
         shape = label(f"(B, H, L, {D_H}) = ({n0(b.batch)}, {n0(b.n_heads)}, {n0(b.n)}, {n0(b.head_dim)})",
                       size=SIZES.BODY, color=COLORS.TEXT, mono=True).next_to(slabs, DOWN, buff=BUFF.LARGE)
         flat = label(f"(B\u00b7H, L, {D_H}) = ({', '.join(n0(v) for v in b.batched_shape)})",
@@ -80,15 +83,16 @@ class ParallelHeads(LectureScene):
                      color=COLORS.TEXT)
         fit_within(same, SAFE.width, None)
         same.next_to(notes, DOWN, buff=BUFF.MEDIUM)
-        with self.narrate(f"Every head runs the same computation on its own slices, and no head waits for another. "
-                          f"So the heads become one more batch axis: {spoken(b.batch, 0)} sequences times "
+        with self.narrate(f"No head waits for another, so the heads become one more batch axis: "
+                          f"{spoken(b.batch, 0)} sequences times "
                           f"{spoken(b.n_heads, 0)} heads is {spoken(b.problems, 0)} independent attention problems, "
                           f"each {spoken(b.n, 0)} tokens by {spoken(b.head_dim, 0)}.") as t:
             self.play(FadeIn(title), run_time=0.1 * t.duration)
             self.play(LaggedStart(*(FadeIn(s, scale=0.8) for s in slabs), lag_ratio=0.05), FadeIn(rows),
                       FadeIn(heads), run_time=0.45 * t.duration)
             self.play(FadeIn(shape), run_time=0.15 * t.duration)
-            self.play(ReplacementTransform(shape, flat), run_time=0.2 * t.duration)
+            self.play(FadeOut(rows), FadeOut(heads), ReplacementTransform(shape, flat),
+                      slabs.animate.arrange(RIGHT, buff=SLAB_GAP).move_to([0, GRID_Y, 0]), run_time=0.2 * t.duration)
         cursor = SurroundingRectangle(slabs[0], color=LOOP, buff=0.05, stroke_width=5)
         with self.narrate(f"You can loop over them in Python, one call per head, or hand all "
                           f"{spoken(b.problems, 0)} to one batched matrix multiply. The outputs are identical, and "
@@ -118,25 +122,23 @@ class ParallelHeads(LectureScene):
         source = label(tm.chart_source, size=SIZES.SMALL, color=COLORS.MUTED)
         fit_within(source, SAFE.width, None)
         source.move_to([SAFE.left + source.width / 2, SAFE.bottom + source.height / 2, 0])
-        k = len(tm.chart_heads) - 1
         best = max(range(len(tm.chart_speedup)), key=lambda i: tm.chart_speedup[i])
         wins = all(s > 1 for s in tm.chart_speedup)
         device = "a two core CPU" if tm.chart_device == "CPU" else "a GPU"
-        with self.narrate(f"Does batching pay off? Here is torch's fused attention on {device}, "
-                          f"{spoken(tm.chart_seqlen, 0)} tokens, the total width fixed, so each pair of bars is the "
-                          "same work: green is one batched call, orange the loop over heads.") as t:
+        with self.narrate(f"Does it pay off? Torch's fused attention on {device}, {spoken(tm.chart_seqlen, 0)} "
+                          "tokens, total width fixed: each pair of bars is the same work, green batched, orange "
+                          "looped.") as t:
             self.play(FadeIn(title), FadeIn(chart.frame), FadeIn(source), run_time=0.3 * t.duration)
             self.play(LaggedStart(*(Create(g) for g in chart.groups), lag_ratio=0.15), run_time=0.5 * t.duration)
         verdict = "wins at every head count" if wins else "is not always ahead"
-        with self.narrate(f"The batched call {verdict}, and the gap grows with the number of heads: "
+        with self.narrate(f"The batched call {verdict} here, and its best lead is with many thin heads: "
                           f"{spoken(tm.chart_speedup[best], 2)} times faster with {spoken(tm.chart_heads[best], 0)} "
                           f"heads, where the loop makes {spoken(tm.chart_heads[best], 0)} small calls "
                           f"instead of one.") as t:
             self.play(LaggedStart(*(FadeIn(s) for s in chart.speedups), lag_ratio=0.15), run_time=0.5 * t.duration)
             self.play(Indicate(chart.speedups[best], color=COLORS.ACCENT), run_time=0.3 * t.duration)
-        with self.narrate("On a CPU the gap is modest. On a GPU it matters more: every call launches a kernel, "
-                          f"and one thin head is too small to keep thousands of cores busy. Batching, with "
-                          f"{spoken(tm.chart_heads[k], 0)} heads in one launch, is how the chip stays full.") as t:
+        with self.narrate("On a GPU it matters more: every call launches a kernel, and one thin head cannot keep "
+                          "thousands of cores busy.") as t:
             self.wait_for(t)
         self.clear(0.6)
 
@@ -186,8 +188,9 @@ class ParallelHeads(LectureScene):
         notes = [[f"W_Q, W_K, W_V: columns {span(*c)}", f"W_O: rows {span(*r)}",
                   f"{n0(tp.params_per_device)} of {n0(tp.params_total)} parameters"]
                  for c, r in zip(tp.qkv_columns, tp.o_rows)]
-        devices = DeviceSplit(tp.heads_per_device, notes=notes, output="output = sum of the partial outputs")
-        fit_within(devices, SAFE.width, SAFE.height - title.height - BUFF.LARGE - 0.4)
+        devices = DeviceSplit(tp.heads_per_device, notes=notes, output="output = sum of the partial outputs",
+                              drop=0.6)
+        fit_within(devices, SAFE.width, SAFE.height - title.height - BUFF.MEDIUM - 1.9)
         devices.next_to(title, DOWN, buff=BUFF.MEDIUM).set_x(0)
         cite = CitationLine(SHOEYBI)
         self.devices, self.tp_title, self.cite = devices, title, cite
@@ -211,16 +214,18 @@ class ParallelHeads(LectureScene):
         tp, devices = data.tensor_parallel(), self.devices
         eq = equation("concat_project_sum").scale(0.8)
         fit_within(eq, SAFE.width, None)
-        eq.move_to([0, devices.node.get_y(), 0])
+        room_top = devices.get_bottom()[1] - BUFF.MEDIUM
+        room_bottom = self.cite.get_top()[1] + BUFF.MEDIUM
+        fit_within(eq, None, room_top - room_bottom)
+        eq.move_to([0, (room_top + room_bottom) / 2, 0])
         with self.narrate("Why rows of the output matrix? Concatenating the heads and multiplying by W O equals "
                           "adding each head times its own block of rows. So each device holds a partial output, "
                           "and one all-reduce adds them up.") as t:
+            self.play(Write(eq), run_time=0.4 * t.duration)
             self.play(devices.all_reduce(), run_time=0.5 * t.duration)
-            self.play(FadeOut(devices.arrows), FadeOut(devices.node), FadeOut(devices.reduce_label),
-                      FadeOut(devices.output), Write(eq), run_time=0.4 * t.duration)
         i = tp.example_row
         names = ["device 0 partial", "device 1 partial", "all-reduce sum", "one device, whole layer"]
-        table = DataTable(["first token's output", *(n0(j + 1) for j in range(tp.d_model))],
+        table = DataTable([f"token {n0(i + 1)}'s output", *(n0(j + 1) for j in range(tp.d_model))],
                           [[nm, *(shown(v, 2) for v in m[i])]
                            for nm, m in zip(names, (*tp.partials, tp.all_reduce, tp.full))],
                           column_colors=[None] * (tp.d_model + 1))
@@ -233,7 +238,8 @@ class ParallelHeads(LectureScene):
         rule.move_to([table.rule.get_x(), (table.row_y(1) + table.row_y(2)) / 2, 0])
         diff = label(f"largest difference: {shown(tp.max_diff, sci=2)}", size=SIZES.BODY, color=COLORS.WEIGHT)
         diff.next_to(table, DOWN, buff=BUFF.LARGE)
-        with self.narrate(f"On numbers, for the first token: the two partial outputs add up to the output of the "
+        token = "the first token" if i == 0 else f"token {spoken(i + 1, 0)}"
+        with self.narrate(f"On numbers, for {token}: the two partial outputs add up to the output of the "
                           f"whole layer on one device, to within {spoken(tp.max_diff, sci=2)}, the rounding of "
                           "double precision.") as t:
             self.play(FadeOut(devices), eq.animate.next_to(diff, DOWN, buff=BUFF.LARGE), run_time=0.2 * t.duration)
