@@ -152,7 +152,7 @@ class HeadDimension(LectureScene):
         eq.next_to(title, DOWN, buff=BUFF.MEDIUM).set_x(0)
         root = eq.get_part_by_tex(r"\sqrt{d_{h}}")
         root_box = SurroundingRectangle(root, color=COLORS.ACCENT, buff=0.08, stroke_width=4)
-        table = DataTable(["scale", "score std", "largest weight", "entropy"],
+        table = DataTable(["scale", "score std", "mean top weight", "entropy"],
                           [[r.label, shown(r.score_std, 2), shown(r.mean_max_weight, 2), shown(r.mean_entropy, 2)]
                            for r in s.rows] + [["uniform", "\u2014", shown(s.uniform_weight, 3),
                                                 shown(s.uniform_entropy, 2)]])
