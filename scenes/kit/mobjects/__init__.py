@@ -6,9 +6,11 @@ from .attention import AttentionGrid, MaskOverlay, displayed_weights
 from .cards import CitationLine, RecapCard, ReferencesCard, TitleCard
 from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
 from .code_panel import CodePanel
+from .devices import DeviceSplit
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .matrices import MatrixGrid, VectorColumn
+from .tables import DataTable
 from .text import as_array, label, number
 from .tokens import TokenRow
 
@@ -18,6 +20,8 @@ __all__ = [
     "BenchmarkChart",
     "CitationLine",
     "CodePanel",
+    "DataTable",
+    "DeviceSplit",
     "HeadStack",
     "MaskOverlay",
     "MatrixGrid",

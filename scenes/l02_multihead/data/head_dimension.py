@@ -36,6 +36,7 @@ class HeadDimRow:
     tiles: bool                # n_heads · head_dim == d_model
     q_proj_shape: tuple[int, int]   # (d_model, n_heads · head_dim)
     source: str                # "attn_ref preset" or the citation
+    cite: str                  # the source's authors and year, for a table's source column ("Brown et al. 2020")
 
 
 @dataclass(frozen=True)
@@ -46,8 +47,8 @@ class HeadDims:
     fused_source: str
 
 
-def _row(name, d, h, hd, source) -> HeadDimRow:
-    return HeadDimRow(name, d, h, hd, d / h, h * hd == d, (d, h * hd), source)
+def _row(name, d, h, hd, source, cite) -> HeadDimRow:
+    return HeadDimRow(name, d, h, hd, d / h, h * hd == d, (d, h * hd), source, cite)
 
 
 def _cite(ref: Reference, where: str) -> str:
@@ -58,13 +59,13 @@ def _cite(ref: Reference, where: str) -> str:
 def head_dims() -> HeadDims:
     """d_h = d_model / H: 64 for Transformer base/big and GPT-2 small, 128 for GPT-3 175B and Llama-2; and
     Gemma 2 2B, where 8 heads of 256 do not tile d_model 2304."""
-    rows = [_row(c.name, c.d_model, c.n_heads, c.head_dim, f"attn_ref preset ({c.source.split(';')[0]})")
-            for c in _PRESETS]
-    rows += [_row(n, d, h, hd, _cite(ref, where)) for n, d, h, hd, ref, where in _CITED]
+    rows = [_row(c.name, c.d_model, c.n_heads, c.head_dim, f"attn_ref preset ({c.source.split(';')[0]})",
+                 c.source.split(",")[0]) for c in _PRESETS]
+    rows += [_row(n, d, h, hd, _cite(ref, where), ref.cite) for n, d, h, hd, ref, where in _CITED]
     order = ("Transformer base", "Transformer big", "GPT-2 small", "GPT-3 175B", "Llama-2-7B", "Llama-2-70B")
     rows.sort(key=lambda r: order.index(r.name))
     n, d, h, hd, ref, where = COUNTER
-    return HeadDims(tuple(rows), _row(n, d, h, hd, _cite(ref, where)), FUSED_MAX_HEAD_DIM,
+    return HeadDims(tuple(rows), _row(n, d, h, hd, _cite(ref, where), ref.cite), FUSED_MAX_HEAD_DIM,
                     _cite(DAO_2023_FLASH2, "flash-attention README: all head dimensions up to 256"))
 
 
@@ -84,6 +85,8 @@ class FlopInvariance:
     params: tuple[int, ...]          # ar.attention_params(d_model, H): all equal
     closed_form: int                 # 4 · b · n² · d_model
     flops_shown: str
+    flops_each_shown: tuple[str, ...]    # each H's count with thousands separators, for a table
+    params_each_shown: tuple[str, ...]
 
 
 @builder("L02.4")
@@ -92,8 +95,9 @@ def flop_invariance() -> FlopInvariance:
     b, n, d = FLOP_SHAPE["batch"], FLOP_SHAPE["n"], FLOP_SHAPE["d_model"]
     dims = tuple(d // h for h in FLOP_HEADS)
     flops = tuple(ar.attention_flops(b, h, n, n, hd) for h, hd in zip(FLOP_HEADS, dims))
-    return FlopInvariance(b, n, d, FLOP_HEADS, dims, flops, tuple(ar.attention_params(d, h) for h in FLOP_HEADS),
-                          4 * b * n * n * d, f"{flops[0]:,}")
+    params = tuple(ar.attention_params(d, h) for h in FLOP_HEADS)
+    return FlopInvariance(b, n, d, FLOP_HEADS, dims, flops, params, 4 * b * n * n * d, f"{flops[0]:,}",
+                          tuple(f"{f:,}" for f in flops), tuple(f"{p:,}" for p in params))
 
 
 SCALE_SHAPE = dict(d_model=512, n_heads=8, n=64, seed=0)

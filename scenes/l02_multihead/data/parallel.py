@@ -11,6 +11,7 @@ import torch
 import attn_ref as ar
 from attn_ref.bench.results import RESULTS_DIR, source_line
 from scenes.kit.data_builders import builder
+from scenes.kit.format import MINUS, shown
 from scenes.kit.tensors import gaussian
 
 from ._shared import Mat, load_mha, to_tuple
@@ -57,6 +58,42 @@ class HeadLoopTiming:
     files: tuple[str, ...]        # result files read
     rows: tuple[tuple[str, str, int, int, int, float], ...]   # (device file, method, heads, seqlen, head_dim, ms)
     sources: tuple[str, ...]      # source line per file with records
+    # the chart a scene draws: the fused implementation, batched vs loop per head count, one file, one length
+    chart_impl: str = ""          # CHART_IMPL when its records exist
+    chart_file: str = ""          # a GPU file if one has records, else the first
+    chart_device: str = ""        # "GPU" or "CPU"
+    chart_source: str = ""        # the file's source line
+    chart_seqlen: int = 0         # the shortest length measured (per-call overhead weighs most there)
+    chart_heads: tuple[int, ...] = ()
+    chart_head_dims: tuple[int, ...] = ()
+    chart_batched_ms: tuple[float, ...] = ()
+    chart_loop_ms: tuple[float, ...] = ()
+    chart_speedup: tuple[float, ...] = ()     # loop ms / batched ms
+
+
+CHART_IMPL = "torch_sdpa"
+"""The implementation the L02.7 chart compares: torch's fused SDPA (the reference materialises the scores)."""
+
+
+def _chart(rows, sources: dict[str, str], devices: dict[str, str]) -> dict:
+    """Batched vs head-loop times of CHART_IMPL in one file at its shortest length (empty when missing)."""
+    mine = [r for r in rows if r[1] in (f"batched[{CHART_IMPL}]", f"head_loop[{CHART_IMPL}]")]
+    if not mine:
+        return {}
+    files = sorted({r[0] for r in mine}, key=lambda f: (devices[f] != "cuda", f))
+    f = files[0]
+    times = {(r[1].split("[")[0], r[2], r[3]): (r[4], r[5]) for r in mine if r[0] == f}
+    pairs = sorted({(h, n) for m, h, n in times if ("batched", h, n) in times and ("head_loop", h, n) in times})
+    if not pairs:
+        return {}
+    n = min(n for _, n in pairs)
+    heads = tuple(h for h, m in pairs if m == n)
+    batched = tuple(times[("batched", h, n)][1] for h in heads)
+    loop = tuple(times[("head_loop", h, n)][1] for h in heads)
+    return dict(chart_impl=CHART_IMPL, chart_file=f, chart_device="GPU" if devices[f] == "cuda" else "CPU",
+                chart_source=sources[f], chart_seqlen=n, chart_heads=heads,
+                chart_head_dims=tuple(times[("batched", h, n)][0] for h in heads), chart_batched_ms=batched,
+                chart_loop_ms=loop, chart_speedup=tuple(a / b for a, b in zip(loop, batched)))
 
 
 @builder("L02.7")
@@ -64,17 +101,21 @@ def head_loop_timing() -> HeadLoopTiming:
     """Batched vs per-head-loop wall time from a committed benchmark result (suite 'heads'), if present.
     No number is invented: without such records ``available`` is False and ``reason`` says what is missing."""
     files, rows, sources = [], [], []
+    by_file, devices = {}, {}
     for path in sorted(RESULTS_DIR.glob("*.json")):
         result = json.loads(path.read_text())
         files.append(path.name)
         recs = [r for r in result.get("records", []) if r.get("suite") == HEAD_LOOP_SUITE and "skipped" not in r]
         if recs:
             sources.append(source_line(result))
+            by_file[path.name] = sources[-1]
+            devices[path.name] = result["provenance"].get("device", "")
             rows += [(path.name, r["method"], r["heads"], r["seqlen"], r["head_dim"], float(r["time_ms"]))
                      for r in recs]
     reason = "" if rows else (f"no records of suite {HEAD_LOOP_SUITE!r} (methods 'batched[...]', 'head_loop[...]') in "
                               f"benchmarks/results/*.json: the bench needs a heads micro-suite")
-    return HeadLoopTiming(bool(rows), reason, tuple(files), tuple(rows), tuple(sources))
+    return HeadLoopTiming(bool(rows), reason, tuple(files), tuple(rows), tuple(sources),
+                          **_chart(rows, by_file, devices))
 
 
 TP_SHAPE = dict(d_model=8, n_heads=4, devices=2, seq=5, seed=3)
@@ -97,6 +138,7 @@ class TensorParallel:
     full: Mat                                  # ar.MultiHeadAttention.forward on one device
     max_diff: float                            # |all-reduce − full| (max)
     all_reduce_numbers: int                    # L · d_model numbers summed per forward (one all-reduce)
+    example_row: int                           # first token whose partials, shown to 2 places, add up on screen
 
 
 @builder("L02.7")
@@ -117,7 +159,15 @@ def tensor_parallel() -> TensorParallel:
             partials.append(heads.transpose(1, 2).reshape(L, b - a) @ w[3][a:b])
         out = full(x)[0]
     total = torch.stack(partials).sum(0)
+    example = next(i for i in range(L) if _adds_up([p[i].tolist() for p in partials], total[i].tolist()))
     return TensorParallel(
         d, H, hd, D, tuple(tuple(range(dev * per, (dev + 1) * per)) for dev in range(D)), cols, cols,
         4 * d * d // D, ar.attention_params(d, H), tuple(to_tuple(p) for p in partials), to_tuple(total),
-        to_tuple(out), float((total - out).abs().max()), L * d)
+        to_tuple(out), float((total - out).abs().max()), L * d, example)
+
+
+def _adds_up(parts: list[list[float]], total: list[float], decimals: int = 2) -> bool:
+    """The parts' values as the screen shows them (``decimals`` places) add up to the shown total."""
+    r = [[round(float(shown(v, decimals).replace(MINUS, "-")) * 10 ** decimals) for v in row] for row in parts]
+    t = [round(float(shown(v, decimals).replace(MINUS, "-")) * 10 ** decimals) for v in total]
+    return all(sum(col) == tv for col, tv in zip(zip(*r), t))

@@ -15,7 +15,7 @@ from scenes.kit.equations import multihead as mh
 from scenes.l02_multihead import data as d
 from scenes.l02_multihead.data import head_dimension as hd
 
-from ._helpers import with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, with_clauses
 
 PLAN = {"Transformer base": 64, "Transformer big": 64, "GPT-2 small": 64, "GPT-3 175B": 128, "Llama-2-7B": 128,
         "Llama-2-70B": 128}
@@ -86,3 +86,25 @@ def test_wrong_head_dim_flops_and_rank_equations_fail():
     (rk,) = EQUATIONS["score_rank"].clauses
     with pytest.raises(EquationError):
         with_clauses("score_rank", Clause(rk.lhs, mh.d_h - 1, rel=r"\le")).check()
+
+
+def test_each_row_cites_its_sources_authors():
+    t = d.head_dims()
+    for r in (*t.rows, t.counter_example):
+        assert r.cite and r.cite in r.source and r.cite[-4:].isdigit()
+    assert [r.cite for r in t.rows][:2] == ["Vaswani et al. 2017"] * 2 and t.counter_example.cite == "Gemma Team 2024"
+
+
+def test_table_strings_are_the_counts():
+    f = d.flop_invariance()
+    assert [int(s.replace(",", "")) for s in f.flops_each_shown] == list(f.flops)
+    assert [int(s.replace(",", "")) for s in f.params_each_shown] == list(f.params)
+    assert f.flops_each_shown[0] == f.flops_shown
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("HeadDimension")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_head_dimension.py", "L02.4")

@@ -10,7 +10,7 @@ from scenes.kit.tensors import gaussian
 from scenes.l02_multihead import data as d
 from scenes.l02_multihead.data import parallel as par
 
-from ._helpers import T, torch_attend, torch_mha
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, torch_attend, torch_mha
 
 
 def test_heads_are_a_batch_axis_with_the_same_flops():
@@ -68,3 +68,36 @@ def test_partials_are_each_devices_heads_through_its_rows_of_w_o():
             heads.append(torch.softmax(q @ k.T / 2 ** 0.5, -1) @ v)
         assert torch.allclose(T(partial), torch.cat(heads, 1) @ w[3][a:b], atol=1e-12, rtol=0)
 
+
+
+def test_the_example_row_adds_up_as_shown():
+    tp = d.tensor_parallel()
+    i = tp.example_row
+    for j in range(tp.d_model):
+        parts = [round(float(f"{p[i][j]:.2f}") * 100) for p in tp.partials]
+        assert sum(parts) == round(float(f"{tp.all_reduce[i][j]:.2f}") * 100)
+        assert f"{tp.all_reduce[i][j]:.2f}" == f"{tp.full[i][j]:.2f}"
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("ParallelHeads")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_parallel.py", "L02.7")
+
+
+def test_the_chart_is_the_fused_rows_of_one_file_at_one_length():
+    t = d.head_loop_timing()
+    if not t.available:
+        assert t.chart_heads == ()
+        return
+    raw = json.loads((par.RESULTS_DIR / t.chart_file).read_text())
+    recs = {(r["method"], r["heads"]): r for r in raw["records"]
+            if r.get("suite") == "heads" and r["seqlen"] == t.chart_seqlen}
+    assert t.chart_impl == "torch_sdpa" and t.chart_device == raw["provenance"]["device"].replace("cuda", "gpu").upper()
+    assert t.chart_seqlen == min(r["seqlen"] for r in raw["records"] if r.get("suite") == "heads")
+    for h, w, b, lp, s in zip(t.chart_heads, t.chart_head_dims, t.chart_batched_ms, t.chart_loop_ms, t.chart_speedup):
+        assert recs[("batched[torch_sdpa]", h)]["time_ms"] == b and recs[("head_loop[torch_sdpa]", h)]["time_ms"] == lp
+        assert h * w == t.chart_heads[0] * t.chart_head_dims[0] and s == lp / b
+    assert t.chart_source in t.sources
