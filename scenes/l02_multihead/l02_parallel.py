@@ -24,10 +24,10 @@ from scenes.l02_multihead import data
 
 D_H = "d\u2095"
 TIMES = "\u00d7"
-SLAB = (0.62, 0.9)                 # one (L × d_h) problem drawn as a slab: width, height
+SLAB = (0.8, 1.15)                 # one (L × d_h) problem drawn as a slab: width, height
 SLAB_GAP = 0.12
 GRID_Y = 0.55                      # centre of the B × H grid of problems
-CHART_W, CHART_H = 8.6, 2.9        # the timing bars
+CHART_W, CHART_H = 10.5, 3.7        # the timing bars
 BATCHED, LOOP = COLORS.WEIGHT, COLORS.ACCENT
 
 
@@ -118,10 +118,12 @@ class ParallelHeads(LectureScene):
             return
         chart = self.timing_bars(tm)
         fit_within(chart, SAFE.width, SAFE.height - title.height - BUFF.LARGE)
-        chart.next_to(title, DOWN, buff=BUFF.MEDIUM).set_x(0)
         source = label(tm.chart_source, size=SIZES.SMALL, color=COLORS.MUTED)
         fit_within(source, SAFE.width, None)
         source.move_to([SAFE.left + source.width / 2, SAFE.bottom + source.height / 2, 0])
+        room_top, room_bottom = title.get_bottom()[1] - BUFF.MEDIUM, source.get_top()[1] + BUFF.MEDIUM
+        fit_within(chart, SAFE.width, room_top - room_bottom)
+        chart.move_to([0, (room_top + room_bottom) / 2, 0])  # centred in the room between title and source
         best = max(range(len(tm.chart_speedup)), key=lambda i: tm.chart_speedup[i])
         wins = all(s > 1 for s in tm.chart_speedup)
         device = "a two core CPU" if tm.chart_device == "CPU" else "a GPU"
