@@ -32,7 +32,8 @@ def test_loss_by_position_is_the_file():
         assert s.mean_inside == pytest.approx(_mean(lp[16:64]), abs=1e-12)
         assert s.mean_2x == pytest.approx(_mean(lp[64:128]), abs=1e-12)
         assert s.mean_beyond == pytest.approx(_mean(lp[64:]), abs=1e-12)
-        assert s.ppl_inside == pytest.approx(math.exp(s.mean_inside)) and s.ppl_beyond == pytest.approx(math.exp(s.mean_beyond))
+        assert s.ppl_inside == pytest.approx(math.exp(s.mean_inside))
+        assert s.ppl_beyond == pytest.approx(math.exp(s.mean_beyond))
         assert s.accuracy_by_length == tuple(raw["accuracy_by_length"])
 
 

@@ -31,7 +31,7 @@ def test_protocol_follows_the_lab_inserter():
     for s in p.distractor_starts:
         assert t[s] == mark and t[s + 1] != t[-1] and k0 <= t[s + 1] < v0 and v0 <= t[s + 2] < f0
     starts = sorted([p.needle_start, *p.distractor_starts])
-    assert all(b - a >= 3 for a, b in zip(starts, starts[1:]))                  # needles do not overlap
+    assert all(starts[i + 1] - starts[i] >= 3 for i in range(len(starts) - 1))   # needles do not overlap
     needle_cells = {s + i for s in starts for i in range(3)}
     assert all(t[i] >= f0 for i in range(p.haystack_len) if i not in needle_cells)   # filler everywhere else
     assert p.labels[p.needle_start] == "▸" and p.labels[-2] == "?" and p.labels[0].startswith("·")
@@ -45,7 +45,8 @@ def test_heat_maps_are_the_file():
     assert [m.scheme for m in h.maps] == ["rope", "rope_pi", "rope_yarn", "nope", "alibi"]
     for m in h.maps:
         raw = M["schemes"][m.scheme]
-        assert m.accuracy == tuple(map(tuple, raw["accuracy"])) and m.accuracy_by_length == tuple(raw["accuracy_by_length"])
+        assert m.accuracy == tuple(map(tuple, raw["accuracy"]))
+        assert m.accuracy_by_length == tuple(raw["accuracy_by_length"])
         assert m.needle_mass == tuple(map(tuple, raw["needle_mass"]))
         assert m.distractor_mass == tuple(map(tuple, raw["distractor_mass"]))
         assert m.accuracy == tuple(map(tuple, RAW["maps"][f"accuracy_{m.scheme}"]["values"]))
