@@ -19,7 +19,7 @@ flops_per_token    L04.1  Llama-2-7B layer: dense 2·P_layer (P = 202,375,168) v
 memory_bars        L04.2  S (and P) per layer, KV cache (64 GiB at 128K), weights (13.48 GB) at 4K … 128K
 roofline           L04.2  H100 SXM (ridge 295.3) and H200 (206.1): flash prefill AI = n/2, decode AI = g
 measured_memory    L04.2  bench 'memory' (H200): naive slope ≈ 2.0, tiled ≈ 1.0; CPU readings too coarse
-measured_prefill   L04.2  bench 'prefill' (H200, d 128): time per sequence slope ≈ 2
+measured_prefill   L04.2  bench 'prefill' (H200, d 128; CPU, d 64): time per sequence slope ≈ 2
 decode_floor       L04.2  t ≥ bytes / bandwidth: KV 2 GiB at 4K ≥ 0.641 ms (H100), weights ≥ 4.02 ms
 protocol           L04.3  one sample of the lab's task (depth 50 %): the exact inserter; gkamradt's for reference
 heat_maps          L04.3  lab accuracy (length × depth) for RoPE / PI / YaRN / NoPE / ALiBi, trained at 64
@@ -39,7 +39,7 @@ timeline           L04.5  BERT 512 … Gemini 1.5 1M, each with source, techniqu
 approach_map       L04.6  exact/approximate × compute/memory, each method with what it gives up
 memory_fill        L04.7  80 GB H100: 126,882 tokens (30 × 4K, no 128K) MHA; GQA-8 507,531; MLA-sized 1.8M
 preset_caches      L04.7  one 128K sequence's cache per preset: 64 GiB (Llama-2-7B) … 8.4 GiB (DeepSeek-V2)
-decode_vs_context  L04.7  bench 'decode' (H200) per variant beside its floor; Llama-2-7B floor at batch 8
+decode_vs_context  L04.7  bench 'decode' (H200) per variant beside its floor; Llama-2-7B floor, FLOPs, AI at batch 8
 prefill_cost       L04.7  TTFT floor on the H100: ×2.04 per doubling at 1K, ×3.14 at 64K → 128K
 takeaways          L04.7  latency, memory, reliability: one number each
 references         recap  the papers (kit References), the manifest's Lecture 4 list

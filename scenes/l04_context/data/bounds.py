@@ -192,30 +192,44 @@ class MeasuredPrefill:
     tokens_per_call: int
     series: tuple[PrefillSeries, ...]
     source: str
+    cpu_head_dim: int                   # the CPU file's shapes (float32, head dim 64, 8 heads, b·n = 4K)
+    cpu_series: tuple[PrefillSeries, ...]
+    cpu_source: str
+    cpu_load: float | None              # 1-minute load average when the CPU run started (2 CPUs)
 
 
 PREFILL_METHODS = ("naive", "torch_sdpa[flash_attention]")
 PREFILL_HEAD_DIM = 128
+CPU_HEAD_DIM = 64
 
 
-@builder("L04.2")
-def measured_prefill() -> MeasuredPrefill:
-    """Bench suite 'prefill' on the H200 (head dim 128, non-causal): batch × seqlen is held at 16K tokens, so
-    the time per call grows like n and the time per sequence like n²."""
-    r = bench(GPU_FILE)
-    if r is None:
-        return MeasuredPrefill(False, f"benchmarks/results/{GPU_FILE} is not committed", 0, 0, False, 0, (), "")
-    recs = [x for x in records(r, "prefill") if x["head_dim"] == PREFILL_HEAD_DIM and not x["causal"]]
+def _prefill_series(result: dict, head_dim: int) -> tuple[PrefillSeries, ...]:
+    recs = [x for x in records(result, "prefill") if x["head_dim"] == head_dim and not x["causal"]]
     series = []
     for m in PREFILL_METHODS:
         pts = sorted((x["seqlen"], x["batch"], x["time_ms"], x["tflops"]) for x in recs if x["method"] == m)
         per_seq = tuple(t / b for _, b, t, _ in pts)
         series.append(PrefillSeries(m, tuple(p[0] for p in pts), tuple(p[1] for p in pts), tuple(p[2] for p in pts),
-                                    per_seq, tuple(p[3] for p in pts),
-                                    loglog_slope([p[0] for p in pts], per_seq)))
+                                    per_seq, tuple(p[3] for p in pts), loglog_slope([p[0] for p in pts], per_seq)))
+    return tuple(series)
+
+
+@builder("L04.2")
+def measured_prefill() -> MeasuredPrefill:
+    """Bench suite 'prefill' on the H200 (head dim 128, non-causal): batch × seqlen is held fixed (16K tokens),
+    so the time per call grows like n and the time per sequence like n². The CPU file's run (float32, head
+    dim 64) beside it, with the machine's load when it ran."""
+    r = bench(GPU_FILE)
+    if r is None:
+        return MeasuredPrefill(False, f"benchmarks/results/{GPU_FILE} is not committed", 0, 0, False, 0, (), "", 0,
+                               (), "", None)
+    recs = [x for x in records(r, "prefill") if x["head_dim"] == PREFILL_HEAD_DIM and not x["causal"]]
     tokens = {x["batch"] * x["seqlen"] for x in recs}
-    return MeasuredPrefill(True, "", PREFILL_HEAD_DIM, recs[0]["heads"], False, min(tokens), tuple(series),
-                           bench_source(r))
+    cpu = bench(CPU_FILE)
+    return MeasuredPrefill(True, "", PREFILL_HEAD_DIM, recs[0]["heads"], False, min(tokens),
+                           _prefill_series(r, PREFILL_HEAD_DIM), bench_source(r), CPU_HEAD_DIM,
+                           _prefill_series(cpu, CPU_HEAD_DIM) if cpu else (), bench_source(cpu) if cpu else "",
+                           cpu["provenance"].get("load_average_1m") if cpu else None)
 
 
 @dataclass(frozen=True)

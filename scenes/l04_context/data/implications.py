@@ -114,6 +114,8 @@ class DecodeVsContext:
     model_floor_contexts: tuple[int, ...]
     model_floor_ms: tuple[float, ...]        # Llama-2-7B step at batch 8 on the H200: (weights + 8·KV) / bandwidth
     model_floor_tokens_per_s: tuple[float, ...]
+    model_flops_per_token: tuple[int, ...]   # Llama-2-7B, 32 layers: 2·P_layer + 4·n·d per layer (ar.layer_flops)
+    model_intensity: tuple[float, ...]       # those FLOPs × batch / the floor's bytes: far below the ridge
     source: str
     note: str
 
@@ -129,10 +131,13 @@ def decode_vs_context() -> DecodeVsContext:
     floor = tuple(1e3 * ar.decode_time_lower_bound(MODEL.decode_bytes(n, MODEL_BATCH), ar.H200)
                   for n in FLOOR_CONTEXTS)
     tps = tuple(MODEL_BATCH / (t / 1e3) for t in floor)
+    fpt = tuple(MODEL.n_layers * MODEL.layer_flops(1, n_k=n)["total"] for n in FLOOR_CONTEXTS)
+    ai = tuple(ar.arithmetic_intensity(MODEL_BATCH * f, MODEL.decode_bytes(n, MODEL_BATCH))
+               for f, n in zip(fpt, FLOOR_CONTEXTS))
     r = bench(GPU_FILE)
     if r is None:
         return DecodeVsContext(False, f"benchmarks/results/{GPU_FILE} is not committed", 0, 0, 0, (), FLOOR_CONTEXTS,
-                               floor, tps, "", "")
+                               floor, tps, fpt, ai, "", "")
     recs = records(r, "decode")
     recs = [x for x in recs if x["method"] != "cache_sizes"]
     series = []
@@ -145,8 +150,10 @@ def decode_vs_context() -> DecodeVsContext:
                                    tuple(1e3 * ar.decode_time_lower_bound(x["cache_bytes_read"], ar.H200) for x in pts),
                                    tuple(x["share_of_peak_bw"] for x in pts), loglog_slope(ctx[-2:], t[-2:])))
     first = recs[0]
-    return DecodeVsContext(True, "", first["batch"], first["heads"], 128, tuple(series), FLOOR_CONTEXTS, floor, tps,
-                           bench_source(r),
+    later = r["provenance"].get("later_commits", {}).get("decode")
+    source = bench_source(r) + (f" (decode suite rerun at {later[:8]})" if later else "")
+    return DecodeVsContext(True, "", first["batch"], first["heads"], first["head_dim"], tuple(series), FLOOR_CONTEXTS,
+                           floor, tps, fpt, ai, source,
                            "the measured step is one layer's attention only (32 query heads × 128 = one Llama-2-7B "
                            "layer for MHA); the model floor adds all 32 layers' caches and the weights")
 

@@ -75,6 +75,15 @@ def test_measured_prefill_is_the_file():
     by = {s.method: s for s in p.series}
     assert 1.8 < by["torch_sdpa[flash_attention]"].slope_per_seq < 2.1 and 1.8 < by["naive"].slope_per_seq < 2.2
     assert all(a > b for a, b in zip(by["naive"].time_ms, by["torch_sdpa[flash_attention]"].time_ms))
+    cpu = raw_bench("cpu-amd-epyc.json")
+    crecs = [r for r in cpu["records"] if r["suite"] == "prefill" and r["head_dim"] == 64 and not r["causal"]
+             and "skipped" not in r]
+    assert p.cpu_head_dim == 64 and p.cpu_load == cpu["provenance"]["load_average_1m"] and "AMD EPYC" in p.cpu_source
+    for s in p.cpu_series:
+        pts = sorted((r["seqlen"], r["batch"], r["time_ms"]) for r in crecs if r["method"] == s.method)
+        assert s.time_ms == tuple(t for _, _, t in pts)
+        assert s.slope_per_seq == pytest.approx(polyfit_slope([n for n, _, _ in pts], [t / b for _, b, t in pts]),
+                                                abs=1e-9)
 
 
 def test_decode_floor():

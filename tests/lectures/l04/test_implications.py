@@ -55,9 +55,13 @@ def test_decode_vs_context_is_the_file():
     mha = next(s for s in dv.series if s.method == "MHA")
     assert mha.contexts == (1024, 4096, 16384, 65536) and mha.share_of_peak[-1] > 0.9
     assert mha.slope == pytest.approx(1.0, abs=0.05)                       # linear in context once memory-bound
-    for n, ms, tps in zip(dv.model_floor_contexts, dv.model_floor_ms, dv.model_floor_tokens_per_s):
+    for n, ms, tps, f, ai in zip(dv.model_floor_contexts, dv.model_floor_ms, dv.model_floor_tokens_per_s,
+                                 dv.model_flops_per_token, dv.model_intensity):
         assert ms == pytest.approx(1e3 * (2 * N_PARAMS + 8 * KV_PER_TOKEN * n) / 4.8e12)
         assert tps == pytest.approx(8 / (ms / 1e3))
+        assert f == 32 * (2 * P_LAYER + 4 * n * 4096)                       # one new token over n cached keys
+        assert ai == pytest.approx(8 * f / (2 * N_PARAMS + 8 * KV_PER_TOKEN * n)) and ai < 10   # ≪ ridge 206
+    assert "rerun at 3bf7f27b" in dv.source and "H200" in dv.source
 
 
 def test_prefill_cost_by_hand():
