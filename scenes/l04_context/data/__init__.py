@@ -23,7 +23,7 @@ measured_prefill   L04.2  bench 'prefill' (H200, d 128; CPU, d 64): time per seq
 decode_floor       L04.2  t ≥ bytes / bandwidth: KV 2 GiB at 4K ≥ 0.641 ms (H100), weights ≥ 4.02 ms
 protocol           L04.3  one sample of the lab's task (depth 50 %): the exact inserter; gkamradt's for reference
 heat_maps          L04.3  lab accuracy (length × depth) for RoPE / PI / YaRN / NoPE / ALiBi, trained at 64
-answer_rows        L04.3  stored answer-position rows: mass on the needle's value vs the distractors'
+answer_rows        L04.3  stored answer-position rows: mass on the needle span vs the distractor spans (lab's definition)
 multi_needle       L04.3  8 needles, 4 questions: accuracy by length per scheme
 sliding_window     L04.3  W = 16: 1.0 within one hop (15), 0.049 beyond the reach (31), chance 0.0625
 dilution           L04.3  p = e^Δ/(e^Δ + N) via ar.softmax; Δ for p = 0.5, 0.9 grows by ln 10 per decade

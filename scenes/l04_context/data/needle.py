@@ -86,8 +86,8 @@ class HeatMap:
     label: str
     accuracy: Mat                  # (length, depth)
     accuracy_by_length: Vec
-    needle_mass: Mat               # attention mass of the retrieval head on the needle's value
-    distractor_mass: Mat           # on the distractors' values
+    needle_mass: Mat               # mean attention mass of the retrieval (layer, head) on the needle span (▸ key value)
+    distractor_mass: Mat           # … on the three distractor spans together
 
 
 @dataclass(frozen=True)
@@ -130,9 +130,10 @@ class AnswerRow:
     needle_value_pos: int          # derived from the tokens: the MARK whose key is the one asked
     distractor_value_pos: tuple[int, ...]
     weights: Mat                   # (layer·H + head, key position)
-    needle_mass: Vec               # per row
-    distractor_mass: Vec           # per row, the distractors' values together
-    best_row: int                  # the row with most mass on the needle
+    needle_mass: Vec               # per row: mass on the needle span (▸ key value), the lab's definition
+    distractor_mass: Vec           # per row: on the distractor spans together
+    needle_value_mass: Vec         # per row: on the needle's value token alone
+    best_row: int                  # the row with most mass on the needle span
     best_layer: int
     best_head: int
     caption: str
@@ -148,7 +149,8 @@ class AnswerRows:
 @builder("L04.3")
 def answer_rows() -> AnswerRows:
     """The stored answer-position attention rows (``maps['answer_row_<scheme>']``, a 32-token example) with the
-    mass each (layer, head) puts on the needle's value and on the distractors' values."""
+    mass each (layer, head) puts on the needle span and on the distractor spans (the lab's definition), and on
+    the needle's value token alone."""
     r = lab()
     task = make_task(r["config"]["task"])
     n_heads = r["config"]["model"]["n_heads"]
@@ -161,10 +163,11 @@ def answer_rows() -> AnswerRows:
         needle = next(i + 2 for i in marks if toks[i + 1] == asked)
         distract = tuple(i + 2 for i in marks if toks[i + 1] != asked)
         w = tuple(tuple(row) for row in mp["values"])
-        nm = tuple(row[needle] for row in w)
-        dm = tuple(sum(row[p] for p in distract) for row in w)
+        nm = tuple(sum(row[needle - 2:needle + 1]) for row in w)
+        dm = tuple(sum(sum(row[p - 2:p + 1]) for p in distract) for row in w)
+        vm = tuple(row[needle] for row in w)
         best = max(range(len(w)), key=lambda i: nm[i])
-        out.append(AnswerRow(s, toks, tuple(_label(task, t) for t in toks), needle, distract, w, nm, dm, best,
+        out.append(AnswerRow(s, toks, tuple(_label(task, t) for t in toks), needle, distract, w, nm, dm, vm, best,
                              best // n_heads, best % n_heads, mp["caption"]))
     return AnswerRows(tuple(out), n_heads, lab_source(r))
 

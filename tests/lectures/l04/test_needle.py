@@ -64,11 +64,14 @@ def test_answer_rows_masses():
         assert "needle at 14..16 (value at 16)" in raw["caption"] and r.needle_value_pos == 16
         assert r.distractor_value_pos == (7, 20, 25)                          # starts [5, 23, 18] + 2
         for i, row in enumerate(raw["values"]):
-            assert r.needle_mass[i] == row[16] and r.distractor_mass[i] == pytest.approx(row[7] + row[20] + row[25])
+            assert r.needle_value_mass[i] == row[16]
+            assert r.needle_mass[i] == pytest.approx(row[14] + row[15] + row[16])              # span 14..16
+            spans = [p for s0 in (5, 23, 18) for p in range(s0, s0 + 3)]
+            assert r.distractor_mass[i] == pytest.approx(sum(row[p] for p in spans))
         assert r.needle_mass[r.best_row] == max(r.needle_mass)
         assert (r.best_layer, r.best_head) == divmod(r.best_row, 4)
     rope = a.rows[0]
-    assert rope.needle_mass[rope.best_row] > 0.99 > 0.01 > rope.distractor_mass[rope.best_row]
+    assert rope.needle_value_mass[rope.best_row] > 0.99 > 0.01 > rope.distractor_mass[rope.best_row]
 
 
 def test_multi_needle_and_sliding_window_are_the_file():
