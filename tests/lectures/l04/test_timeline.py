@@ -10,7 +10,7 @@ def test_timeline_markers():
     by = {m.name: m for m in t.markers}
     assert by["BERT"].context == 512 and "1810.04805" in by["BERT"].source
     assert by["GPT-2"].context == ar.GPT2_SMALL.context == 1024 and by["GPT-2"].from_preset
-    assert by["GPT-3"].context == 2048 and "2005.14165" in by["GPT-3"].source
+    assert by["GPT-3"].context == 2048 and "2005.14165" in by["GPT-3"].source and "sparse" in by["GPT-3"].technique
     assert by["Llama 2"].context == ar.LLAMA2_7B.context == 4096
     assert by["Position Interpolation"].context == 32768 and by["Code Llama"].context == 16384
     assert by["Code Llama (use)"].context == 100_000 and "10⁶" in by["Code Llama"].note
