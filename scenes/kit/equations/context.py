@@ -149,6 +149,7 @@ def _claim_crossover(eq):
         raise EquationError(f"{eq.name}: Llama-2-7B crossover is not 24,704")
     got = ar.attention_mlp_crossover(768, 12, mlp="gelu")        # d_ff = 4d: P_layer = 4d² + 8d² = 12 d²
     close(eq.name, got, rule.rhs.rhs.xreplace({d: 768}), 1e-12)
+    close(eq.name, ar.attention_mlp_crossover(768, 12, mlp="gelu", causal=True), 2 * got, 1e-12)   # 12 d causal
 
 
 register(
@@ -160,7 +161,8 @@ register(
     _claim_crossover,
     "Per token the dense part costs 2·P_layer and attention 4·n·d: equal at n* = P_layer/(2d) (24,704 for "
     "Llama-2-7B; twice that causal), 6d for a GPT-style layer of 12d² parameters.",
-    KAPLAN, where="Table 1 (forward FLOPs per token: 2N plus a term in n_ctx); the crossover is solved here",
+    KAPLAN, where="§2.1, Table 1 (forward FLOPs per token 2N plus a term in n_ctx, negligible for d_model ≫ "
+                  "n_ctx/12: the causal form, n* = 12d); solved here",
 )
 
 

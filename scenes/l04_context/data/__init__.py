@@ -15,7 +15,7 @@ builder            topic  what it holds
 score_grids        L04.1  causal grids n = 8 … 128: n² cells, n(n+1)/2 kept (counted on ar.causal_mask)
 score_counter      L04.1  b·h·n² and fp16 bytes per layer (1, 32 heads) vs the layer's K/V: 16 GiB at 16K
 flops_per_token    L04.1  Llama-2-7B layer: dense 2·P_layer (P = 202,375,168) vs attention 4nd / 2nd;
-                          n* = 24,704 (non-causal), 49,408 (causal); GPT-style 12d² layer: n* = 6d
+                          n* = 24,704 (non-causal), 49,408 (causal); GPT-style 12d² layer: 6d (12d causal)
 memory_bars        L04.2  S (and P) per layer, KV cache (64 GiB at 128K), weights (13.48 GB) at 4K … 128K
 roofline           L04.2  H100 SXM (ridge 295.3) and H200 (206.1): flash prefill AI = n/2, decode AI = g
 measured_memory    L04.2  bench 'memory' (H200): naive slope ≈ 2.0, tiled ≈ 1.0; CPU readings too coarse
@@ -23,7 +23,7 @@ measured_prefill   L04.2  bench 'prefill' (H200, d 128; CPU, d 64): time per seq
 decode_floor       L04.2  t ≥ bytes / bandwidth: KV 2 GiB at 4K ≥ 0.641 ms (H100), weights ≥ 4.02 ms
 protocol           L04.3  one sample of the lab's task (depth 50 %): the exact inserter; gkamradt's for reference
 heat_maps          L04.3  lab accuracy (length × depth) for RoPE / PI / YaRN / NoPE / ALiBi, trained at 64
-answer_rows        L04.3  stored answer-position rows: mass on the needle span vs the distractor spans (lab's definition)
+answer_rows        L04.3  stored answer-position rows: mass on the needle span vs the distractor spans
 multi_needle       L04.3  8 needles, 4 questions: accuracy by length per scheme
 sliding_window     L04.3  W = 16: 1.0 within one hop (15), 0.049 beyond the reach (31), chance 0.0625
 dilution           L04.3  p = e^Δ/(e^Δ + N) via ar.softmax; Δ for p = 0.5, 0.9 grows by ln 10 per decade

@@ -101,6 +101,7 @@ class FlopsPerToken:
     crossover_causal: float    # 49,408
     gpt_rule_d: int            # a GPT-style layer (P = 12 d², GELU, d_ff = 4d) …
     gpt_rule_crossover: float  # … crosses at n* = 6 d
+    gpt_rule_crossover_causal: float   # 12 d (Kaplan et al. §2.1: the context term is small for n_ctx ≪ 12 d_model)
     note: str
 
 
@@ -120,5 +121,6 @@ def flops_per_token() -> FlopsPerToken:
     return FlopsPerToken(MODEL.name, MODEL.d_model, dense // 2, tuple(rows), MODEL.attention_mlp_crossover(),
                          MODEL.attention_mlp_crossover(causal=True), gpt.d_model,
                          ar.attention_mlp_crossover(gpt.d_model, gpt.n_heads, mlp="gelu"),
+                         ar.attention_mlp_crossover(gpt.d_model, gpt.n_heads, mlp="gelu", causal=True),
                          "per token: attention 4·n·d grows with the context, the dense 2·P_layer does not; the "
                          "score memory b·h·n² is quadratic from the first token")

@@ -41,7 +41,7 @@ def test_flops_per_token_by_hand():
         assert r.attention_share == pytest.approx(r.attention / (r.attention + r.dense))
     assert f.crossover == 2 * P_LAYER / (4 * D_MODEL) == 24_704
     assert f.crossover_causal == P_LAYER / D_MODEL == 49_408
-    assert (f.gpt_rule_d, f.gpt_rule_crossover) == (768, 6 * 768)
+    assert (f.gpt_rule_d, f.gpt_rule_crossover, f.gpt_rule_crossover_causal) == (768, 6 * 768, 12 * 768)
     by = {r.n: r for r in f.rows}
     assert by[16384].attention < by[16384].dense < by[32768].attention        # non-causal crossover between
     assert by[32768].attention_causal < by[32768].dense < by[65536].attention_causal
