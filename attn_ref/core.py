@@ -25,6 +25,8 @@ __all__ = [
     "CAUSAL_ALIGNMENTS",
     "attention_lse",
     "attention_scores",
+    "needle_margin",
+    "needle_weight",
     "repeat_kv",
     "round_to_sum",
     "sdpa",
@@ -227,3 +229,42 @@ def round_to_sum(p, decimals: int = 2, dim: int = -1) -> torch.Tensor:
     bump = (rank < deficit[..., None]).to(torch.int64)
     counts = base.to(torch.int64) + bump  # exact integers, Σ counts = T
     return (counts.to(torch.float64) / unit).movedim(-1, dim)
+
+
+def _check_real(name: str, value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+        raise TypeError(f"{name} must be a finite real number, got {value!r}")
+    return float(value)
+
+
+def needle_weight(delta: float, n_distractors: int) -> float:
+    """Softmax dilution: the weight one key gets when its logit exceeds each of ``n_distractors`` equal
+    logits by ``delta``::
+
+        p = e^Δ / (e^Δ + N) = softmax([Δ, 0, …, 0])_0 = 1 / (1 + N e^{−Δ})
+
+    With Δ fixed, p → 0 as N grows: attention spreads over the haystack. Computed as 1 / (1 + N·e^{−Δ})
+    in float64 (no overflow for large Δ); equals :func:`softmax` of the (N + 1)-vector.
+    """
+    d = _check_real("delta", delta)
+    if isinstance(n_distractors, bool) or not isinstance(n_distractors, int) or n_distractors < 0:
+        raise ValueError(f"n_distractors must be an int >= 0, got {n_distractors!r}")
+    if n_distractors == 0:
+        return 1.0
+    return 1.0 / (1.0 + n_distractors * math.exp(-d)) if d > -700.0 else 0.0  # e^{−Δ} overflows: p < 1e-300
+
+
+def needle_margin(p: float, n_distractors: int) -> float:
+    """The logit margin Δ that :func:`needle_weight` needs to give weight ``p`` among ``n_distractors``::
+
+        p = e^Δ / (e^Δ + N)   ⇔   Δ = ln( p·N / (1 − p) )
+
+    — it grows like ln N: keeping the needle's weight fixed as the context grows tenfold costs ln 10 ≈ 2.3
+    more logit. 0 < p < 1 and N ≥ 1.
+    """
+    q = _check_real("p", p)
+    if not 0.0 < q < 1.0:
+        raise ValueError(f"p must be in (0, 1), got {p!r}")
+    if isinstance(n_distractors, bool) or not isinstance(n_distractors, int) or n_distractors < 1:
+        raise ValueError(f"n_distractors must be an int >= 1, got {n_distractors!r}")
+    return math.log(q * n_distractors / (1.0 - q))

@@ -35,10 +35,12 @@ __all__ = [
     "attention_mlp_crossover",
     "decode_time_lower_bound",
     "kv_cache_equivalent_length",
+    "kv_token_budget",
     "layer_flops",
     "mamba_state_elems",
     "mla_attention_cost",
     "roofline",
+    "score_matrix_bytes",
     "ssd_state_elems",
 ]
 
@@ -145,6 +147,36 @@ def decode_time_lower_bound(nbytes: float, device: DeviceSpec = H100_SXM) -> flo
     step, which must stream the weights and the KV cache (e.g. 2 GiB of Llama-2-7B KV at 4K context:
     ≥ 0.64 ms on an H100 SXM)."""
     return _check_number("nbytes", nbytes, strict=False) / _check_device(device).bandwidth
+
+
+# ------------------------------------------------------------------------------------------ memory counts
+def score_matrix_bytes(batch: int, n_heads: int, n_q: int, n_k: int, bytes_per_elem: int = 2) -> int:
+    """Bytes of one materialised score tensor S = QKᵀ/√d (or P = softmax(S)) of a layer::
+
+        bytes(S) = b · h · n_q · n_k · β_elem
+
+    what naive attention writes to memory (FA-1 paper, arXiv:2205.14135, Algorithm 0); a causal mask does
+    not shrink the dense tensor. (1, 32, 16K) in fp16: 16 GiB per tensor. Flash attention never forms it.
+    """
+    for name, value in (("batch", batch), ("n_heads", n_heads), ("n_q", n_q), ("n_k", n_k),
+                        ("bytes_per_elem", bytes_per_elem)):
+        check_positive_int(name, value)
+    return batch * n_heads * n_q * n_k * bytes_per_elem
+
+
+def kv_token_budget(memory_bytes: float, weight_bytes: float, kv_bytes_per_token: float) -> int:
+    """Most tokens whose KV cache fits beside the weights: ⌊(memory − weights) / KV bytes per token⌋.
+
+    An upper bound on the tokens in flight across a batch (activations, the allocator and fragmentation
+    take more). Llama-2-7B in fp16 on an 80 GB H100: ⌊(80·10⁹ − 13,476,831,232) / 524,288⌋ = 126,882 tokens.
+    Raises ValueError when the weights alone do not fit.
+    """
+    mem = _check_number("memory_bytes", memory_bytes)
+    w = _check_number("weight_bytes", weight_bytes, strict=False)
+    per = _check_number("kv_bytes_per_token", kv_bytes_per_token)
+    if w > mem:
+        raise ValueError(f"the weights ({w:.4g} B) do not fit in memory_bytes ({mem:.4g} B)")
+    return int((mem - w) // per)
 
 
 # ------------------------------------------------------------------------------------------- layer FLOPs

@@ -7,7 +7,8 @@ import torch.nn.functional as F
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from attn_ref.core import attention_lse, attention_scores, repeat_kv, round_to_sum, sdpa, softmax
+from attn_ref.core import (attention_lse, attention_scores, needle_margin, needle_weight, repeat_kv, round_to_sum,
+                           sdpa, softmax)
 from attn_ref.masks import causal_mask
 
 f64 = torch.float64
@@ -332,3 +333,35 @@ def test_bad_round_to_sum_input():
         round_to_sum(torch.ones(3), decimals=-1)
     with pytest.raises(ValueError, match="finite"):
         round_to_sum(torch.tensor([0.5, float("nan")]))
+
+
+# --------------------------------------------------------------------------------------- softmax dilution
+@pytest.mark.parametrize("delta,n", [(0.0, 1), (2.0, 9), (5.0, 1000), (-1.5, 30), (3.0, 0)])
+def test_needle_weight_is_softmax_of_one_bump_over_n_equal_logits(delta, n):
+    row = torch.tensor([delta] + [0.0] * n, dtype=f64)
+    assert needle_weight(delta, n) == pytest.approx(float(softmax(row)[0]), rel=1e-14, abs=1e-300)
+    assert needle_weight(delta, n) == pytest.approx(float(torch.softmax(row, 0)[0]), rel=1e-14)
+    assert needle_weight(delta, n) == pytest.approx(math.exp(delta) / (math.exp(delta) + n), rel=1e-14)
+
+
+def test_needle_weight_dilutes_and_margin_inverts_it():
+    ws = [needle_weight(4.0, n) for n in (10, 100, 1000, 10_000)]
+    assert ws == sorted(set(ws), reverse=True) and ws[0] > 0.8 > 0.01 > ws[-1]
+    for p in (0.1, 0.5, 0.9, 0.99):
+        for n in (1, 7, 4096, 10**6):
+            delta = needle_margin(p, n)
+            assert needle_weight(delta, n) == pytest.approx(p, rel=1e-12)
+            assert delta == pytest.approx(math.log(p / (1 - p)) + math.log(n), rel=1e-12, abs=1e-12)
+            assert needle_margin(p, 10 * n) - delta == pytest.approx(math.log(10), rel=1e-12)   # grows like ln N
+    assert needle_weight(-800.0, 3) == 0.0 and needle_weight(800.0, 10**9) == 1.0
+
+
+def test_bad_dilution_input():
+    with pytest.raises(ValueError, match="n_distractors"):
+        needle_weight(1.0, -1)
+    with pytest.raises(TypeError, match="delta"):
+        needle_weight(float("nan"), 3)
+    with pytest.raises(ValueError, match="p must be"):
+        needle_margin(1.0, 3)
+    with pytest.raises(ValueError, match="n_distractors"):
+        needle_margin(0.5, 0)

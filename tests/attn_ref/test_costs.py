@@ -178,3 +178,43 @@ def test_errors_name_the_argument():
     with pytest.raises(TypeError, match="config must be an MLAConfig"):
         ar.mla_attention_cost(ar.LLAMA2_7B, 10)
     assert math.isfinite(ar.attention_mlp_crossover(16, 4))
+
+
+# ------------------------------------------------------------------------------- score bytes, token budget
+@pytest.mark.parametrize("b,h,nq,nk,dtype", [(1, 1, 5, 7, torch.float16), (2, 3, 4, 4, torch.float32),
+                                             (1, 2, 3, 9, torch.float64)])
+def test_score_matrix_bytes_is_the_materialised_tensor(b, h, nq, nk, dtype):
+    g = torch.Generator().manual_seed(0)
+    q, k = torch.randn(b, h, nq, 8, generator=g).to(dtype), torch.randn(b, h, nk, 8, generator=g).to(dtype)
+    s = q @ k.transpose(-1, -2)                                   # what naive attention writes
+    elem = torch.finfo(dtype).bits // 8
+    assert ar.score_matrix_bytes(b, h, nq, nk, elem) == s.numel() * s.element_size()
+
+
+def test_score_matrix_bytes_plan_figures():
+    # lecture plan L04.2: (1, 32, 16K) in fp16 is 16 GiB per tensor; the bench's score_matrix_bytes at (1, 8, 16K)
+    assert ar.score_matrix_bytes(1, 32, 16384, 16384) == 16 * 2**30
+    assert ar.score_matrix_bytes(1, 8, 16384, 16384) == 4_294_967_296
+    assert ar.score_matrix_bytes(1, 32, 2 * 16384, 2 * 16384) == 4 * ar.score_matrix_bytes(1, 32, 16384, 16384)
+    with pytest.raises(ValueError, match="n_q"):
+        ar.score_matrix_bytes(1, 1, 0, 4)
+
+
+def test_kv_token_budget_against_a_counting_loop():
+    for mem, w, per in ((1000, 100, 7), (1000, 0, 1000), (999, 0, 1000), (10**6, 123_456, 4096)):
+        t = 0
+        while w + (t + 1) * per <= mem:                         # the largest t whose cache fits
+            t += 1
+        assert ar.kv_token_budget(mem, w, per) == t
+    with pytest.raises(ValueError, match="do not fit"):
+        ar.kv_token_budget(10, 11, 1)
+
+
+def test_kv_token_budget_llama2_7b_on_an_80gb_h100():
+    w = ar.LLAMA2_7B.n_params() * 2
+    per = ar.LLAMA2_7B.kv_bytes_per_token()
+    budget = ar.kv_token_budget(ar.H100_SXM.memory_bytes, w, per)
+    assert (w, per) == (13_476_831_232, 524_288)
+    assert budget == (80 * 10**9 - 13_476_831_232) // 524_288 == 126_882
+    assert 30 * 4096 <= budget < 31 * 4096 and budget < 131_072      # 30 requests of 4K, not one 128K request
+    assert ar.kv_token_budget(80e9, w, per // 4) == (80 * 10**9 - w) // (per // 4)

@@ -198,6 +198,8 @@ NO_SEQUENCE = {
     "attention_mlp_crossover": "solves for the length", "decode_time_lower_bound": "bytes to time",
     "kv_cache_equivalent_length": "solves for the length", "mamba_state_elems": "a state size",
     "roofline": "flops and bytes", "ssd_state_elems": "a state size", "ModelConfig": "a configuration",
+    "score_matrix_bytes": "a byte count", "kv_token_budget": "bytes to tokens", "needle_weight": "a scalar",
+    "needle_margin": "a scalar",
 }
 
 

@@ -1,0 +1,42 @@
+"""What the Lecture 4 topic tests share: the committed lab and benchmark results read straight from their JSON
+files (independently of the builders' loaders), closed forms written without attn_ref, a numpy log-log fit,
+and wrong-formula registry entries."""
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+
+import numpy as np
+
+from scenes.kit.equations import EQUATIONS, render_clauses
+
+ROOT = Path(__file__).resolve().parents[3]
+GIB = 2 ** 30
+
+# Llama-2-7B's shape, written out (HF meta-llama/Llama-2-7b-hf config.json): the closed forms use these
+LAYERS, D_MODEL, HEADS, HEAD_DIM, D_FF, VOCAB = 32, 4096, 32, 128, 11008, 32000
+P_LAYER = 4 * D_MODEL ** 2 + 3 * D_MODEL * D_FF                 # Q, K, V, O and a SwiGLU MLP
+N_PARAMS = LAYERS * (P_LAYER + 2 * D_MODEL) + D_MODEL + 2 * VOCAB * D_MODEL   # + norms, final norm, embed, head
+KV_PER_TOKEN = 2 * LAYERS * HEADS * HEAD_DIM * 2                # fp16
+
+
+def raw_result(name: str = "needle_haystack") -> dict:
+    """A committed lab result, straight from its JSON file."""
+    return json.loads((ROOT / "results" / "experiments" / f"{name}.json").read_text())
+
+
+def raw_bench(name: str) -> dict:
+    """A committed benchmark result, straight from its JSON file."""
+    return json.loads((ROOT / "benchmarks" / "results" / name).read_text())
+
+
+def polyfit_slope(xs, ys) -> float:
+    """Slope of log y on log x by numpy's least squares (not the builders' helper)."""
+    return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
+
+
+def with_clauses(name: str, *clauses):
+    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
+    eq = EQUATIONS[name]
+    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
