@@ -24,6 +24,7 @@ def test_counts_are_the_plans_and_equal_a_real_modules():
     assert {n: m.params for n, m in rows.items()} == {
         "Transformer base": 1_048_576, "GPT-2 small": 2_362_368, "Llama-2-7B": 67_108_864}
     assert rows["GPT-2 small"].params_shown == "2,362,368"
+    assert all(m.params_one_head_shown == m.params_shown for m in rows.values())
     for m in rows.values():
         assert m.params == _module_params(m.d_model, m.n_heads, m.bias)
         assert m.params == 4 * m.d_model ** 2 + (4 * m.d_model if m.bias else 0)

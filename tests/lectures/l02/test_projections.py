@@ -12,7 +12,11 @@ from ._helpers import T, torch_attend, torch_mha
 
 def test_each_head_is_x_times_its_column_block():
     s, w, x = d.split_heads(), d.weights(), d.embed(d.SENTENCE)
+    assert torch.equal(T(s.x), x) and torch.equal(T(s.w_q), w.w_q)
     assert torch.allclose(T(s.q), x @ w.w_q, atol=1e-12, rtol=0)
+    for h in range(2):  # the product shown beside each head: X times its column block alone
+        assert torch.allclose(T(s.block_products[h]), x @ w.w_q[:, 2 * h:2 * h + 2], atol=1e-12, rtol=0)
+        assert torch.allclose(T(s.block_products[h]), T(s.heads[h]), atol=1e-12, rtol=0)
     for h in range(2):
         assert torch.allclose(T(s.heads[h]), x @ w.w_q[:, 2 * h:2 * h + 2], atol=1e-12, rtol=0)
     assert s.head_equals_block_max_diff < 1e-12
