@@ -25,10 +25,11 @@ from scenes.l02_multihead import data
 BLOCK = 2.2  # side of each weight matrix block in the first step
 BLOCK_XS = (-4.95, -1.65, 1.65, 4.95)
 BLOCK_Y = 0.1
-CELL = 0.78  # W_Q's number cells in the second step
-W_X, W_Y = 0.6, 0.35  # centre of W_Q's cells
-X_X = -4.35  # centre of the token vector x
-Q_X = 4.75  # centre of the output q = x W_Q
+CELL = 0.9  # W_Q's number cells in the second step
+X_CELL = 0.58  # the cells of x and q (no numbers)
+W_X, W_Y = 0.0, 0.2  # centre of W_Q's cells
+X_X = -5.15  # centre of the token vector x
+Q_X = 4.4  # centre of the output q = x W_Q
 NOTE_Y = (-2.55, -3.2)  # the wrong claim and the right one
 ROW_YS = (0.75, -0.15, -1.05)  # the parameter table's model rows
 COL_XS = (-5.3, -2.6, -1.4, -0.4, 1.8, 4.85)  # name, d_model, H, bias, count with H heads, count with 1 head
@@ -105,15 +106,15 @@ class ParameterMatrices(LectureScene):
         brace = Brace(frames[0], DOWN, buff=0.1, color=COLORS.head(0))
         block_dims = label(f"{dims(s.block_shape)}: d_model × d_h", size=SIZES.LABEL, color=COLORS.head(0))
         block_dims.next_to(brace, DOWN, buff=BUFF.TIGHT)
-        x = MatrixGrid(np.zeros((1, d)), show_numbers=False, cell_size=CELL).move_cells_to(X_X, W_Y + 1.6)
+        x = MatrixGrid(np.zeros((1, d)), show_numbers=False, cell_size=X_CELL).move_cells_to(X_X, W_Y)
         x_lab = label("x: one token", size=SIZES.LABEL, color=COLORS.TEXT).next_to(x.cells, UP, buff=BUFF.SMALL)
         x_dims = label(f"{shown(d, 0)} numbers (d_model)", size=SIZES.LABEL, color=COLORS.MUTED)
         x_dims.next_to(x.cells, DOWN, buff=BUFF.SMALL)
         times = label("×", size=SIZES.HEADING).move_to([(x.cells.get_right()[0] + w_lab.get_left()[0]) / 2,
                                                        w.cells.get_y(), 0])
-        q = MatrixGrid(np.zeros((1, d)), show_numbers=False, cell_size=CELL * 0.7).move_cells_to(Q_X, W_Y)
-        q_lab = label("q = x W", size=SIZES.LABEL).next_to(q.cells, UP, buff=BUFF.SMALL)
-        q_lab[-1].set_color(COLORS.Q)
+        q = MatrixGrid(np.zeros((1, d)), show_numbers=False, cell_size=X_CELL).move_cells_to(Q_X, W_Y)
+        q_lab = VGroup(label("q = x", size=SIZES.LABEL), w_name("Q", size=SIZES.LABEL)).arrange(RIGHT, buff=0.1)
+        q_lab.next_to(q.cells, UP, buff=BUFF.SMALL)
         q_parts = VGroup(*(VGroup(*q.cells[0][h * hd:(h + 1) * hd]) for h in range(n)))
         arrow_to_q = label("→", size=SIZES.HEADING).move_to([(frames.get_right()[0] + q.cells.get_left()[0]) / 2,
                                                             w.cells.get_y(), 0])
@@ -167,8 +168,8 @@ class ParameterMatrices(LectureScene):
         for y, a, b in zip(STORE_Y, who, lines):
             a.move_to([SAFE.left + a.width / 2, y, 0])
             b.move_to([SAFE.left + 2.6 + b.width / 2, y, 0])
-        packed = BlockMatrix(label("in_proj_weight", size=SIZES.LABEL, mono=True), 3, axis="rows", width=1.7,
-                             height=2.4, color=COLORS.TEXT, shape=dims(c.in_proj_shape),
+        packed = BlockMatrix(label("in_proj_weight", size=SIZES.LABEL, mono=True), 3, axis="rows", width=1.8,
+                             height=2.7, color=COLORS.TEXT, shape=dims(c.in_proj_shape),
                              block_names=[w_name(r, None, SIZES.LABEL) for r in ("Q", "K", "V")],
                              block_colors=[COLORS.Q, COLORS.K, COLORS.V], block_opacity=0.3)
         packed.move_to([SAFE.left + packed.width / 2, -1.45, 0])
@@ -177,9 +178,11 @@ class ParameterMatrices(LectureScene):
                           for k, ((a, b), col) in enumerate(zip(c.in_proj_rows, (COLORS.Q, COLORS.K, COLORS.V)))))
         notes = VGroup(
             label("torch.nn.MultiheadAttention", size=SIZES.LABEL, mono=True),
-            label("3·d_model × d_model, in the order q, k, v", size=SIZES.LABEL),
-            label(f"loaded with our weights: max |torch − ours| = {shown(c.torch_vs_ours_max_diff, sci=2)}",
-                  size=SIZES.LABEL, color=COLORS.WEIGHT)).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.MEDIUM)
+            label("3·d_model × d_model: q, k, v in that order", size=SIZES.LABEL),
+            label("loaded with our weights:", size=SIZES.LABEL, color=COLORS.WEIGHT),
+            label(f"max |torch − ours| = {shown(c.torch_vs_ours_max_diff, sci=2)}", size=SIZES.LABEL,
+                  color=COLORS.WEIGHT)).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
+        notes[2:].shift(DOWN * BUFF.SMALL)
         left = ranges.get_right()[0] + BUFF.LARGE
         fit_within(notes, SAFE.right - left, None)
         notes.move_to([left + notes.width / 2, packed.body.get_y(), 0])
@@ -199,7 +202,7 @@ class ParameterMatrices(LectureScene):
             self.play(packed.split(lag_ratio=0.3), LaggedStart(*(FadeIn(r) for r in ranges), lag_ratio=0.3),
                       FadeIn(notes[1]), run_time=0.4 * t.duration)
             self.wait(0.15 * t.duration)
-            self.play(FadeIn(notes[2]), run_time=0.15 * t.duration)
+            self.play(FadeIn(notes[2:]), run_time=0.15 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(Group(*self.mobjects)), run_time=0.6)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, Animation, AnimationGroup, FadeIn, LaggedStart, Line, Mobject,
+from manim import (DOWN, LEFT, ORIGIN, RIGHT, UP, Animation, AnimationGroup, LaggedStart, Line, Mobject,
                    Rectangle, Square, SurroundingRectangle, VGroup)
 
 from ..theme import BUFF, COLORS, SIZES
@@ -166,7 +166,7 @@ class TensorLayout(VGroup):
             raise ValueError(f"{len(texts)} texts for {len(colors)} colours")
         if not len(texts):
             raise ValueError("a TensorLayout needs at least one element")
-        self.cell_size, self.gap, self.size = cell_size, gap, len(texts)
+        self.cell_size, self.gap, self.size, self.fill_opacity = cell_size, gap, len(texts), fill_opacity
         self.cells = VGroup()
         labels = []
         for text, color in zip(texts, colors):
@@ -205,12 +205,12 @@ class TensorLayout(VGroup):
         return shape, perm, roles
 
     def offsets(self, shape: Sequence[int], perm: Sequence[int] | None = None,
-                roles: Sequence[str] | None = None) -> list[np.ndarray]:
+                roles: Sequence[str] | None = None, gap: float | None = None) -> list[np.ndarray]:
         """Centre of every cell (memory order), relative to the arrangement's top-left cell, for
         ``view(shape).permute(perm)`` drawn with ``roles``."""
         shape, perm, roles = self._check(shape, perm, roles)
         logical = tuple(shape[p] for p in perm)
-        c, g = self.cell_size, self.gap
+        c, g = self.cell_size, self.gap if gap is None else gap
         step_x, step_y = [0.0] * len(shape), [0.0] * len(shape)
         w = h = c
         for k in reversed(range(len(logical))):
@@ -241,11 +241,11 @@ class TensorLayout(VGroup):
         prefix = tuple(prefix)
         return VGroup(*(self.cells[m] for m in range(self.size) if self.logical_index(m)[:len(prefix)] == prefix))
 
-    def target(self, shape: Sequence[int], perm: Sequence[int] | None = None, roles: Sequence[str] | None = None,
-               center: np.ndarray | None = None) -> list[np.ndarray]:
+    def positions_for(self, shape: Sequence[int], perm: Sequence[int] | None = None, roles: Sequence[str] | None = None,
+               center: np.ndarray | None = None, gap: float | None = None) -> list[np.ndarray]:
         """Where ``arrange_as`` puts each cell: the arrangement centred at ``center`` (default: the cells'
-        current centre)."""
-        offs = self.offsets(shape, perm, roles)
+        current centre); ``gap`` between blocks (default: the layout's)."""
+        offs = self.offsets(shape, perm, roles, gap)
         lo = np.min(offs, axis=0) - self.cell_size / 2
         hi = np.max(offs, axis=0) + self.cell_size / 2
         mid = (lo + hi) / 2
@@ -255,21 +255,29 @@ class TensorLayout(VGroup):
         return [c + (o - mid) * scale for o in offs]
 
     def arrange_as(self, shape: Sequence[int], perm: Sequence[int] | None = None, roles: Sequence[str] | None = None,
-                   center: np.ndarray | None = None, lag_ratio: float = 0.0) -> Animation:
+                   center: np.ndarray | None = None, gap: float | None = None, lag_ratio: float = 0.0) -> Animation:
         """The animation that moves the cells to ``view(shape).permute(perm)``'s arrangement (see the class)."""
         shape, perm, roles = self._check(shape, perm, roles)
-        points = self.target(shape, perm, roles, center)
+        points = self.positions_for(shape, perm, roles, center, gap)
         self.shape, self.perm = shape, perm
         return LaggedStart(*(cell.animate.move_to(p) for cell, p in zip(self.cells, points)), lag_ratio=lag_ratio)
 
     def place_as(self, shape: Sequence[int], perm: Sequence[int] | None = None, roles: Sequence[str] | None = None,
-                 center: np.ndarray | None = None) -> TensorLayout:
+                 center: np.ndarray | None = None, gap: float | None = None) -> TensorLayout:
         """``arrange_as`` without the animation; returns self."""
         shape, perm, roles = self._check(shape, perm, roles)
-        for cell, p in zip(self.cells, self.target(shape, perm, roles, center)):
+        for cell, p in zip(self.cells, self.positions_for(shape, perm, roles, center, gap)):
             cell.move_to(p)
         self.shape, self.perm = shape, perm
         return self
+
+    def fade_cells(self, prefix: Sequence[int] = (), level: float = 0.25) -> Animation:
+        """Fade the cells at ``prefix`` to ``level`` of their opacity (``fade_cells(prefix, 1)`` restores them)."""
+        anims = []
+        for cell in self.cells_at(prefix):
+            anims.append(cell[0].animate.set_fill(opacity=self.fill_opacity * level).set_stroke(opacity=level))
+            anims.append(cell[1].animate.set_opacity(level))
+        return AnimationGroup(*anims)
 
     def brace_label(self, prefix: Sequence[int], text: Mobject | str, direction=UP, color: str = COLORS.TEXT,
                     size: float = SIZES.LABEL, buff: float = BUFF.SMALL) -> Mobject:
