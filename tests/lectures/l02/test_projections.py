@@ -7,7 +7,7 @@ import torch
 
 from scenes.l02_multihead import data as d
 
-from ._helpers import T, torch_attend, torch_mha
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, torch_attend, torch_mha
 
 
 def test_each_head_is_x_times_its_column_block():
@@ -58,3 +58,11 @@ def test_grids_from_untrained_weights_say_so():
     for origin in (d.split_heads().weights_origin, d.cross_attention().weights_origin,
                    d.convex_hull().weights_origin, d.two_token_query().weights_origin):
         assert origin.startswith("untrained")
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("Projections")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_projections.py", "L02.3")
