@@ -27,10 +27,10 @@ BLOCK_XS = (-4.95, -1.65, 1.65, 4.95)
 BLOCK_Y = 0.1
 CELL = 0.9  # W_Q's number cells in the second step
 X_CELL = 0.58  # the cells of x and q (no numbers)
-W_X, W_Y = 0.0, 0.2  # centre of W_Q's cells
+W_X, W_Y = 0.0, 0.45  # centre of W_Q's cells
 X_X = -5.15  # centre of the token vector x
 Q_X = 4.4  # centre of the output q = x W_Q
-NOTE_Y = (-2.55, -3.2)  # the wrong claim and the right one
+NOTE_Y = (-2.75, -3.3)  # the wrong claim and the right one
 ROW_YS = (0.75, -0.15, -1.05)  # the parameter table's model rows
 COL_XS = (-5.3, -2.6, -1.4, -0.4, 1.8, 4.85)  # name, d_model, H, bias, count with H heads, count with 1 head
 STORE_Y = (2.05, 1.05)  # the papers' and nn.Linear's lines
@@ -108,7 +108,7 @@ class ParameterMatrices(LectureScene):
         block_dims.next_to(brace, DOWN, buff=BUFF.TIGHT)
         x = MatrixGrid(np.zeros((1, d)), show_numbers=False, cell_size=X_CELL).move_cells_to(X_X, W_Y)
         x_lab = label("x: one token", size=SIZES.LABEL, color=COLORS.TEXT).next_to(x.cells, UP, buff=BUFF.SMALL)
-        x_dims = label(f"{shown(d, 0)} numbers (d_model)", size=SIZES.LABEL, color=COLORS.MUTED)
+        x_dims = label(f"d_model = {shown(d, 0)}", size=SIZES.LABEL, color=COLORS.MUTED)
         x_dims.next_to(x.cells, DOWN, buff=BUFF.SMALL)
         times = label("×", size=SIZES.HEADING).move_to([(x.cells.get_right()[0] + w_lab.get_left()[0]) / 2,
                                                        w.cells.get_y(), 0])

@@ -119,12 +119,15 @@ class Projections(LectureScene):
                       ReplacementTransform(self.title, title), run_time=0.3 * t.duration)
             self.title = title
             self.play(lay.arrange_as((n * h * hd,), center=[0, STRIP_Y, 0]), run_time=0.45 * t.duration)
+            buffer = label("Q's buffer, in memory order", size=SIZES.LABEL, color=COLORS.MUTED)
+            buffer.next_to(lay.cells, UP, buff=BUFF.MEDIUM)
+            self.play(FadeIn(buffer), run_time=0.1 * t.duration)
             self.wait_for(t)
         view = code("q.view(B, L, H, d_h)").move_to([0, CODE_Y, 0])
         rows = (n, h, hd)
         with self.narrate(
                 "A view regroups the same buffer without moving a number: L rows, each with H groups of d h.") as t:
-            self.play(FadeIn(view), run_time=0.2 * t.duration)
+            self.play(FadeIn(view), FadeOut(buffer), run_time=0.2 * t.duration)
             self.play(lay.arrange_as(rows, roles=("row", "hblock", "col"), center=[0, LAYOUT_Y, 0]),
                       run_time=0.5 * t.duration)
             tok = self.tokens_left(lay, (0,), range(n), lambda i: s.tokens[i], by_row=True)
