@@ -114,6 +114,7 @@ class ParameterMatrices(LectureScene):
                                                        w.cells.get_y(), 0])
         q = MatrixGrid(np.zeros((1, d)), show_numbers=False, cell_size=X_CELL).move_cells_to(Q_X, W_Y)
         q_lab = VGroup(label("q = x", size=SIZES.LABEL), w_name("Q", size=SIZES.LABEL)).arrange(RIGHT, buff=0.1)
+        q_lab[1].shift(UP * (q_lab[0][-1].get_bottom()[1] - q_lab[1].base.get_bottom()[1]))  # one baseline
         q_lab.next_to(q.cells, UP, buff=BUFF.SMALL)
         q_parts = VGroup(*(VGroup(*q.cells[0][h * hd:(h + 1) * hd]) for h in range(n)))
         arrow_to_q = label("→", size=SIZES.HEADING).move_to([(frames.get_right()[0] + q.cells.get_left()[0]) / 2,

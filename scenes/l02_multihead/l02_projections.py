@@ -165,6 +165,7 @@ class Projections(LectureScene):
         prod = MatrixGrid(np.array(s.block_products[0]), cell_size=CELL)
         prod.move_cells_to(SAFE.right - prod.cells.width / 2 - 0.1, LAYOUT_Y)
         prod_name = VGroup(label("X", size=SIZES.LABEL), w_q(1)).arrange(RIGHT, buff=0.08)
+        prod_name[1].shift(UP * (prod_name[0].get_bottom()[1] - prod_name[1].base.get_bottom()[1]))  # one baseline
         prod_name.next_to(prod.cells, UP, buff=BUFF.SMALL)
         frame = SurroundingRectangle(prod.cells, color=COLORS.head(0), buff=0.0, stroke_width=5)
         eq_sign = label("=", size=SIZES.HEADING).move_to([(lay.cells.get_right()[0] + prod.cells.get_left()[0]) / 2,
@@ -199,7 +200,7 @@ class Projections(LectureScene):
                        label("✗", size=SIZES.HEADING, color=COLORS.MASK).next_to(wrong_code, LEFT, buff=BUFF.SMALL))
         with self.narrate(
                 "Now the most common bug. Skip the transpose, and view the buffer directly as B, H, L, d h. The "
-                "shapes match, so nothing complains.") as t:
+                "shapes match, so nothing complains; a reshape to the same shape does exactly the same.") as t:
             self.play(ReplacementTransform(self.trans, right_code), FadeOut(self.right_parts),
                       ReplacementTransform(self.title, title),
                       lay.arrange_as(rows, perm=(1, 0, 2), roles=("hblock", "row", "col"),
