@@ -167,10 +167,10 @@ class Projections(LectureScene):
         prod_name = VGroup(label("X", size=SIZES.LABEL), w_q(1)).arrange(RIGHT, buff=0.08)
         prod_name[1].shift(UP * (prod_name[0].get_bottom()[1] - prod_name[1].base.get_bottom()[1]))  # one baseline
         prod_name.next_to(prod.cells, UP, buff=BUFF.SMALL)
-        frame = SurroundingRectangle(prod.cells, color=COLORS.head(0), buff=0.0, stroke_width=5)
+        frame = SurroundingRectangle(prod.cells, color=COLORS.TEXT, buff=0.05, stroke_width=5)
         eq_sign = label("=", size=SIZES.HEADING).move_to([(lay.cells.get_right()[0] + prod.cells.get_left()[0]) / 2,
                                                           LAYOUT_Y, 0])
-        hl = SurroundingRectangle(block, color=COLORS.ACCENT, buff=0.05, stroke_width=5)
+        hl = SurroundingRectangle(block, color=COLORS.TEXT, buff=0.05, stroke_width=5)
         diff = label(f"max |difference| = {shown(s.head_equals_block_max_diff, 2)}", size=SIZES.LABEL,
                      color=COLORS.WEIGHT).next_to(prod.cells, DOWN, buff=BUFF.MEDIUM).align_to(prod.cells, RIGHT)
         with self.narrate(
@@ -208,7 +208,11 @@ class Projections(LectureScene):
             self.add(wrong)
             self.play(wrong.arrange_as((h, n, hd), roles=("hblock", "row", "col"), center=[WRONG_X, LAYOUT_Y, 0],
                                        gap=SPLIT_GAP), FadeIn(wrong_code), run_time=0.4 * t.duration)
-            self.play(FadeIn(marks), run_time=0.15 * t.duration)
+            heads = VGroup(*(label(f"head {shown(k + 1, 0)}", size=SIZES.LABEL, color=COLORS.head(k))
+                             .next_to(lay.cells_at((k,)), UP, buff=BUFF.SMALL) for k in range(h)),
+                           *(label(quoted(f"head {shown(k + 1, 0)}"), size=SIZES.LABEL, color=COLORS.MUTED)
+                             .next_to(wrong.cells_at((k,)), UP, buff=BUFF.SMALL) for k in range(h)))
+            self.play(FadeIn(marks), FadeIn(heads), run_time=0.15 * t.duration)
             self.wait_for(t)
         right_tok = self.tokens_left(lay, (0,), range(n), lambda i: s.tokens[i])
         wrong_tok = VGroup(self.tokens_left(wrong, (0,), range(n), lambda i: s.wrong_head_tokens[0][i]),
