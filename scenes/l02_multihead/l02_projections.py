@@ -209,9 +209,9 @@ class Projections(LectureScene):
             self.play(wrong.arrange_as((h, n, hd), roles=("hblock", "row", "col"), center=[WRONG_X, LAYOUT_Y, 0],
                                        gap=SPLIT_GAP), FadeIn(wrong_code), run_time=0.4 * t.duration)
             heads = VGroup(*(label(f"head {shown(k + 1, 0)}", size=SIZES.LABEL, color=COLORS.head(k))
-                             .next_to(lay.cells_at((k,)), UP, buff=BUFF.SMALL) for k in range(h)),
+                             .next_to(lay.cells_at((k,)), UP, buff=BUFF.MEDIUM) for k in range(h)),
                            *(label(quoted(f"head {shown(k + 1, 0)}"), size=SIZES.LABEL, color=COLORS.MUTED)
-                             .next_to(wrong.cells_at((k,)), UP, buff=BUFF.SMALL) for k in range(h)))
+                             .next_to(wrong.cells_at((k,)), UP, buff=BUFF.MEDIUM) for k in range(h)))
             self.play(FadeIn(marks), FadeIn(heads), run_time=0.15 * t.duration)
             self.wait_for(t)
         right_tok = self.tokens_left(lay, (0,), range(n), lambda i: s.tokens[i])
