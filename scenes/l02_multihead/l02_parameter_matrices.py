@@ -19,6 +19,7 @@ from scenes.kit.format import shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import BlockMatrix, MatrixGrid, fit_within, label, matrix_name
 from scenes.kit.mobjects.layout import scene_heading as heading
+from scenes.kit.mobjects.text import set_on_line
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
 
@@ -31,7 +32,7 @@ W_X, W_Y = 0.0, 0.45  # centre of W_Q's cells
 X_X = -5.15  # centre of the token vector x
 Q_X = 4.4  # centre of the output q = x W_Q
 NOTE_Y = (-2.75, -3.3)  # the wrong claim and the right one
-ROW_YS = (0.75, -0.15, -1.05)  # the parameter table's model rows
+ROW_YS = (0.55, -0.5, -1.55)  # the parameter table's model rows
 COL_XS = (-5.3, -2.6, -1.4, -0.4, 1.8, 4.85)  # name, d_model, H, bias, count with H heads, count with 1 head
 STORE_Y = (2.05, 1.05)  # the papers' and nn.Linear's lines
 
@@ -216,7 +217,7 @@ class ParameterMatrices(LectureScene):
         eqs.next_to(title, DOWN, buff=BUFF.MEDIUM).set_x(0)
         fit_within(eqs, SAFE.width, None)
         header = ["model", "d_model", "H", "bias", "parameters", "with H = 1"]
-        head_row = VGroup(*(label(h, size=SIZES.LABEL, color=COLORS.MUTED).move_to([x, ROW_YS[0] + 0.85, 0])
+        head_row = VGroup(*(set_on_line(label(h, size=SIZES.LABEL, color=COLORS.MUTED).set_x(x), ROW_YS[0] + 0.9)
                             for h, x in zip(header, COL_XS)))
         rows = []
         for m, y in zip(models, ROW_YS):
@@ -225,11 +226,14 @@ class ParameterMatrices(LectureScene):
                      label("yes" if m.bias else "no", size=SIZES.LABEL),
                      label(m.params_shown, size=SIZES.LABEL, mono=True, color=COLORS.ACCENT),
                      label(m.params_one_head_shown, size=SIZES.LABEL, mono=True, color=COLORS.ACCENT)]
-            rows.append(VGroup(*(c.move_to([x, y, 0]) for c, x in zip(cells, COL_XS))))
+            rows.append(VGroup(*(set_on_line(c.set_x(x), y) for c, x in zip(cells, COL_XS))))
         head_row[0].align_to([SAFE.left, 0, 0], LEFT)
         for r in rows:
             r[0].align_to(head_row[0], LEFT)
-        rule = Line([SAFE.left, ROW_YS[0] + 0.45, 0], [SAFE.right, ROW_YS[0] + 0.45, 0]).set_stroke(COLORS.GRID, 2)
+        rule = Line([SAFE.left, ROW_YS[0] + 0.5, 0], [SAFE.right, ROW_YS[0] + 0.5, 0]).set_stroke(COLORS.GRID, 2)
+        moral = label("H decides how the matrices are cut, not how big they are", size=SIZES.BODY, color=COLORS.TEXT)
+        fit_within(moral, SAFE.width, None)
+        moral.move_to([0, ROW_YS[-1] - 1.2, 0])
         one_col = VGroup(head_row[-1], *(r[-1] for r in rows))
         base, gpt, llama = models
         with self.narrate(
@@ -256,5 +260,6 @@ class ParameterMatrices(LectureScene):
             self.play(FadeIn(head_row[-1]), LaggedStart(*(FadeIn(r[-1], shift=LEFT * 0.2) for r in rows),
                                                         lag_ratio=0.2), run_time=0.4 * t.duration)
             self.play(Create(box), run_time=0.2 * t.duration)
+            self.play(FadeIn(moral, shift=UP * 0.1), run_time=0.2 * t.duration)
             self.wait_for(t)
         self.wait(0.5)
