@@ -3,6 +3,7 @@
     from scenes.kit.mobjects import AttentionGrid, TokenRow
 """
 from .attention import AttentionGrid, MaskOverlay, displayed_weights
+from .blocks import BlockMatrix, TensorLayout, matrix_name
 from .cards import CitationLine, RecapCard, ReferencesCard, TitleCard
 from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
 from .code_panel import CodePanel
@@ -18,6 +19,7 @@ __all__ = [
     "ArcDiagram",
     "AttentionGrid",
     "BenchmarkChart",
+    "BlockMatrix",
     "CitationLine",
     "CodePanel",
     "DataTable",
@@ -28,6 +30,7 @@ __all__ = [
     "RecapCard",
     "ReferencesCard",
     "SoftmaxBars",
+    "TensorLayout",
     "TileGrid",
     "TitleCard",
     "TokenRow",
@@ -41,6 +44,7 @@ __all__ = [
     "inside_frame",
     "label",
     "load_benchmark",
+    "matrix_name",
     "number",
     "overlaps",
     "provenance_line",

@@ -24,6 +24,7 @@ class ModelParams:
     params: int                             # ar.attention_params, one layer
     params_shown: str                       # "1,048,576"
     params_one_head: int                    # the same d_model with H = 1: the same count
+    params_one_head_shown: str
     note: str
 
 
@@ -50,8 +51,9 @@ def parameter_counts() -> ParameterCounts:
         qkv = d * h * hd + (h * hd if bias else 0)
         o = h * hd * d + (d if bias else 0)
         total = ar.attention_params(d, h, bias=bias)
+        one = ar.attention_params(d, 1, bias=bias)
         rows.append(ModelParams(cfg.name, d, h, cfg.head_dim, bias, (qkv, qkv, qkv, o), total, f"{total:,}",
-                                ar.attention_params(d, 1, bias=bias), note))
+                                one, f"{one:,}", note))
     return ParameterCounts(tuple(rows))
 
 

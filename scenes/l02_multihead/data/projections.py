@@ -26,9 +26,12 @@ def _labels(shape: tuple[int, ...], names: str) -> tuple[str, ...]:
 class SplitHeads:
     """Q = X W_Q (L × H·d_h) split into heads, the right way and the wrong way."""
     tokens: tuple[str, ...]
+    x: Mat                          # (L, d_model): the sentence's embeddings (2 decimals, the values used)
+    w_q: Mat                        # (d_model, H·d_h), papers' convention
     q: Mat                          # (L, H·d_h) = X W_Q
     memory_order: tuple[str, ...]   # labels (token t, head h, dim d) of Q's buffer, row-major (L, H, d_h)
     heads: tuple[Mat, ...]          # view(B, L, H, d_h).transpose(1, 2)[0, h]: (L, d_h) per head
+    block_products: tuple[Mat, ...]     # X W_Q^(h) per head, (L, d_h), computed from the column block alone
     head_equals_block_max_diff: float   # |heads[h] − X W_Q^(h)| (max over heads)
     wrong_heads: tuple[Mat, ...]    # view(B, H, L, d_h)[0, h] without the transpose
     wrong_head_sources: tuple[tuple[tuple[str, ...], ...], ...]  # (H, L, d_h): the (t, h, d) each entry holds
@@ -52,7 +55,8 @@ def split_heads() -> SplitHeads:
     with torch.no_grad():
         q, k, v = x @ w.w_q, x @ w.w_k, x @ w.w_v
         right = q.view(B, L, N_HEADS, HEAD_DIM).transpose(1, 2)
-        block_diff = max(float((right[0, h] - x[0] @ head_block(w.w_q, h)).abs().max()) for h in range(N_HEADS))
+        products = [x[0] @ head_block(w.w_q, h) for h in range(N_HEADS)]
+        block_diff = max(float((right[0, h] - products[h]).abs().max()) for h in range(N_HEADS))
         wrong = [t.view(B, N_HEADS, L, HEAD_DIM) for t in (q, k, v)]
         out_w, p_w = ar.sdpa(*wrong, return_weights=True)
         out_wrong = out_w.transpose(1, 2).reshape(B, L, D_MODEL) @ w.w_o
@@ -64,7 +68,8 @@ def split_heads() -> SplitHeads:
                                for row in head) for head in wrong_src)
     mixes = any(len({lab.split()[1] for row in head for lab in row}) > 1 for head in wrong_src)
     return SplitHeads(
-        SENTENCE, to_tuple(q[0]), labels, to_tuple(right[0]), block_diff, to_tuple(wrong[0][0]), wrong_src,
+        SENTENCE, to_tuple(x[0]), to_tuple(w.w_q), to_tuple(q[0]), labels, to_tuple(right[0]),
+        tuple(to_tuple(b) for b in products), block_diff, to_tuple(wrong[0][0]), wrong_src,
         wrong_tokens, mixes, to_tuple(p[0]), to_tuple(p_w[0]), float((out_wrong - out).abs().max()),
         float((p_w - p).abs().max()), UNTRAINED)
 

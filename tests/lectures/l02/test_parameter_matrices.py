@@ -11,7 +11,8 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import multihead as mh
 from scenes.l02_multihead import data as d
 
-from ._helpers import T, torch_mha, torch_attend, with_clauses
+from ._helpers import (T, assert_one_topic_section, assert_scene_constructs, torch_attend, torch_mha,
+                       with_clauses)
 
 
 def _module_params(d_model, n_heads, bias):
@@ -24,6 +25,7 @@ def test_counts_are_the_plans_and_equal_a_real_modules():
     assert {n: m.params for n, m in rows.items()} == {
         "Transformer base": 1_048_576, "GPT-2 small": 2_362_368, "Llama-2-7B": 67_108_864}
     assert rows["GPT-2 small"].params_shown == "2,362,368"
+    assert all(m.params_one_head_shown == m.params_shown for m in rows.values())
     for m in rows.values():
         assert m.params == _module_params(m.d_model, m.n_heads, m.bias)
         assert m.params == 4 * m.d_model ** 2 + (4 * m.d_model if m.bias else 0)
@@ -63,3 +65,11 @@ def test_parameter_equation_fails_with_three_matrices():
     with pytest.raises(EquationError):
         with_clauses("attention_params", plain, Clause(with_bias.lhs, sp.Add(4 * mh.d_model ** 2, mh.d_model,
                                                                              evaluate=False))).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("ParameterMatrices")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_parameter_matrices.py", "L02.2")

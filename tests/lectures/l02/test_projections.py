@@ -7,12 +7,16 @@ import torch
 
 from scenes.l02_multihead import data as d
 
-from ._helpers import T, torch_attend, torch_mha
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, torch_attend, torch_mha
 
 
 def test_each_head_is_x_times_its_column_block():
     s, w, x = d.split_heads(), d.weights(), d.embed(d.SENTENCE)
+    assert torch.equal(T(s.x), x) and torch.equal(T(s.w_q), w.w_q)
     assert torch.allclose(T(s.q), x @ w.w_q, atol=1e-12, rtol=0)
+    for h in range(2):  # the product shown beside each head: X times its column block alone
+        assert torch.allclose(T(s.block_products[h]), x @ w.w_q[:, 2 * h:2 * h + 2], atol=1e-12, rtol=0)
+        assert torch.allclose(T(s.block_products[h]), T(s.heads[h]), atol=1e-12, rtol=0)
     for h in range(2):
         assert torch.allclose(T(s.heads[h]), x @ w.w_q[:, 2 * h:2 * h + 2], atol=1e-12, rtol=0)
     assert s.head_equals_block_max_diff < 1e-12
@@ -54,3 +58,11 @@ def test_grids_from_untrained_weights_say_so():
     for origin in (d.split_heads().weights_origin, d.cross_attention().weights_origin,
                    d.convex_hull().weights_origin, d.two_token_query().weights_origin):
         assert origin.startswith("untrained")
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("Projections")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_projections.py", "L02.3")
