@@ -23,7 +23,7 @@ from scenes.kit.mobjects.text import set_on_line
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
 
-BLOCK = 2.2  # side of each weight matrix block in the first step
+BLOCK = 2.7  # side of each weight matrix block in the first step
 BLOCK_XS = (-4.95, -1.65, 1.65, 4.95)
 BLOCK_Y = 0.1
 CELL = 0.9  # W_Q's number cells in the second step
@@ -175,7 +175,7 @@ class ParameterMatrices(LectureScene):
                              block_names=[w_name(r, None, SIZES.LABEL) for r in ("Q", "K", "V")],
                              block_colors=[COLORS.Q, COLORS.K, COLORS.V], block_opacity=0.3)
         packed.move_to([SAFE.left + packed.width / 2, -1.45, 0])
-        ranges = VGroup(*(label(f"rows {shown(a, 0)}–{shown(b, 0)}", size=SIZES.LABEL, color=col, mono=True)
+        ranges = VGroup(*(label(f"rows [{shown(a, 0)}:{shown(b, 0)}]", size=SIZES.LABEL, color=col, mono=True)
                           .next_to(packed.blocks[k], RIGHT, buff=BUFF.MEDIUM)
                           for k, ((a, b), col) in enumerate(zip(c.in_proj_rows, (COLORS.Q, COLORS.K, COLORS.V)))))
         notes = VGroup(
