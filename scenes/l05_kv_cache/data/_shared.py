@@ -94,6 +94,11 @@ def bench_result(name: str) -> dict:
     return json.loads((RESULTS_DIR / name).read_text())
 
 
-def bench_source(result: dict) -> str:
-    """The source line under a measured figure (``attn_ref.bench.results.source_line``) plus the command."""
-    return f"{source_line(result)}; `{result['provenance']['command']}`"
+def bench_source(result: dict, suite: str | None = None) -> str:
+    """The source line under a measured figure (``attn_ref.bench.results.source_line``), the commit ``suite``
+    was rerun at when the provenance records one (``later_commits``), and the command."""
+    line = source_line(result)
+    for suites, commit in (result["provenance"].get("later_commits") or {}).items():
+        if suite and suite in suites.split(","):
+            line += f" ({suite} rerun at attn_ref {commit[:8]})"
+    return f"{line}; `{result['provenance']['command']}`"
