@@ -52,7 +52,7 @@ from __future__ import annotations
 
 from scenes.kit import data_builders
 
-from ._shared import GEN_SEED, MODEL, NEW_TOKENS, PROMPT, as_tensor, model  # noqa: F401
+from ._shared import GEN_SEED, MODEL, NEW_TOKENS, PROMPT, as_tensor, model
 from .caching import generation_trace, prefix_invariance  # noqa: F401
 from .generation import padded_batch, paged_blocks, sampling, speculative, timeline  # noqa: F401
 from .implementation import (cache_layout, equivalence, masks, padded_cache, rolling_buffer,  # noqa: F401

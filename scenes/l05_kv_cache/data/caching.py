@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import attn_ref as ar
@@ -112,7 +111,7 @@ class PrefixInvariance:
 @builder("L05.1")
 def prefix_invariance() -> PrefixInvariance:
     """Causal ⇒ past rows never see the future ⇒ their K and V are final; an encoder's are not (layer ≥ 2)."""
-    ids = PROMPT + (generation_trace().tokens_cache[len(PROMPT)],)
+    ids = (*PROMPT, generation_trace().tokens_cache[len(PROMPT)])
     t = len(PROMPT)
     dec_short, dec_long = layer_kv(PROMPT), layer_kv(ids)
     enc = ar.TinyDecoder(ar.DecoderConfig(**MODEL)).double().eval()

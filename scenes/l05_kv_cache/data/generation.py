@@ -14,7 +14,7 @@ import attn_ref as ar
 from scenes.kit.data_builders import builder
 from scenes.kit.references import KWON, LEVIATHAN, YU
 
-from ._shared import MODEL, PROMPT, UNTRAINED, Mat, Vec, chunked_logits, full_logits, gaussian, max_abs, model, \
+from ._shared import MODEL, PROMPT, UNTRAINED, Vec, chunked_logits, full_logits, gaussian, max_abs, model, \
     to_tuple, tokens
 
 PREFILL_LEN = 2048
@@ -250,7 +250,7 @@ def speculative() -> Speculative:
         j = 0
         while j < DRAFT_K and prop[j] == best[j]:
             j += 1
-        out += prop[:j] + [best[j]]
+        out += [*prop[:j], best[j]]
         per_call.append(j)
     out = out[:n + SPEC_NEW]
     ref = ar.generate(target, tokens(PROMPT), SPEC_NEW, temperature=0)[0].tolist()

@@ -14,8 +14,8 @@ import attn_ref as ar
 from scenes.kit.data_builders import builder
 from scenes.kit.references import JIANG_2023, XIAO
 
-from ._shared import (MODEL, NEW_TOKENS, PROMPT, Mat, chunked_logits, full_logits, head_dim, max_abs, model,
-                      to_tuple, tokens)
+from ._shared import (MODEL, NEW_TOKENS, PROMPT, chunked_logits, full_logits, head_dim, max_abs, model,
+                      tokens)
 from .caching import generation_trace
 
 CHUNKS: tuple[int, ...] = (4, 3, 1)

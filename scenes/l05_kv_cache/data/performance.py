@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import torch
 
 import attn_ref as ar
 from scenes.kit.data_builders import builder
 from scenes.kit.references import DAO_2023_DECODING, KWON
 
-from ._shared import CPU_RESULT, GPU_RESULT, Mat, Vec, bench_result, bench_source, gaussian, max_abs, to_tuple
+from ._shared import CPU_RESULT, GPU_RESULT, Vec, bench_result, bench_source, gaussian, max_abs, to_tuple
 
 VARIANTS: tuple[str, ...] = ("MHA", "GQA-8", "MQA", "MLA")
 BOUND_CONTEXTS: tuple[int, ...] = (4096, 32768, 131072)

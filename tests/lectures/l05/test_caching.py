@@ -44,14 +44,15 @@ def test_each_step_rows_are_the_full_forwards():
         trace = []
         with torch.no_grad():
             m(ids, trace=trace)
-        layer0 = [x for x in trace if x.kind == "mha.forward"][0]
+        layer0 = next(x for x in trace if x.kind == "mha.forward")
         k, v, q = layer0["k"], layer0["v"], layer0["q"]
         assert torch.allclose(torch.tensor(s.new_k, dtype=torch.float64), k[0, 0, -1], atol=1e-12, rtol=0)
         assert torch.allclose(torch.tensor(s.new_v, dtype=torch.float64), v[0, 0, -1], atol=1e-12, rtol=0)
         # E5.2: the newest query against all t keys (no mask) with torch's SDPA weights = the cached row
         scores = (q[0, 0, -1] @ k[0, 0].T) / HD ** 0.5
         assert len(s.attention_row) == t and sum(s.attention_row) == pytest.approx(1, abs=1e-12)
-        assert torch.allclose(torch.tensor(s.attention_row, dtype=torch.float64), torch.softmax(scores, -1), atol=1e-12, rtol=0)
+        row = torch.tensor(s.attention_row, dtype=torch.float64)
+        assert torch.allclose(row, torch.softmax(scores, -1), atol=1e-12, rtol=0)
         out = torch_attention(q[:, :1, -1:], k[:, :1], v[:, :1])
         assert torch.allclose(out[0, 0, 0], torch.softmax(scores, -1) @ v[0, 0], atol=1e-12)
 
@@ -80,7 +81,7 @@ def test_prefix_invariance_decoder_vs_encoder():
     assert max(p.decoder_k_diff + p.decoder_v_diff) < 1e-12
     assert p.encoder_k_diff[0] < 1e-12 and p.encoder_v_diff[0] < 1e-12      # layer 1 reads the embeddings only
     assert p.encoder_k_diff[1] > 1e-2 and p.encoder_v_diff[1] > 1e-2        # layer 2 has seen the new token
-    k_long = sh.layer_kv(d.PROMPT + (p.appended,))[-1][0]
+    k_long = sh.layer_kv((*d.PROMPT, p.appended))[-1][0]
     assert torch.equal(torch.tensor(p.old_k_rows, dtype=torch.float64), k_long[0, :5])
 
 

@@ -20,7 +20,7 @@ def test_model_is_seeded_float64_and_in_eval_mode():
 
 
 def test_chunked_logits_equal_the_full_forward_and_refuse_bad_chunks():
-    seq = d.PROMPT + (1, 2)
+    seq = (*d.PROMPT, 1, 2)
     full = sh.full_logits(seq)
     assert torch.allclose(sh.chunked_logits(seq, (2, 3, 1, 1)), full, atol=1e-12, rtol=0)
     assert not torch.allclose(sh.chunked_logits(seq, (2, 3, 1, 1), alignment="upper_left"), full, atol=1e-3)
