@@ -40,11 +40,11 @@ stale_cache          L05.5  a cache reused across prompts; reset fixes it
 position_off_by_one  L05.5  decode position len(cache) ± 1
 static_overflow      L05.5  a full static cache raises; generate refuses prompt + new > max_len
 decode_bandwidth     L05.6  H200: decode step time, tokens/s, GB/s vs context per variant, beside bytes / β
-generation_speed     L05.6  cache vs recompute tokens/s (one length only: no sweep); rasbt 27 → 110 (4.07×)
+generation_speed     L05.6  cache vs recompute tokens/s: H200 1.11×, CPU 2.63× (one length only: no sweep)
 bytes_per_token      L05.6  MHA / GQA-8 / MQA / MLA bytes per token per layer: file = computed
 token_bound          L05.6  Llama-2-7B (weights + KV) / β at 4K/32K/128K on H100 SXM and H200
 split_k              L05.6  ar.flash_decoding, 4 splits of 16 keys: (LSE_s, O_s), merge = full; splitk timings
-cited                L05.6  Flash-Decoding (8×, 50×), PagedAttention (2–4×)
+cited                L05.6  Flash-Decoding (8×, 50×), PagedAttention (2–4×), rasbt 27 → 110 tokens/s (4.07×)
 references           recap  the papers (kit References), the manifest's Lecture 5 list
 ===================  =====  =========================================================================
 """

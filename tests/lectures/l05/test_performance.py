@@ -47,8 +47,6 @@ def test_generation_speed_is_the_files_and_says_there_is_no_sweep():
     assert [r.file for r in g.rows] == ["gpu-nvidia-h200.json", "cpu-amd-epyc.json"]
     assert g.rows[0].speedup == pytest.approx(1.105, abs=1e-3) and g.rows[1].speedup == pytest.approx(2.628, abs=1e-3)
     assert not g.sweep_available and "one generated length" in g.sweep_reason
-    assert g.cited_rasbt == (27.0, 110.0) and round(g.cited_rasbt_ratio, 2) == 4.07
-    assert "Mac Mini M4" in g.cited_rasbt_source
 
 
 def test_bytes_per_token_file_equals_formula():
@@ -110,6 +108,8 @@ def test_cited_figures():
     assert "8x" in c.flash_decoding_generation and "50x" in c.flash_decoding_attention
     assert "16 query heads, 2 KV heads" in c.flash_decoding_setup and "PyTorch blog" in c.flash_decoding_source
     assert "2–4×" in c.paged_attention and "2309.06180" in c.paged_attention_source
+    assert c.rasbt_tokens_per_s == (27.0, 110.0) and round(c.rasbt_ratio, 2) == 4.07 and "Mac Mini M4" in c.rasbt_setup
+    assert "03_kv-cache" in c.rasbt_source
 
 
 def test_module_constants():
