@@ -89,9 +89,14 @@ def max_abs(a: torch.Tensor, b: torch.Tensor) -> float:
     return float((a - b).abs().max()) if a.numel() else 0.0
 
 
-def bench_result(name: str) -> dict:
-    """A committed benchmark result file (benchmarks/results/<name>), read as JSON."""
-    return json.loads((RESULTS_DIR / name).read_text())
+def bench_result(name: str) -> dict | None:
+    """A committed benchmark result file (benchmarks/results/<name>), read as JSON; None when it is absent."""
+    path = RESULTS_DIR / name
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def missing(name: str) -> str:
+    return f"benchmarks/results/{name} is not committed: no measured numbers (none invented)"
 
 
 def bench_source(result: dict, suite: str | None = None) -> str:

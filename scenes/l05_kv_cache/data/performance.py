@@ -14,7 +14,8 @@ import attn_ref as ar
 from scenes.kit.data_builders import builder
 from scenes.kit.references import DAO_2023_DECODING, KWON
 
-from ._shared import CPU_RESULT, GPU_RESULT, Vec, bench_result, bench_source, gaussian, max_abs, to_tuple
+from ._shared import (CPU_RESULT, GPU_RESULT, Vec, bench_result, bench_source, gaussian, max_abs, missing,
+                      to_tuple)
 
 VARIANTS: tuple[str, ...] = ("MHA", "GQA-8", "MQA", "MLA")
 BOUND_CONTEXTS: tuple[int, ...] = (4096, 32768, 131072)
@@ -54,6 +55,8 @@ class DecodeBandwidth:
 def decode_bandwidth() -> DecodeBandwidth:
     """Suite 'decode' of the GPU result: step time and GB/s against context, with the bound bytes / β."""
     r = bench_result(GPU_RESULT)
+    if r is None:
+        return DecodeBandwidth(False, missing(GPU_RESULT), GPU_RESULT, "", 0.0, 0, 0, (), "", "")
     recs = [x for x in r["records"] if x["suite"] == "decode" and x["method"] in VARIANTS and "skipped" not in x]
     if not recs:
         return DecodeBandwidth(False, f"no decode records in {GPU_RESULT}", GPU_RESULT, "", 0.0, 0, 0, (), "", "")
@@ -99,6 +102,8 @@ def generation_speed() -> GenerationSpeed:
     rows = []
     for name in (GPU_RESULT, CPU_RESULT):
         r = bench_result(name)
+        if r is None:
+            continue
         g = {x["method"]: x for x in r["records"] if x["suite"] == "generation" and "skipped" not in x}
         if "kv_cache" in g and "recompute" in g:
             c, rc = g["kv_cache"], g["recompute"]
@@ -109,7 +114,8 @@ def generation_speed() -> GenerationSpeed:
     lengths = {row.new_tokens for row in rows if row.file == GPU_RESULT}
     return GenerationSpeed(
         tuple(rows), len(lengths) > 1,
-        "" if len(lengths) > 1 else (f"{GPU_RESULT} records one generated length ({sorted(lengths)} new tokens after "
+        "" if len(lengths) > 1 else (f"no generation records from {GPU_RESULT}" if not lengths else
+                                     f"{GPU_RESULT} records one generated length ({sorted(lengths)} new tokens after "
                                      "a 64-token prompt); tokens/s against generated length needs a sweep the "
                                      "bench does not run"),
         "ar.TinyDecoder: 4 layers, d_model 128, 8 heads, float32, greedy")
@@ -117,6 +123,8 @@ def generation_speed() -> GenerationSpeed:
 
 @dataclass(frozen=True)
 class BytesPerToken:
+    available: bool
+    reason: str
     file: str
     variants: tuple[str, ...]
     measured_bytes: tuple[int, ...]   # the file's cache_bytes_per_token (one layer, the bench's 32 heads × 128)
@@ -128,12 +136,16 @@ class BytesPerToken:
 @builder("L05.6")
 def bytes_per_token() -> BytesPerToken:
     r = bench_result(GPU_RESULT)
-    recs = [x for x in r["records"] if x["suite"] == "decode" and x["method"] in VARIANTS and "skipped" not in x]
+    recs = [] if r is None else [x for x in r["records"]
+                                 if x["suite"] == "decode" and x["method"] in VARIANTS and "skipped" not in x]
+    if not recs:
+        return BytesPerToken(False, missing(GPU_RESULT) if r is None else f"no decode records in {GPU_RESULT}",
+                             GPU_RESULT, VARIANTS, (), (), (), "")
     longest = max(x["context"] for x in recs)
     by = {x["method"]: x for x in recs if x["context"] == longest}
     comp = tuple(ar.kv_cache_bytes(1, by[v]["kv_heads"], by[v]["head_dim"], 1) if v != "MLA"
                  else ar.mla_cache_elems_per_token(ar.DEEPSEEK_V2) * 2 for v in VARIANTS)
-    return BytesPerToken(GPU_RESULT, VARIANTS, tuple(by[v]["cache_bytes_per_token"] for v in VARIANTS), comp,
+    return BytesPerToken(True, "", GPU_RESULT, VARIANTS, tuple(by[v]["cache_bytes_per_token"] for v in VARIANTS), comp,
                          tuple(by[v]["kv_heads"] for v in VARIANTS), bench_source(r, "decode"))
 
 
@@ -184,6 +196,8 @@ class SplitK:
     max_diff: float
     weights_sum: float                # Σ_s exp(lse_s − lse) = 1
     file: str
+    measured_available: bool
+    measured_reason: str
     measured_contexts: tuple[int, ...]
     measured: tuple[tuple[str, Vec], ...]   # (method, time_ms per context)
     measured_note: str
@@ -203,17 +217,18 @@ def split_k() -> SplitK:
                    for i, s in enumerate(trace.of_kind("flash_decoding.split")))
     full = ar.sdpa(q, k, v)
     r = bench_result(GPU_RESULT)
-    recs = [x for x in r["records"] if x["suite"] == "splitk" and "skipped" not in x]
+    recs = [] if r is None else [x for x in r["records"] if x["suite"] == "splitk" and "skipped" not in x]
+    reason = "" if recs else (missing(GPU_RESULT) if r is None else f"no splitk records in {GPU_RESULT}")
     ctx = tuple(sorted({x["context"] for x in recs}))
     methods = tuple(dict.fromkeys(x["method"] for x in recs))
     measured = tuple((mth, tuple(next(x["time_ms"] for x in recs if x["method"] == mth and x["context"] == c)
                                  for c in ctx)) for mth in methods)
     return SplitK(SPLIT_N, SPLIT_D, to_tuple((q @ k.transpose(-1, -2))[0, 0, 0] / SPLIT_D ** 0.5), splits,
                   float(merge["lse"].flatten()[0]), to_tuple(out.flatten()), to_tuple(full.flatten()),
-                  max_abs(out, full), float(merge["weights"].sum()), GPU_RESULT, ctx, measured,
+                  max_abs(out, full), float(merge["weights"].sum()), GPU_RESULT, bool(recs), reason, ctx, measured,
                   "attn_ref.flash_decoding is a reference: its splits run one after another in Python, so more "
                   "splits cost more here; a Flash-Decoding kernel runs them in parallel across SMs",
-                  bench_source(r, "splitk"))
+                  bench_source(r, "splitk") if recs else "")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import torch
 from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import cache as E
 from scenes.l05_kv_cache import data as d
+from scenes.l05_kv_cache.data import _shared as sh
 from scenes.l05_kv_cache.data import performance as pf
 
 from ._helpers import logsumexp, raw_bench, with_clauses
@@ -51,6 +52,7 @@ def test_generation_speed_is_the_files_and_says_there_is_no_sweep():
 
 def test_bytes_per_token_file_equals_formula():
     b = d.bytes_per_token()
+    assert b.available and b.reason == ""
     assert b.variants == ("MHA", "GQA-8", "MQA", "MLA") and b.kv_heads == (32, 8, 1, 1)
     assert b.measured_bytes == b.computed_bytes == (2 * 32 * 128 * 2, 2 * 8 * 128 * 2, 2 * 1 * 128 * 2, 576 * 2)
 
@@ -83,7 +85,7 @@ def test_split_k_merge():
 def test_split_k_timings_are_the_file():
     s = d.split_k()
     recs = [r for r in GPU["records"] if r["suite"] == "splitk"]
-    assert s.measured_contexts == (16384, 65536, 262144)
+    assert s.measured_available and s.measured_reason == "" and s.measured_contexts == (16384, 65536, 262144)
     for method, times in s.measured:
         assert times == tuple(next(r["time_ms"] for r in recs if r["method"] == method and r["context"] == c)
                               for c in s.measured_contexts)
@@ -114,3 +116,15 @@ def test_cited_figures():
 
 def test_module_constants():
     assert pf.VARIANTS == ("MHA", "GQA-8", "MQA", "MLA") and pf.SPLITS == 4
+
+
+def test_without_the_result_files_nothing_is_invented(tmp_path, monkeypatch):
+    monkeypatch.setattr(sh, "RESULTS_DIR", tmp_path)
+    b = pf.decode_bandwidth.__wrapped__()
+    assert not b.available and "not committed" in b.reason and b.series == ()
+    g = pf.generation_speed.__wrapped__()
+    assert g.rows == () and not g.sweep_available and "no generation records" in g.sweep_reason
+    t = pf.bytes_per_token.__wrapped__()
+    assert not t.available and t.measured_bytes == () and "not committed" in t.reason
+    s = pf.split_k.__wrapped__()
+    assert not s.measured_available and s.measured == () and s.source == "" and s.max_diff < 1e-12
