@@ -390,7 +390,8 @@ register(
     _claim_token_bound,
     "A decode step reads every weight and the whole cache at least once: at batch 1 its time is bounded by "
     "bytes over bandwidth, whatever the FLOPs.",
-    POPE, where="§2–3 (decode is memory-bandwidth bound at small batch); attn_ref.decode_time_lower_bound",
+    POPE, where="§2 (inference cost trade-offs: at small batch each step loads the weights and the KV cache); "
+                "attn_ref.decode_time_lower_bound",
 )
 
 
