@@ -33,6 +33,7 @@ __all__ = [
     "Roofline",
     "arithmetic_intensity",
     "attention_mlp_crossover",
+    "causal_attention_flops",
     "decode_time_lower_bound",
     "kv_cache_equivalent_length",
     "kv_token_budget",
@@ -231,6 +232,29 @@ def layer_flops(n_q: int, d_model: int, n_heads: int, n_kv_heads: int | None = N
     out["dense"] = out["q"] + out["k"] + out["v"] + out["o"] + out["mlp"]
     out["total"] = out["dense"] + out["attention"]
     return out
+
+
+def causal_attention_flops(n_q: int, n_k: int, head_dim: int, n_heads: int = 1, batch: int = 1) -> int:
+    """Exact FLOPs of the attention core under a lower-right causal mask, counting only the allowed
+    (query, key) pairs — the work a causal kernel (or decoding with a KV cache) has to do::
+
+        pairs = Σ_{i=0}^{n_q−1} (n_k − n_q + i + 1) = n_q·(n_k − n_q) + n_q(n_q + 1)/2
+        FLOPs = 4 · d_h · pairs · H · B          (2·d_h for q·k, 2·d_h for p·v, per allowed pair)
+
+    Query i sits at absolute position n_k − n_q + i and sees keys j ≤ that position
+    (:func:`attn_ref.masks.causal_mask` ``"lower_right"``). A prefill of t tokens (n_q = n_k = t) costs
+    2·d_h·t(t + 1) per head; one decode step against t keys (n_q = 1, n_k = t) costs 4·d_h·t. Unlike
+    :func:`attn_ref.attention_flops` (FlashAttention's convention: half the full matrix, diagonal ignored)
+    the diagonal is counted exactly. Softmax, scaling and projections are not counted.
+    """
+    for name, value in (("n_q", n_q), ("n_k", n_k), ("head_dim", head_dim), ("n_heads", n_heads),
+                        ("batch", batch)):
+        check_positive_int(name, value)
+    if n_q > n_k:
+        raise ValueError(f"n_q must be <= n_k for a lower-right causal mask (queries are the newest keys), "
+                         f"got n_q={n_q}, n_k={n_k}")
+    pairs = n_q * (n_k - n_q) + n_q * (n_q + 1) // 2
+    return 4 * head_dim * pairs * n_heads * batch
 
 
 def attention_mlp_crossover(d_model: int, n_heads: int, n_kv_heads: int | None = None,

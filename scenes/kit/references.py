@@ -234,3 +234,4 @@ GOODFELLOW = Reference("Goodfellow, Bengio & Courville", 2016, "Deep Learning", 
                        url="https://www.deeplearningbook.org")
 HINTON = Reference("Hinton, Vinyals & Dean", 2015, "Distilling the Knowledge in a Neural Network",
                    arxiv="1503.02531")
+HOLTZMAN = Reference("Holtzman et al.", 2019, "The Curious Case of Neural Text Degeneration", arxiv="1904.09751")

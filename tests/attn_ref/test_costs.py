@@ -218,3 +218,57 @@ def test_kv_token_budget_llama2_7b_on_an_80gb_h100():
     assert budget == (80 * 10**9 - 13_476_831_232) // 524_288 == 126_882
     assert 30 * 4096 <= budget < 31 * 4096 and budget < 131_072      # 30 requests of 4K, not one 128K request
     assert ar.kv_token_budget(80e9, w, per // 4) == (80 * 10**9 - w) // (per // 4)
+
+
+# --------------------------------------------------------------------------- exact causal attention FLOPs
+def _loop_causal_attention(q, k, v):
+    """Attention of the newest n_q positions over n_k keys by a direct loop in plain Python floats (lower-right
+    causal), counting every multiply and add of q·k and p·v: the work a causal kernel must do."""
+    n_q, n_k, d = len(q), len(k), len(q[0])
+    out, flops = [], 0
+    for i in range(n_q):
+        allowed = range(n_k - n_q + i + 1)
+        scores = []
+        for j in allowed:
+            s = 0.0
+            for c in range(d):
+                s += q[i][c] * k[j][c]
+                flops += 2
+            scores.append(s / math.sqrt(d))
+        mx = max(scores)
+        w = [math.exp(s - mx) for s in scores]
+        w = [x / sum(w) for x in w]
+        row = [0.0] * len(v[0])
+        for jj, j in enumerate(allowed):
+            for c in range(len(v[0])):
+                row[c] += w[jj] * v[j][c]
+                flops += 2
+        out.append(row)
+    return out, flops
+
+
+@pytest.mark.parametrize("n_q,n_k", [(1, 1), (1, 7), (3, 7), (5, 5), (4, 9)])
+def test_causal_attention_flops_count_the_loops_work(n_q, n_k):
+    d = 3
+    g = torch.Generator().manual_seed(n_q * 10 + n_k)
+    q, k, v = (torch.randn(n, d, generator=g, dtype=torch.float64) for n in (n_q, n_k, n_k))
+    out, flops = _loop_causal_attention(q.tolist(), k.tolist(), v.tolist())
+    assert ar.causal_attention_flops(n_q, n_k, d) == flops
+    # the loop is the right attention: torch's SDPA with the lower-right mask built by hand
+    mask = torch.tensor([[j <= n_k - n_q + i for j in range(n_k)] for i in range(n_q)])
+    ref = nn.functional.scaled_dot_product_attention(q[None], k[None], v[None], attn_mask=mask)[0]
+    assert torch.allclose(torch.tensor(out, dtype=torch.float64), ref, atol=1e-12, rtol=0)
+    assert ar.causal_attention_flops(n_q, n_k, d, n_heads=4, batch=2) == 8 * flops
+
+
+def test_causal_attention_flops_closed_forms():
+    d = 128
+    for t in (1, 2, 10, 4096):
+        assert ar.causal_attention_flops(t, t, d) == 2 * d * t * (t + 1)      # prefill of t tokens
+        assert ar.causal_attention_flops(1, t, d) == 4 * d * t                # one decode step against t keys
+        # FlashAttention's convention (half the full matrix) leaves out the diagonal: 2·d·t more
+        assert ar.causal_attention_flops(t, t, d) - ar.attention_flops(1, 1, t, t, d, causal=True) == 2 * d * t
+    with pytest.raises(ValueError, match=r"n_q must be <= n_k .* got n_q=3, n_k=2"):
+        ar.causal_attention_flops(3, 2, 8)
+    with pytest.raises(ValueError, match="head_dim"):
+        ar.causal_attention_flops(1, 2, 0)

@@ -181,6 +181,8 @@ CASES = {
     "top_k_route": {"T=0": (lambda: A.top_k_route(_logits(0), 1), "ok"),
                     "T=0 capacity": (lambda: A.top_k_route(_logits(0), 2, capacity_factor=1.0), "ok")},
     "layer_flops": {"L=0": (lambda: A.layer_flops(0, 16, 2), "n_q")},
+    "causal_attention_flops": {"Lq=0": (lambda: A.causal_attention_flops(0, 4, 8), "n_q"),
+                               "Lk=0": (lambda: A.causal_attention_flops(1, 0, 8), "n_k")},
     "mla_attention_cost": {"Lk=0": (lambda: A.mla_attention_cost(A.DEEPSEEK_V2, 0), "n_k")},
 }
 
