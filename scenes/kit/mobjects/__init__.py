@@ -8,7 +8,9 @@ from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
 from .code_panel import CodePanel
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
+from .line_chart import LineChart
 from .matrices import MatrixGrid, VectorColumn
+from .score_grid import HeadScoreGrid
 from .text import as_array, label, number
 from .tokens import TokenRow
 
@@ -18,7 +20,9 @@ __all__ = [
     "BenchmarkChart",
     "CitationLine",
     "CodePanel",
+    "HeadScoreGrid",
     "HeadStack",
+    "LineChart",
     "MaskOverlay",
     "MatrixGrid",
     "RecapCard",
