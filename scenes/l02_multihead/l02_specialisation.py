@@ -12,7 +12,7 @@ results/experiments/head_specialisation.json and cited papers); this file holds 
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, PI, RIGHT, UP, Arrow, Create, CurvedArrow, FadeIn, FadeOut, Group, LaggedStart,
+from manim import (DOWN, LEFT, PI, RIGHT, UP, Arrow, Create, CurvedArrow, FadeIn, FadeOut, Group, Indicate, LaggedStart,
                    Rectangle, RoundedRectangle, SurroundingRectangle, Transform, VGroup, Write)
 
 from scenes.kit.equations import equation
@@ -21,31 +21,35 @@ from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import CitationLine, HeadScoreGrid, LineChart, MatrixGrid, fit_within, label
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.layout import scene_heading as heading
+from scenes.kit.mobjects.line_chart import source_lines
 from scenes.kit.references import ELHAGE, JAIN, OLSSON
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
 
 GRID_CELL = 0.9             # score grid cells
 GRID_X, GRID_Y = 3.35, -0.75  # centres of the two score grids' cells (±x)
-EQ_Y = 2.2
-MAP_CELL = 0.14             # 32 × 32 attention maps: 4.5 units wide
-MAP_X, MAP_Y = 3.35, -0.15
+EQ_Y = 2.0
+MAP_CELL = 0.13             # 32 × 32 attention maps: 4.2 units wide
+MAP_X, MAP_Y = 3.35, 0.02
 BAR_H = 0.16                # the copy bars under the induction map
 CHART_W, CHART_H = 4.6, 2.3
-CHART_X = 3.45              # centres of the two charts (±x)
-CHART_Y = 0.25
-BOX_Y = -0.9                # the circuit's token boxes
+CHART_Y = 0.2               # centre of the charts' axes
+BOX_Y = -0.35               # the circuit's token boxes
 BOX_XS = (-5.2, -3.4, -0.6, 2.4, 4.6)   # earlier copy, the token after it, …, the query, the next token
 PREV_COLOR, IND_COLOR = COLORS.head(0), COLORS.head(1)
 
 
 def source_footer(text: str) -> VGroup:
     """The lab source line, wrapped over the width of the safe area, at its bottom."""
-    lines = VGroup(*(label(t, size=SIZES.SMALL, color=COLORS.MUTED) for t in wrap("Source: " + text, SAFE.width,
-                                                                                  SIZES.SMALL)))
-    lines.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
-    fit_within(lines, SAFE.width, None)
+    lines = source_lines("Source: " + text, SAFE.width)
     return lines.move_to([SAFE.left + lines.width / 2, SAFE.bottom + lines.height / 2, 0])
+
+
+def place_pair(left: LineChart, right: LineChart, y: float = CHART_Y) -> None:
+    """Two charts side by side: the left one's labels on the safe area's left edge, the right one's ticks on
+    its right edge, both axes centred at height ``y``."""
+    left.shift([SAFE.left - left.get_left()[0], y - left.axes.get_y(), 0])
+    right.shift([SAFE.right - right.get_right()[0], y - right.axes.get_y(), 0])
 
 
 def attention_map(values) -> MatrixGrid:
@@ -65,16 +69,13 @@ class Specialisation(LectureScene):
         self.control()
         self.caveats()
 
-    def clear(self, run_time: float = 0.8):
-        self.play(FadeOut(Group(*self.mobjects)), run_time=run_time)
-
     # -- the two score grids ----------------------------------------------------------------------------
     def scores(self):
         g = self.g = data.score_grid()
         title = heading("Trained heads, measured")
         self.model = f"{g.n_layers}-layer attention-only model, trained here"
         tag = label("lab: " + self.model, size=SIZES.LABEL, color=COLORS.ACCENT)
-        tag.move_to([SAFE.right - tag.width / 2, title.get_y(), 0])
+        tag.next_to(title, DOWN, buff=BUFF.SMALL).align_to(title, LEFT)
         self.footer = source_footer(g.source)
         eq = equation("head_scores", font_size=SIZES.EQUATION * 0.8).move_to([0, EQ_Y, 0])
         fit_within(eq, SAFE.width, None)
@@ -87,7 +88,7 @@ class Specialisation(LectureScene):
         strong = g.induction[il]
         assert min(strong) > 0.9, "the narration says every head of the induction layer scores high"
         with self.narrate(
-                "Do heads really specialise? Here are real ones, from a tiny model we trained in the lab: "
+                "Do heads really specialise? Here are real ones, from a tiny model we trained ourselves: "
                 f"{spoken(g.n_layers, 0)} layers, {spoken(g.n_heads, 0)} heads per layer, attention only, trained "
                 "on sequences of random tokens that repeat.") as t:
             self.play(FadeIn(title), FadeIn(tag, shift=LEFT * 0.2), run_time=0.3 * t.duration)
@@ -95,9 +96,8 @@ class Specialisation(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "For every head we measure two scores. The previous-token score is the average weight a query puts "
-                "on the token just before it. The induction score looks at the second copy of the repeat, and "
-                "averages the weight on the token that came right after the earlier occurrence of the current "
-                "token.") as t:
+                "on the token just before it. The induction score, on the second copy of the repeat, is the weight on "
+                "the token right after the earlier occurrence of the current token.") as t:
             self.play(Write(eq), run_time=0.35 * t.duration)
             self.play(FadeIn(prev), FadeIn(ind), run_time=0.3 * t.duration)
             self.wait_for(t)
@@ -125,7 +125,7 @@ class Specialisation(LectureScene):
         titles = VGroup(label(f"layer {pl}, head {ph}", size=SIZES.BODY, color=PREV_COLOR),
                         label(f"layer {il}, head {ih}", size=SIZES.BODY, color=IND_COLOR))
         for t_, grid in zip(titles, (left, right)):
-            t_.next_to(grid, UP, buff=BUFF.SMALL)
+            t_.next_to(grid.cells, UP, buff=BUFF.SMALL).align_to(grid.cells, LEFT)
         axes = VGroup(*(self._axis_titles(grid) for grid in (left, right)))
         hm = m.induction_head
         bars = self._copy_bars(right, hm)
@@ -162,11 +162,12 @@ class Specialisation(LectureScene):
             self.play(FadeOut(stripe), FadeOut(cell), run_time=0.15 * t.duration)
             self.play(Transform(right, right2), Transform(bars, bars2), run_time=0.4 * t.duration)
             self.wait_for(t)
-        self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag)))), run_time=0.6)
+        self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag, self.footer)))),
+                  run_time=0.6)
 
     def _axis_titles(self, grid: MatrixGrid) -> VGroup:
         keys = label("keys →", size=SIZES.LABEL, color=COLORS.K)
-        keys.next_to(grid.cells, DOWN, buff=BUFF.SMALL + BAR_H + BUFF.TIGHT + 0.05).align_to(grid.cells, LEFT)
+        keys.next_to(grid.cells, UP, buff=BUFF.SMALL).align_to(grid.cells, RIGHT)
         queries = label("queries →", size=SIZES.LABEL, color=COLORS.Q).rotate(-PI / 2)
         queries.next_to(grid.cells, LEFT, buff=BUFF.SMALL).align_to(grid.cells, UP)
         return VGroup(keys, queries)
@@ -228,41 +229,46 @@ class Specialisation(LectureScene):
         new_title = heading("Two heads, one circuit")
         arc0 = CurvedArrow(boxes[1][0].get_top(), boxes[0][0].get_top(), angle=PI / 2.2, color=PREV_COLOR,
                            stroke_width=5)
-        lab0 = label(f"layer {pl}, head {ph}: copy the previous token", size=SIZES.LABEL, color=PREV_COLOR)
-        lab0.next_to(arc0, UP, buff=BUFF.SMALL).align_to(boxes[0], LEFT)
+        lab0 = VGroup(label(f"layer {pl}, head {ph}:", size=SIZES.LABEL, color=PREV_COLOR),
+                      label("copy the previous token", size=SIZES.LABEL, color=PREV_COLOR))
+        lab0.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
+        lab0.next_to(arc0, UP, buff=BUFF.SMALL).set_x(SAFE.left + lab0.width / 2)
         wrote = label(f"prev = {texts[0]}", size=SIZES.LABEL, color=PREV_COLOR)
         wrote_box = SurroundingRectangle(wrote, color=PREV_COLOR, buff=0.08, stroke_width=2)
         tag0 = VGroup(wrote_box, wrote).next_to(boxes[1][2], DOWN, buff=BUFF.SMALL)
         arc1 = CurvedArrow(boxes[3][0].get_top(), boxes[1][0].get_top(), angle=PI / 2.6, color=IND_COLOR,
                            stroke_width=5)
-        lab1 = label(f"layer {il}, head {ih}: query {texts[3]} matches key “prev = {texts[0]}”", size=SIZES.LABEL,
-                     color=IND_COLOR)
-        lab1.next_to(arc1, UP, buff=BUFF.SMALL)
-        fit_within(lab1, SAFE.width, None)
+        lab1 = VGroup(label(f"layer {il}, head {ih}:", size=SIZES.LABEL, color=IND_COLOR),
+                      label(f"query {texts[3]} matches key “prev = {texts[0]}”", size=SIZES.LABEL, color=IND_COLOR))
+        lab1.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
+        lab1.next_to(arc1, UP, buff=BUFF.SMALL).align_to(boxes[3][0], LEFT)
+        lab1.shift(RIGHT * min(0.0, SAFE.right - lab1.get_right()[0]))
         answer = label(texts[1], size=SIZES.BODY, color=IND_COLOR, mono=True).move_to(boxes[4][1])
         kcomp = label(f"K-composition: the layer-{il} key reads what the layer-{pl} head wrote", size=SIZES.BODY,
                       color=COLORS.ACCENT)
         fit_within(kcomp, SAFE.width, None)
         cite = CitationLine(ELHAGE)
+        cite.next_to(self.footer, UP, buff=BUFF.SMALL).align_to(self.footer, LEFT)
         kcomp.next_to(cite, UP, buff=BUFF.MEDIUM).set_x(0)
         with self.narrate(
-                "Why does this take two layers? A head compares its query with keys, and a key at first knows only "
-                "its own token. So the previous-token head works first: it copies each token into the next "
-                "position, which now carries a note saying which token came before it.") as t:
-            self.play(Transform(self.title, new_title), FadeOut(self.footer), LaggedStart(
+                "Why two layers? At first a key knows only its own token. So the previous-token head works first: "
+                "it copies each token into the next position, which now carries a note saying which token came "
+                "before it.") as t:
+            self.play(Transform(self.title, new_title), LaggedStart(
                 *(FadeIn(b) for b in boxes), lag_ratio=0.15), run_time=0.3 * t.duration)
             self.play(Create(arc0), FadeIn(lab0), run_time=0.3 * t.duration)
             self.play(FadeIn(tag0, shift=DOWN * 0.15), run_time=0.2 * t.duration)
             self.wait_for(t)
         with self.narrate(
                 "The induction head's key reads that note. A query holding the same token matches it, and the head "
-                "copies the token found there, which is the one that came next last time. One head's output "
-                "shaping another head's keys is what Elhage and colleagues call K-composition.") as t:
+                "copies the token found there: the one that came next last time. One head's output shaping another "
+                "head's keys is what Elhage and colleagues call K-composition.") as t:
             self.play(Create(arc1), FadeIn(lab1), run_time=0.3 * t.duration)
             self.play(Transform(boxes[4][1], answer), run_time=0.2 * t.duration)
             self.play(FadeIn(kcomp), FadeIn(cite), run_time=0.2 * t.duration)
             self.wait_for(t)
-        self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag)))), run_time=0.6)
+        self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag, self.footer)))),
+                  run_time=0.6)
 
     # -- the phase change ---------------------------------------------------------------------------------
     def phase(self):
@@ -275,24 +281,23 @@ class Specialisation(LectureScene):
                           y_range=(0, 1, 0.5), colors=[IND_COLOR])
         loss = LineChart([("training loss", lsteps, losses)], x_label="training step", y_label="loss",
                          width=CHART_W, height=CHART_H, x_range=x_range, colors=[COLORS.V])
-        for ch, sign in ((score, -1), (loss, 1)):
-            ch.shift([sign * CHART_X, CHART_Y, 0] - ch.axes.get_center())
+        place_pair(score, loss)
         marks = VGroup(score.mark_x(pc.step, f"step {pc.step}"), loss.mark_x(pc.step, f"step {pc.step}"))
         level, at = next((lv, s) for lv, s in pc.first_step_at if lv > pc.threshold)
         before, after = dict(pc.loss_curve)[pc.previous_logged_step], dict(pc.loss_curve)[at]
         dots = VGroup(score.dot_at(pc.previous_logged_step, pc.best_before), score.dot_at(pc.step, pc.best_at))
         cite = CitationLine(OLSSON)
-        self.footer.next_to(cite, UP, buff=BUFF.SMALL).align_to(cite, LEFT)
+        cite.next_to(self.footer, UP, buff=BUFF.SMALL).align_to(self.footer, LEFT)
         new_title = heading("Learned, not designed")
         start = pc.induction_curve[0][1]
         with self.narrate(
-                "None of this was designed. It was learned, and it appeared suddenly. At the start of training the "
+                "None of this was designed: it was learned, and suddenly. At the start of training the "
                 f"best induction score is {spoken(start)}. It creeps up for a while; then between step "
                 f"{spoken(pc.previous_logged_step, 0)} and step {spoken(pc.step, 0)} it jumps from "
                 f"{spoken(pc.best_before)} to {spoken(pc.best_at)}, and by step {spoken(at, 0)} it is past "
                 f"{spoken(level, 1)}.") as t:
             self.play(Transform(self.title, new_title), FadeIn(score.frame_parts()), FadeIn(loss.frame_parts()),
-                      FadeIn(self.footer), run_time=0.2 * t.duration)
+                      run_time=0.2 * t.duration)
             self.play(score.create_series(0), run_time=0.4 * t.duration)
             self.play(FadeIn(marks[0]), FadeIn(dots), run_time=0.2 * t.duration)
             self.wait_for(t)
@@ -309,7 +314,7 @@ class Specialisation(LectureScene):
     # -- the positional control ---------------------------------------------------------------------------
     def control(self):
         c = data.positional_control()
-        names = ("induction score", "control: wrong period")
+        names = (f"layer {c.layer}, head {c.head}: induction score", "control: the wrong period")
         colors = [IND_COLOR, COLORS.MUTED]
         by_p = LineChart([(names[0], c.periods, c.by_period), (names[1], c.periods, c.by_period_control)],
                          x_label="repeat period", y_label="score", width=CHART_W, height=CHART_H,
@@ -319,8 +324,7 @@ class Specialisation(LectureScene):
                          x_label="where the repeat starts", y_label="score", width=CHART_W, height=CHART_H,
                          x_range=(c.offsets[0], c.offsets[-1], 1), y_range=(0, 1, 0.5), colors=colors,
                          markers=True, legend=False)
-        for ch, sign in ((by_p, -1), (by_o, 1)):
-            ch.shift([sign * CHART_X, CHART_Y - 0.2, 0] - ch.axes.get_center())
+        place_pair(by_p, by_o, CHART_Y - 0.2)
         legend = VGroup(*(VGroup(RoundedRectangle(width=0.4, height=0.14, corner_radius=0.05, stroke_width=0,
                                                   fill_color=col, fill_opacity=1),
                                  label(nm, size=SIZES.LABEL, color=col)).arrange(RIGHT, buff=BUFF.SMALL)
@@ -328,10 +332,10 @@ class Specialisation(LectureScene):
         legend.next_to(by_p.y_ticks, UP, buff=BUFF.LARGE).set_x(0)
         lo = min(c.by_period + c.by_offset)
         hi = max(c.by_period_control + c.by_offset_control)
-        new_title = heading(f"Content, not position: layer {c.layer}, head {c.head}")
+        new_title = heading("Content, not position")
         with self.narrate(
-                "A warning about that score. If every sample repeated with the same period, a head that simply "
-                "looked a fixed number of positions back would score just as high, without matching any content. "
+                "A warning about that score. If every sample repeated with the same period, a head that just looked "
+                "a fixed number of positions back would score as high, without matching any content. "
                 f"So our probe varies the period, from {spoken(c.periods[0], 0)} to {spoken(c.periods[-1], 0)}, "
                 "and where the repeat starts.") as t:
             self.play(Transform(self.title, new_title), run_time=0.2 * t.duration)
@@ -345,7 +349,7 @@ class Specialisation(LectureScene):
             self.play(by_p.create_series(0), by_o.create_series(0), run_time=0.35 * t.duration)
             self.play(by_p.create_series(1), by_o.create_series(1), run_time=0.35 * t.duration)
             self.wait_for(t)
-        self.clear(0.6)
+        self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag)))), run_time=0.6)
 
     # -- redundancy and the pitfalls ----------------------------------------------------------------------
     def caveats(self):
@@ -361,7 +365,7 @@ class Specialisation(LectureScene):
         quotes.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE)
         fit_within(quotes, SAFE.width / 2 - BUFF.MEDIUM, SAFE.height - 1.4)
         quotes.move_to([SAFE.left + quotes.width / 2, -0.3, 0])
-        quote_title = label("many heads are redundant (published)", size=SIZES.BODY, color=COLORS.ACCENT)
+        quote_title = label("Many heads are redundant", size=SIZES.BODY, color=COLORS.ACCENT)
         quote_title.next_to(quotes, UP, buff=BUFF.MEDIUM).align_to(quotes, LEFT)
         pits = VGroup(
             label("Attention weights show where a head looked,", size=SIZES.LABEL),
@@ -377,7 +381,7 @@ class Specialisation(LectureScene):
         pits[5].shift(DOWN * BUFF.MEDIUM)
         fit_within(pits, SAFE.width / 2 - BUFF.MEDIUM, None)
         pits.move_to([SAFE.right - pits.width / 2, quotes.get_y(), 0])
-        pit_title = label("two more pitfalls", size=SIZES.BODY, color=COLORS.V)
+        pit_title = label("Two more pitfalls", size=SIZES.BODY, color=COLORS.V)
         pit_title.next_to(pits, UP, buff=BUFF.MEDIUM).align_to(pits, LEFT)
         pit_title.set_y(quote_title.get_y())
         with self.narrate(
@@ -391,12 +395,13 @@ class Specialisation(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "Two more cautions. A bright cell shows where a head looked, not why the model predicted what it "
-                "did: as Jain and Wallace argued, attention weights are not an explanation. And a grid of maps "
-                "from untrained weights is random numbers, however neat it looks; many popular explainer pictures "
-                "are exactly that. The heads you saw here were trained, in this lab, and measured.") as t:
+                "did: attention weights are not an explanation, as Jain and Wallace argued. And maps from untrained "
+                "weights are random numbers, however neat they look; many popular explainer grids are exactly that. "
+                "The heads you saw here were trained, and measured.") as t:
             self.play(FadeIn(pit_title), FadeIn(pits[:3]), run_time=0.25 * t.duration)
             self.wait(0.2 * t.duration)
             self.play(FadeIn(pits[3:5]), run_time=0.2 * t.duration)
-            self.play(FadeIn(pits[5]), self.tag.animate.set_color(COLORS.ACCENT), run_time=0.15 * t.duration)
+            self.play(FadeIn(pits[5]), Indicate(self.tag, color=COLORS.ACCENT, scale_factor=1.05),
+                      run_time=0.3 * t.duration)
             self.wait_for(t)
         self.wait(0.5)

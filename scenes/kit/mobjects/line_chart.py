@@ -14,6 +14,7 @@ highlights); the source line is wrapped under the x-axis label.
 from __future__ import annotations
 
 import math
+import textwrap
 from collections.abc import Sequence
 
 import numpy as np
@@ -21,12 +22,23 @@ from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Create, DashedLine, Dot, L
 
 from ..format import shown
 from ..theme import BUFF, COLORS, SIZES
-from .cards import wrap
 from .charts import _nice_step
 from .matrices import _fit_uniform
 from .text import label
 
-__all__ = ["LineChart"]
+__all__ = ["LineChart", "source_lines"]
+
+
+def source_lines(text: str, width: float, size: float = SIZES.SMALL, color: str = COLORS.MUTED) -> VGroup:
+    """``text`` (a source line) as left-aligned lines at most ``width`` wide, broken at spaces only (a command
+    such as ``--no-progress`` stays whole)."""
+    per_char = label(text, size=size).width / max(1, len(text))
+    lines = textwrap.wrap(text, max(8, int(0.97 * width / per_char)), break_on_hyphens=False,
+                          break_long_words=False) or [""]
+    out = VGroup(*(label(t, size=size, color=color) for t in lines)).arrange(DOWN, aligned_edge=LEFT,
+                                                                             buff=BUFF.TIGHT)
+    _fit_uniform([out], width, 10.0)
+    return out
 
 
 def _axis(values: Sequence[float], given: tuple[float, float, float] | None, zero: bool) -> tuple[float, float,
@@ -134,10 +146,7 @@ class LineChart(VGroup):
         if source:
             left = min(y_lab.get_left()[0], 0.0)
             avail = width - left
-            lines = wrap(source, avail, source_size)
-            self.source = VGroup(*(label(t, size=source_size, color=COLORS.MUTED) for t in lines)).arrange(
-                DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
-            _fit_uniform([self.source], avail, 10.0)
+            self.source = source_lines(source, avail, source_size)
             self.source.next_to(x_lab, DOWN, buff=BUFF.MEDIUM).set_x(left, direction=LEFT)
         self.add(self.gridlines, self.axes, self.y_ticks, self.x_ticks, self.series, self.axis_labels, self.legend,
                  self.source)
