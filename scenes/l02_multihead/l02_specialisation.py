@@ -21,27 +21,31 @@ from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import CitationLine, HeadScoreGrid, LineChart, MatrixGrid, fit_within, label
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.layout import scene_heading as heading
-from scenes.kit.mobjects.line_chart import source_lines
 from scenes.kit.references import ELHAGE, JAIN, OLSSON
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
 
 GRID_CELL = 0.9             # score grid cells
-GRID_X, GRID_Y = 3.35, -0.75  # centres of the two score grids' cells (±x)
+GRID_X, GRID_Y = 3.35, -1.05  # centres of the two score grids' cells (±x)
 EQ_Y = 2.0
 MAP_CELL = 0.13             # 32 × 32 attention maps: 4.2 units wide
 MAP_X, MAP_Y = 3.35, 0.02
 BAR_H = 0.16                # the copy bars under the induction map
-CHART_W, CHART_H = 4.6, 2.3
+CHART_W, CHART_H = 4.6, 2.7
 CHART_Y = 0.2               # centre of the charts' axes
 BOX_Y = -0.35               # the circuit's token boxes
 BOX_XS = (-5.2, -3.4, -0.6, 2.4, 4.6)   # earlier copy, the token after it, …, the query, the next token
+CAVEAT_TOP = 2.2            # top of the last step's two columns (under the lab tag)
+PITS_X = 0.3                # left edge of the pitfalls column
 PREV_COLOR, IND_COLOR = COLORS.head(0), COLORS.head(1)
 
 
 def source_footer(text: str) -> VGroup:
-    """The lab source line, wrapped over the width of the safe area, at its bottom."""
-    lines = source_lines("Source: " + text, SAFE.width)
+    """The lab source line at the bottom of the safe area: what was run on one line, the command on the next."""
+    what, _, command = ("Source: " + text).partition("; ")
+    lines = VGroup(*(label(t, size=SIZES.SMALL, color=COLORS.MUTED) for t in (what, command) if t))
+    lines.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
+    fit_within(lines, SAFE.width, None)
     return lines.move_to([SAFE.left + lines.width / 2, SAFE.bottom + lines.height / 2, 0])
 
 
@@ -158,7 +162,7 @@ class Specialisation(LectureScene):
         bars2 = self._copy_bars(right2, other)
         with self.narrate(
                 f"Give the same head a sample that repeats every {spoken(other.period, 0)} positions, and the "
-                "stripe moves with it. Keep that in mind: we will need it.") as t:
+                "stripe moves with it.") as t:
             self.play(FadeOut(stripe), FadeOut(cell), run_time=0.15 * t.duration)
             self.play(Transform(right, right2), Transform(bars, bars2), run_time=0.4 * t.duration)
             self.wait_for(t)
@@ -166,8 +170,8 @@ class Specialisation(LectureScene):
                   run_time=0.6)
 
     def _axis_titles(self, grid: MatrixGrid) -> VGroup:
-        keys = label("keys →", size=SIZES.LABEL, color=COLORS.K)
-        keys.next_to(grid.cells, UP, buff=BUFF.SMALL).align_to(grid.cells, RIGHT)
+        keys = label("keys →", size=SIZES.LABEL, color=COLORS.K)  # under the copy bars, right of their labels
+        keys.next_to(grid.cells, DOWN, buff=2 * BUFF.TIGHT + BAR_H).align_to(grid.cells, RIGHT)
         queries = label("queries →", size=SIZES.LABEL, color=COLORS.Q).rotate(-PI / 2)
         queries.next_to(grid.cells, LEFT, buff=BUFF.SMALL).align_to(grid.cells, UP)
         return VGroup(keys, queries)
@@ -364,9 +368,9 @@ class Specialisation(LectureScene):
             quotes.add(VGroup(lines, cite).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL))
         quotes.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE)
         fit_within(quotes, SAFE.width / 2 - BUFF.MEDIUM, SAFE.height - 1.4)
-        quotes.move_to([SAFE.left + quotes.width / 2, -0.3, 0])
         quote_title = label("Many heads are redundant", size=SIZES.BODY, color=COLORS.ACCENT)
-        quote_title.next_to(quotes, UP, buff=BUFF.MEDIUM).align_to(quotes, LEFT)
+        quote_title.move_to([SAFE.left + quote_title.width / 2, CAVEAT_TOP - quote_title.height / 2, 0])
+        quotes.next_to(quote_title, DOWN, buff=BUFF.MEDIUM).align_to(quote_title, LEFT)
         pits = VGroup(
             label("Attention weights show where a head looked,", size=SIZES.LABEL),
             label("not why the model predicted: not an explanation.", size=SIZES.LABEL),
@@ -379,16 +383,15 @@ class Specialisation(LectureScene):
         pits[3].shift(DOWN * BUFF.MEDIUM)
         pits[4:].shift(DOWN * BUFF.MEDIUM)
         pits[5].shift(DOWN * BUFF.MEDIUM)
-        fit_within(pits, SAFE.width / 2 - BUFF.MEDIUM, None)
-        pits.move_to([SAFE.right - pits.width / 2, quotes.get_y(), 0])
+        fit_within(pits, SAFE.right - PITS_X, None)
         pit_title = label("Two more pitfalls", size=SIZES.BODY, color=COLORS.V)
-        pit_title.next_to(pits, UP, buff=BUFF.MEDIUM).align_to(pits, LEFT)
-        pit_title.set_y(quote_title.get_y())
+        pit_title.move_to([PITS_X + pit_title.width / 2, quote_title.get_y(), 0])
+        pits.next_to(pit_title, DOWN, buff=BUFF.MEDIUM).align_to(pit_title, LEFT)
         with self.narrate(
                 "Specialised does not mean indispensable. Voita and colleagues pruned "
                 f"{spoken(r.voita_pruned, 0)} of the {spoken(r.voita_total, 0)} encoder heads of a translation "
                 f"model and lost only {spoken(r.voita_bleu_drop)} BLEU, and Michel and colleagues found that some "
-                "layers can be cut down to a single head. Those are their models, not ours.") as t:
+                "layers can be cut down to a single head.") as t:
             self.play(Transform(self.title, title), FadeIn(quote_title), run_time=0.15 * t.duration)
             self.play(FadeIn(quotes[0]), run_time=0.25 * t.duration)
             self.play(FadeIn(quotes[1]), run_time=0.25 * t.duration)

@@ -16,9 +16,11 @@ def test_grid_shows_the_scores_with_layer_and_head_titles():
     assert grid.shape == (g.n_layers, g.n_heads)
     assert grid.shown_texts() == [[shown(v) for v in row] for row in g.prev_token]
     assert [t.original_text for t in grid.grid.row_labels] == [f"layer {i}" for i in range(g.n_layers)]
-    assert [t.original_text for t in grid.grid.col_labels] == [f"head {j}" for j in range(g.n_heads)]
+    assert [t.original_text for t in grid.grid.col_labels] == [str(j) for j in range(g.n_heads)]
+    assert grid.col_title.original_text == "head"
+    assert not grid.grid.col_labels_rotated  # head numbers stay upright
     assert grid.title.original_text == "previous-token score"
-    assert grid.title.get_bottom()[1] > grid.grid.col_labels.get_top()[1]  # the title sits above the head names
+    assert grid.title.get_bottom()[1] > grid.col_title.get_top()[1] > grid.grid.col_labels.get_top()[1]
     cells = grid.grid.cells
     assert cells[0][0].get_y() > cells[1][0].get_y() and cells[0][1].get_x() > cells[0][0].get_x()  # rows = layers
     assert cells[0][0].width == pytest.approx(0.8)

@@ -23,7 +23,9 @@ __all__ = ["HeadScoreGrid"]
 class HeadScoreGrid(VGroup):
     """A layer × head heat grid (row ``l`` = layer ``l``, column ``h`` = head ``h``) with numbers.
 
+    Rows are named "layer 0", "layer 1", …; columns by the head's number under a ``col_title`` ("head").
     Parts: ``.grid`` (the :class:`MatrixGrid`: ``.cells``, ``.numbers``, ``.row_labels``, ``.col_labels``),
+    ``.col_title``,
     ``.title`` (above the column titles; empty without ``title``), ``.values`` (the array drawn),
     ``.shown_texts()`` (the numbers as drawn). ``highlight(layer, head)`` returns a frame around that cell
     (not added); ``best()`` is the (layer, head) of the largest score.
@@ -31,13 +33,13 @@ class HeadScoreGrid(VGroup):
 
     def __init__(self, scores, *, title: str | None = None, decimals: int = 2, cell_size: float = 0.9,
                  vmin: float = 0.0, vmax: float = 1.0, row_names: Sequence[str] | None = None,
-                 col_names: Sequence[str] | None = None, title_color: str = COLORS.TEXT,
+                 col_names: Sequence[str] | None = None, col_title: str | None = "head", title_color: str = COLORS.TEXT,
                  font_size: float = SIZES.NUMBER, label_size: float = SIZES.LABEL):
         super().__init__()
         arr = as_array(scores, 2, "scores")
         n_layers, n_heads = arr.shape
         rows = list(row_names) if row_names is not None else [f"layer {i}" for i in range(n_layers)]
-        cols = list(col_names) if col_names is not None else [f"head {j}" for j in range(n_heads)]
+        cols = list(col_names) if col_names is not None else [str(j) for j in range(n_heads)]
         if len(rows) != n_layers or len(cols) != n_heads:
             raise ValueError(f"{len(rows)} row names and {len(cols)} column names for scores of shape {arr.shape}")
         self.values = arr
@@ -46,11 +48,16 @@ class HeadScoreGrid(VGroup):
                                row_labels=rows, col_labels=cols, cell_size=cell_size, font_size=font_size,
                                label_size=label_size)
         self.add(self.grid)
+        self.col_title = VGroup()  # "head" over the head numbers (columns named by number only)
+        if col_title:
+            self.col_title = label(col_title, size=label_size, color=COLORS.MUTED)
+            self.col_title.next_to(self.grid.col_labels, UP, buff=BUFF.TIGHT).set_x(self.grid.cells.get_x())
+            self.add(self.col_title)
         self.title = VGroup()
         if title:
             self.title = label(title, size=SIZES.BODY, color=title_color)
             _fit_uniform([self.title], max(self.grid.width, self.grid.cells.width * 1.4), 10.0)
-            top = self.grid.col_labels if len(self.grid.col_labels) else self.grid.cells
+            top = self.col_title if len(self.col_title) else self.grid.col_labels
             self.title.next_to(top, UP, buff=BUFF.MEDIUM).set_x(self.grid.cells.get_x())
             self.add(self.title)
 
