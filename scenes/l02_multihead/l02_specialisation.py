@@ -12,8 +12,9 @@ results/experiments/head_specialisation.json and cited papers); this file holds 
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, PI, RIGHT, UP, Arrow, Create, CurvedArrow, FadeIn, FadeOut, Group, Indicate, LaggedStart,
-                   Rectangle, RoundedRectangle, SurroundingRectangle, Transform, VGroup, Write)
+from manim import (DOWN, LEFT, PI, RIGHT, UL, UP, UR, Arrow, Create, CurvedArrow, DashedLine, FadeIn, FadeOut, Group,
+                   Indicate, LaggedStart, Rectangle, RoundedRectangle, SurroundingRectangle, Transform, VGroup,
+                   Write)
 
 from scenes.kit.equations import equation
 from scenes.kit.format import shown, spoken
@@ -21,6 +22,7 @@ from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import CitationLine, HeadScoreGrid, LineChart, MatrixGrid, fit_within, label
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.layout import scene_heading as heading
+from scenes.kit.mobjects.text import set_on_line
 from scenes.kit.references import ELHAGE, JAIN, OLSSON
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
@@ -30,13 +32,13 @@ GRID_X, GRID_Y = 3.35, -1.05  # centres of the two score grids' cells (±x)
 EQ_Y = 2.0
 MAP_CELL = 0.13             # 32 × 32 attention maps: 4.2 units wide
 MAP_X, MAP_Y = 3.35, 0.02
-BAR_H = 0.16                # the copy bars under the induction map
+BAR_H = 0.34                # the copy bars under the induction map, their names written on them
 CHART_W, CHART_H = 4.6, 2.7
 CHART_Y = 0.2               # centre of the charts' axes
 BOX_Y = -0.35               # the circuit's token boxes
-BOX_XS = (-5.2, -3.4, -0.6, 2.4, 4.6)   # earlier copy, the token after it, …, the query, the next token
+BOX_XS = (-5.4, -3.0, -0.4, 2.2, 4.6)   # earlier copy, the token after it, …, the query, the next token
 CAVEAT_TOP = 2.2            # top of the last step's two columns (under the lab tag)
-PITS_X = 0.3                # left edge of the pitfalls column
+QUOTE_WIDTH = 12.0          # the cited quotes' line width
 PREV_COLOR, IND_COLOR = COLORS.head(0), COLORS.head(1)
 
 
@@ -87,6 +89,7 @@ class Specialisation(LectureScene):
         ind = HeadScoreGrid(g.induction, title="induction score", cell_size=GRID_CELL, title_color=IND_COLOR)
         prev.shift([-GRID_X, GRID_Y, 0] - prev.grid.cells.get_center())
         ind.shift([GRID_X, GRID_Y, 0] - ind.grid.cells.get_center())
+        set_on_line(ind.title, set_on_line(prev.title, prev.title.get_y()).get_y())  # one baseline for both
         pl, ph, pv = g.best_prev_token
         il, _, _ = g.best_induction
         strong = g.induction[il]
@@ -133,6 +136,14 @@ class Specialisation(LectureScene):
         axes = VGroup(*(self._axis_titles(grid) for grid in (left, right)))
         hm = m.induction_head
         bars = self._copy_bars(right, hm)
+        q = hm.start + hm.period + hm.period // 2  # a query in the middle of the second copy
+        k = q - hm.period + 1                      # the token after its earlier occurrence
+        sub = self._arrow_to(left, q, q - 1, "the previous\ntoken", PREV_COLOR, side=RIGHT)
+        n = len(hm.tokens)
+        diagonal = DashedLine(left.cells[0][0].get_center(), left.cells[n - 1][n - 1].get_center(),
+                              dash_length=0.1).set_stroke(COLORS.TEXT, 2, opacity=0.8)
+        diag_note = self._note_at(left, diagonal, "diagonal:\nitself", side=RIGHT)
+        self.allow_overlap(diagonal, left, reason="a guide line over the map's diagonal")
         new_title = heading("One sample, two heads")
         with self.narrate(
                 f"Here is one sample through the clearest previous-token head, layer {spoken(pl, 0)}, head "
@@ -140,12 +151,10 @@ class Specialisation(LectureScene):
                 "diagonal: every token looks at the one before it.") as t:
             self.play(Transform(self.title, new_title), FadeIn(titles[0]), FadeIn(left), FadeIn(axes[0]),
                       run_time=0.35 * t.duration)
-            sub = self._arrow_to(left, 20, 19, "the previous token", PREV_COLOR, side=RIGHT)
+            self.play(Create(diagonal), FadeIn(diag_note), run_time=0.2 * t.duration)
             self.play(FadeIn(sub), run_time=0.2 * t.duration)
             self.wait_for(t)
-        q = hm.start + hm.period + hm.period // 2  # a query in the middle of the second copy
-        k = q - hm.period + 1                      # the token after its earlier occurrence
-        stripe = self._arrow_to(right, q, k, "after the earlier copy", IND_COLOR, side=LEFT)
+        stripe = self._arrow_to(right, q, k, "after the\nearlier copy", IND_COLOR, side=LEFT)
         cell = right.highlight_cell(q, k, color=COLORS.ACCENT)
         self.allow_overlap(cell, right, reason="the frame marks one cell of the map")
         with self.narrate(
@@ -155,7 +164,8 @@ class Specialisation(LectureScene):
                 "token, but at the token right after it, which is exactly the token that comes next.") as t:
             self.play(FadeIn(titles[1]), FadeIn(right), FadeIn(axes[1]), FadeIn(bars), run_time=0.3 * t.duration)
             self.wait(0.25 * t.duration)
-            self.play(FadeOut(sub), FadeIn(stripe), Create(cell), run_time=0.25 * t.duration)
+            self.play(FadeOut(sub), FadeOut(diag_note), FadeOut(diagonal), FadeIn(stripe), Create(cell),
+                      run_time=0.25 * t.duration)
             self.wait_for(t)
         other = m.induction_other_period
         right2 = attention_map(other.values).move_cells_to(MAP_X, MAP_Y)
@@ -185,21 +195,25 @@ class Specialisation(LectureScene):
             end = min(n, k + hm.period) - 1
             x0, x1 = grid.cells[0][k].get_left()[0], grid.cells[0][end].get_right()[0]
             bar = Rectangle(width=x1 - x0 - 0.03, height=BAR_H, stroke_width=0, fill_color=IND_COLOR,
-                            fill_opacity=0.9 if c % 2 else 0.45)
+                            fill_opacity=1.0 if c % 2 else 0.55)
             bar.move_to([(x0 + x1) / 2, grid.cells.get_bottom()[1] - BUFF.TIGHT - BAR_H / 2, 0])
             out.add(bar)
             if c <= 2:
-                cap = label(f"copy {c}", size=SIZES.LABEL, color=IND_COLOR)
-                fit_within(cap, x1 - x0, None)
-                cap.next_to(bar, DOWN, buff=BUFF.TIGHT)
-                out.add(cap)
+                cap = label(f"copy {c}", size=SIZES.LABEL, color=COLORS.BACKGROUND)
+                fit_within(cap, x1 - x0 - 0.1, BAR_H - 0.04)
+                out.add(cap.move_to(bar))
+                self.allow_overlap(cap, bar, reason="the copy's name written on its bar")
             k, c = end + 1, c + 1
         return out
 
+    def _lines(self, text: str, color: str) -> VGroup:
+        lab = VGroup(*(label(t, size=SIZES.LABEL, color=color) for t in text.split("\n")))
+        return fit_within(lab.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT), 2.0, None)
+
     def _arrow_to(self, grid: MatrixGrid, i: int, j: int, text: str, color: str, side) -> VGroup:
-        """An arrow from a label beside the map to cell (i, j)."""
+        """An arrow from a label beside the map (lines split at newlines) to cell (i, j)."""
         target = grid.cells[i][j].get_center()
-        lab = fit_within(label(text, size=SIZES.LABEL, color=color), 2.0, None)
+        lab = self._lines(text, color)
         if side is RIGHT:
             lab.next_to(grid.cells, RIGHT, buff=BUFF.MEDIUM).set_y(target[1] - 0.9)
             start = lab.get_left() + LEFT * 0.05
@@ -208,6 +222,11 @@ class Specialisation(LectureScene):
             start = lab.get_right() + RIGHT * 0.05
         arrow = Arrow(start, target, buff=0.08, stroke_width=4, color=color, max_tip_length_to_length_ratio=0.15)
         return VGroup(arrow, lab)
+
+    def _note_at(self, grid: MatrixGrid, line, text: str, side) -> VGroup:
+        """A note beside the map, level with the upper part of ``line``."""
+        lab = self._lines(text, COLORS.TEXT)
+        return lab.next_to(grid.cells, side, buff=BUFF.MEDIUM).set_y(line.point_from_proportion(0.3)[1])
 
     # -- the two-step circuit -----------------------------------------------------------------------------
     def circuit(self):
@@ -231,8 +250,8 @@ class Specialisation(LectureScene):
             where = label(f"position {pos}", size=SIZES.LABEL, color=COLORS.MUTED).next_to(box, DOWN, buff=BUFF.SMALL)
             boxes.add(VGroup(box, tok.move_to(box), where))
         new_title = heading("Two heads, one circuit")
-        arc0 = CurvedArrow(boxes[1][0].get_top(), boxes[0][0].get_top(), angle=PI / 2.2, color=PREV_COLOR,
-                           stroke_width=5)
+        arc0 = CurvedArrow(boxes[1][0].get_corner(UL) + RIGHT * 0.2, boxes[0][0].get_top(), angle=PI / 2.2,
+                           color=PREV_COLOR, stroke_width=5)
         lab0 = VGroup(label(f"layer {pl}, head {ph}:", size=SIZES.LABEL, color=PREV_COLOR),
                       label("copy the previous token", size=SIZES.LABEL, color=PREV_COLOR))
         lab0.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
@@ -240,8 +259,8 @@ class Specialisation(LectureScene):
         wrote = label(f"prev = {texts[0]}", size=SIZES.LABEL, color=PREV_COLOR)
         wrote_box = SurroundingRectangle(wrote, color=PREV_COLOR, buff=0.08, stroke_width=2)
         tag0 = VGroup(wrote_box, wrote).next_to(boxes[1][2], DOWN, buff=BUFF.SMALL)
-        arc1 = CurvedArrow(boxes[3][0].get_top(), boxes[1][0].get_top(), angle=PI / 2.6, color=IND_COLOR,
-                           stroke_width=5)
+        arc1 = CurvedArrow(boxes[3][0].get_top(), boxes[1][0].get_corner(UR) + LEFT * 0.2, angle=PI / 2.6,
+                           color=IND_COLOR, stroke_width=5)
         lab1 = VGroup(label(f"layer {il}, head {ih}:", size=SIZES.LABEL, color=IND_COLOR),
                       label(f"query {texts[3]} matches key “prev = {texts[0]}”", size=SIZES.LABEL, color=IND_COLOR))
         lab1.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
@@ -281,7 +300,7 @@ class Specialisation(LectureScene):
         lsteps, losses = zip(*pc.loss_curve)
         x_range = (0, pc.total_steps, pc.total_steps / 4)
         score = LineChart([("best induction score", steps, scores)], x_label="training step",
-                          y_label="induction score", width=CHART_W, height=CHART_H, x_range=x_range,
+                          y_label="best induction score", width=CHART_W, height=CHART_H, x_range=x_range,
                           y_range=(0, 1, 0.5), colors=[IND_COLOR])
         loss = LineChart([("training loss", lsteps, losses)], x_label="training step", y_label="loss",
                          width=CHART_W, height=CHART_H, x_range=x_range, colors=[COLORS.V])
@@ -337,21 +356,31 @@ class Specialisation(LectureScene):
         lo = min(c.by_period + c.by_offset)
         hi = max(c.by_period_control + c.by_offset_control)
         new_title = heading("Content, not position")
+        line_y = (by_p.axis_labels[0].get_bottom()[1] + self.footer.get_top()[1]) / 2
+        pitfall = label("Pitfall: with one fixed period, looking a fixed distance back scores just as high",
+                        size=SIZES.LABEL, color=COLORS.V)
+        result = label(f"induction ≥ {shown(lo)} for every period and start;  control < {shown(hi)}",
+                       size=SIZES.LABEL, color=COLORS.TEXT)
+        for x in (pitfall, result):
+            fit_within(x, SAFE.width, None).move_to([0, line_y, 0])
         with self.narrate(
                 "A warning about that score. If every sample repeated with the same period, a head that just looked "
                 "a fixed number of positions back would score as high, without matching any content. "
                 f"So our probe varies the period, from {spoken(c.periods[0], 0)} to {spoken(c.periods[-1], 0)}, "
                 "and where the repeat starts.") as t:
             self.play(Transform(self.title, new_title), run_time=0.2 * t.duration)
+            self.play(FadeIn(pitfall, shift=UP * 0.15), run_time=0.2 * t.duration)
+            self.wait(0.25 * t.duration)
             self.play(FadeIn(by_p.frame_parts()), FadeIn(by_o.frame_parts()), FadeIn(legend),
-                      run_time=0.3 * t.duration)
+                      run_time=0.2 * t.duration)
             self.wait_for(t)
         with self.narrate(
                 f"The score stays at {spoken(lo)} or more for every period and every start, while the same "
                 f"measurement at the wrong period stays below {spoken(hi, 2)}. The stripe follows the content, "
                 "not the position.") as t:
             self.play(by_p.create_series(0), by_o.create_series(0), run_time=0.35 * t.duration)
-            self.play(by_p.create_series(1), by_o.create_series(1), run_time=0.35 * t.duration)
+            self.play(by_p.create_series(1), by_o.create_series(1), FadeOut(pitfall), FadeIn(result),
+                      run_time=0.35 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag)))), run_time=0.6)
 
@@ -359,34 +388,33 @@ class Specialisation(LectureScene):
     def caveats(self):
         r = data.cited_redundancy()
         title = heading("Reading heads with care")
+        quote_title = label("Many heads are redundant (published results, not ours)", size=SIZES.BODY,
+                            color=COLORS.ACCENT)
+        quote_title.move_to([SAFE.left + quote_title.width / 2, CAVEAT_TOP - quote_title.height / 2, 0])
         quotes = VGroup()
         for q in (r.voita, r.michel):
-            lines = VGroup(*(label(s, size=SIZES.LABEL, color=COLORS.TEXT) for s in wrap(f"“{q.text}”", 6.0,
-                                                                                          SIZES.LABEL)))
+            lines = VGroup(*(label(s, size=SIZES.LABEL, color=COLORS.TEXT)
+                             for s in wrap(f"“{q.text}”", QUOTE_WIDTH, SIZES.LABEL)))
             lines.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
-            cite = label(q.cite, size=SIZES.SMALL, color=COLORS.MUTED)
+            cite = VGroup(*(label(x, size=SIZES.SMALL, color=COLORS.MUTED) for x in (q.cite, q.conditions)))
+            cite.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
+            fit_within(cite, QUOTE_WIDTH, None)
             quotes.add(VGroup(lines, cite).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL))
         quotes.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE)
-        fit_within(quotes, SAFE.width / 2 - BUFF.MEDIUM, SAFE.height - 1.4)
-        quote_title = label("Many heads are redundant", size=SIZES.BODY, color=COLORS.ACCENT)
-        quote_title.move_to([SAFE.left + quote_title.width / 2, CAVEAT_TOP - quote_title.height / 2, 0])
-        quotes.next_to(quote_title, DOWN, buff=BUFF.MEDIUM).align_to(quote_title, LEFT)
+        quotes.next_to(quote_title, DOWN, buff=BUFF.LARGE).align_to(quote_title, LEFT)
+        pit_title = label("Two more pitfalls", size=SIZES.BODY, color=COLORS.V)
+        pit_title.move_to(quote_title.get_left() + RIGHT * pit_title.width / 2)
         pits = VGroup(
-            label("Attention weights show where a head looked,", size=SIZES.LABEL),
-            label("not why the model predicted: not an explanation.", size=SIZES.LABEL),
-            label(JAIN.cite + ", arXiv:" + JAIN.arxiv, size=SIZES.SMALL, color=COLORS.MUTED),
-            label("Maps from untrained weights are random numbers,", size=SIZES.LABEL),
-            label("not “specialised heads”.", size=SIZES.LABEL),
+            label("A head's weights show where it looked, not why the model predicted:", size=SIZES.LABEL),
+            label("they are not an explanation.", size=SIZES.LABEL),
+            label(JAIN.short(), size=SIZES.SMALL, color=COLORS.MUTED),
+            label("Maps from untrained weights are random numbers, not “specialised heads”.", size=SIZES.LABEL),
             label("These heads: " + self.model + ".", size=SIZES.LABEL, color=COLORS.ACCENT),
         )
         pits.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
-        pits[3].shift(DOWN * BUFF.MEDIUM)
-        pits[4:].shift(DOWN * BUFF.MEDIUM)
-        pits[5].shift(DOWN * BUFF.MEDIUM)
-        fit_within(pits, SAFE.right - PITS_X, None)
-        pit_title = label("Two more pitfalls", size=SIZES.BODY, color=COLORS.V)
-        pit_title.move_to([PITS_X + pit_title.width / 2, quote_title.get_y(), 0])
-        pits.next_to(pit_title, DOWN, buff=BUFF.MEDIUM).align_to(pit_title, LEFT)
+        pits[3:].shift(DOWN * BUFF.LARGE)
+        fit_within(pits, SAFE.width, None)
+        pits.next_to(pit_title, DOWN, buff=BUFF.LARGE).align_to(pit_title, LEFT)
         with self.narrate(
                 "Specialised does not mean indispensable. Voita and colleagues pruned "
                 f"{spoken(r.voita_pruned, 0)} of the {spoken(r.voita_total, 0)} encoder heads of a translation "
@@ -401,10 +429,11 @@ class Specialisation(LectureScene):
                 "did: attention weights are not an explanation, as Jain and Wallace argued. And maps from untrained "
                 "weights are random numbers, however neat they look; many popular explainer grids are exactly that. "
                 "The heads you saw here were trained, and measured.") as t:
-            self.play(FadeIn(pit_title), FadeIn(pits[:3]), run_time=0.25 * t.duration)
+            self.play(FadeOut(quote_title), FadeOut(quotes), FadeIn(pit_title), FadeIn(pits[:3]),
+                      run_time=0.25 * t.duration)
             self.wait(0.2 * t.duration)
-            self.play(FadeIn(pits[3:5]), run_time=0.2 * t.duration)
-            self.play(FadeIn(pits[5]), Indicate(self.tag, color=COLORS.ACCENT, scale_factor=1.05),
+            self.play(FadeIn(pits[3]), run_time=0.2 * t.duration)
+            self.play(FadeIn(pits[4]), Indicate(self.tag, color=COLORS.ACCENT, scale_factor=1.05),
                       run_time=0.3 * t.duration)
             self.wait_for(t)
         self.wait(0.5)
