@@ -89,7 +89,9 @@ class Specialisation(LectureScene):
         ind = HeadScoreGrid(g.induction, title="induction score", cell_size=GRID_CELL, title_color=IND_COLOR)
         prev.shift([-GRID_X, GRID_Y, 0] - prev.grid.cells.get_center())
         ind.shift([GRID_X, GRID_Y, 0] - ind.grid.cells.get_center())
-        set_on_line(ind.title, set_on_line(prev.title, prev.title.get_y()).get_y())  # one baseline for both
+        line_y = prev.title.get_y()
+        for grid in (prev, ind):  # one baseline for both titles
+            set_on_line(grid.title, line_y)
         pl, ph, pv = g.best_prev_token
         il, _, _ = g.best_induction
         strong = g.induction[il]
@@ -161,11 +163,11 @@ class Specialisation(LectureScene):
                 f"The clearest induction head, layer {spoken(il, 0)}, head {spoken(ih, 0)}, draws another line. In "
                 f"this sample the random tokens repeat every {spoken(hm.period, 0)} positions. On the second copy, "
                 f"each query looks {spoken(hm.period - 1, 0)} positions back: not at the earlier copy of its own "
-                "token, but at the token right after it, which is exactly the token that comes next.") as t:
+                "token, but at the one right after it: the token that comes next.") as t:
             self.play(FadeIn(titles[1]), FadeIn(right), FadeIn(axes[1]), FadeIn(bars), run_time=0.3 * t.duration)
-            self.wait(0.25 * t.duration)
-            self.play(FadeOut(sub), FadeOut(diag_note), FadeOut(diagonal), FadeIn(stripe), Create(cell),
-                      run_time=0.25 * t.duration)
+            self.play(FadeOut(sub), FadeOut(diag_note), FadeOut(diagonal), run_time=0.1 * t.duration)
+            self.wait(0.15 * t.duration)
+            self.play(FadeIn(stripe), Create(cell), run_time=0.25 * t.duration)
             self.wait_for(t)
         other = m.induction_other_period
         right2 = attention_map(other.values).move_cells_to(MAP_X, MAP_Y)
@@ -226,7 +228,7 @@ class Specialisation(LectureScene):
     def _note_at(self, grid: MatrixGrid, line, text: str, side) -> VGroup:
         """A note beside the map, level with the upper part of ``line``."""
         lab = self._lines(text, COLORS.TEXT)
-        return lab.next_to(grid.cells, side, buff=BUFF.MEDIUM).set_y(line.point_from_proportion(0.3)[1])
+        return lab.next_to(grid.cells, side, buff=BUFF.MEDIUM).set_y(0.7 * line.get_start()[1] + 0.3 * line.get_end()[1])
 
     # -- the two-step circuit -----------------------------------------------------------------------------
     def circuit(self):
@@ -312,10 +314,9 @@ class Specialisation(LectureScene):
         cite = CitationLine(OLSSON)
         cite.next_to(self.footer, UP, buff=BUFF.SMALL).align_to(self.footer, LEFT)
         new_title = heading("Learned, not designed")
-        start = pc.induction_curve[0][1]
         with self.narrate(
-                "None of this was designed: it was learned, and suddenly. At the start of training the "
-                f"best induction score is {spoken(start)}. It creeps up for a while; then between step "
+                "None of this was designed: it was learned, and suddenly. The best induction score creeps up "
+                "slowly; then between step "
                 f"{spoken(pc.previous_logged_step, 0)} and step {spoken(pc.step, 0)} it jumps from "
                 f"{spoken(pc.best_before)} to {spoken(pc.best_at)}, and by step {spoken(at, 0)} it is past "
                 f"{spoken(level, 1)}.") as t:
@@ -357,7 +358,7 @@ class Specialisation(LectureScene):
         hi = max(c.by_period_control + c.by_offset_control)
         new_title = heading("Content, not position")
         line_y = (by_p.axis_labels[0].get_bottom()[1] + self.footer.get_top()[1]) / 2
-        pitfall = label("Pitfall: with one fixed period, looking a fixed distance back scores just as high",
+        pitfall = label("Pitfall: with one fixed period, a fixed offset scores as high as matching content",
                         size=SIZES.LABEL, color=COLORS.V)
         result = label(f"induction ≥ {shown(lo)} for every period and start;  control < {shown(hi)}",
                        size=SIZES.LABEL, color=COLORS.TEXT)
@@ -379,8 +380,8 @@ class Specialisation(LectureScene):
                 f"measurement at the wrong period stays below {spoken(hi, 2)}. The stripe follows the content, "
                 "not the position.") as t:
             self.play(by_p.create_series(0), by_o.create_series(0), run_time=0.35 * t.duration)
-            self.play(by_p.create_series(1), by_o.create_series(1), FadeOut(pitfall), FadeIn(result),
-                      run_time=0.35 * t.duration)
+            self.play(by_p.create_series(1), by_o.create_series(1), FadeOut(pitfall), run_time=0.3 * t.duration)
+            self.play(FadeIn(result, shift=UP * 0.15), run_time=0.15 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(Group(*(m_ for m_ in self.mobjects if m_ not in (self.title, self.tag)))), run_time=0.6)
 
@@ -413,6 +414,7 @@ class Specialisation(LectureScene):
         )
         pits.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         pits[3:].shift(DOWN * BUFF.LARGE)
+        pits[4].shift(DOWN * BUFF.MEDIUM)
         fit_within(pits, SAFE.width, None)
         pits.next_to(pit_title, DOWN, buff=BUFF.LARGE).align_to(pit_title, LEFT)
         with self.narrate(
@@ -427,7 +429,7 @@ class Specialisation(LectureScene):
         with self.narrate(
                 "Two more cautions. A bright cell shows where a head looked, not why the model predicted what it "
                 "did: attention weights are not an explanation, as Jain and Wallace argued. And maps from untrained "
-                "weights are random numbers, however neat they look; many popular explainer grids are exactly that. "
+                "weights are random numbers; many popular explainer grids are exactly that. "
                 "The heads you saw here were trained, and measured.") as t:
             self.play(FadeOut(quote_title), FadeOut(quotes), FadeIn(pit_title), FadeIn(pits[:3]),
                       run_time=0.25 * t.duration)
