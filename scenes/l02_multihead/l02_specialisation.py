@@ -228,7 +228,8 @@ class Specialisation(LectureScene):
     def _note_at(self, grid: MatrixGrid, line, text: str, side) -> VGroup:
         """A note beside the map, level with the upper part of ``line``."""
         lab = self._lines(text, COLORS.TEXT)
-        return lab.next_to(grid.cells, side, buff=BUFF.MEDIUM).set_y(0.7 * line.get_start()[1] + 0.3 * line.get_end()[1])
+        y = 0.7 * line.get_start()[1] + 0.3 * line.get_end()[1]
+        return lab.next_to(grid.cells, side, buff=BUFF.MEDIUM).set_y(y)
 
     # -- the two-step circuit -----------------------------------------------------------------------------
     def circuit(self):
