@@ -105,8 +105,9 @@ class Specialisation(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "For every head we measure two scores. The previous-token score is the average weight a query puts "
-                "on the token just before it. The induction score, on the second copy of the repeat, is the weight on "
-                "the token right after the earlier occurrence of the current token.") as t:
+                "on the token just before it. The induction score, also called prefix matching, is the average "
+                "weight, on the second copy of the repeat, on the token right after the earlier occurrence of the "
+                "current token.") as t:
             self.play(Write(eq), run_time=0.35 * t.duration)
             self.play(FadeIn(prev), FadeIn(ind), run_time=0.3 * t.duration)
             self.wait_for(t)
