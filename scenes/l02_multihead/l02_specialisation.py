@@ -28,8 +28,8 @@ from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
 
 GRID_CELL = 0.9             # score grid cells
-GRID_X, GRID_Y = 3.35, -1.05  # centres of the two score grids' cells (±x)
-EQ_Y = 2.0
+GRID_X, GRID_Y = 3.35, -1.15  # centres of the two score grids' cells (±x)
+EQ_Y = 1.95
 MAP_CELL = 0.13             # 32 × 32 attention maps: 4.2 units wide
 MAP_X, MAP_Y = 3.35, 0.02
 BAR_H = 0.34                # the copy bars under the induction map, their names written on them
@@ -49,6 +49,17 @@ def source_footer(text: str) -> VGroup:
     lines.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
     fit_within(lines, SAFE.width, None)
     return lines.move_to([SAFE.left + lines.width / 2, SAFE.bottom + lines.height / 2, 0])
+
+
+def clauses(eq) -> tuple[VGroup, VGroup]:
+    """The glyphs of a two-clause equation split at its widest horizontal gap (the space between clauses)."""
+    glyphs = sorted(eq[0].submobjects, key=lambda m: m.get_left()[0])
+    right, gap, cut = glyphs[0].get_right()[0], -1.0, 1
+    for k in range(1, len(glyphs)):
+        if glyphs[k].get_left()[0] - right > gap:
+            gap, cut = glyphs[k].get_left()[0] - right, k
+        right = max(right, glyphs[k].get_right()[0])
+    return VGroup(*glyphs[:cut]), VGroup(*glyphs[cut:])
 
 
 def place_pair(left: LineChart, right: LineChart, y: float = CHART_Y) -> None:
@@ -83,7 +94,7 @@ class Specialisation(LectureScene):
         tag = label("lab: " + self.model, size=SIZES.LABEL, color=COLORS.ACCENT)
         tag.next_to(title, DOWN, buff=BUFF.SMALL).align_to(title, LEFT)
         self.footer = source_footer(g.source)
-        eq = equation("head_scores", font_size=SIZES.EQUATION * 0.8).move_to([0, EQ_Y, 0])
+        eq = equation("head_scores", font_size=SIZES.EQUATION * 0.75).move_to([0, EQ_Y, 0])
         fit_within(eq, SAFE.width, None)
         prev = HeadScoreGrid(g.prev_token, title="previous-token score", cell_size=GRID_CELL, title_color=PREV_COLOR)
         ind = HeadScoreGrid(g.induction, title="induction score", cell_size=GRID_CELL, title_color=IND_COLOR)
@@ -103,22 +114,29 @@ class Specialisation(LectureScene):
             self.play(FadeIn(title), FadeIn(tag, shift=LEFT * 0.2), run_time=0.3 * t.duration)
             self.play(FadeIn(self.footer), run_time=0.2 * t.duration)
             self.wait_for(t)
+        frame, frame_ind = (SurroundingRectangle(part, color=col, buff=BUFF.TIGHT, stroke_width=3)
+                            for part, col in zip(clauses(eq), (PREV_COLOR, IND_COLOR)))
+        self.allow_overlap(frame, eq, reason="a frame around the clause the narration explains")
         with self.narrate(
                 "For every head we measure two scores. The previous-token score is the average weight a query puts "
                 "on the token just before it. The induction score, also called prefix matching, is the average "
                 "weight, on the second copy of the repeat, on the token right after the earlier occurrence of the "
                 "current token.") as t:
-            self.play(Write(eq), run_time=0.35 * t.duration)
-            self.play(FadeIn(prev), FadeIn(ind), run_time=0.3 * t.duration)
+            self.play(Write(eq), run_time=0.2 * t.duration)
+            self.play(Create(frame), FadeIn(prev), run_time=0.15 * t.duration)
+            self.wait(0.15 * t.duration)
+            self.play(Transform(frame, frame_ind), FadeIn(ind), run_time=0.15 * t.duration)
             self.wait_for(t)
         box_p, box_i = prev.highlight(pl, ph), ind.highlight_row(il)
+        self.allow_overlap(box_p, prev, reason="the frame marks the best previous-token head")
+        self.allow_overlap(box_i, ind, reason="the frame marks the induction layer")
         note_p = prev.caption_below(f"layer {pl}, head {ph}: {shown(pv)}", color=PREV_COLOR)
         note_i = ind.caption_below(f"layer {il}: every head ≥ {shown(min(strong))}", color=IND_COLOR)
         with self.narrate(
                 f"In layer {spoken(pl, 0)}, head {spoken(ph, 0)} puts {spoken(pv)} of its weight on the previous "
                 f"token. In layer {spoken(il, 0)}, every head scores {spoken(min(strong))} or more on induction. "
                 "Nobody told any head to do this.") as t:
-            self.play(Create(box_p), FadeIn(note_p), run_time=0.3 * t.duration)
+            self.play(FadeOut(frame), Create(box_p), FadeIn(note_p), run_time=0.3 * t.duration)
             self.play(Create(box_i), FadeIn(note_i), run_time=0.3 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(Group(*(m for m in self.mobjects if m not in (title, tag, self.footer)))), run_time=0.6)
