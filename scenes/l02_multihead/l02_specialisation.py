@@ -37,7 +37,7 @@ CHART_W, CHART_H = 4.6, 2.7
 CHART_Y = 0.2               # centre of the charts' axes
 BOX_Y = -0.35               # the circuit's token boxes
 BOX_XS = (-5.4, -3.0, -0.4, 2.2, 4.6)   # earlier copy, the token after it, …, the query, the next token
-CAVEAT_TOP = 2.2            # top of the last step's two columns (under the lab tag)
+CAVEAT_TOP = 2.2            # top of the last step's titles (under the lab tag)
 QUOTE_WIDTH = 12.0          # the cited quotes' line width
 PREV_COLOR, IND_COLOR = COLORS.head(0), COLORS.head(1)
 
