@@ -10,7 +10,9 @@ from .code_panel import CodePanel
 from .devices import DeviceSplit
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
+from .line_chart import LineChart
 from .matrices import MatrixGrid, VectorColumn
+from .score_grid import HeadScoreGrid
 from .tables import DataTable
 from .text import as_array, label, number
 from .tokens import TokenRow
@@ -24,7 +26,9 @@ __all__ = [
     "CodePanel",
     "DataTable",
     "DeviceSplit",
+    "HeadScoreGrid",
     "HeadStack",
+    "LineChart",
     "MaskOverlay",
     "MatrixGrid",
     "RecapCard",

@@ -104,3 +104,13 @@ def test_head_scores_equation_fails_with_the_wrong_offset():
                                               ind.rhs.args[0].args[1]), mh.T_period))  # i − T: the token itself
     with pytest.raises(EquationError):
         with_clauses("head_scores", prev, wrong).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("Specialisation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l02_specialisation.py", "L02.5")
