@@ -31,6 +31,7 @@ PANEL_X = 2.9  # centre of the right-hand column (weights, notes)
 SMALL_PLANE_W, SMALL_PLANE_H = 4.6, 3.6  # the two heads' planes of step 2
 CONCAT_Y = -2.45
 BARS_H = 2.6
+IN_HULL = r"\in \operatorname{conv}"  # the part of E2.5 lit up when the hull is named
 ROW_PITCH = 0.42  # the weight table's line pitch
 
 
@@ -73,7 +74,7 @@ class WhyHeads(LectureScene):
     def hull(self):
         c = self.c = data.convex_hull()
         title = heading("One head: one weighted average")
-        eq = equation("convex_hull")
+        eq = equation("convex_hull", isolate=(IN_HULL,))
         fit_within(eq, SAFE.width, None)
         eq.next_to(title, DOWN, buff=BUFF.MEDIUM).set_x(0)
         plane = self.plane = VectorPlane(c.values, [quoted(t) for t in c.tokens], width=PLANE_W, height=PLANE_H,
@@ -118,7 +119,13 @@ class WhyHeads(LectureScene):
                           Transform(rows, self.weight_rows(c.tokens, f.shown_weights).move_to(rows)),
                           Transform(sharp, note(f"scores × {shown(f.sharpness, 1)}", COLORS.SCORE).move_to(sharp)),
                           run_time=step * t.duration)
-        self.play(FadeOut(VGroup(panel, dot, title)), plane.weight_opacity([1.0] * len(c.tokens)), run_time=0.6)
+        with self.narrate(
+                "This holds for every head and every query: an average of points can never land outside them. "
+                "Whatever one head returns is a blend of its values.") as t:
+            self.play(Indicate(eq.get_part_by_tex(IN_HULL), color=COLORS.OUTPUT), run_time=0.4 * t.duration)
+            self.play(hull.animate.set_fill(opacity=0.3), run_time=0.3 * t.duration)
+        self.play(FadeOut(VGroup(panel, dot, title)), plane.weight_opacity([1.0] * len(c.tokens)),
+                  hull.animate.set_fill(opacity=0.15), run_time=0.6)
         self.eq, self.untrained = eq, untrained
 
     # -- a query that needs two tokens ---------------------------------------------------------------------
@@ -192,7 +199,8 @@ class WhyHeads(LectureScene):
                           run_time=0.3 * t.duration)
         with self.narrate(
                 "Each output is one token's value, sharp, not a blend, and the concatenation holds both side by "
-                "side. Nothing was averaged away.") as t:
+                "side, in separate coordinates. Nothing was averaged away, and the output projection that follows "
+                "can read both.") as t:
             self.play(FadeIn(row), run_time=0.4 * t.duration)
             self.play(*(Indicate(VGroup(*concat.numbers[0][2 * h:2 * h + 2]), color=COLORS.head(h))
                         for h in range(2)), run_time=0.3 * t.duration)
