@@ -22,6 +22,7 @@ from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l02_multihead import data
 
 CELL = 0.88  # matrix cell size
+NUMBER_SIZE = 20  # every grid's numbers at one size (a grid would otherwise shrink only its widest numbers)
 GRID_Y = -0.35  # centre of concat · W_O = output
 ROW_GAP = 0.35  # vertical gap between the two per-head products
 DRAWN = (0, 1)  # the two residual-stream coordinates the arrows are drawn in (a linear projection: sums stay sums)
@@ -36,7 +37,7 @@ def sym(text: str, size: float = SIZES.HEADING, color: str = COLORS.TEXT):
 
 def grid(values, colors=None, role=None):
     """A matrix of numbers; ``colors``: one colour per row (or None), for W_O's row blocks and head outputs."""
-    g = MatrixGrid(values, cell_size=CELL, role=role)
+    g = MatrixGrid(values, cell_size=CELL, role=role, font_size=NUMBER_SIZE)
     for i, row in enumerate(g.numbers):
         for j, num in enumerate(row):
             c = colors(i, j) if callable(colors) else colors

@@ -147,7 +147,7 @@ class WhyHeads(LectureScene):
         mid.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
         mid.next_to(panel, DOWN, buff=BUFF.MEDIUM).align_to(panel, LEFT)
         untrained = note(q.weights_origin)
-        untrained.move_to([SAFE.left + untrained.width / 2, SAFE.bottom + 0.25, 0])
+        untrained.move_to([SAFE.right - untrained.width / 2, SAFE.bottom + 0.25, 0])
         with self.narrate(
                 f"Now take the query {q.query}. Suppose it needs two things: its previous token, {prev}, and the "
                 f"subject of the sentence, {subj}. One head has one softmax row, so the best it can do is split "

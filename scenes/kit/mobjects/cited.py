@@ -31,7 +31,8 @@ class ValueBars(VGroup):
     ``baseline``: ``"zero"`` (heights ∝ value) or ``"cut"`` (heights ∝ value − cut, with a break mark on
     the axis). ``colors``: one colour for all bars or one per bar. ``sublabels``: a second, muted line
     under each name (e.g. the head width). Parts: ``.bars``, ``.values``, ``.names``, ``.sublabels``,
-    ``.axis``, ``.break_mark``, ``.title``. ``highlight(k)`` returns a box around bar k (not added).
+    ``.axis``, ``.break_mark``, ``.title``. ``highlight(k)`` returns a box around bar k, ``reference_line(v, text)`` a
+    dashed line at value v (neither added).
     """
 
     def __init__(self, values, names: Sequence[str], *, title: str | None = None, decimals: int = 2,
@@ -128,8 +129,9 @@ class CitedBars(VGroup):
     its top left and the citation (a :class:`Reference` or a string) wrapped underneath: visibly a citation,
     not our measurement.
 
-    Parts: ``.charts`` (one ValueBars per series), ``.frame``, ``.tag``, ``.citation`` (the text),
-    ``.reference``. Other keyword arguments go to every :class:`ValueBars`.
+    Parts: ``.charts`` (one ValueBars per series), ``.frame``, ``.tag``, ``.citation`` (the wrapped text),
+    ``.citation_text`` (its string), ``.reference``. Other keyword arguments go to every :class:`ValueBars`.
+    ``reference_line(v, text)`` and ``level(v)`` on a ValueBars place a dashed line at a value.
     """
 
     def __init__(self, series: Sequence[tuple], names: Sequence[str], *,
@@ -146,7 +148,7 @@ class CitedBars(VGroup):
             charts.append(ValueBars(values, names, title=title, **opts))
         self.charts = VGroup(*charts)
         self.charts.arrange(RIGHT, buff=gap, aligned_edge=DOWN)
-        text = citation.short(venue=False) if isinstance(citation, Reference) else str(citation)
+        text = self.citation_text = citation.short(venue=False) if isinstance(citation, Reference) else str(citation)
         inner = self.charts.width if width is None else width - 2 * BUFF.MEDIUM
         fit_within(self.charts, inner, None)
         self.citation = paragraph(wrap(text, inner, citation_size), size=citation_size, color=COLORS.MUTED)
