@@ -32,6 +32,7 @@ SMALL_PLANE_W, SMALL_PLANE_H = 4.6, 3.6  # the two heads' planes of step 2
 CONCAT_Y = -2.45
 BARS_H = 2.6
 IN_HULL = r"\in \operatorname{conv}"  # the part of E2.5 lit up when the hull is named
+NOTE_W = 6.6  # the two-line 'untrained' note of the one-head query
 ROW_PITCH = 0.42  # the weight table's line pitch
 
 
@@ -139,15 +140,16 @@ class WhyHeads(LectureScene):
         need = note(f"it needs {quoted(prev)} (its previous token) and {quoted(subj)} (the subject)", COLORS.TEXT)
         need.next_to(title, DOWN, buff=BUFF.MEDIUM).align_to(title, LEFT)
         panel = VGroup(note(f"one head: weights of {quoted(q.query)}", COLORS.TEXT), rows)
-        panel.arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT).move_to([PANEL_X, -0.5, 0])
+        panel.arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT).move_to([PANEL_X, 0.2, 0])
         chord = plane.segment(q.values[ip], q.values[is_], COLORS.ACCENT, 3)
         dot = plane.output_dot(q.one_head_weights)
         mid = VGroup(note("output = the midpoint,", COLORS.OUTPUT),
                      note(f"{shown(q.distance_to_nearest_value)} from the nearest value", COLORS.OUTPUT))
         mid.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
         mid.next_to(panel, DOWN, buff=BUFF.MEDIUM).align_to(panel, LEFT)
-        untrained = note(q.weights_origin)
-        untrained.move_to([SAFE.right - untrained.width / 2, SAFE.bottom + 0.25, 0])
+        untrained = paragraph(wrap(q.weights_origin, NOTE_W, SIZES.LABEL), size=SIZES.LABEL,
+                              color=COLORS.MUTED, line_spacing=0.5)
+        untrained.move_to([SAFE.right - untrained.width / 2, SAFE.bottom + untrained.height / 2, 0])
         with self.narrate(
                 f"Now take the query {q.query}. Suppose it needs two things: its previous token, {prev}, and the "
                 f"subject of the sentence, {subj}. One head has one softmax row, so the best it can do is split "
@@ -188,12 +190,15 @@ class WhyHeads(LectureScene):
             num.set_color(COLORS.head(j // len(q.head_outputs[0])))
         cap = note("concatenation [ head 1 | head 2 ]")
         row = VGroup(cap, concat).arrange(RIGHT, buff=BUFF.MEDIUM).move_to([0, CONCAT_Y, 0])
+        untrained = note(q.weights_origin)
+        untrained.move_to([0, SAFE.bottom + untrained.height / 2, 0])
         with self.narrate(
                 "Give the layer two heads instead, each with its own projections and its own plane of values. "
                 f"The first head puts {spoken(q.head_shown[0][q.tokens.index(q.wanted[0])])} of its weight on "
                 f"{q.wanted[0]}, the second {spoken(q.head_shown[1][q.tokens.index(q.wanted[1])])} on "
                 f"{q.wanted[1]}.") as t:
-            self.play(FadeIn(title), FadeIn(planes), run_time=0.35 * t.duration)
+            self.play(FadeIn(title), FadeIn(planes), ReplacementTransform(self.untrained, untrained),
+                      run_time=0.35 * t.duration)
             for h in range(2):
                 self.play(FadeIn(tags[h]), planes[h].weight_opacity(q.head_weights[h]), FadeIn(outs[h], scale=2),
                           run_time=0.3 * t.duration)
@@ -204,7 +209,7 @@ class WhyHeads(LectureScene):
             self.play(FadeIn(row), run_time=0.4 * t.duration)
             self.play(*(Indicate(VGroup(*concat.numbers[0][2 * h:2 * h + 2]), color=COLORS.head(h))
                         for h in range(2)), run_time=0.3 * t.duration)
-        self.play(FadeOut(VGroup(title, planes, outs, tags, row, self.untrained)), run_time=0.7)
+        self.play(FadeOut(VGroup(title, planes, outs, tags, row, untrained)), run_time=0.7)
 
     # -- measured: the lab's head-count ablation -------------------------------------------------------------
     def lab_result(self):

@@ -131,7 +131,6 @@ class CitedBars(VGroup):
 
     Parts: ``.charts`` (one ValueBars per series), ``.frame``, ``.tag``, ``.citation`` (the wrapped text),
     ``.citation_text`` (its string), ``.reference``. Other keyword arguments go to every :class:`ValueBars`.
-    ``reference_line(v, text)`` and ``level(v)`` on a ValueBars place a dashed line at a value.
     """
 
     def __init__(self, series: Sequence[tuple], names: Sequence[str], *,
