@@ -87,8 +87,8 @@ class Aggregation(LectureScene):
         self.parts = dict(concat=concat, w_o=w_o, out=out, times=times, eqs=eqs, caps=VGroup(cap_c, cap_w, cap_o))
         with self.narrate(
                 "Every head has produced its output. How does the layer combine them? For the token "
-                f"{a.token}, it concatenates the heads' outputs, two numbers from head one, two from head two, "
-                "and multiplies the row by one output matrix, W O.") as t_:
+                f"{a.token}, it concatenates the heads' outputs, {self.d_h} numbers from head one, {self.d_h} from "
+                "head two, and multiplies the row by one output matrix, W O.") as t_:
             self.play(FadeIn(title), run_time=0.15 * t_.duration)
             self.play(FadeIn(concat), FadeIn(cap_c), run_time=0.3 * t_.duration)
             self.play(FadeIn(VGroup(times, w_o, cap_w)), run_time=0.25 * t_.duration)
@@ -123,9 +123,9 @@ class Aggregation(LectureScene):
         check.next_to(total, LEFT, buff=BUFF.MEDIUM)
         concat, w_o = p["concat"], p["w_o"]
         with self.narrate(
-                "Now cut W O by rows. Its first two rows only ever meet head one's numbers, its last two only head "
-                "two's. So the same product splits into two smaller ones: head one through its own block, plus "
-                "head two through its block.") as t_:
+                f"Now cut W O by rows. Its first {self.d_h} rows only ever meet head one's numbers, its last "
+                f"{self.d_h} only head two's. So the same product splits into two smaller ones: head one through "
+                "its own block, plus head two through its block.") as t_:
             self.play(Write(self.eq), run_time=0.3 * t_.duration)
             self.play(FadeOut(VGroup(p["times"], p["eqs"], p["caps"])),
                       *(ReplacementTransform(VGroup(*concat.cells[0][h * self.d_h:(h + 1) * self.d_h],
@@ -139,8 +139,9 @@ class Aggregation(LectureScene):
         self.remove(p["out"])
         self.add(total)
         with self.narrate(
-                "Each product is that head's write, four numbers. Added up, they give exactly the layer's output, "
-                f"the same as the module's forward pass, up to {spoken(a.max_diff_sum_vs_forward, sci=2)}. "
+                f"Each product is that head's write, {len(a.residual)} numbers. Added up, they give exactly the "
+                "layer's output, the same as the module's forward pass, up to "
+                f"{spoken(a.max_diff_sum_vs_forward, sci=2)}. "
                 "Concatenate then project, or project each head and sum: one computation.") as t_:
             self.play(*(FadeIn(w, shift=RIGHT * 0.3) for w in writes), run_time=0.35 * t_.duration)
             self.play(FadeIn(plus), Create(rule), Indicate(total, color=COLORS.OUTPUT), run_time=0.3 * t_.duration)

@@ -152,8 +152,8 @@ class WhyHeads(LectureScene):
         untrained.move_to([SAFE.right - untrained.width / 2, SAFE.bottom + untrained.height / 2, 0])
         with self.narrate(
                 f"Now take the query {q.query}. Suppose it needs two things: its previous token, {prev}, and the "
-                f"subject of the sentence, {subj}. One head has one softmax row, so the best it can do is split "
-                f"its weight, {spoken(q.one_head_shown[ip])} and {spoken(q.one_head_shown[is_])}.") as t:
+                f"subject of the sentence, {subj}. One head has one softmax row, so to cover both it must split "
+                f"its weight, {spoken(q.one_head_shown[ip], 1)} and {spoken(q.one_head_shown[is_], 1)}.") as t:
             self.play(FadeOut(self.eq), ReplacementTransform(self.untrained, untrained), FadeIn(title),
                       run_time=0.25 * t.duration)
             self.play(FadeIn(need), run_time=0.25 * t.duration)
@@ -194,9 +194,9 @@ class WhyHeads(LectureScene):
         untrained.move_to([0, SAFE.bottom + untrained.height / 2, 0])
         with self.narrate(
                 "Give the layer two heads instead, each with its own projections and its own plane of values. "
-                f"The first head puts {spoken(q.head_shown[0][q.tokens.index(q.wanted[0])])} of its weight on "
-                f"{q.wanted[0]}, the second {spoken(q.head_shown[1][q.tokens.index(q.wanted[1])])} on "
-                f"{q.wanted[1]}.") as t:
+                f"The first head puts about {spoken(q.head_shown[0][q.tokens.index(q.wanted[0])], 1)} of its weight "
+                f"on the token {q.wanted[0]}; the second, about "
+                f"{spoken(q.head_shown[1][q.tokens.index(q.wanted[1])], 1)} on {q.wanted[1]}.") as t:
             self.play(FadeIn(title), FadeIn(planes), ReplacementTransform(self.untrained, untrained),
                       run_time=0.35 * t.duration)
             for h in range(2):
@@ -236,7 +236,7 @@ class WhyHeads(LectureScene):
                 "Our lab measured this. Small attention models answer questions whose answer needs two tokens "
                 f"kept apart. With one head, only {spoken(one.accuracy, 3)} of answers are right, barely above "
                 f"the {spoken(hc.chance_one_value, 3)} you would get knowing just one of the two values. With two "
-                f"or four heads: {spoken(two.accuracy, 3)}.") as t:
+                f"or four heads, accuracy is {spoken(two.accuracy, 1)}: every answer right.") as t:
             self.play(FadeIn(title), FadeIn(bars.axis), FadeIn(bars.title), FadeIn(bars.names),
                       FadeIn(src), run_time=0.25 * t.duration)
             self.play(LaggedStart(*(GrowFromEdge(VGroup(b), DOWN) for b in bars.bars), lag_ratio=0.3),
@@ -245,7 +245,7 @@ class WhyHeads(LectureScene):
         box = SurroundingRectangle(bars.sublabels, color=COLORS.ACCENT, buff=0.1)
         params = note("parameters", COLORS.ACCENT).next_to(box, RIGHT, buff=BUFF.SMALL)
         with self.narrate(
-                f"Every model had the same {spoken(one.n_params, 0)} parameters: more heads only cut the same "
+                f"Every model had the same {spoken(one.n_params, rough=True)} parameters: more heads only cut the same "
                 "width into thinner slices. So the common belief that more heads cost more parameters or more "
                 "compute is false at a fixed model width; the next topics prove it.") as t:
             self.play(FadeIn(bars.sublabels), Create(box), FadeIn(params), run_time=0.3 * t.duration)
@@ -277,7 +277,7 @@ class WhyHeads(LectureScene):
             self.play(Create(table.charts[0].highlight(0)), Create(table.charts[1].highlight(0)),
                       run_time=0.25 * t.duration)
         with self.narrate(
-                "The authors' explanation is a single sentence: with a single attention head, averaging "
+                "The authors give the reason in one line: with a single attention head, averaging "
                 "inhibits this. That is the convex hull we just watched.") as t:
             self.play(FadeIn(quote), FadeIn(who), run_time=0.4 * t.duration)
         self.wait(0.5)
