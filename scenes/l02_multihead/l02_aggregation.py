@@ -10,7 +10,7 @@ Numbers: ``data.head_writes()``; formula: ``concat_project_sum`` (E2.4). This fi
 from __future__ import annotations
 
 from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, GrowArrow, Indicate, Line, ReplacementTransform,
-                   VGroup, Write)
+                   SurroundingRectangle, VGroup, Write)
 
 from scenes.kit.equations import equation
 from scenes.kit.format import quoted, shown, spoken
@@ -100,7 +100,7 @@ class Aggregation(LectureScene):
         lines, heads, blocks, writes = VGroup(), [], [], []
         for h in range(self.n_heads):
             hv = grid([a.head_outputs[h][t]], COLORS.head(h))
-            blk = grid(a.o_blocks[h], COLORS.head(h), role="OUTPUT")
+            blk = grid(a.o_blocks[h], COLORS.head(h))
             wr = grid([a.token_writes[h]], COLORS.head(h))
             name = sym(f"head {h + 1}", SIZES.LABEL, COLORS.head(h))
             line = VGroup(name, hv, sym("×"), blk, sym("="), wr).arrange(RIGHT, buff=BUFF.MEDIUM)
@@ -127,26 +127,31 @@ class Aggregation(LectureScene):
                 f"{self.d_h} only head two's. So the same product splits into two smaller ones: head one through "
                 "its own block, plus head two through its block.") as t_:
             self.play(Write(self.eq), run_time=0.3 * t_.duration)
-            self.play(FadeOut(VGroup(p["times"], p["eqs"], p["caps"])),
-                      *(ReplacementTransform(VGroup(*concat.cells[0][h * self.d_h:(h + 1) * self.d_h],
-                                                    *concat.numbers[0][h * self.d_h:(h + 1) * self.d_h]), heads[h])
-                        for h in range(self.n_heads)),
-                      *(ReplacementTransform(VGroup(*w_o.cells[h * self.d_h:(h + 1) * self.d_h],
-                                                    *w_o.numbers[h * self.d_h:(h + 1) * self.d_h]), blocks[h])
-                        for h in range(self.n_heads)),
-                      FadeOut(w_o.frame), FadeIn(VGroup(*(VGroup(ln[0], ln[2], ln[4]) for ln in lines))),
+            d = self.d_h
+            moving = [VGroup(*concat.cells[0][h * d:(h + 1) * d], *concat.numbers[0][h * d:(h + 1) * d])
+                      for h in range(self.n_heads)]
+            moving += [VGroup(*w_o.cells[h * d:(h + 1) * d], *w_o.numbers[h * d:(h + 1) * d])
+                       for h in range(self.n_heads)]
+            targets = [*heads, *blocks]
+            self.play(FadeOut(VGroup(p["times"], p["eqs"], p["caps"], w_o.frame)),
+                      *(m.animate.move_to(tg.cells) for m, tg in zip(moving, targets)),
+                      FadeIn(VGroup(*(VGroup(ln[0], ln[2], ln[4]) for ln in lines))),
                       p["out"].animate.move_to(total), run_time=0.5 * t_.duration)
-        self.remove(p["out"])
-        self.add(total)
+            self.remove(*moving, concat, w_o, p["out"])
+            self.add(*targets, total)
+            frames = VGroup(*(SurroundingRectangle(b.cells, color=COLORS.OUTPUT, buff=0, stroke_width=3)
+                              for b in blocks))
+            self.play(Create(frames), run_time=0.1 * t_.duration)
         with self.narrate(
                 f"Each product is that head's write, {len(a.residual)} numbers. Added up, they give exactly the "
                 "layer's output, the same as the module's forward pass, up to "
                 f"{spoken(a.max_diff_sum_vs_forward, sci=2)}. "
                 "Concatenate then project, or project each head and sum: one computation.") as t_:
             self.play(*(FadeIn(w, shift=RIGHT * 0.3) for w in writes), run_time=0.35 * t_.duration)
-            self.play(FadeIn(plus), Create(rule), Indicate(total, color=COLORS.OUTPUT), run_time=0.3 * t_.duration)
+            self.play(FadeIn(plus), Create(rule), Indicate(total.numbers, color=COLORS.OUTPUT),
+                      run_time=0.3 * t_.duration)
             self.play(FadeIn(check), run_time=0.2 * t_.duration)
-        self.play(FadeOut(VGroup(block, plus, check, self.eq, *heads, *blocks)), run_time=0.7)
+        self.play(FadeOut(VGroup(block, plus, check, self.eq, *heads, *blocks, frames)), run_time=0.7)
 
     # -- arrows into the residual stream ----------------------------------------------------------------------------
     def residual_arrows(self):
