@@ -27,8 +27,8 @@ GRID_Y = -0.35  # centre of concat · W_O = output
 ROW_GAP = 0.35  # vertical gap between the two per-head products
 DRAWN = (0, 1)  # the two residual-stream coordinates the arrows are drawn in (a linear projection: sums stay sums)
 PLANE_W, PLANE_H = 5.6, 5.0
-TAG_SIDES = (RIGHT, DOWN)  # where each head's name sits beside its arrow
-PLANE_X, PLANE_Y = -3.6, -0.5
+TAG_SIDES = (LEFT, DOWN)  # where each head's name sits beside its arrow
+PLANE_X, PLANE_Y = -2.7, -0.5
 
 
 def sym(text: str, size: float = SIZES.HEADING, color: str = COLORS.TEXT):
@@ -84,12 +84,14 @@ class Aggregation(LectureScene):
         cap_c.next_to(concat, UP, buff=BUFF.SMALL).align_to(concat, LEFT)
         cap_w = sym("Wᴼ", SIZES.LABEL, COLORS.OUTPUT).next_to(w_o, UP, buff=BUFF.SMALL)
         cap_o = sym("layer output", SIZES.LABEL, COLORS.OUTPUT).next_to(out, UP, buff=BUFF.SMALL)
+        note = self.note = sym(a.weights_origin, SIZES.LABEL, COLORS.MUTED)
+        note.move_to([SAFE.left + note.width / 2, SAFE.bottom + note.height / 2, 0])
         self.parts = dict(concat=concat, w_o=w_o, out=out, times=times, eqs=eqs, caps=VGroup(cap_c, cap_w, cap_o))
         with self.narrate(
                 "Every head has produced its output. How does the layer combine them? For the token "
                 f"{a.token}, it concatenates the heads' outputs, {self.d_h} numbers from head one, {self.d_h} from "
                 "head two, and multiplies the row by one output matrix, W O.") as t_:
-            self.play(FadeIn(title), run_time=0.15 * t_.duration)
+            self.play(FadeIn(title), FadeIn(note), run_time=0.15 * t_.duration)
             self.play(FadeIn(concat), FadeIn(cap_c), run_time=0.3 * t_.duration)
             self.play(FadeIn(VGroup(times, w_o, cap_w)), run_time=0.25 * t_.duration)
             self.play(FadeIn(VGroup(eqs, out, cap_o)), run_time=0.2 * t_.duration)
@@ -213,6 +215,7 @@ class Aggregation(LectureScene):
     def order_and_preview(self):
         a, t = self.a, self.t
         title = heading("The order must match Wᴼ's row blocks")
+        cite = CitationLine(JIN)
         right = grid([a.concat[t]], self.head_of_col)
         wrong = grid([a.swapped_concat], lambda i, j: COLORS.head(self.n_heads - 1 - j // self.d_h))
         outs = [grid([a.forward[t]], role="OUTPUT"), grid([a.swapped_output], COLORS.V)]
@@ -229,7 +232,9 @@ class Aggregation(LectureScene):
         with self.narrate(
                 "One detail must match. The concatenation's order has to agree with the row blocks of W O. Swap "
                 f"the two heads, and the output is off by up to {spoken(a.max_diff_swapped_vs_forward)}.") as t_:
-            self.play(ReplacementTransform(self.title, title), run_time=0.2 * t_.duration)
+            self.play(ReplacementTransform(self.title, title),
+                      self.note.animate.next_to(cite, UP, buff=BUFF.SMALL).align_to(cite, LEFT),
+                      run_time=0.2 * t_.duration)
             self.play(FadeIn(rows[0]), FadeIn(caps[0]), run_time=0.3 * t_.duration)
             self.play(FadeIn(rows[1]), FadeIn(caps[1]), run_time=0.3 * t_.duration)
         moh = VGroup(sym("Preview, Lecture 12: mixture of heads", SIZES.BODY, COLORS.ACCENT),
@@ -237,7 +242,6 @@ class Aggregation(LectureScene):
                      sym("the plain sum becomes a routed, weighted sum", SIZES.LABEL))
         moh.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         moh.next_to(rows, DOWN, buff=BUFF.LARGE).set_x(0)
-        cite = CitationLine(JIN)
         with self.narrate(
                 "And because the layer is a plain sum of head writes, it can be changed. In Lecture 12, mixture "
                 "of heads puts a router in front: it scores the heads for each token, and the sum becomes a "

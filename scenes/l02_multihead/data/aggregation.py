@@ -8,8 +8,8 @@ import torch
 
 from scenes.kit.data_builders import builder
 
-from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, internals, running_mha, to_tuple,
-                      weights)
+from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, UNTRAINED, Mat, Vec, embed, head_block, internals, running_mha,
+                      to_tuple, weights)
 
 TOKEN = "sat"
 """The token whose residual-stream update is drawn as one arrow per head."""
@@ -34,6 +34,7 @@ class HeadWrites:
     swapped_concat: Vec             # TOKEN's [h_2 | h_1]: the heads concatenated in the wrong order
     swapped_output: Vec             # [h_2 | h_1] · W_O: not the layer's output
     max_diff_swapped_vs_forward: float  # |swapped_output − forward[TOKEN]| (max)
+    weights_origin: str             # shown with the grids: the running example's weights are untrained
 
 
 @builder("L02.6")
@@ -56,4 +57,4 @@ def head_writes() -> HeadWrites:
         to_tuple(cp), to_tuple(total), to_tuple(fwd[0]), float((total - cp).abs().max()),
         float((total - fwd[0]).abs().max()), TOKEN, to_tuple(x[t]), to_tuple(writes[:, t]),
         to_tuple(x[t] + total[t]), to_tuple(swapped), to_tuple(swapped_out),
-        float((swapped_out - fwd[0, t]).abs().max()))
+        float((swapped_out - fwd[0, t]).abs().max()), UNTRAINED)

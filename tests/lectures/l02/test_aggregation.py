@@ -58,6 +58,11 @@ def test_concat_order_must_match_w_os_row_blocks():
     assert a.max_diff_swapped_vs_forward == diff and diff > 0.5  # visibly not the layer's output
 
 
+def test_grids_say_their_weights_are_untrained():
+    from scenes.l02_multihead.data._shared import UNTRAINED
+    assert d.head_writes().weights_origin == UNTRAINED
+
+
 def test_scene_constructs_in_a_dry_run():
     assert_scene_constructs("Aggregation")
 
