@@ -242,7 +242,7 @@ class WhyHeads(LectureScene):
             self.play(LaggedStart(*(GrowFromEdge(VGroup(b), DOWN) for b in bars.bars), lag_ratio=0.3),
                       FadeIn(bars.values), run_time=0.35 * t.duration)
             self.play(Create(chance), run_time=0.2 * t.duration)
-        box = SurroundingRectangle(bars.sublabels, color=COLORS.ACCENT, buff=0.1)
+        box = SurroundingRectangle(bars.sublabels, color=COLORS.ACCENT, buff=0.06)
         params = note("parameters", COLORS.ACCENT).next_to(box, RIGHT, buff=BUFF.SMALL)
         with self.narrate(
                 f"Every model had the same {spoken(one.n_params, rough=True)} parameters: more heads only cut the same "
@@ -259,13 +259,13 @@ class WhyHeads(LectureScene):
         names = [f"h = {h}" for h in t3.heads]
         subs = [f"dₖ {dk}" for dk in t3.d_k]
         table = CitedBars([("BLEU (higher is better)", t3.bleu), ("perplexity (lower is better)", t3.perplexity, 2)],
-                          names, citation=f"{t3.cite}; {t3.conditions}", baseline="cut", decimals=1,
+                          names, citation=f"{VASWANI.short(venue=False)} · {t3.conditions}", baseline="cut", decimals=1,
                           sublabels=subs, colors=[COLORS.ACCENT] + [COLORS.MUTED] * (len(t3.heads) - 1),
-                          max_height=1.6, bar_width=0.55, width=SAFE.width)
+                          max_height=1.25, bar_width=0.55, width=SAFE.width)
         table.next_to(title, DOWN, buff=BUFF.MEDIUM).set_x(0)
         quote = paragraph(wrap(f"{quoted(t3.mechanism_quote.split('. ')[-1])}", SAFE.width, SIZES.BODY),
                           size=SIZES.BODY, color=COLORS.TEXT)
-        quote.next_to(table, DOWN, buff=BUFF.MEDIUM)
+        quote.next_to(table, DOWN, buff=BUFF.SMALL)
         who = note(f"{VASWANI.cite}, §3.2.2").next_to(quote, DOWN, buff=BUFF.SMALL)
         single, best = t3.bleu[0], max(t3.bleu)
         with self.narrate(

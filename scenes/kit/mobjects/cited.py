@@ -73,7 +73,7 @@ class ValueBars(VGroup):
                 raise ValueError(f"{len(sublabels)} sublabels for {len(v)} values")
             for name, text in zip(self.names, sublabels):
                 self.sublabels.add(label(text, size=font_size, color=COLORS.MUTED).next_to(name, DOWN,
-                                                                                          buff=BUFF.TIGHT))
+                                                                                          buff=BUFF.SMALL))
         widest = max(m.width for m in [*self.values, *self.names, *self.sublabels])
         if widest + BUFF.MEDIUM > bar_width + spacing:  # labels wider than a slot: spread the bars out
             step = widest + BUFF.MEDIUM
