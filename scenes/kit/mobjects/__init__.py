@@ -6,6 +6,7 @@ from .attention import AttentionGrid, MaskOverlay, displayed_weights
 from .blocks import BlockMatrix, TensorLayout, matrix_name
 from .cards import CitationLine, RecapCard, ReferencesCard, TitleCard
 from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
+from .cited import CitedBars, ValueBars
 from .code_panel import CodePanel
 from .devices import DeviceSplit
 from .diagrams import ArcDiagram, HeadStack, TileGrid
@@ -16,13 +17,16 @@ from .score_grid import HeadScoreGrid
 from .tables import DataTable
 from .text import as_array, label, number
 from .tokens import TokenRow
+from .vector_plane import ArrowChain, VectorPlane
 
 __all__ = [
     "ArcDiagram",
+    "ArrowChain",
     "AttentionGrid",
     "BenchmarkChart",
     "BlockMatrix",
     "CitationLine",
+    "CitedBars",
     "CodePanel",
     "DataTable",
     "DeviceSplit",
@@ -38,7 +42,9 @@ __all__ = [
     "TileGrid",
     "TitleCard",
     "TokenRow",
+    "ValueBars",
     "VectorColumn",
+    "VectorPlane",
     "as_array",
     "bbox",
     "displayed_weights",

@@ -8,8 +8,8 @@ import torch
 
 from scenes.kit.data_builders import builder
 
-from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, Mat, Vec, embed, head_block, internals, running_mha, to_tuple,
-                      weights)
+from ._shared import (HEAD_DIM, N_HEADS, SENTENCE, UNTRAINED, Mat, Vec, embed, head_block, internals, running_mha,
+                      to_tuple, weights)
 
 TOKEN = "sat"
 """The token whose residual-stream update is drawn as one arrow per head."""
@@ -31,6 +31,10 @@ class HeadWrites:
     residual: Vec                   # x of TOKEN (its embedding, the stream before the layer)
     token_writes: Mat               # (H, d_model): each head's arrow for TOKEN
     residual_after: Vec             # x + Σ_i write_i
+    swapped_concat: Vec             # TOKEN's [h_2 | h_1]: the heads concatenated in the wrong order
+    swapped_output: Vec             # [h_2 | h_1] · W_O: not the layer's output
+    max_diff_swapped_vs_forward: float  # |swapped_output − forward[TOKEN]| (max)
+    weights_origin: str             # shown with the grids: the running example's weights are untrained
 
 
 @builder("L02.6")
@@ -46,8 +50,11 @@ def head_writes() -> HeadWrites:
     writes = torch.stack([heads[h] @ blocks[h] for h in range(N_HEADS)])
     total, cp = writes.sum(0), concat @ w.w_o
     t = SENTENCE.index(TOKEN)
+    swapped = torch.cat([heads[h, t] for h in reversed(range(N_HEADS))])
+    swapped_out = swapped @ w.w_o
     return HeadWrites(
         SENTENCE, to_tuple(heads), to_tuple(concat), tuple(to_tuple(b) for b in blocks), to_tuple(writes),
         to_tuple(cp), to_tuple(total), to_tuple(fwd[0]), float((total - cp).abs().max()),
         float((total - fwd[0]).abs().max()), TOKEN, to_tuple(x[t]), to_tuple(writes[:, t]),
-        to_tuple(x[t] + total[t]))
+        to_tuple(x[t] + total[t]), to_tuple(swapped), to_tuple(swapped_out),
+        float((swapped_out - fwd[0, t]).abs().max()), UNTRAINED)

@@ -9,7 +9,8 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import multihead as mh
 from scenes.l02_multihead import data as d
 
-from ._helpers import T, torch_attend, torch_mha, with_clauses
+from ._helpers import (T, assert_one_topic_section, assert_scene_constructs, torch_attend, torch_mha,
+                       with_clauses)
 
 
 def test_sum_of_head_writes_equals_torchs_output():
@@ -45,3 +46,26 @@ def test_concat_sum_equation_fails_with_a_wrong_block():
     wrong = Clause(cl.lhs, mh.HeadSum(sp.MatMul(2, mh.head_i, mh.W_Oi)))
     with pytest.raises(EquationError):
         with_clauses("concat_project_sum", wrong).check()
+
+
+def test_concat_order_must_match_w_os_row_blocks():
+    a, w = d.head_writes(), d.weights()
+    t = d.SENTENCE.index(a.token)
+    heads = T(a.head_outputs)
+    assert torch.equal(T(a.swapped_concat), torch.cat([heads[1, t], heads[0, t]]))
+    assert torch.allclose(T(a.swapped_output), T(a.swapped_concat) @ w.w_o, atol=1e-12, rtol=0)
+    diff = float((T(a.swapped_output) - T(a.forward)[t]).abs().max())
+    assert a.max_diff_swapped_vs_forward == diff and diff > 0.5  # visibly not the layer's output
+
+
+def test_grids_say_their_weights_are_untrained():
+    from scenes.l02_multihead.data._shared import UNTRAINED
+    assert d.head_writes().weights_origin == UNTRAINED
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("Aggregation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_aggregation.py", "L02.6")

@@ -12,7 +12,7 @@ from scenes.kit.equations import multihead as mh
 from scenes.l02_multihead import data as d
 from scenes.l02_multihead.data import why_heads as wh
 
-from ._helpers import T, raw_result, with_clauses
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, raw_result, with_clauses
 
 
 def _cross(o, a, b):
@@ -123,3 +123,11 @@ def test_multihead_equation_fails_without_the_square_root():
                                                                 evaluate=False)), mh.X_emb, mh.W_Vi))
     with pytest.raises(EquationError):
         with_clauses("multihead", EQUATIONS["multihead"].clauses[0], wrong).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("WhyHeads")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l02_why_heads.py", "L02.1")
