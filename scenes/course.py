@@ -414,6 +414,8 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l02_multihead/l02_parallel.py", "ParallelHeads", sections=(section("L02.7"),)),
             SceneSpec("scenes/l02_multihead/l02_recap.py", "Recap", sections=("Recap", "References")),
         ),
+        thumbnail=("Specialisation", 80.0),  # two trained heads' maps: the previous-token diagonal, the induction stripe
+        ready=True,
     ),
     Lecture(
         id="03", slug="rotary-positional-embeddings", title="Rotary Positional Embeddings",
