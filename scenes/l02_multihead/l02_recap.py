@@ -5,10 +5,7 @@ one-sentence look ahead to Lecture 3 (rotary positional embeddings).
 """
 from __future__ import annotations
 
-from manim import DOWN, FadeIn, FadeOut, LaggedStart, Write
-
-from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import RecapCard, ReferencesCard, TitleCard
+from scenes.kit.recap_scene import RecapScene
 from scenes.l02_multihead.data import references
 
 # (on the card, narrated): the card says it short, the narration says it in full sentences
@@ -37,53 +34,18 @@ POINTS = (
 FIRST_PAGE = 4  # references on the first page: two pages keep the text at SIZES.LABEL
 
 
-class Recap(LectureScene):
-    closing_fade = 1.0
+class Recap(RecapScene):
+    POINTS = POINTS
+    PAGES = (FIRST_PAGE,)
+    REFERENCE_SPEECH = (
+        ("These are the papers behind this lecture: the Transformer paper and its head-count ablation, the "
+         "studies that pruned heads and looked at what BERT's heads attend to,"),
+        ("the circuits and induction-head work, the low-rank bottleneck of small heads, Megatron's tensor "
+         "parallelism, and the warning that attention is not explanation."),
+    )
+    NEXT = (3, "Rotary Positional Embeddings", "Next: where a token is, as a rotation",
+            "Attention itself has no idea where a token sits in the sentence. In Lecture 3, we give it "
+            "positions, by rotating queries and keys: rotary positional embeddings.")
 
-    def construct(self):
-        self.recap()
-        self.reference_pages()
-        self.look_ahead()
-
-    def recap(self):
-        self.section("Recap")
-        card = RecapCard([p for p, _ in POINTS])
-        for k, (_, speech) in enumerate(POINTS):
-            with self.narrate(speech) as t:
-                if k == 0:
-                    self.play(Write(card.heading), run_time=min(1.0, 0.2 * t.duration))
-                self.play(FadeIn(card.items[k], shift=DOWN * 0.15), run_time=min(1.2, 0.3 * t.duration))
-                self.wait_for(t)
-        self.wait(0.5)
-        self.play(FadeOut(card), run_time=0.8)
-
-    def reference_pages(self):
-        self.section("References")
-        refs = references()
-        self.pages = [ReferencesCard(refs[:FIRST_PAGE], title="References (1 of 2)"),
-                      ReferencesCard(refs[FIRST_PAGE:], title="References (2 of 2)", start=FIRST_PAGE + 1)]
-        first, second = self.pages
-        with self.narrate(
-                "These are the papers behind this lecture: the Transformer paper and its head-count ablation, the "
-                "studies that pruned heads and looked at what BERT's heads attend to,") as t:
-            self.play(FadeIn(first.heading), LaggedStart(*(FadeIn(i) for i in first.items), lag_ratio=0.2),
-                      run_time=0.5 * t.duration)
-            self.wait_for(t)
-        with self.narrate(
-                "the circuits and induction-head work, the low-rank bottleneck of small heads, Megatron's tensor "
-                "parallelism, and the warning that attention is not explanation.") as t:
-            self.play(FadeOut(first), run_time=0.2 * t.duration)
-            self.play(FadeIn(second.heading), LaggedStart(*(FadeIn(i) for i in second.items), lag_ratio=0.2),
-                      run_time=0.4 * t.duration)
-            self.wait_for(t)
-        self.wait(0.6)
-
-    def look_ahead(self):
-        teaser = TitleCard(3, "Rotary Positional Embeddings", "Next: where a token is, as a rotation")
-        with self.narrate(
-                "Attention itself has no idea where a token sits in the sentence. In Lecture 3, we give it "
-                "positions, by rotating queries and keys: rotary positional embeddings.") as t:
-            self.play(FadeOut(self.pages[1]), run_time=0.2 * t.duration)
-            self.play(FadeIn(teaser, shift=DOWN * 0.2), run_time=0.3 * t.duration)
-            self.wait_for(t)
-        self.wait(0.8)
+    def references(self):
+        return references()
