@@ -24,7 +24,7 @@ from scenes.l02_multihead import data
 
 D_H = "d\u2095"
 TIMES = "\u00d7"
-SLAB = (0.8, 1.15)                 # one (L × d_h) problem drawn as a slab: width, height
+SLAB = (0.68, 1.0)                 # one (L × d_h) problem drawn as a slab: width, height
 SLAB_GAP = 0.12
 GRID_Y = 0.55                      # centre of the B × H grid of problems
 CHART_W, CHART_H = 10.5, 3.7        # the timing bars
