@@ -191,6 +191,9 @@ _WORDS = {
     "LayerNorm": "layer norm",
     "RMSNorm": "R M S norm",
     "SOTA": "state of the art",
+    "BLEU": "blue",  # the translation score, said as the colour
+    "PyTorch": "pie torch",  # heard as "high torches"
+    "all-reduce": "all reduce",  # the hyphen made it "r duce"
     "tanh": "tan h",  # espeak says "tan"
     "NaN": "nan",  # espeak says "nah N", heard as "not N"
 }
@@ -204,6 +207,9 @@ _RESPELLED = {
     "Vaswani": "Vahs-wahnee",  # vahs-WAH-nee, not "thus wanting"
     "Vinyals": "Vin-yals",  # vin-YALS, not "venials"
     "Bengio": "Benjio",  # ben-jee-oh; espeak's hard g is heard as "Bengal"
+    "Olsson": "Olson",  # heard as "Austin"
+    "Voita": "Voyta",  # VOY-ta; heard as "boya"
+    "Michel": "Meeshell",  # mee-SHELL (Paul Michel); heard as "amitual"
 }
 _FLOPS_PREFIX = {"": "", "K": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa"}
 _COUNT_SUFFIX = {"k": "thousand", "K": "thousand", "M": "million", "B": "billion", "T": "trillion"}
@@ -294,6 +300,11 @@ _rule(
     _B + r"([KMGTPE]?)FLOP(?:/s|s|S)?" + _E,
     lambda m: _FLOPS_PREFIX[m[1]] + ("flops" if m[0] != m[1] + "FLOP" else "flop"),
 )
+
+# A model's size after its version, joined by a hyphen: "Llama-2-7B" -> "Llama 2, 7B" (then "seven billion");
+# the hyphen made the engine run the two numbers together ("Llama 27 B").
+_rule(r"(?<=[A-Za-z]-\d)-(?=\d+(?:\.\d+)?[BMT]" + _E + ")", ", ")
+_rule(r"(?<=[A-Za-z])-(?=\d+, \d)", " ")
 
 # Counts with a multiplier suffix: 4k, 128K, 1.5B, 7B, 1M.
 _rule(

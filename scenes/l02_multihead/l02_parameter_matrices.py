@@ -196,8 +196,8 @@ class ParameterMatrices(LectureScene):
             self.play(FadeIn(who[1]), FadeIn(lines[1]), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "And torch's own multi-head attention module packs all three projections into one in-proj weight, "
-                "three d model rows by d model columns: queries first, then keys, then values. Loaded with our "
+                "And PyTorch's own multi-head attention module packs all three projections into one input projection "
+                "weight, with three times d model rows and d model columns: queries first, then keys, then values. Loaded with our "
                 f"weights, it matches ours to {spoken(c.torch_vs_ours_max_diff, sci=2)}.") as t:
             self.play(FadeIn(packed), FadeIn(notes[0]),
                       run_time=0.2 * t.duration)
@@ -246,7 +246,7 @@ class ParameterMatrices(LectureScene):
         with self.narrate(
                 f"The Transformer base model, with d model {spoken(base.d_model, 0)}, has "
                 f"{spoken(base.params, 0)} attention parameters per layer. GPT-2 small, with biases, has "
-                f"{spoken(gpt.params, 0)}. Llama 2 7 B has {spoken(llama.params, 0)}.") as t:
+                f"{spoken(gpt.params, 0)}. {llama.name} has {spoken(llama.params, 0)}.") as t:
             self.play(FadeIn(head_row[:-1]), Create(rule), run_time=0.1 * t.duration)
             for r in rows:
                 self.play(LaggedStart(*(FadeIn(c, shift=RIGHT * 0.1) for c in r[:-1]), lag_ratio=0.12),

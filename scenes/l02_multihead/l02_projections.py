@@ -85,8 +85,8 @@ class Projections(LectureScene):
                                                                  color=COLORS.head(h), buff=0.0, stroke_width=5)
                                             for h, c in enumerate(cols)))
         with self.narrate(
-                "Here is the definition of multi-head attention again. Each head i multiplies X by its own blocks: "
-                "W Q i, W K i and W V i.") as t:
+                "Here is the definition of multi-head attention again. Each head, number i, multiplies X by its own "
+                "blocks of the query, key and value matrices.") as t:
             self.play(FadeIn(title), Write(eq), run_time=0.6 * t.duration)
             self.wait_for(t)
         with self.narrate(

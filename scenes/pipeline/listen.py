@@ -183,7 +183,8 @@ def normalise(text: str) -> list[str]:
             words.append((tok.lower().replace("'", ""), True))
         else:
             for part in tok.lower().replace(".", " ").replace(",", " ").split():
-                words.append((_us_spelling(part.strip("'")), False))
+                # a possessive sounds like the plural: "token's" and "tokens" compare equal
+                words.append((_us_spelling(part.strip("'").replace("'s", "s")), False))
     # "one hundred and twenty" -> "one hundred twenty"
     words = [(w, k) for i, (w, k) in enumerate(words)
              if not (w == "and" and 0 < i < len(words) - 1 and words[i - 1][0] in ("hundred", "thousand", "million")
