@@ -132,6 +132,8 @@ def _number(tok: str, next_tok: str | None) -> list[str] | None:
         words = number_words(n).split()
     if frac:
         words += ["point", *digits_words(frac).split()]
+    elif suffix == "s":  # "head 1's" heard for "head one's": a plural numeral, said "ones"
+        words[-1] += "es" if words[-1].endswith("x") else "s"
     return words
 
 
@@ -176,7 +178,7 @@ def normalise(text: str) -> list[str]:
     words: list[tuple[str, bool]] = []  # (word, said as letters)
     for i, tok in enumerate(tokens):
         nxt = tokens[i + 1].lower() if i + 1 < len(tokens) else None
-        num = _number(tok, nxt)
+        num = _number(re.sub(r"^(\d+)'s$", r"\1s", tok), nxt)
         if num is not None:
             words += [(n, False) for n in num]
         elif _LETTERS.match(tok):

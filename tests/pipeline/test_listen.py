@@ -90,6 +90,8 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("4 heads", "for heads"),
         ("each token's query", "each tokens query"),  # a possessive sounds like the plural
         ("the heads' outputs", "the heads outputs"),
+        ("head one's block", "head 1's block"),
+        ("the 1990s", "the nineteen nineties"),
     ],
 )
 def test_normalised_forms_agree(written, heard):
