@@ -430,6 +430,14 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         tags=(*_COMMON_TAGS, "RoPE", "rotary embeddings", "positional encoding", "YaRN", "long context"),
         target_minutes=20,
+        scenes=(
+            SceneSpec("scenes/l03_rope/l03_absolute_relative.py", "AbsoluteRelative", sections=(section("L03.1"),)),
+            SceneSpec("scenes/l03_rope/l03_rope_math.py", "RopeMath", sections=(section("L03.2"),)),
+            SceneSpec("scenes/l03_rope/l03_implementation.py", "RopeImplementation", sections=(section("L03.3"),)),
+            SceneSpec("scenes/l03_rope/l03_benefits.py", "RopeBenefits", sections=(section("L03.4"),)),
+            SceneSpec("scenes/l03_rope/l03_scaling.py", "RopeScalingScene", sections=(section("L03.5"),)),
+            SceneSpec("scenes/l03_rope/l03_recap.py", "Recap", sections=("Recap", "References")),
+        ),
     ),
     Lecture(
         id="04", slug="context-length-challenge", title="The Context Length Challenge",
