@@ -67,7 +67,8 @@ class ParameterMatrices(LectureScene):
         mats = VGroup()
         for x, role in zip(BLOCK_XS, ("Q", "K", "V", "OUTPUT")):
             rows = role == "OUTPUT"
-            shape = "H·d_v × d_model" if rows else "d_model × H·d_h"
+            lines = ("H·d_v ×", "d_model") if rows else ("d_model ×", "H·d_h")  # two lines: neighbours stay apart
+            shape = VGroup(*(label(t, size=SIZES.LABEL, color=COLORS.MUTED) for t in lines)).arrange(DOWN, buff=0.1)
             names = [w_name(role, h + 1, SIZES.BODY) for h in range(s.n_heads)]
             m = BlockMatrix(w_name(role), s.n_heads, axis="rows" if rows else "cols", width=BLOCK, height=BLOCK,
                             color=COLORS[role], shape=shape, block_names=names)

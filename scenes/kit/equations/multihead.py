@@ -264,7 +264,7 @@ register(
     [Clause(sp.MatMul(Concat(head_1, head_H), W_O), HeadSum(sp.MatMul(head_i, W_Oi)))],
     _claim_concat_sum,
     "Concatenate-then-project equals the sum of each head's write through its row block of W^O.",
-    ELHAGE, {"^{O}": "OUTPUT"}, where="'attention heads are independent and additive'",
+    ELHAGE, {"W^{O}_{i}": "OUTPUT", "W^{O}": "OUTPUT"}, where="'attention heads are independent and additive'",
 )
 
 
