@@ -35,11 +35,11 @@ FACT_Y = (-1.35, -1.9, -2.45)          # the three statements under the grids
 PANEL_X = (-SAFE.width / 3, 0.0, SAFE.width / 3)
 PANEL_W = SAFE.width / 3 - BUFF.MEDIUM
 TITLE_Y, SUB_Y = 3.38, 2.98
-GRID_Y = 0.28                          # centre of every panel's cells (their titles fit between it and SUB_Y)
+GRID_Y = 0.18                          # centre of every panel's cells (their titles fit between it and SUB_Y)
 CELLS_DX = 0.2                         # cells right of the panel centre: the row labels and "query i" sit left
 BIAS_CELL = 0.44
 GRID_H = 8 * BIAS_CELL                 # height of every panel's cells
-UNDER_Y = -1.62                        # top of the lines under a grid
+UNDER_Y = -1.7                        # top of the lines under a grid
 STRIP_Y = -2.75                        # the detail strip (equation, buckets) across the frame
 STRIP_H = 0.9
 
@@ -109,9 +109,9 @@ class AbsoluteRelative(LectureScene):
                 f"{' '.join(p.tokens)}, and pass it through one attention head with no position information at "
                 "all. Each token gets a row of output.") as t:
             self.play(FadeIn(row_a), run_time=0.25 * t.duration)
-            self.play(FadeIn(title_a), FadeIn(grid_a.frame), FadeIn(grid_a.row_labels), FadeIn(caption),
+            self.play(FadeIn(title_a), FadeIn(grid_a.row_labels), FadeIn(caption),
                       LaggedStart(*(FadeIn(grid_a.row(i), shift=RIGHT * 0.2) for i in range(len(p.tokens))),
-                                  lag_ratio=0.3), run_time=0.5 * t.duration)
+                                  lag_ratio=0.3), FadeIn(grid_a.frame), run_time=0.5 * t.duration)
             self.wait_for(t)
         moving = [grid_a.row(p.permutation[i]).copy() for i in range(len(p.tokens))]
         for i, m in enumerate(moving):
@@ -175,6 +175,7 @@ class AbsoluteRelative(LectureScene):
         self.sin_head = _schemes_title("sinusoidal: absolute", "added to the input", x, COLORS.head(0))
         cell = GRID_H / s.n
         table = MatrixGrid(s.table, heat=True, show_numbers=False, cell_size=cell)
+        table.cells.set_stroke(width=0)                     # 512 cells: borders would drown the colours
         table.move_cells_to(x + CELLS_DX, GRID_Y)
         dims = label("dimension →", size=SIZES.SMALL, color=COLORS.MUTED).next_to(table.cells, UP, buff=BUFF.TIGHT)
         pos = label("position →", size=SIZES.SMALL, color=COLORS.MUTED).rotate(-PI / 2)
@@ -309,7 +310,7 @@ class AbsoluteRelative(LectureScene):
         grids = (scores, self.t5_grid, self.al_grid)
         bands = [DiagonalOutline(gr, offset, color=COLORS.ACCENT) for gr in grids]
         for band, gr in zip(bands, grids):
-            self.allow_overlap(band, gr, reason="the band outlines the diagonal's cells")
+            self.allow_overlap(band, gr, reason="the squares outline the diagonal's cells")
         devs = (g.sinusoidal_deviation, g.t5_deviation, g.alibi_deviation)
         ok = dict(g.relative)
         verdicts = VGroup(*(
@@ -328,9 +329,8 @@ class AbsoluteRelative(LectureScene):
                 "are all equal. A matrix that is constant along every diagonal is called Toeplitz: the score "
                 "depends on i minus j only, not on where the pair sits. The largest spread along any diagonal "
                 f"is {spoken(g.t5_deviation)} for both.") as t:
-            self.play(FadeOut(self.t5_under), FadeOut(self.al_under), run_time=0.1 * t.duration)
-            self.play(Create(bands[1]), Create(bands[2]), run_time=0.25 * t.duration)
-            self.wait(0.2 * t.duration)
+            self.play(Create(bands[1]), Create(bands[2]), run_time=0.3 * t.duration)
+            self.wait(0.25 * t.duration)
             self.play(FadeIn(toeplitz), FadeIn(verdicts[1]), FadeIn(verdicts[2]), run_time=0.2 * t.duration)
             self.wait_for(t)
         with self.narrate(
@@ -340,9 +340,12 @@ class AbsoluteRelative(LectureScene):
             self.play(Create(bands[0]), run_time=0.3 * t.duration)
             self.play(FadeIn(verdicts[0]), run_time=0.2 * t.duration)
             self.wait_for(t)
+        wanted = label("wanted: i − j exactly, no bias matrix, nothing added → RoPE, next", size=SIZES.LABEL,
+                       color=COLORS.ACCENT).move_to(toeplitz)
+        fit_within(wanted, SAFE.width, None)
         with self.narrate(
                 "What we want is the best of both: a score that depends on i minus j exactly, with no bias "
                 "matrix to store and nothing added to the content. That is the rotary position embedding, "
                 "next.") as t:
-            self.play(FadeOut(verdicts[0]), FadeOut(bands[0]), run_time=0.3 * t.duration)
+            self.play(FadeOut(toeplitz), FadeIn(wanted), run_time=0.3 * t.duration)
             self.wait_for(t)

@@ -2,10 +2,9 @@
 added-sinusoid scores are not)."""
 from __future__ import annotations
 
-import math
-
 import numpy as np
 import pytest
+from manim import DR, UL
 
 from scenes.kit.mobjects import DiagonalOutline, MatrixGrid, diagonal_cells, diagonal_spread, diagonal_values
 from scenes.l03_rope import data
@@ -25,17 +24,17 @@ def test_cells_and_values_along_a_diagonal():
         diagonal_cells((g.n, g.n), g.n)
 
 
-def test_outline_is_a_band_along_the_cells():
+def test_outline_frames_each_cell_of_the_diagonal():
     g = data.diagonal_structure()
     grid = MatrixGrid(g.alibi_bias, heat=True, show_numbers=False, cell_size=0.5)
     out = DiagonalOutline(grid, -2)
     assert out.positions == [(i, i - 2) for i in range(2, g.n)]
-    centres = np.array([grid.cells[i][j].get_center() for i, j in out.positions])
-    assert np.allclose(out.band.get_center(), centres.mean(axis=0), atol=1e-6)
-    # the band runs down-right at 45°: its box spans the outlined cells' centres plus about a cell
-    span = centres[0] - centres[-1]
-    assert abs(span[0]) == pytest.approx(abs(span[1])) and out.band.width > abs(span[0])
-    assert out.band.width < abs(span[0]) + 2 * 0.5 * math.sqrt(2)
-    one = DiagonalOutline(grid, g.n - 1)                            # a single corner cell: a round dot
-    assert np.allclose(one.band.get_center(), grid.cells[0][g.n - 1].get_center())
-    assert one.band.width == pytest.approx(one.band.height)
+    assert len(out.boxes) == len(out.positions)
+    for box, (i, j) in zip(out.boxes, out.positions):
+        assert np.allclose(box.get_center(), grid.cells[i][j].get_center())
+        assert box.width == pytest.approx(grid.cells[i][j].width)
+    # the staircase runs down-right: each box touches the next at a corner
+    for a, b in zip(out.boxes, out.boxes[1:]):
+        assert np.allclose(a.get_corner(DR), b.get_corner(UL))
+    one = DiagonalOutline(grid, g.n - 1)                            # a single corner cell
+    assert one.positions == [(0, g.n - 1)] and np.allclose(one.get_center(), grid.cells[0][g.n - 1].get_center())

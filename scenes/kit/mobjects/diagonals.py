@@ -1,16 +1,14 @@
-"""Diagonals of a grid: the cells with the same ``j − i`` outlined as one band (a Toeplitz diagonal).
+"""Diagonals of a grid: the cells with the same ``j − i`` outlined (a Toeplitz diagonal).
 
 A matrix whose entries depend only on ``i − j`` (relative positions) is constant along each of these bands;
-``DiagonalOutline(grid, offset)`` draws the band of cells ``(i, i + offset)`` of a ``MatrixGrid`` as a
-rounded capsule (not added to the grid; animate it with ``Create``), and ``diagonal_cells`` /
+``DiagonalOutline(grid, offset)`` outlines the cells ``(i, i + offset)`` of a ``MatrixGrid``, one square
+each (not added to the grid; animate it with ``Create``), and ``diagonal_cells`` /
 ``diagonal_values`` name the cells and read the values along it.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
-from manim import RoundedRectangle, VGroup
+from manim import Square, VGroup
 
 from ..theme import COLORS
 
@@ -38,23 +36,18 @@ def diagonal_spread(values, offset: int) -> float:
 
 
 class DiagonalOutline(VGroup):
-    """A rounded band around the cells ``(i, i + offset)`` of ``grid`` (a ``MatrixGrid`` or anything with
-    ``.cells[i][j]`` and ``.shape``). Parts: ``.band``; ``.positions`` (the outlined cells, top to bottom),
-    ``.offset``. ``pad`` is the band's half-width beyond the cell centres, as a fraction of a cell."""
+    """The cells ``(i, i + offset)`` of ``grid`` (a ``MatrixGrid`` or anything with ``.cells[i][j]`` and
+    ``.shape``) outlined one square each: a staircase along the diagonal that never crosses a neighbour's
+    number. Parts: ``.boxes`` (one square per cell, top to bottom), ``.positions`` (the outlined cells),
+    ``.offset``. Not added to the grid: animate it with ``Create``."""
 
-    def __init__(self, grid, offset: int, *, color: str = COLORS.ACCENT, stroke_width: float = 5,
-                 pad: float = 0.55):
+    def __init__(self, grid, offset: int, *, color: str = COLORS.ACCENT, stroke_width: float = 5):
         super().__init__()
         self.offset = offset
         self.positions = diagonal_cells(tuple(grid.shape), offset)
-        first, last = (grid.cells[i][j] for i, j in (self.positions[0], self.positions[-1]))
-        a, b = first.get_center(), last.get_center()
-        side = first.width
-        length = float(np.linalg.norm(b - a))
-        width = 2 * pad * side
-        self.band = RoundedRectangle(width=length + width, height=width, corner_radius=width / 2,
-                                     stroke_color=color, stroke_width=stroke_width, fill_opacity=0.0)
-        if length > 0:
-            self.band.rotate(math.atan2(b[1] - a[1], b[0] - a[0]))
-        self.band.move_to((a + b) / 2)
-        self.add(self.band)
+        self.boxes = VGroup()
+        for i, j in self.positions:
+            cell = grid.cells[i][j]
+            box = Square(side_length=cell.width, stroke_color=color, stroke_width=stroke_width, fill_opacity=0.0)
+            self.boxes.add(box.move_to(cell.get_center()))
+        self.add(self.boxes)
