@@ -24,6 +24,7 @@ from scenes.kit.mobjects import (CitationLine, DiagonalOutline, MaskOverlay, Mat
 from scenes.kit.references import HAVIV, KAZEMNEJAD
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l03_rope import data
+from scenes.l03_rope.data.absolute_relative import FIXED_TOKEN
 
 # -- part 1: the permuted sentence ---------------------------------------------------------------------------
 SIDE_X = SAFE.width / 4 + 0.1          # centres of the two sentences' columns, ± this
@@ -36,6 +37,7 @@ PANEL_X = (-SAFE.width / 3, 0.0, SAFE.width / 3)
 PANEL_W = SAFE.width / 3 - BUFF.MEDIUM
 TITLE_Y, SUB_Y = 3.38, 2.98
 GRID_Y = 0.18                          # centre of every panel's cells (their titles fit between it and SUB_Y)
+TABLE_W = 2.8                          # width of the sinusoid table (n × d, cells wider than high)
 CELLS_DX = 0.2                         # cells right of the panel centre: the row labels and "query i" sit left
 BIAS_CELL = 0.44
 GRID_H = 8 * BIAS_CELL                 # height of every panel's cells
@@ -176,7 +178,8 @@ class AbsoluteRelative(LectureScene):
         cell = GRID_H / s.n
         table = MatrixGrid(s.table, heat=True, show_numbers=False, cell_size=cell)
         table.cells.set_stroke(width=0)                     # 512 cells: borders would drown the colours
-        table.move_cells_to(x + CELLS_DX, GRID_Y)
+        table.stretch_to_fit_width(TABLE_W)                 # wide cells: the columns' waves read better
+        table.move_cells_to(x + CELLS_DX + 0.15, GRID_Y)
         dims = label("dimension →", size=SIZES.SMALL, color=COLORS.MUTED).next_to(table.cells, UP, buff=BUFF.TIGHT)
         pos = label("position →", size=SIZES.SMALL, color=COLORS.MUTED).rotate(-PI / 2)
         pos.next_to(table.cells, LEFT, buff=BUFF.SMALL)
@@ -219,7 +222,7 @@ class AbsoluteRelative(LectureScene):
     def t5(self):
         b = data.t5_buckets()
         x = PANEL_X[1]
-        self.t5_head = _schemes_title("T5 bias: relative", "one learned number per bucket", x, COLORS.head(1))
+        self.t5_head = _schemes_title("T5 bias: relative", "a learned bias per bucket", x, COLORS.head(1))
         grid = self.t5_grid = _bias_grid(b.bias_grid, 1, x)
         axes = _axis_titles(grid)
         untrained = _under(b.caption.split(" (", 1)[:1], x)
@@ -294,12 +297,11 @@ class AbsoluteRelative(LectureScene):
         offset = max(range(-(g.n - 1), g.n), key=lambda o: diagonal_spread(g.sinusoidal_scores, o))
         scores = _bias_grid(g.sinusoidal_scores, 1, x)
         axes = _axis_titles(scores)
-        head = _schemes_title("sinusoidal: absolute", f"scores of “{data.absolute_relative.FIXED_TOKEN}” "
-                              "at every position", x, COLORS.head(0))
+        head = _schemes_title("sinusoidal: absolute", f"“{FIXED_TOKEN}” at every position", x, COLORS.head(0))
         caption = _under([g.caption], x)
         with self.narrate(
                 "Now compare the three as grids over query and key positions. For the sinusoids, put the same "
-                f"token, {data.absolute_relative.FIXED_TOKEN}, at every position, add its sinusoid, and compute "
+                f"token, {FIXED_TOKEN}, at every position, add its sinusoid, and compute "
                 "the attention scores.") as t:
             self.play(FadeOut(self.sin_parts), FadeOut(self.sin_under), FadeOut(self.sin_head[1]),
                       run_time=0.25 * t.duration)

@@ -12,7 +12,7 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 
-from ._helpers import T, is_toeplitz, with_clauses
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, is_toeplitz, with_clauses
 
 
 def _attend_by_hand(tokens, causal):
@@ -117,3 +117,11 @@ def test_wrong_formulas_fail_their_claims():
                                                     -sp.sin(eqr._mul(eqr.k_off, eqr.Omega_i[eqr.i_idx]))}))
     with pytest.raises(EquationError):
         with_clauses("sinusoidal_shift", flipped, omega).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("AbsoluteRelative")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_absolute_relative.py", "L03.1")
