@@ -19,8 +19,8 @@ from manim import (DOWN, LEFT, PI, RIGHT, UP, Create, FadeIn, FadeOut, Group, La
 from scenes.kit.equations import equation
 from scenes.kit.format import shown, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import (CitationLine, DiagonalOutline, MaskOverlay, MatrixGrid, TokenRow, diagonal_spread,
-                                 fit_within, label)
+from scenes.kit.mobjects import (CitationLine, DiagonalOutline, MaskOverlay, MatrixGrid, TokenRow, fit_within,
+                                 label)
 from scenes.kit.references import HAVIV, KAZEMNEJAD
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l03_rope import data
@@ -205,7 +205,7 @@ class AbsoluteRelative(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "Each pair of columns oscillates at its own frequency: the first pair repeats every "
-                f"{spoken(s.wavelengths[0])} tokens, the last only every {spoken(s.wavelengths[-1], 0)}.") as t:
+                f"{spoken(s.wavelengths[0])} tokens, the last only every {spoken(s.wavelengths[-1], 0)} tokens.") as t:
             self.play(Create(fast), FadeIn(waves), run_time=0.35 * t.duration)
             self.play(Create(slow), run_time=0.3 * t.duration)
             self.wait_for(t)
@@ -269,14 +269,14 @@ class AbsoluteRelative(LectureScene):
         mask = MaskOverlay(grid, allowed, text=None)
         axes = _axis_titles(grid)
         slopes = _under([f"head 1 of {shown(a.n_heads, 0)}: slope m = {shown(a.slopes[0])}",
-                         f"slopes 1/{shown(1 / a.slopes[0], 0)} … 1/{shown(1 / a.slopes[-1], 0)}"], x)
+                         f"slopes 1/{shown(a.slope_inverses[0], 0)} … 1/{shown(a.slope_inverses[-1], 0)}"], x)
         self.al_parts = VGroup(grid, mask, axes)
         eq = _strip(equation("alibi"))
         cite = CitationLine(a.source)
         with self.narrate(
                 "ALiBi learns nothing at all. Each head subtracts its slope times the distance, i minus j, from "
                 f"the scores. With {spoken(a.n_heads, 0)} heads, the slopes run from 1 over "
-                f"{spoken(1 / a.slopes[0], 0)} down to 1 over {spoken(1 / a.slopes[-1], 0)}.") as t:
+                f"{spoken(a.slope_inverses[0], 0)} down to 1 over {spoken(a.slope_inverses[-1], 0)}.") as t:
             self.play(FadeIn(self.al_head), FadeIn(cite), FadeIn(eq), run_time=0.3 * t.duration)
             self.play(FadeIn(grid), FadeIn(mask), FadeIn(axes), FadeIn(slopes), run_time=0.35 * t.duration)
             self.wait_for(t)
@@ -294,7 +294,7 @@ class AbsoluteRelative(LectureScene):
     def toeplitz(self):
         g = data.diagonal_structure()
         x = PANEL_X[0]
-        offset = max(range(-(g.n - 1), g.n), key=lambda o: diagonal_spread(g.sinusoidal_scores, o))
+        offset = g.widest_offset
         scores = _bias_grid(g.sinusoidal_scores, 1, x)
         axes = _axis_titles(scores)
         head = _schemes_title("sinusoidal: absolute", f"“{FIXED_TOKEN}” at every position", x, COLORS.head(0))
@@ -311,8 +311,6 @@ class AbsoluteRelative(LectureScene):
             self.wait_for(t)
         grids = (scores, self.t5_grid, self.al_grid)
         bands = [DiagonalOutline(gr, offset, color=COLORS.ACCENT) for gr in grids]
-        for band, gr in zip(bands, grids):
-            self.allow_overlap(band, gr, reason="the squares outline the diagonal's cells")
         devs = (g.sinusoidal_deviation, g.t5_deviation, g.alibi_deviation)
         ok = dict(g.relative)
         verdicts = VGroup(*(

@@ -81,6 +81,7 @@ def test_alibi_slopes_and_bias():
     a = d.alibi_grid()
     assert a.slopes == tuple(2.0 ** (-8 * h / 8) for h in range(1, 9))
     assert a.slopes[0] == 0.5 and a.slopes[-1] == 1 / 256
+    assert a.slope_inverses == tuple(2.0 ** h for h in range(1, 9))
     assert a.slopes_12 == pytest.approx(a.slopes + tuple(2 ** -x for x in (0.5, 1.5, 2.5, 3.5)), abs=1e-15)
     for h in range(a.n_heads):
         for i in range(a.n):
@@ -102,6 +103,11 @@ def test_relative_grids_are_toeplitz_and_added_sinusoids_are_not():
     assert is_toeplitz(g.t5_bias) and is_toeplitz(g.alibi_bias) and g.t5_deviation == g.alibi_deviation == 0
     assert dict(g.relative) == {"sinusoidal": False, "T5": True, "ALiBi": True}
     assert g.alibi_bias == d.alibi_grid().bias[0] and g.t5_bias == d.t5_buckets().bias_grid
+    # the diagonal the scene outlines: the sinusoidal scores spread most along it, by the full deviation
+    spreads = {o: max(s[i, i + o] for i in range(g.n) if 0 <= i + o < g.n) -
+               min(s[i, i + o] for i in range(g.n) if 0 <= i + o < g.n) for o in range(-(g.n - 1), g.n)}
+    assert g.widest_offset == max(spreads, key=lambda o: float(spreads[o]))
+    assert float(spreads[g.widest_offset]) == pytest.approx(g.sinusoidal_deviation, abs=1e-12)
 
 
 def test_wrong_formulas_fail_their_claims():
