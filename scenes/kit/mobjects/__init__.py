@@ -9,6 +9,7 @@ from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
 from .cited import CitedBars, ValueBars
 from .code_panel import CodePanel
 from .devices import DeviceSplit
+from .diagonals import DiagonalOutline, diagonal_cells, diagonal_spread, diagonal_values
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .line_chart import LineChart
@@ -30,6 +31,7 @@ __all__ = [
     "CodePanel",
     "DataTable",
     "DeviceSplit",
+    "DiagonalOutline",
     "HeadScoreGrid",
     "HeadStack",
     "LineChart",
@@ -47,6 +49,9 @@ __all__ = [
     "VectorPlane",
     "as_array",
     "bbox",
+    "diagonal_cells",
+    "diagonal_spread",
+    "diagonal_values",
     "displayed_weights",
     "find_overlaps",
     "fit_to_frame",

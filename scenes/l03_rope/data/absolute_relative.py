@@ -133,13 +133,15 @@ class AlibiGrid:
     slopes_12: Vec               # H = 12: the 8 above interleaved with 2^−0.5, 2^−1.5, 2^−2.5, 2^−3.5
     bias: tuple[Mat, ...]        # (H, n, n); entries above the diagonal are masked by the causal mask
     source: str
+    slope_inverses: Vec          # 1 / m_h for H = 8: 2, 4, … 256 (the slide writes the slopes as 1/2 … 1/256)
 
 
 @builder("L03.1")
 def alibi_grid() -> AlibiGrid:
     """ALiBi's per-head linear penalties, head slopes from the paper's geometric sequence."""
     return AlibiGrid(ALIBI_HEADS, GRID_N, to_tuple(ar.alibi_slopes(ALIBI_HEADS)), to_tuple(ar.alibi_slopes(12)),
-                     to_tuple(ar.alibi_bias(ALIBI_HEADS, GRID_N, GRID_N)), PRESS.short(venue=False))
+                     to_tuple(ar.alibi_bias(ALIBI_HEADS, GRID_N, GRID_N)), PRESS.short(venue=False),
+                     to_tuple(1.0 / ar.alibi_slopes(ALIBI_HEADS)))
 
 
 @dataclass(frozen=True)
@@ -154,6 +156,7 @@ class DiagonalStructure:
     alibi_deviation: float          # 0
     relative: tuple[tuple[str, bool], ...]   # (scheme, Toeplitz?)
     caption: str
+    widest_offset: int              # j − i of the diagonal along which the sinusoidal scores spread most
 
 
 @builder("L03.1")
@@ -165,6 +168,7 @@ def diagonal_structure() -> DiagonalStructure:
     t5 = torch.tensor(t5_buckets().bias_grid, dtype=torch.float64)
     al = ar.alibi_bias(ALIBI_HEADS, GRID_N, GRID_N)[0]
     dev = [toeplitz_deviation(g) for g in (s, t5, al)]
+    spread = {o: float(torch.diagonal(s, o).max() - torch.diagonal(s, o).min()) for o in range(-(GRID_N - 1), GRID_N)}
     return DiagonalStructure(GRID_N, to_tuple(s), to_tuple(t5), to_tuple(al), *dev,
                              tuple((name, v < 1e-12) for name, v in zip(("sinusoidal", "T5", "ALiBi"), dev)),
-                             UNTRAINED)
+                             UNTRAINED, max(spread, key=spread.get))

@@ -12,7 +12,7 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 
-from ._helpers import T, is_toeplitz, with_clauses
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, is_toeplitz, with_clauses
 
 
 def _attend_by_hand(tokens, causal):
@@ -81,6 +81,7 @@ def test_alibi_slopes_and_bias():
     a = d.alibi_grid()
     assert a.slopes == tuple(2.0 ** (-8 * h / 8) for h in range(1, 9))
     assert a.slopes[0] == 0.5 and a.slopes[-1] == 1 / 256
+    assert a.slope_inverses == tuple(2.0 ** h for h in range(1, 9))
     assert a.slopes_12 == pytest.approx(a.slopes + tuple(2 ** -x for x in (0.5, 1.5, 2.5, 3.5)), abs=1e-15)
     for h in range(a.n_heads):
         for i in range(a.n):
@@ -102,6 +103,11 @@ def test_relative_grids_are_toeplitz_and_added_sinusoids_are_not():
     assert is_toeplitz(g.t5_bias) and is_toeplitz(g.alibi_bias) and g.t5_deviation == g.alibi_deviation == 0
     assert dict(g.relative) == {"sinusoidal": False, "T5": True, "ALiBi": True}
     assert g.alibi_bias == d.alibi_grid().bias[0] and g.t5_bias == d.t5_buckets().bias_grid
+    # the diagonal the scene outlines: the sinusoidal scores spread most along it, by the full deviation
+    spreads = {o: max(s[i, i + o] for i in range(g.n) if 0 <= i + o < g.n) -
+               min(s[i, i + o] for i in range(g.n) if 0 <= i + o < g.n) for o in range(-(g.n - 1), g.n)}
+    assert g.widest_offset == max(spreads, key=lambda o: float(spreads[o]))
+    assert float(spreads[g.widest_offset]) == pytest.approx(g.sinusoidal_deviation, abs=1e-12)
 
 
 def test_wrong_formulas_fail_their_claims():
@@ -117,3 +123,11 @@ def test_wrong_formulas_fail_their_claims():
                                                     -sp.sin(eqr._mul(eqr.k_off, eqr.Omega_i[eqr.i_idx]))}))
     with pytest.raises(EquationError):
         with_clauses("sinusoidal_shift", flipped, omega).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("AbsoluteRelative")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_absolute_relative.py", "L03.1")
