@@ -13,7 +13,8 @@ from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import rope_math as rm
 
-from ._helpers import T, inv_freq, is_toeplitz, rotate_loop, with_clauses
+from ._helpers import (T, assert_one_topic_section, assert_scene_constructs, inv_freq, is_toeplitz, rotate_loop,
+                       with_clauses)
 
 
 def test_shift_invariance_two_d():
@@ -131,3 +132,11 @@ def test_wrong_formulas_fail_their_claims():
     with pytest.raises(EquationError):
         with_clauses("rope_decay_bound", Clause(bound.lhs, bound.rhs / 2)).check()
     assert torch.is_tensor(inv_freq(4))
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeMath")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_rope_math.py", "L03.2")
