@@ -15,7 +15,7 @@ from __future__ import annotations
 import math
 
 from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Indicate, LaggedStart, RoundedRectangle,
-                   Square, Transform, VGroup)
+                   Square, VGroup)
 
 from scenes.kit.equations import equation
 from scenes.kit.format import shown, spoken
@@ -31,11 +31,12 @@ PANEL_X = 0.0  # left edge of the readouts beside it
 PANEL_TOP = 1.6
 ROW_Y = -1.2  # centre of the row of plane dials
 ROW_RADIUS = 0.8
-CELL = 0.37  # score-grid cells: two 12 × 12 grids side by side
+CELL = 0.42  # score-grid cells: two 12 × 12 grids side by side
 GRID_X = (-3.35, 3.45)
-GRID_Y = 0.15
-CHART_W, CHART_H = 9.4, 2.9
+GRID_Y = 0.2
+CHART_W, CHART_H = 9.4, 3.5
 CHART_ORIGIN = (-4.1, -2.05)
+TABLE_X = (-0.6, 1.4, 3.2)  # right edges of the norms table's columns
 BOUND, CONSTANT, RANDOM = COLORS.ACCENT, COLORS.WEIGHT, COLORS.SCORE
 
 
@@ -104,7 +105,7 @@ class RopeMath(LectureScene):
 
     def _positions_text(self, k: int):
         s = self.s
-        return label(f"q at position {s.m + s.shifts[k]},  k at position {s.n + s.shifts[k]}", size=SIZES.BODY)
+        return label(f"positions: q at {s.m + s.shifts[k]}, k at {s.n + s.shifts[k]}", size=SIZES.BODY)
 
     def _angle_text(self, k: int):
         return label(f"angle from q to k: {shown(self.s.angle_between[k])} rad", size=SIZES.BODY)
@@ -113,10 +114,13 @@ class RopeMath(LectureScene):
         return label(f"q · k = {shown(self.s.dots[k], 3)}", size=SIZES.HEADING, color=COLORS.SCORE)
 
     def _readout(self, k: int):
+        """Cross-fade the four readouts to shift k's (the dot product's text is the same each time)."""
         new = [self._shift_text(k), self._positions_text(k), self._angle_text(k), self._dot_text(k)]
         for old, n in zip(self.readouts, new):
             n.move_to(old, aligned_edge=LEFT)
-        return [Transform(old, n) for old, n in zip(self.readouts, new)]
+        anims = [a for old, n in zip(self.readouts, new) for a in (FadeOut(old), FadeIn(n))]
+        self.readouts = new
+        return anims
 
     def shifting(self):
         s, dial = self.s, self.dial
@@ -176,11 +180,12 @@ class RopeMath(LectureScene):
         notes.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL).next_to(eq, DOWN, buff=BUFF.MEDIUM)
         lam = [p.wavelength[i] for i in p.dial_planes]
         row = DialRow(p.dial_angles[0], p.dial_k_angles[0], lam, titles=[f"plane {i}" for i in p.dial_planes],
-                      radius=ROW_RADIUS)
+                      radius=ROW_RADIUS, k_length=0.7)
         row.move_to([0, ROW_Y, 0])
         readout = self._plane_positions(p, 0, row)
-        legend = label(f"yellow: q at position p   cyan: k at p + {p.dial_gap}   (d = {p.head_dim}, "
-                       f"b = {shown(p.base, 0)})", size=SIZES.SMALL, color=COLORS.MUTED)
+        legend = label(f"yellow: q at p, cyan: k at p + {p.dial_gap} · planes by the code's index · "
+                       f"d = {p.head_dim}, b = {shown(p.base, 0)}", size=SIZES.LABEL, color=COLORS.MUTED)
+        fit_within(legend, SAFE.width, None)
         legend.move_to([0, SAFE.bottom + legend.height / 2, 0])
         with self.narrate(
                 "Each plane turns at its own speed. In the paper, theta i is b to the minus 2 times i minus 1, "
@@ -210,7 +215,8 @@ class RopeMath(LectureScene):
                 deltas = [math.fmod(b - a, 2 * math.pi) % (2 * math.pi)
                           for a, b in zip(p.dial_angles[k - 1], p.dial_angles[k])]
                 new = self._plane_positions(p, k, row)
-                self.play(row.turn(deltas), Transform(readout, new), run_time=0.6 * t.duration / last)
+                self.play(row.turn(deltas), FadeOut(readout), FadeIn(new), run_time=0.6 * t.duration / last)
+                readout = new
             self.play(Indicate(row.dials[0].caption), Indicate(row.dials[-1].caption), run_time=0.1 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(Group(*self.mobjects)), run_time=0.8)
@@ -237,7 +243,7 @@ class RopeMath(LectureScene):
             fit_within(t, 6.4, None)
             titles.add(t.next_to(grid, UP, buff=BUFF.SMALL).set_x(grid.cells.get_x()))
             spread = shown(dev, sci=2) if dev < 1e-3 else shown(dev)
-            spreads.add(label(f"spread along a diagonal ≤ {spread}", size=SIZES.LABEL,
+            spreads.add(label(f"diagonal spread ≤ {spread}", size=SIZES.LABEL,
                               color=COLORS.ACCENT).next_to(grid, DOWN, buff=BUFF.MEDIUM).set_x(grid.cells.get_x()))
         axes = label(f"rows: query position m   columns: key position n   d = {g.head_dim}, same q and k at "
                      f"every position · {g.caption} · each grid its own colour range", size=SIZES.SMALL,
@@ -313,9 +319,16 @@ class RopeMath(LectureScene):
         eq = equation("rope_norm").scale(0.85)
         eq.move_to([0, 2.4, 0])
         title = heading("Lengths kept; only q and k turn")
-        rows = VGroup(*(label(f"position {pos}:   ‖q‖ = {shown(a)}   ‖k‖ = {shown(b)}", size=SIZES.BODY, mono=False)
-                        for pos, (a, b) in zip(nv.positions, nv.norms_after)))
-        rows.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL).move_to([0, 0.05, 0])
+        rows = VGroup()
+        table = [("position", "‖q‖", "‖k‖")] + [(str(pos), shown(a), shown(b))
+                                                 for pos, (a, b) in zip(nv.positions, nv.norms_after)]
+        column_colors = (COLORS.TEXT, COLORS.Q, COLORS.K)
+        for k, cells in enumerate(table):
+            row = VGroup(*(label(c, size=SIZES.BODY, color=COLORS.MUTED if k == 0 else column_colors[j], mono=k > 0)
+                           for j, c in enumerate(cells)))
+            for lab, x in zip(row, TABLE_X):
+                lab.move_to([x - lab.width / 2, 1.55 - k * 0.48, 0])   # right-aligned columns
+            rows.add(row)
         chips = VGroup()
         for name in (*nv.rotated, *nv.not_rotated):
             turned = name in nv.rotated
@@ -326,7 +339,7 @@ class RopeMath(LectureScene):
             tag = label("rotated" if turned else "never rotated", size=SIZES.LABEL,
                         color=COLORS.ACCENT if turned else COLORS.MUTED)
             chips.add(VGroup(VGroup(box, text.move_to(box)), tag).arrange(DOWN, buff=BUFF.SMALL))
-        chips.arrange(RIGHT, buff=BUFF.LARGE * 1.5).move_to([0, -2.7, 0])
+        chips.arrange(RIGHT, buff=BUFF.LARGE * 1.5, aligned_edge=UP).move_to([0, -2.75, 0])
         with self.narrate(
                 "Two last facts. A rotation's transpose is its inverse, and its determinant is one, so RoPE never "
                 f"changes a vector's length: the query's norm is {spoken(nv.norms_before[0])} and the key's is "

@@ -170,18 +170,20 @@ def wavelength_text(wavelength: float) -> str:
 class DialRow(VGroup):
     """One :class:`RotationDial` per plane, left to right, each titled (``titles``) and captioned with its
     wavelength λ in tokens (``wavelengths``, from the caller's builder). Hands are unlabelled (colour says q or
-    k). Parts: ``.dials``; ``turn(deltas)`` turns every dial by its own angle, both hands together."""
+    k); a shorter k hand (``k_length``) keeps both visible where they nearly coincide (slow planes).
+    Parts: ``.dials``; ``turn(deltas)`` turns every dial by its own angle, both hands together."""
 
     def __init__(self, q_angles: Sequence[float], k_angles: Sequence[float], wavelengths: Sequence[float], *,
                  titles: Sequence[str], radius: float = 0.8, buff: float = BUFF.LARGE,
-                 label_size: float = SIZES.LABEL):
+                 q_length: float = 1.0, k_length: float = 1.0, label_size: float = SIZES.LABEL):
         super().__init__()
         n = len(q_angles)
         if not (len(k_angles) == len(wavelengths) == len(titles) == n) or n == 0:
             raise ValueError(f"need one q angle, k angle, wavelength and title per plane: {len(q_angles)}, "
                              f"{len(k_angles)}, {len(wavelengths)}, {len(titles)}")
         self.wavelengths = tuple(float(w) for w in wavelengths)
-        self.dials = VGroup(*(RotationDial(q, k, radius=radius, hand_labels=False, title=t,
+        self.dials = VGroup(*(RotationDial(q, k, radius=radius, q_length=q_length, k_length=k_length,
+                                           hand_labels=False, title=t,
                                            caption=wavelength_text(w), label_size=label_size,
                                            caption_size=label_size)
                               for q, k, w, t in zip(q_angles, k_angles, self.wavelengths, titles)))
