@@ -299,14 +299,14 @@ class RopeMath(LectureScene):
             self.play(chart.create_series(0), run_time=0.35 * t.duration)
             self.wait_for(t)
         with self.narrate("For a query and a key with constant content, all ones, the score follows the bound "
-                          f"down: far away it stays below {spoken(dc.constant_far_over_near)} of its size near "
-                          "the start.") as t:
+                          f"down: beyond {spoken(dc.far, 0)} tokens it stays below "
+                          f"{spoken(dc.constant_far_over_near)} of its size near the start.") as t:
             self.play(chart.create_series(1), run_time=0.6 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "But take a random query and key, and the actual score oscillates and does not decay: far away it "
-                f"swings {spoken(dc.random_far_over_near)} times as wide as within the first "
-                f"{spoken(dc.near, 0)} tokens. The decay belongs to a bound, and to constant vectors. It is not a "
+                "But take a random query and key, and the actual score oscillates and does not decay: beyond "
+                f"{spoken(dc.far, 0)} tokens it swings {spoken(dc.random_far_over_near)} times as wide as within the "
+                f"first {spoken(dc.near, 0)} tokens. The decay belongs to a bound, and to constant vectors. It is not a "
                 "guarantee that attention to far tokens fades.") as t:
             self.play(chart.create_series(2), run_time=0.45 * t.duration)
             self.play(Indicate(chart.legend[2]), run_time=0.15 * t.duration)

@@ -161,6 +161,7 @@ class Decay:
     random_far_over_near: float         # max |score| over r ≥ 512 / max |score| over r ≤ 64: no decay
     constant_far_over_near: float       # the same for constant content: small
     near: int                           # the "near" distances are r ≤ near
+    far: int                            # the "far" distances are r ≥ far
     bound_relative: Vec                 # B(r) / max_{r ≤ near} B: the three curves on one axis
     random_relative: Vec                # random score / max_{r ≤ near} |random score|
     constant_relative: Vec              # constant-content score / max_{r ≤ near} |constant score|
@@ -188,7 +189,7 @@ def decay() -> Decay:
     rel = lambda s: to_tuple(s / s[:NEAR + 1].abs().max())  # noqa: E731
     return Decay(HEAD_DIM, tuple(r.tolist()), to_tuple(bound), float(bound[0]), to_tuple(score),
                  to_tuple(scale * bound), bool((score.abs() <= scale * bound + 1e-9).all()), to_tuple(const),
-                 ratio(score), ratio(const), NEAR, rel(bound), rel(score), rel(const), UNTRAINED,
+                 ratio(score), ratio(const), NEAR, FAR, rel(bound), rel(score), rel(const), UNTRAINED,
                  f"{SU.cite}, Fig. 2 (the bound as a function of relative distance); our curve is computed")
 
 

@@ -108,7 +108,9 @@ def test_decay_bound_is_the_loop_and_bounds_the_score_which_does_not_decay():
         assert rel == pytest.approx([v / top for v in full], rel=1e-12)
         assert max(abs(v) for v in rel[:dc.near + 1]) == pytest.approx(1.0)
     assert dc.bound_relative[0] == 1.0 and dc.constant_relative[0] == 1.0
-    assert max(abs(v) for v in dc.random_relative[512:]) == pytest.approx(dc.random_far_over_near, rel=1e-12)
+    assert dc.far == 512 and dc.near == 64
+    assert max(abs(v) for v in dc.random_relative[dc.far:]) == pytest.approx(dc.random_far_over_near, rel=1e-12)
+    assert max(abs(v) for v in dc.constant_relative[dc.far:]) == pytest.approx(dc.constant_far_over_near, rel=1e-12)
 
 
 def test_norms_preserved_and_only_q_k_rotated():
