@@ -306,8 +306,8 @@ class RopeMath(LectureScene):
         with self.narrate(
                 "But take a random query and key, and the actual score oscillates and does not decay: beyond "
                 f"{spoken(dc.far, 0)} tokens it swings {spoken(dc.random_far_over_near)} times as wide as within "
-                f"the first {spoken(dc.near, 0)} tokens. The decay belongs to a bound, and to constant vectors. It is not a "
-                "guarantee that attention to far tokens fades.") as t:
+                f"the first {spoken(dc.near, 0)} tokens. The decay belongs to a bound, and to constant vectors. "
+                "It is not a guarantee that attention to far tokens fades.") as t:
             self.play(chart.create_series(2), run_time=0.45 * t.duration)
             self.play(Indicate(chart.legend[2]), run_time=0.15 * t.duration)
             self.wait_for(t)
