@@ -14,6 +14,7 @@ from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .line_chart import LineChart
 from .matrices import MatrixGrid, VectorColumn
+from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
 from .tables import DataTable
 from .text import as_array, label, number
@@ -31,6 +32,7 @@ __all__ = [
     "CodePanel",
     "DataTable",
     "DeviceSplit",
+    "DialRow",
     "DiagonalOutline",
     "HeadScoreGrid",
     "HeadStack",
@@ -39,6 +41,7 @@ __all__ = [
     "MatrixGrid",
     "RecapCard",
     "ReferencesCard",
+    "RotationDial",
     "SoftmaxBars",
     "TensorLayout",
     "TileGrid",

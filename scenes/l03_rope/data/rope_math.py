@@ -28,6 +28,8 @@ WIDE_SEED = 33
 """Seed of the d = 128 q, k whose dot product is checked under shifts and whose score is drawn under the bound."""
 DECAY_MAX = 1024
 """Relative distances 0 … 1024 for the decay plot (RoFormer Fig. 2 spans a similar range)."""
+NEAR, FAR = 64, 512
+"""'Near' distances are r ≤ NEAR, 'far' ones r ≥ FAR (the far-over-near ratios; the relative curves)."""
 
 
 @dataclass(frozen=True)
@@ -87,11 +89,15 @@ class Planes:
     dial_positions: tuple[int, ...]    # positions the RotationDial shows
     dial_angles: tuple[Vec, ...]       # per position: the angle of planes 0, 1, 2, 31, 63 (mod 2π)
     dial_planes: tuple[int, ...]
+    dial_gap: int                      # the k hand sits dial_gap tokens after the q hand
+    dial_k_angles: tuple[Vec, ...]     # per position p: the angle of the dial planes at p + dial_gap (mod 2π)
     source: str
 
 
 DIAL_PLANES: tuple[int, ...] = (0, 1, 2, 31, 63)
 DIAL_POSITIONS: tuple[int, ...] = (0, 1, 2, 3, 10, 100, 1000)
+DIAL_GAP = 2
+"""The dials' k hand is DIAL_GAP tokens after the q hand: the gap angle per plane is DIAL_GAP·θ_i."""
 
 
 @builder("L03.2")
@@ -99,10 +105,13 @@ def planes() -> Planes:
     """The frequency ladder for d = 128, base 10⁴, from ar.rope_frequencies."""
     inv, _ = ar.rope_frequencies(HEAD_DIM, BASE)
     lam = wavelengths(inv)
-    ang = tuple(tuple(math.fmod(p * float(inv[i]), 2 * math.pi) for i in DIAL_PLANES) for p in DIAL_POSITIONS)
+    def at(p: int) -> Vec:
+        return tuple(math.fmod(p * float(inv[i]), 2 * math.pi) for i in DIAL_PLANES)
+
     return Planes(HEAD_DIM, BASE, to_tuple(inv), to_tuple(lam), float(lam[0]), float(lam[-1]), float(inv[-1]),
                   "paper: θ_i = b^(−2(i−1)/d), i = 1 … d/2; code: inv_freq[i] = b^(−2i/d), i = 0 … d/2 − 1",
-                  DIAL_POSITIONS, ang, DIAL_PLANES, SU.short(venue=False))
+                  DIAL_POSITIONS, tuple(at(p) for p in DIAL_POSITIONS), DIAL_PLANES, DIAL_GAP,
+                  tuple(at(p + DIAL_GAP) for p in DIAL_POSITIONS), SU.short(venue=False))
 
 
 @dataclass(frozen=True)
@@ -151,6 +160,11 @@ class Decay:
     constant_score: Vec                 # q = k = all ones: Σ_i 2 cos(r θ_i), the decaying case
     random_far_over_near: float         # max |score| over r ≥ 512 / max |score| over r ≤ 64: no decay
     constant_far_over_near: float       # the same for constant content: small
+    near: int                           # the "near" distances are r ≤ near
+    far: int                            # the "far" distances are r ≥ far
+    bound_relative: Vec                 # B(r) / max_{r ≤ near} B: the three curves on one axis
+    random_relative: Vec                # random score / max_{r ≤ near} |random score|
+    constant_relative: Vec              # constant-content score / max_{r ≤ near} |constant score|
     caption: str
     cited_figure: str
 
@@ -171,10 +185,11 @@ def decay() -> Decay:
     scale = float((h[1:] - h[:-1]).abs().max()) * HEAD_DIM / 2
     ones = torch.ones(HEAD_DIM, dtype=torch.float64)
     const = (rotate(ones, r.tolist(), inv, "interleaved") * rotate(ones, zeros, inv, "interleaved")).sum(-1)
-    ratio = lambda s: float(s[512:].abs().max() / s[:65].abs().max())  # noqa: E731
+    ratio = lambda s: float(s[FAR:].abs().max() / s[:NEAR + 1].abs().max())  # noqa: E731
+    rel = lambda s: to_tuple(s / s[:NEAR + 1].abs().max())  # noqa: E731
     return Decay(HEAD_DIM, tuple(r.tolist()), to_tuple(bound), float(bound[0]), to_tuple(score),
                  to_tuple(scale * bound), bool((score.abs() <= scale * bound + 1e-9).all()), to_tuple(const),
-                 ratio(score), ratio(const), UNTRAINED,
+                 ratio(score), ratio(const), NEAR, FAR, rel(bound), rel(score), rel(const), UNTRAINED,
                  f"{SU.cite}, Fig. 2 (the bound as a function of relative distance); our curve is computed")
 
 

@@ -13,7 +13,8 @@ from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import rope_math as rm
 
-from ._helpers import T, inv_freq, is_toeplitz, rotate_loop, with_clauses
+from ._helpers import (T, assert_one_topic_section, assert_scene_constructs, inv_freq, is_toeplitz, rotate_loop,
+                       with_clauses)
 
 
 def test_shift_invariance_two_d():
@@ -44,6 +45,15 @@ def test_planes_wavelengths_from_the_closed_form():
     for pos, angles in zip(p.dial_positions, p.dial_angles):
         for i, a in zip(p.dial_planes, angles):
             assert a == pytest.approx(math.fmod(pos * 10_000 ** (-2 * i / 128), 2 * math.pi), abs=1e-9)
+    # the k hand: dial_gap tokens later; the gap angle (mod 2π) is the same at every position
+    for pos, angles in zip(p.dial_positions, p.dial_k_angles):
+        for i, a in zip(p.dial_planes, angles):
+            assert a == pytest.approx(math.fmod((pos + p.dial_gap) * 10_000 ** (-2 * i / 128), 2 * math.pi),
+                                      abs=1e-9)
+    for q_row, k_row in zip(p.dial_angles, p.dial_k_angles):
+        for i, qa, ka in zip(p.dial_planes, q_row, k_row):
+            gap = p.dial_gap * 10_000 ** (-2 * i / 128)
+            assert math.remainder(ka - qa - gap, 2 * math.pi) == pytest.approx(0, abs=1e-9)
 
 
 def test_score_grids_rope_toeplitz_sinusoidal_not():
@@ -91,6 +101,16 @@ def test_decay_bound_is_the_loop_and_bounds_the_score_which_does_not_decay():
     assert max(dc.bound[512:]) < dc.bound[0] / 3 and sum(dc.bound[512:]) / len(dc.bound[512:]) < dc.bound[0] / 5
     assert dc.constant_far_over_near < 0.5 and dc.random_far_over_near > 1
     assert "Fig. 2" in dc.cited_figure
+    # the three curves on one axis: each divided by its largest size at distances up to `near`
+    for full, rel in ((dc.bound, dc.bound_relative), (dc.random_score, dc.random_relative),
+                      (dc.constant_score, dc.constant_relative)):
+        top = max(abs(v) for v in full[:dc.near + 1])
+        assert rel == pytest.approx([v / top for v in full], rel=1e-12)
+        assert max(abs(v) for v in rel[:dc.near + 1]) == pytest.approx(1.0)
+    assert dc.bound_relative[0] == 1.0 and dc.constant_relative[0] == 1.0
+    assert dc.far == 512 and dc.near == 64
+    assert max(abs(v) for v in dc.random_relative[dc.far:]) == pytest.approx(dc.random_far_over_near, rel=1e-12)
+    assert max(abs(v) for v in dc.constant_relative[dc.far:]) == pytest.approx(dc.constant_far_over_near, rel=1e-12)
 
 
 def test_norms_preserved_and_only_q_k_rotated():
@@ -114,3 +134,11 @@ def test_wrong_formulas_fail_their_claims():
     with pytest.raises(EquationError):
         with_clauses("rope_decay_bound", Clause(bound.lhs, bound.rhs / 2)).check()
     assert torch.is_tensor(inv_freq(4))
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeMath")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_rope_math.py", "L03.2")
