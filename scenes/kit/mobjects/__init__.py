@@ -13,6 +13,7 @@ from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .line_chart import LineChart
 from .matrices import MatrixGrid, VectorColumn
+from .pairings import ChannelRow
 from .score_grid import HeadScoreGrid
 from .tables import DataTable
 from .text import as_array, label, number
@@ -25,6 +26,7 @@ __all__ = [
     "AttentionGrid",
     "BenchmarkChart",
     "BlockMatrix",
+    "ChannelRow",
     "CitationLine",
     "CitedBars",
     "CodePanel",

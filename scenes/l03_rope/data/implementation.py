@@ -4,6 +4,7 @@
 once at write time (what a KV cache stores); positions under left padding."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -133,6 +134,7 @@ class Bf16Angles:
     worst_plane: tuple[int, ...]
     largest_exact_integer_run: int             # 256: every integer 0 … 256 is exact in bf16
     issue: str
+    significant_bits: int                      # 8: 7 stored mantissa bits and the implicit leading one
 
 
 def _bf16_angle(p: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
@@ -161,7 +163,8 @@ def bf16_angles() -> Bf16Angles:
     ok = ints.to(torch.bfloat16).double() == ints
     run_end = int((~ok).nonzero()[0]) - 1
     return Bf16Angles(BF16_POSITIONS, tuple(spacing), tuple(exact), tuple(at), tuple(near), tuple(worst),
-                      tuple(worst_i), run_end, "huggingface/transformers#29285")
+                      tuple(worst_i), run_end, "huggingface/transformers#29285",
+                      1 - int(math.log2(torch.finfo(torch.bfloat16).eps)))
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,7 @@ from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import implementation as im
 
-from ._helpers import T, inv_freq, is_toeplitz, rotate_loop, with_clauses
+from ._helpers import T, assert_one_topic_section, assert_scene_constructs, inv_freq, is_toeplitz, rotate_loop, with_clauses
 
 
 def test_pairings_and_the_hf_permutation():
@@ -65,7 +65,7 @@ def test_bf16_angles():
     assert b.positions == (1000, 4000) and b.spacing == (4.0, 16.0)     # 8 significant bits: 2^(9−7), 2^(11−7)
     assert b.exact_in_bf16 == (True, True) and b.fastest_error_at == (0.0, 0.0)
     assert b.fastest_max_error_near == (2.0, 8.0)                        # half the spacing, in radians (θ_0 = 1)
-    assert b.largest_exact_integer_run == 256
+    assert b.largest_exact_integer_run == 256 == 2 ** b.significant_bits and b.significant_bits == 8
     assert torch.tensor(257.0).to(torch.bfloat16).item() != 257 and torch.tensor(256.0).to(torch.bfloat16).item() == 256
     th = inv_freq(128)
     for p, worst, plane in zip(b.positions, b.worst_plane_error_at, b.worst_plane):
@@ -97,3 +97,11 @@ def test_wrong_formulas_fail_their_claims():
     same = Clause(cl.lhs, eqr.RopeOp(eqr.sp.MatMul(eqr.P_mat, eqr.x_vec), eqr.m_pos, "interleaved"))
     with pytest.raises(EquationError):
         with_clauses("rope_pairing", same).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeImplementation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_implementation.py", "L03.3")
