@@ -27,9 +27,16 @@ HALF_LINE, INTER_LINE = 'if pairing == "half"', "else:"
 ROW_Y = 0.1                  # the 8-dim vector, alone
 X_ROW_Y, PX_ROW_Y = 2.35, 0.15   # x above, P x below
 EQ_Y, CHECK_Y = -2.25, -3.2
-MAP_CELL = 0.33
-MAP_Y = 0.35
+MAP_CELL = 0.3
+MAP_PITCH = 3.55             # centre-to-centre distance of the three maps
+MAP_INDENT = 0.5            # the legend column starts this far inside the safe area (centres the three maps)
+MAP_Y = 0.75                 # centre of the maps' cells
+NOTE_Y = (-1.35, -2.15)      # the two rows of numbers under the maps (previous token, Toeplitz deviation)
 STEP_FADE = 0.8
+NEAR_CELL, NEAR_X, NEAR_Y = 0.95, 0.6, (1.85, 1.05)   # positions near the first one, and their bf16 values
+TABLE_Y = -1.2
+DETAIL_INDENT = 0.3          # the three details start this far inside the safe area's left edge
+DETAIL_GAP = 0.75            # between the three details
 
 
 def code_lines() -> tuple[int, int]:
@@ -116,22 +123,23 @@ class RopeImplementation(LectureScene):
         perm = p.permutation
         plane_of = {c: k for k, pair in enumerate(p.interleaved_pairs) for c in pair}  # channel -> its plane
         px = ChannelRow([p.x[i] for i in perm], names=names(perm), names_side=DOWN).move_to([0, PX_ROW_Y, 0])
-        lines = row.permutation_lines(px, perm, colors=[COLORS.head(plane_of[i]) for i in perm])
+        lift = UP * (X_ROW_Y - ROW_Y)
+        lines = row.copy().shift(lift).permutation_lines(px, perm, colors=[COLORS.head(plane_of[i]) for i in perm])
         half_px = px.pair_links(p.half_pairs, side=DOWN)
-        x_name = label("x", size=SIZES.BODY).next_to(row.cells, LEFT, buff=BUFF.MEDIUM)
+        x_name = label("x", size=SIZES.BODY).next_to(row.cells, LEFT, buff=BUFF.MEDIUM).set_y(X_ROW_Y)
         px_name = label("P x", size=SIZES.BODY).next_to(px.cells, LEFT, buff=BUFF.MEDIUM)
         perm_t = label("P", size=SIZES.BODY, color=COLORS.ACCENT)
         perm_t.move_to([x_name.get_x(), lines.get_y(), 0])
         eq = equation("rope_pairing").move_to([0, EQ_Y, 0])
         fit_within(eq, SAFE.width, None)
-        check = label(f"position {p.position}:  largest difference between the two sides = "
+        check = label(f"position {shown(p.position, 0)}:  largest difference between the two sides = "
                       f"{shown(p.max_difference, sci=2)}", size=SIZES.LABEL, color=COLORS.WEIGHT)
         check.move_to([0, CHECK_Y, 0])
         with self.narrate(
                 "The two layouts are the same rotation up to a fixed shuffle of the channels. Take the even "
                 "channels first, then the odd ones: that permutation, P, moves every interleaved pair to "
                 "the positions of a half pair.") as t:
-            self.play(row.animate.move_to([0, X_ROW_Y, 0]), inter.animate.shift(UP * (X_ROW_Y - ROW_Y)),
+            self.play(row.animate.shift(lift), inter.animate.shift(lift),
                       run_time=0.2 * t.duration)
             self.play(FadeIn(x_name), FadeOut(inter), *(row.cells[c].animate.set_stroke(COLORS.head(k), 4)
                                                          for c, k in plane_of.items()), run_time=0.15 * t.duration)
@@ -158,18 +166,26 @@ class RopeImplementation(LectureScene):
         maps = (w.correct_map, w.wrong_map, w.mixed_map)
         prev = (w.correct_prev_mass, w.wrong_prev_mass, w.mixed_prev_mass)
         dev = (w.correct_deviation, w.wrong_deviation, w.mixed_deviation)
+        legend = VGroup(label("previous\ntoken", size=SIZES.LABEL, color=COLORS.WEIGHT),
+                        label("Toeplitz\ndeviation", size=SIZES.LABEL, color=COLORS.SCORE))
+        legend_x = SAFE.left + MAP_INDENT + max(m.width for m in legend) / 2
+        map_x = [legend_x + legend.width / 2 + BUFF.LARGE + (k + 0.5) * MAP_PITCH for k in range(3)]
         panels = []
         for k, (m, ttl, pv, dv) in enumerate(zip(maps, titles, prev, dev)):
             grid = AttentionGrid(m, pos, pos, heat=True, show_numbers=False, show_dots=False, cell_size=MAP_CELL,
                                  caption=None, axis_titles=False, label_size=SIZES.SMALL)
+            grid.move_cells_to(map_x[k], MAP_Y)
             head = label(ttl, size=SIZES.LABEL, color=COLORS.ACCENT if k else COLORS.TEXT)
-            notes = VGroup(label(f"previous token: {shown(pv)}", size=SIZES.LABEL, color=COLORS.WEIGHT),
-                           label(f"Toeplitz deviation: {shown(dv, sci=2) if dv < 1e-3 else shown(dv)}",
-                                 size=SIZES.LABEL, color=COLORS.SCORE)).arrange(DOWN, buff=BUFF.SMALL)
-            col = VGroup(head, grid, notes).arrange(DOWN, buff=BUFF.MEDIUM)
-            fit_within(col, SAFE.width / 3 - BUFF.MEDIUM, None)
-            col.move_to([(k - 1) * SAFE.width / 3, MAP_Y, 0])
-            panels.append((col, grid))
+            fit_within(head, MAP_PITCH - BUFF.SMALL, None).next_to(grid, UP, buff=BUFF.MEDIUM)
+            head.set_x(grid.cells.get_x())
+            prev_t = label(shown(pv), size=SIZES.LABEL, color=COLORS.WEIGHT, mono=True)
+            dev_t = label(shown(dv, sci=2) if dv < 1e-3 else shown(dv), size=SIZES.LABEL, color=COLORS.SCORE,
+                          mono=True)
+            prev_t.move_to([grid.cells.get_x(), NOTE_Y[0], 0])
+            dev_t.move_to([grid.cells.get_x(), NOTE_Y[1], 0])
+            panels.append((VGroup(head, grid, prev_t, dev_t), grid))
+        for m, y in zip(legend, NOTE_Y):
+            m.move_to([legend_x, y, 0])
         caption = label(w.caption, size=SIZES.SMALL, color=COLORS.MUTED)
         caption.move_to([0, SAFE.top - caption.height / 2, 0])
         no_error = label("no error raised", size=SIZES.LABEL, color=COLORS.MASK)
@@ -189,7 +205,7 @@ class RopeImplementation(LectureScene):
                 "Now the first pitfall. This head is built by hand, not trained, so that every query attends to "
                 f"the previous token. As designed, it gives the previous token {spoken(w.correct_prev_mass)} of "
                 "its weight on average.") as t:
-            self.play(FadeIn(caption), FadeIn(panels[0][0]), run_time=0.3 * t.duration)
+            self.play(FadeIn(caption), FadeIn(panels[0][0]), FadeIn(legend), run_time=0.3 * t.duration)
             self.play(Create(ok_boxes), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
@@ -215,31 +231,39 @@ class RopeImplementation(LectureScene):
     def bf16(self):
         b = data.bf16_angles()
         exact_to = b.largest_exact_integer_run
-        title = label(f"angles in bf16: {b.significant_bits} significant bits, integers exact only up to {exact_to}",
-                      size=SIZES.BODY, color=COLORS.ACCENT)
-        rows = [[shown(p, 0), shown(sp, 0), "yes" if ex else "no", f"up to {shown(near)} rad",
-                 f"{shown(worst)} rad (plane {plane})"]
-                for p, sp, ex, near, worst, plane in zip(b.positions, b.spacing, b.exact_in_bf16,
-                                                         b.fastest_max_error_near, b.worst_plane_error_at,
-                                                         b.worst_plane)]
+        title = label(f"angles in bf16: {shown(b.significant_bits, 0)} significant bits, integers exact only up to "
+                      f"{shown(exact_to, 0)}", size=SIZES.BODY, color=COLORS.ACCENT)
+        fit_within(title, SAFE.width, None).move_to([0, SAFE.top - title.height / 2, 0])
+        near = ChannelRow(b.near_positions, decimals=0, cell_width=NEAR_CELL).move_to([NEAR_X, NEAR_Y[0], 0])
+        rounded = ChannelRow(b.near_in_bf16, decimals=0, cell_width=NEAR_CELL).move_to([NEAR_X, NEAR_Y[1], 0])
+        for k, (p, r) in enumerate(zip(b.near_positions, b.near_in_bf16)):
+            rounded.entries[k].set_color(COLORS.WEIGHT if p == r else COLORS.MASK)
+        near_n = label("position", size=SIZES.LABEL).next_to(near.cells, LEFT, buff=BUFF.MEDIUM)
+        rounded_n = label("in bf16", size=SIZES.LABEL).next_to(rounded.cells, LEFT, buff=BUFF.MEDIUM)
+        rows = [[shown(p, 0), shown(sp, 0), "yes" if ex else "no", f"up to {shown(err)} rad",
+                 f"{shown(worst)} rad (plane {shown(plane, 0)})"]
+                for p, sp, ex, err, worst, plane in zip(b.positions, b.spacing, b.exact_in_bf16,
+                                                        b.fastest_max_error_near, b.worst_plane_error_at,
+                                                        b.worst_plane)]
         table = DataTable(["position", "bf16 spacing", "exact?", "plane 0, nearby positions",
                            "worst plane, at the position"], rows, align="rrrrr")
-        fit_within(table, SAFE.width, None)
-        VGroup(title, table).arrange(DOWN, buff=BUFF.LARGE).move_to([0, 0.6, 0])
-        fit_within(title, SAFE.width, None)
+        fit_within(table, SAFE.width, None).move_to([0, TABLE_Y, 0])
         advice = label("compute positions and angles in float32 or float64", size=SIZES.LABEL, color=COLORS.WEIGHT)
-        advice.next_to(table, DOWN, buff=BUFF.LARGE)
+        advice.move_to([0, SAFE.bottom + advice.height / 2, 0])
         p0, p1 = b.positions
         with self.narrate(
                 "The second pitfall is computing the angles in b f sixteen. It keeps "
-                f"{spoken(b.significant_bits, 0)} significant bits, so "
-                f"every integer up to {spoken(exact_to, 0)} is exact, and beyond that positions round. Near "
-                f"{spoken(p0, 0)}, neighbouring b f sixteen numbers are {spoken(b.spacing[0], 0)} apart; near "
-                f"{spoken(p1, 0)}, {spoken(b.spacing[1], 0)} apart.") as t:
-            self.play(FadeIn(title), run_time=0.25 * t.duration)
+                f"{spoken(b.significant_bits, 0)} significant bits, so every integer up to {spoken(exact_to, 0)} "
+                f"is exact, and beyond that positions round. Near {spoken(p0, 0)}, neighbouring b f sixteen "
+                f"numbers are {spoken(b.spacing[0], 0)} apart, so {spoken(b.near_positions[2], 0)} becomes "
+                f"{spoken(b.near_in_bf16[2], 0)}; near {spoken(p1, 0)} they are {spoken(b.spacing[1], 0)} "
+                "apart.") as t:
+            self.play(FadeIn(title), run_time=0.15 * t.duration)
+            self.play(FadeIn(near), FadeIn(near_n), run_time=0.15 * t.duration)
+            self.play(FadeIn(rounded), FadeIn(rounded_n), run_time=0.2 * t.duration)
             self.play(FadeIn(table.header), FadeIn(table.rule),
                       LaggedStart(*(FadeIn(VGroup(*r[:3])) for r in table.rows), lag_ratio=0.4),
-                      run_time=0.4 * t.duration)
+                      run_time=0.25 * t.duration)
             self.wait_for(t)
         with self.narrate(
                 f"{spoken(p0, 0)} and {spoken(p1, 0)} themselves happen to be exact, but the positions around "
@@ -247,7 +271,8 @@ class RopeImplementation(LectureScene):
                 f"{spoken(b.fastest_max_error_near[0], 0)} and {spoken(b.fastest_max_error_near[1], 0)} radians. "
                 "Even at the exact positions the frequencies and the product are rounded: the worst plane, plane "
                 f"{spoken(b.worst_plane[0], 0)}, is off by {spoken(b.worst_plane_error_at[0])} and "
-                f"{spoken(b.worst_plane_error_at[1])} radians. Keep the angles in full precision.") as t:
+                f"{spoken(b.worst_plane_error_at[1])} radians. Compute the angles in float thirty-two or "
+                "better.") as t:
             self.play(LaggedStart(*(FadeIn(r[3]) for r in table.rows), lag_ratio=0.4), run_time=0.3 * t.duration)
             self.play(LaggedStart(*(FadeIn(r[4]) for r in table.rows), lag_ratio=0.4), run_time=0.3 * t.duration)
             self.play(FadeIn(advice), run_time=0.15 * t.duration)
@@ -261,38 +286,44 @@ class RopeImplementation(LectureScene):
         strip = VGroup(*(Rectangle(width=0.1, height=0.45, stroke_width=0.5, stroke_color=COLORS.BACKGROUND,
                                    fill_color=COLORS.ACCENT if j < pr.rotary_dim else COLORS.GRID, fill_opacity=1)
                          for j in range(pr.head_dim))).arrange(RIGHT, buff=0)
-        fit_within(strip, SAFE.width - 1.0, None)
-        pr_title = label(f"partial rotary, GPT-NeoX-20B: rotary_pct {shown(pr.rotary_pct)}", size=SIZES.LABEL)
-        rot_t = label(f"{pr.rotary_dim} rotated", size=SIZES.LABEL, color=COLORS.ACCENT)
-        pass_t = label(f"{pr.head_dim - pr.rotary_dim} passed through", size=SIZES.LABEL, color=COLORS.MUTED)
+        strip.stretch_to_fit_width(SAFE.width - 2 * DETAIL_INDENT)
+        pr_title = label(f"partial rotary (GPT-NeoX-20B: rotary_pct {shown(pr.rotary_pct)})", size=SIZES.BODY,
+                         color=COLORS.ACCENT)
+        rot_t = label(f"{shown(pr.rotary_dim, 0)} rotated", size=SIZES.LABEL, color=COLORS.ACCENT)
+        pass_t = label(f"{shown(pr.head_dim - pr.rotary_dim, 0)} passed through", size=SIZES.LABEL, color=COLORS.MUTED)
         rot_t.next_to(strip[:pr.rotary_dim], DOWN, buff=BUFF.SMALL)
         pass_t.next_to(strip[pr.rotary_dim:], DOWN, buff=BUFF.SMALL)
+        pr_title.next_to(strip, UP, buff=BUFF.MEDIUM).align_to(strip, LEFT)
         pr_group = VGroup(pr_title, strip, rot_t, pass_t)
-        pr_title.next_to(strip, UP, buff=BUFF.SMALL).align_to(strip, LEFT)
-        pr_group.move_to([0, SAFE.top - pr_group.height / 2, 0])
         # the cache
-        cache_t = label("KV cache: keys stored already rotated, rotated once at write time", size=SIZES.LABEL)
-        cache_c = label(f"{c.steps} decoding steps, cached vs recomputed scores: largest difference "
-                        f"{shown(c.max_score_difference, sci=2)}", size=SIZES.LABEL, color=COLORS.WEIGHT)
-        cache = VGroup(cache_t, cache_c).arrange(DOWN, buff=BUFF.SMALL, aligned_edge=LEFT)
-        fit_within(cache, SAFE.width, None)
-        cache.next_to(pr_group, DOWN, buff=BUFF.LARGE).align_to(strip, LEFT)
-        # left padding
-        mask = ChannelRow(c.pad_mask, decimals=0, cell_width=0.7, cell_height=0.5)
-        pos = ChannelRow(c.positions_from_mask, decimals=0, cell_width=0.7, cell_height=0.5, color=COLORS.Q)
+        cache_t = label("KV cache: keys are stored already rotated", size=SIZES.BODY, color=COLORS.ACCENT)
+        cache_c = label(f"{shown(c.steps, 0)} decoding steps, rotated once at write time vs recomputed: largest "
+                        f"score difference {shown(c.max_score_difference, sci=2)}", size=SIZES.LABEL,
+                        color=COLORS.WEIGHT)
+        cache = VGroup(cache_t, cache_c).arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT)
+        fit_within(cache, SAFE.width - 2 * DETAIL_INDENT, None)
+        # left padding: index, mask, positions
+        cells = dict(decimals=0, cell_width=0.7, cell_height=0.5)
+        index = ChannelRow(c.naive_positions, color=COLORS.MUTED, **cells)
+        mask = ChannelRow(c.pad_mask, **cells)
+        pos = ChannelRow(c.positions_from_mask, color=COLORS.Q, **cells)
         for k, m in enumerate(c.pad_mask):
             if not m:
                 pos.entries[k].set_color(COLORS.MUTED)
-        rows = VGroup(mask, pos).arrange(DOWN, buff=BUFF.SMALL)
-        mask_n = label("attention mask", size=SIZES.LABEL).next_to(mask, LEFT, buff=BUFF.MEDIUM)
-        pos_n = label("positions = cumsum(mask) − 1", size=SIZES.LABEL, color=COLORS.Q)
-        pos_n.next_to(pos, LEFT, buff=BUFF.MEDIUM)
-        pad_t = label("left padding", size=SIZES.LABEL, color=COLORS.TEXT)
-        pad = VGroup(pad_t, VGroup(mask_n, pos_n, rows))
-        pad_t.next_to(pad[1], UP, buff=BUFF.SMALL).align_to(pad[1], LEFT)
-        pad.next_to(cache, DOWN, buff=BUFF.LARGE).align_to(strip, LEFT)
+        rows = VGroup(index, mask, pos).arrange(DOWN, buff=BUFF.SMALL)
+        row_names = VGroup(label("token index", size=SIZES.LABEL, color=COLORS.MUTED),
+                           label("attention mask", size=SIZES.LABEL),
+                           label("position = cumsum(mask) − 1", size=SIZES.LABEL, color=COLORS.Q))
+        for nm, r in zip(row_names, rows):
+            nm.next_to(r, LEFT, buff=BUFF.MEDIUM)
+        pad_t = label("left padding", size=SIZES.BODY, color=COLORS.ACCENT)
         ahead = label(f"more in {c.lecture_ahead}", size=SIZES.LABEL, color=COLORS.MUTED)
         ahead.next_to(rows, RIGHT, buff=BUFF.LARGE)
+        body = VGroup(row_names, rows, ahead)
+        pad_t.next_to(body, UP, buff=BUFF.MEDIUM).align_to(body, LEFT)
+        pad = VGroup(pad_t, body)
+        blocks = VGroup(pr_group, cache, pad).arrange(DOWN, buff=DETAIL_GAP, aligned_edge=LEFT)
+        blocks.move_to([0, (SAFE.top + SAFE.bottom) / 2, 0])
         first_real = c.pad_mask.index(1)
         with self.narrate(
                 "Three more details. GPT-NeoX rotates only a quarter of each head: "
@@ -312,7 +343,7 @@ class RopeImplementation(LectureScene):
                 "And with left padding, a token's position is not its index: it comes from the cumulative sum of "
                 f"the mask minus one, so the first real token sits at position "
                 f"{spoken(c.positions_from_mask[first_real], 0)}. Lecture 5 returns to both.") as t:
-            self.play(FadeIn(pad_t), FadeIn(mask), FadeIn(mask_n), run_time=0.3 * t.duration)
-            self.play(FadeIn(pos), FadeIn(pos_n), FadeIn(ahead), run_time=0.3 * t.duration)
+            self.play(FadeIn(pad_t), FadeIn(VGroup(index, mask, row_names[:2])), run_time=0.3 * t.duration)
+            self.play(FadeIn(pos), FadeIn(row_names[2]), FadeIn(ahead), run_time=0.3 * t.duration)
             self.wait_for(t)
         self.wait(0.5)

@@ -56,3 +56,10 @@ def test_permutation_lines_go_from_source_to_target():
         assert other.entries[j].original_text == row.entries[perm[j]].original_text
     with pytest.raises(ValueError):
         row.permutation_lines(other, [0] * len(perm))
+
+
+def test_entries_share_one_size():
+    p, row = _row()
+    assert max(e.width for e in row.entries) <= 0.86 * row.cell_width + 1e-9
+    dots = [e[e.original_text.index(".")].height for e in row.entries]   # the decimal point: same glyph in each
+    assert max(dots) - min(dots) < 1e-6

@@ -45,9 +45,10 @@ class ChannelRow(VGroup):
                              fill_color=COLORS.PANEL, fill_opacity=1.0).move_to([k * cell_width, 0, 0])
             self.cells.add(cell)
             self.entries.add(label(shown(float(v), decimals), size=font_size, color=color, mono=True).move_to(cell))
-        for e in self.entries:  # one size for all: the widest entry fits its cell
-            if e.width > 0.86 * cell_width:
-                e.scale(0.86 * cell_width / e.width)
+        widest = max((e.width for e in self.entries), default=0.0)
+        if widest > 0.86 * cell_width:  # one size for all: the widest entry fits its cell
+            for e in self.entries:
+                e.scale(0.86 * cell_width / widest)
         self.add(self.cells, self.entries)
         if names is not None:
             for k, nm in enumerate(names):

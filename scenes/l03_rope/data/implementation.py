@@ -135,6 +135,8 @@ class Bf16Angles:
     largest_exact_integer_run: int             # 256: every integer 0 … 256 is exact in bf16
     issue: str
     significant_bits: int                      # 8: 7 stored mantissa bits and the implicit leading one
+    near_positions: tuple[int, ...]            # positions[0] … positions[0] + 2·spacing[0]
+    near_in_bf16: tuple[float, ...]            # each rounded to bf16 (nearest, ties to even)
 
 
 def _bf16_angle(p: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
@@ -162,9 +164,11 @@ def bf16_angles() -> Bf16Angles:
     ints = torch.arange(0, 1025, dtype=torch.float64)
     ok = ints.to(torch.bfloat16).double() == ints
     run_end = int((~ok).nonzero()[0]) - 1
+    near_pos = torch.arange(BF16_POSITIONS[0], BF16_POSITIONS[0] + 2 * int(spacing[0]) + 1)
     return Bf16Angles(BF16_POSITIONS, tuple(spacing), tuple(exact), tuple(at), tuple(near), tuple(worst),
                       tuple(worst_i), run_end, "huggingface/transformers#29285",
-                      1 - int(math.log2(torch.finfo(torch.bfloat16).eps)))
+                      1 - int(math.log2(torch.finfo(torch.bfloat16).eps)), tuple(near_pos.tolist()),
+                      tuple(near_pos.to(torch.float64).to(torch.bfloat16).double().tolist()))
 
 
 @dataclass(frozen=True)

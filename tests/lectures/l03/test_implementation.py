@@ -12,7 +12,8 @@ from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import implementation as im
 
-from ._helpers import T, assert_one_topic_section, assert_scene_constructs, inv_freq, is_toeplitz, rotate_loop, with_clauses
+from ._helpers import (T, assert_one_topic_section, assert_scene_constructs, inv_freq, is_toeplitz, rotate_loop,
+                       with_clauses)
 
 
 def test_pairings_and_the_hf_permutation():
@@ -73,6 +74,10 @@ def test_bf16_angles():
         err = (ang - p * th).abs()
         assert worst == pytest.approx(float(err.max()), abs=1e-12) and plane == int(err.argmax())
     assert b.worst_plane_error_at[1] > 8
+    sp = b.spacing[0]
+    assert b.near_positions == tuple(range(b.positions[0], b.positions[0] + 2 * int(sp) + 1))
+    assert b.near_in_bf16 == tuple(sp * round(p / sp) for p in b.near_positions)   # nearest, ties to even
+    assert max(abs(r - p) for p, r in zip(b.near_positions, b.near_in_bf16)) == b.fastest_max_error_near[0]
 
 
 def test_partial_rotary_passes_the_rest_through():
