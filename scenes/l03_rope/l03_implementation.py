@@ -27,16 +27,16 @@ HALF_LINE, INTER_LINE = 'if pairing == "half"', "else:"
 ROW_Y = 0.1                  # the 8-dim vector, alone
 X_ROW_Y, PX_ROW_Y = 2.35, 0.15   # x above, P x below
 EQ_Y, CHECK_Y = -2.25, -3.2
-MAP_CELL = 0.3
-MAP_PITCH = 3.55             # centre-to-centre distance of the three maps
+MAP_CELL = 0.27
+MAP_PITCH = 3.7              # centre-to-centre distance of the three maps
 MAP_INDENT = 0.5            # the legend column starts this far inside the safe area (centres the three maps)
-MAP_Y = 0.75                 # centre of the maps' cells
-NOTE_Y = (-1.35, -2.15)      # the two rows of numbers under the maps (previous token, Toeplitz deviation)
+MAP_Y = 0.55                 # centre of the maps' cells
+NOTE_Y = (-1.4, -2.15)       # the two rows of numbers under the maps (previous token, Toeplitz deviation)
 STEP_FADE = 0.8
 NEAR_CELL, NEAR_X, NEAR_Y = 0.95, 0.6, (1.85, 1.05)   # positions near the first one, and their bf16 values
 TABLE_Y = -1.2
 DETAIL_INDENT = 0.3          # the three details start this far inside the safe area's left edge
-DETAIL_GAP = 0.75            # between the three details
+DETAIL_GAP = 0.6             # between the three details
 
 
 def code_lines() -> tuple[int, int]:
@@ -162,7 +162,7 @@ class RopeImplementation(LectureScene):
     def wrong_pairing(self):
         w = data.wrong_pairing()
         pos = [str(i) for i in range(w.n)]
-        titles = ("as designed: interleaved", "both q and k: half", "q half, k interleaved")
+        titles = ("as designed:\ninterleaved", "q and k both\nhalf", "q half,\nk interleaved")
         maps = (w.correct_map, w.wrong_map, w.mixed_map)
         prev = (w.correct_prev_mass, w.wrong_prev_mass, w.mixed_prev_mass)
         dev = (w.correct_deviation, w.wrong_deviation, w.mixed_deviation)
@@ -189,7 +189,7 @@ class RopeImplementation(LectureScene):
         caption = label(w.caption, size=SIZES.SMALL, color=COLORS.MUTED)
         caption.move_to([0, SAFE.top - caption.height / 2, 0])
         no_error = label("no error raised", size=SIZES.LABEL, color=COLORS.MASK)
-        no_error.move_to([0, SAFE.bottom + no_error.height / 2 + 0.35, 0])
+        no_error.move_to([0, SAFE.bottom + no_error.height / 2 + 0.45, 0])
         issues = label("reported in transformers and torchtitan issues", size=SIZES.SMALL, color=COLORS.MUTED)
         issues.move_to([0, SAFE.bottom + issues.height / 2, 0])
 
@@ -297,10 +297,10 @@ class RopeImplementation(LectureScene):
         pr_group = VGroup(pr_title, strip, rot_t, pass_t)
         # the cache
         cache_t = label("KV cache: keys are stored already rotated", size=SIZES.BODY, color=COLORS.ACCENT)
-        cache_c = label(f"{shown(c.steps, 0)} decoding steps, rotated once at write time vs recomputed: largest "
-                        f"score difference {shown(c.max_score_difference, sci=2)}", size=SIZES.LABEL,
-                        color=COLORS.WEIGHT)
-        cache = VGroup(cache_t, cache_c).arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT)
+        cache_w = label("each key is rotated once, when it is written", size=SIZES.LABEL)
+        cache_c = label(f"{shown(c.steps, 0)} decoding steps against recomputing every key: largest score difference "
+                        f"{shown(c.max_score_difference, sci=2)}", size=SIZES.LABEL, color=COLORS.WEIGHT)
+        cache = VGroup(cache_t, cache_w, cache_c).arrange(DOWN, buff=BUFF.SMALL, aligned_edge=LEFT)
         fit_within(cache, SAFE.width - 2 * DETAIL_INDENT, None)
         # left padding: index, mask, positions
         cells = dict(decimals=0, cell_width=0.7, cell_height=0.5)
@@ -322,8 +322,9 @@ class RopeImplementation(LectureScene):
         body = VGroup(row_names, rows, ahead)
         pad_t.next_to(body, UP, buff=BUFF.MEDIUM).align_to(body, LEFT)
         pad = VGroup(pad_t, body)
+        fit_within(pad, SAFE.width - 2 * DETAIL_INDENT, None)
         blocks = VGroup(pr_group, cache, pad).arrange(DOWN, buff=DETAIL_GAP, aligned_edge=LEFT)
-        blocks.move_to([0, (SAFE.top + SAFE.bottom) / 2, 0])
+        blocks.move_to([0, (SAFE.top + SAFE.bottom) / 2, 0]).align_to([SAFE.left + DETAIL_INDENT, 0, 0], LEFT)
         first_real = c.pad_mask.index(1)
         with self.narrate(
                 "Three more details. GPT-NeoX rotates only a quarter of each head: "
@@ -336,7 +337,7 @@ class RopeImplementation(LectureScene):
                 "A rotated key depends only on its own position, so the KV cache stores keys already rotated: "
                 f"rotate once, when the key is written. Over {spoken(c.steps, 0)} decoding steps the scores match "
                 f"recomputing everything, with a largest difference of {spoken(c.max_score_difference, sci=2)}.") as t:
-            self.play(FadeIn(cache_t), run_time=0.3 * t.duration)
+            self.play(FadeIn(cache_t), FadeIn(cache_w), run_time=0.3 * t.duration)
             self.play(FadeIn(cache_c), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
