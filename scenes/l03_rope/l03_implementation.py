@@ -30,8 +30,8 @@ EQ_Y, CHECK_Y = -2.25, -3.2
 MAP_CELL = 0.27
 MAP_PITCH = 3.7              # centre-to-centre distance of the three maps
 MAP_INDENT = 0.5            # the legend column starts this far inside the safe area (centres the three maps)
-MAP_Y = 0.55                 # centre of the maps' cells
-NOTE_Y = (-1.4, -2.15)       # the two rows of numbers under the maps (previous token, Toeplitz deviation)
+MAP_Y = 0.45                 # centre of the maps' cells
+NOTE_Y = (-1.5, -2.2)        # the two rows of numbers under the maps (previous token, Toeplitz deviation)
 STEP_FADE = 0.8
 NEAR_CELL, NEAR_X, NEAR_Y = 0.95, 0.6, (1.85, 1.05)   # positions near the first one, and their bf16 values
 TABLE_Y = -1.2
@@ -100,8 +100,9 @@ class RopeImplementation(LectureScene):
         d2 = p.head_dim // 2
         with self.narrate(
                 f"Take a vector of {spoken(p.head_dim, 0)} channels. In the half layout, used by GPT-NeoX and by "
-                "Hugging Face's rotate half function, channel i pairs with channel i plus d over two: zero with "
-                f"{spoken(p.half_pairs[0][1], 0)}, one with {spoken(p.half_pairs[1][1], 0)}, and so on. Each "
+                "Hugging Face's rotate half function, channel i pairs with channel i plus d over two: "
+                f"{spoken(p.half_pairs[0][0], 0)} with {spoken(p.half_pairs[0][1], 0)}, "
+                f"{spoken(p.half_pairs[1][0], 0)} with {spoken(p.half_pairs[1][1], 0)}, and so on. Each "
                 "colour is one plane, turning at its own frequency.") as t:
             self.play(FadeIn(row), run_time=0.2 * t.duration)
             self.play(LaggedStart(*(Create(a) for a in half), lag_ratio=0.3), FadeIn(half_t),
@@ -109,7 +110,9 @@ class RopeImplementation(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "In the interleaved layout, used by GPT-J, Meta's original Llama code, RoFormer and DeepSeek, "
-                "neighbours pair up: zero with one, two with three. Same rotation, same frequencies, different "
+                f"neighbours pair up: {spoken(p.interleaved_pairs[0][0], 0)} with "
+                f"{spoken(p.interleaved_pairs[0][1], 0)}, {spoken(p.interleaved_pairs[1][0], 0)} with "
+                f"{spoken(p.interleaved_pairs[1][1], 0)}. Same rotation, same frequencies, different "
                 "channels.") as t:
             self.play(LaggedStart(*(Create(a) for a in inter), lag_ratio=0.3), FadeIn(inter_t),
                       run_time=0.5 * t.duration)
@@ -188,7 +191,8 @@ class RopeImplementation(LectureScene):
             m.move_to([legend_x, y, 0])
         caption = label(w.caption, size=SIZES.SMALL, color=COLORS.MUTED)
         caption.move_to([0, SAFE.top - caption.height / 2, 0])
-        no_error = label("no error raised", size=SIZES.LABEL, color=COLORS.MASK)
+        no_error = label("an error was raised" if w.raised else "no error raised", size=SIZES.LABEL,
+                         color=COLORS.MASK)
         no_error.move_to([0, SAFE.bottom + no_error.height / 2 + 0.45, 0])
         issues = label("reported in transformers and torchtitan issues", size=SIZES.SMALL, color=COLORS.MUTED)
         issues.move_to([0, SAFE.bottom + issues.height / 2, 0])
@@ -212,16 +216,17 @@ class RopeImplementation(LectureScene):
                 "Run the same weights with the other pairing, as happens when a checkpoint converted for one "
                 f"layout is loaded by code written for the other. Nothing complains. The previous token now gets "
                 f"{spoken(w.wrong_prev_mass)}, and the peak sits {spoken(-w.wrong_peak_offset, 0)} tokens back. "
-                "Because q and k share the wrong pairing, this is still a valid rotary embedding, with the wrong "
-                "frequency on each pair: the scores still depend only on the distance, just not as trained.") as t:
+                "Because q and k share the wrong pairing, this is still a valid rotary embedding, one that pairs "
+                "the wrong channels at the wrong frequencies: the scores still depend only on the distance, just "
+                "not in the way the head was built for.") as t:
             self.play(FadeIn(panels[1][0]), run_time=0.25 * t.duration)
             self.play(FadeIn(no_error), Create(bad_boxes), run_time=0.25 * t.duration)
             self.wait_for(t)
         with self.narrate(
                 "Mix the pairings, queries rotated one way and keys the other, and even that is gone: the score "
                 f"grid is no longer constant along its diagonals, and the previous token gets "
-                f"{spoken(w.mixed_prev_mass)}. In a real model the text can stay fluent while being quietly "
-                "broken, which is how this was reported in transformers and torchtitan issues.") as t:
+                f"{spoken(w.mixed_prev_mass)}. In a real model this fails quietly: the output stays fluent while "
+                "the model is broken, as reported in transformers and torchtitan issues.") as t:
             self.play(FadeIn(panels[2][0]), run_time=0.3 * t.duration)
             self.play(FadeIn(issues), run_time=0.2 * t.duration)
             self.wait_for(t)
@@ -254,7 +259,7 @@ class RopeImplementation(LectureScene):
         with self.narrate(
                 "The second pitfall is computing the angles in b f sixteen. It keeps "
                 f"{spoken(b.significant_bits, 0)} significant bits, so every integer up to {spoken(exact_to, 0)} "
-                f"is exact, and beyond that positions round. Near {spoken(p0, 0)}, neighbouring b f sixteen "
+                f"is exact, and beyond that positions start to round. Near {spoken(p0, 0)}, neighbouring b f sixteen "
                 f"numbers are {spoken(b.spacing[0], 0)} apart, so {spoken(b.near_positions[2], 0)} becomes "
                 f"{spoken(b.near_in_bf16[2], 0)}; near {spoken(p1, 0)} they are {spoken(b.spacing[1], 0)} "
                 "apart.") as t:
