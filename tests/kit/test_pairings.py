@@ -59,7 +59,7 @@ def test_permutation_lines_go_from_source_to_target():
 
 
 def test_entries_share_one_size():
-    p, row = _row()
+    _, row = _row()
     assert max(e.width for e in row.entries) <= 0.86 * row.cell_width + 1e-9
     dots = [e[e.original_text.index(".")].height for e in row.entries]   # the decimal point: same glyph in each
     assert max(dots) - min(dots) < 1e-6
