@@ -295,7 +295,7 @@ class RopeImplementation(LectureScene):
         pr_title = label(f"partial rotary (GPT-NeoX-20B: rotary_pct {shown(pr.rotary_pct)})", size=SIZES.BODY,
                          color=COLORS.ACCENT)
         rot_t = label(f"{shown(pr.rotary_dim, 0)} rotated", size=SIZES.LABEL, color=COLORS.ACCENT)
-        pass_t = label(f"{shown(pr.head_dim - pr.rotary_dim, 0)} passed through", size=SIZES.LABEL, color=COLORS.MUTED)
+        pass_t = label(f"{shown(pr.passthrough_dim, 0)} passed through", size=SIZES.LABEL, color=COLORS.MUTED)
         rot_t.next_to(strip[:pr.rotary_dim], DOWN, buff=BUFF.SMALL)
         pass_t.next_to(strip[pr.rotary_dim:], DOWN, buff=BUFF.SMALL)
         pr_title.next_to(strip, UP, buff=BUFF.MEDIUM).align_to(strip, LEFT)
@@ -334,7 +334,7 @@ class RopeImplementation(LectureScene):
         with self.narrate(
                 "Three more details. GPT-NeoX rotates only a quarter of each head: "
                 f"{spoken(pr.rotary_dim, 0)} of its {spoken(pr.head_dim, 0)} channels turn, the other "
-                f"{spoken(pr.head_dim - pr.rotary_dim, 0)} pass through unchanged.") as t:
+                f"{spoken(pr.passthrough_dim, 0)} pass through unchanged.") as t:
             self.play(FadeIn(pr_title), FadeIn(strip), run_time=0.3 * t.duration)
             self.play(FadeIn(rot_t), FadeIn(pass_t), run_time=0.3 * t.duration)
             self.wait_for(t)

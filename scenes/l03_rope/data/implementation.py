@@ -177,6 +177,7 @@ class PartialRotary:
     head_dim: int
     rotary_pct: float
     rotary_dim: int
+    passthrough_dim: int               # head_dim − rotary_dim channels left as they are
     passthrough_unchanged: bool        # channels rotary_dim … exactly equal
     rotated_changed: bool
     note: str
@@ -189,8 +190,8 @@ def partial_rotary() -> PartialRotary:
     inv, _ = ar.rope_frequencies(rot, BASE)
     x = gaussian((PARTIAL_HEAD_DIM,), PAIR_SEED + 1)
     y = rotate(x, [7], inv)[0]
-    return PartialRotary(PARTIAL_HEAD_DIM, PARTIAL_PCT, rot, bool(torch.equal(y[rot:], x[rot:])),
-                         bool((y[:rot] != x[:rot]).any()),
+    return PartialRotary(PARTIAL_HEAD_DIM, PARTIAL_PCT, rot, PARTIAL_HEAD_DIM - rot,
+                         bool(torch.equal(y[rot:], x[rot:])), bool((y[:rot] != x[:rot]).any()),
                          "HF GPTNeoXConfig defaults (EleutherAI/gpt-neox-20b): hidden 6144, 64 heads, rotary_pct 0.25")
 
 

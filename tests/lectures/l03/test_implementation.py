@@ -82,7 +82,7 @@ def test_bf16_angles():
 
 def test_partial_rotary_passes_the_rest_through():
     pr = d.partial_rotary()
-    assert (pr.head_dim, pr.rotary_pct, pr.rotary_dim) == (96, 0.25, 24)
+    assert (pr.head_dim, pr.rotary_pct, pr.rotary_dim, pr.passthrough_dim) == (96, 0.25, 24, 72)
     assert pr.passthrough_unchanged and pr.rotated_changed and "rotary_pct 0.25" in pr.note
 
 
