@@ -4,6 +4,7 @@
 once at write time (what a KV cache stores); positions under left padding."""
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import torch
@@ -133,6 +134,9 @@ class Bf16Angles:
     worst_plane: tuple[int, ...]
     largest_exact_integer_run: int             # 256: every integer 0 … 256 is exact in bf16
     issue: str
+    significant_bits: int                      # 8: 7 stored mantissa bits and the implicit leading one
+    near_positions: tuple[int, ...]            # positions[0] … positions[0] + 2·spacing[0]
+    near_in_bf16: tuple[float, ...]            # each rounded to bf16 (nearest, ties to even)
 
 
 def _bf16_angle(p: torch.Tensor, inv: torch.Tensor) -> torch.Tensor:
@@ -160,8 +164,11 @@ def bf16_angles() -> Bf16Angles:
     ints = torch.arange(0, 1025, dtype=torch.float64)
     ok = ints.to(torch.bfloat16).double() == ints
     run_end = int((~ok).nonzero()[0]) - 1
+    near_pos = torch.arange(BF16_POSITIONS[0], BF16_POSITIONS[0] + 2 * int(spacing[0]) + 1)
     return Bf16Angles(BF16_POSITIONS, tuple(spacing), tuple(exact), tuple(at), tuple(near), tuple(worst),
-                      tuple(worst_i), run_end, "huggingface/transformers#29285")
+                      tuple(worst_i), run_end, "huggingface/transformers#29285",
+                      1 - int(math.log2(torch.finfo(torch.bfloat16).eps)), tuple(near_pos.tolist()),
+                      tuple(near_pos.to(torch.float64).to(torch.bfloat16).double().tolist()))
 
 
 @dataclass(frozen=True)
@@ -170,6 +177,7 @@ class PartialRotary:
     head_dim: int
     rotary_pct: float
     rotary_dim: int
+    passthrough_dim: int               # head_dim − rotary_dim channels left as they are
     passthrough_unchanged: bool        # channels rotary_dim … exactly equal
     rotated_changed: bool
     note: str
@@ -182,8 +190,8 @@ def partial_rotary() -> PartialRotary:
     inv, _ = ar.rope_frequencies(rot, BASE)
     x = gaussian((PARTIAL_HEAD_DIM,), PAIR_SEED + 1)
     y = rotate(x, [7], inv)[0]
-    return PartialRotary(PARTIAL_HEAD_DIM, PARTIAL_PCT, rot, bool(torch.equal(y[rot:], x[rot:])),
-                         bool((y[:rot] != x[:rot]).any()),
+    return PartialRotary(PARTIAL_HEAD_DIM, PARTIAL_PCT, rot, PARTIAL_HEAD_DIM - rot,
+                         bool(torch.equal(y[rot:], x[rot:])), bool((y[:rot] != x[:rot]).any()),
                          "HF GPTNeoXConfig defaults (EleutherAI/gpt-neox-20b): hidden 6144, 64 heads, rotary_pct 0.25")
 
 

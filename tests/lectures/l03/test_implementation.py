@@ -12,7 +12,8 @@ from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import implementation as im
 
-from ._helpers import T, inv_freq, is_toeplitz, rotate_loop, with_clauses
+from ._helpers import (T, assert_one_topic_section, assert_scene_constructs, inv_freq, is_toeplitz, rotate_loop,
+                       with_clauses)
 
 
 def test_pairings_and_the_hf_permutation():
@@ -65,7 +66,7 @@ def test_bf16_angles():
     assert b.positions == (1000, 4000) and b.spacing == (4.0, 16.0)     # 8 significant bits: 2^(9−7), 2^(11−7)
     assert b.exact_in_bf16 == (True, True) and b.fastest_error_at == (0.0, 0.0)
     assert b.fastest_max_error_near == (2.0, 8.0)                        # half the spacing, in radians (θ_0 = 1)
-    assert b.largest_exact_integer_run == 256
+    assert b.largest_exact_integer_run == 256 == 2 ** b.significant_bits and b.significant_bits == 8
     assert torch.tensor(257.0).to(torch.bfloat16).item() != 257 and torch.tensor(256.0).to(torch.bfloat16).item() == 256
     th = inv_freq(128)
     for p, worst, plane in zip(b.positions, b.worst_plane_error_at, b.worst_plane):
@@ -73,11 +74,15 @@ def test_bf16_angles():
         err = (ang - p * th).abs()
         assert worst == pytest.approx(float(err.max()), abs=1e-12) and plane == int(err.argmax())
     assert b.worst_plane_error_at[1] > 8
+    sp = b.spacing[0]
+    assert b.near_positions == tuple(range(b.positions[0], b.positions[0] + 2 * int(sp) + 1))
+    assert b.near_in_bf16 == tuple(sp * round(p / sp) for p in b.near_positions)   # nearest, ties to even
+    assert max(abs(r - p) for p, r in zip(b.near_positions, b.near_in_bf16)) == b.fastest_max_error_near[0]
 
 
 def test_partial_rotary_passes_the_rest_through():
     pr = d.partial_rotary()
-    assert (pr.head_dim, pr.rotary_pct, pr.rotary_dim) == (96, 0.25, 24)
+    assert (pr.head_dim, pr.rotary_pct, pr.rotary_dim, pr.passthrough_dim) == (96, 0.25, 24, 72)
     assert pr.passthrough_unchanged and pr.rotated_changed and "rotary_pct 0.25" in pr.note
 
 
@@ -97,3 +102,11 @@ def test_wrong_formulas_fail_their_claims():
     same = Clause(cl.lhs, eqr.RopeOp(eqr.sp.MatMul(eqr.P_mat, eqr.x_vec), eqr.m_pos, "interleaved"))
     with pytest.raises(EquationError):
         with_clauses("rope_pairing", same).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeImplementation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_implementation.py", "L03.3")
