@@ -25,7 +25,7 @@ from scenes.kit.references import PRESS
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l03_rope import data
 
-TABLE_Y = 0.35          # centre of the comparison table
+TABLE_Y = 0.6           # centre of the comparison table
 NOTE_Y = -2.75          # the KV-cache note under the table
 BARS_HEIGHT = 2.3       # the needle bars' tallest bar
 CHART_W, CHART_H = 7.2, 2.6
@@ -60,8 +60,8 @@ class RopeBenefits(LectureScene):
         self.names = [r.scheme for r in t.rows]
         table = self.table = DataTable(
             ["scheme", t.columns[0], t.columns[1], t.columns[2], f"needle at {shown(lab.longest_factor, 0)}× (lab)"],
-            rows, align="lllrr", row_height=0.62)
-        fit_within(table, SAFE.width, 5.0)
+            rows, align="llrlr", font_size=SIZES.BODY, row_height=0.72)
+        fit_within(table, SAFE.width, 4.8)
         table.move_to([0, TABLE_Y, 0])
         self.title = heading("Ways to encode order")
         rope = self.names.index("RoPE")
@@ -108,7 +108,7 @@ class RopeBenefits(LectureScene):
         note = paragraph(wrap(f"KV cache: every scheme here keeps cached keys valid.  What goes stale: a "
                               f"length-dependent scaling (dynamic NTK) — a cached key differs from its re-rotated "
                               f"self by up to {shown(pf.dynamic_cached_key_error, 2)}.", SAFE.width * 0.95,
-                              SIZES.LABEL), size=SIZES.LABEL, color=COLORS.MUTED)
+                              SIZES.LABEL), size=SIZES.LABEL, color=COLORS.TEXT)
         fit_within(note, SAFE.width, None)
         note.move_to([0, NOTE_Y, 0])
         with self.narrate("Notice what the table leaves out: a column for the key value cache. Every scheme "
@@ -118,7 +118,7 @@ class RopeBenefits(LectureScene):
                           f"{spoken(pf.dynamic_cached_key_error, 2)}.") as tr:
             self.play(FadeIn(note, shift=UP * 0.2), run_time=0.2 * tr.duration)
         self.wait_for(tr)
-        self.play(FadeOut(VGroup(table, rope, note)), run_time=0.6)
+        self.play(FadeOut(VGroup(table, rope, note, self.title)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ the needle
     def needle_step(self):
@@ -133,13 +133,14 @@ class RopeBenefits(LectureScene):
         title = label(f"needle found at {shown(lab.longest_factor, 0)}× the training length "
                       f"({shown(lab.lengths[-1], 0)} tokens, trained at {shown(lab.train_length, 0)})",
                       size=SIZES.BODY)
-        caption = label(lab.caption, size=SIZES.SMALL, color=COLORS.MUTED)
+        caption = source_lines(lab.caption, SAFE.width)
         src = source_lines(lab.source, SAFE.width)
         fit_within(title, SAFE.width, None)
-        fit_within(caption, SAFE.width, None)
         group = VGroup(title, bars, caption, src).arrange(DOWN, buff=BUFF.MEDIUM)
-        group.move_to([0, -0.25, 0])
-        src.align_to(caption, LEFT)
+        group.move_to([0, 0, 0])
+        caption.align_to(title, LEFT)
+        src.align_to(title, LEFT)
+        src.shift(UP * 0.5 * BUFF.MEDIUM)
         self.needle = group
         with self.narrate(f"Now our own measurement, on tiny two-layer models trained on sequences of "
                           f"{spoken(lab.train_length, 0)} tokens, then asked to find a needle in "

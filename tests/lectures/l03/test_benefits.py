@@ -7,7 +7,7 @@ import pytest
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import benefits as bn
 
-from ._helpers import raw_result
+from ._helpers import assert_one_topic_section, assert_scene_constructs, raw_result
 
 RAW = raw_result("needle_haystack")
 
@@ -75,3 +75,11 @@ def test_cited_alibi():
 
 def test_module_constants():
     assert bn.PLAN_SCHEMES == ("rope", "rope_pi", "rope_yarn", "nope", "alibi")
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeBenefits")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_benefits.py", "L03.4")
