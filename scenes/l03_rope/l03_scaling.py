@@ -36,10 +36,15 @@ CURVE_COLORS = (COLORS.TEXT, COLORS.K, COLORS.SCORE, COLORS.ACCENT)
 BAND_COLORS = (COLORS.WEIGHT, COLORS.Q, COLORS.V)   # kept, blended, fully interpolated
 
 
-def formula(name: str):
+def formula(name: str, height: float = EQ_H):
     eq = equation(name)
-    fit_within(eq, SAFE.width, EQ_H)
-    return eq.move_to([0, EQ_Y, 0])
+    fit_within(eq, SAFE.width, height)
+    return eq.move_to([0, min(EQ_Y, SAFE.top - BUFF.SMALL - eq.height / 2), 0])
+
+
+def frame_only(chart: LineChart) -> VGroup:
+    """The chart without its series and legend (each legend entry comes with its curve)."""
+    return VGroup(chart.gridlines, chart.axes, chart.y_ticks, chart.x_ticks, chart.axis_labels)
 
 
 def bands(chart: LineChart, spans, names) -> VGroup:
@@ -131,8 +136,8 @@ class RopeScalingScene(LectureScene):
                           f"for d equal to {spoken(fc.head_dim, 0)}: plain RoPE falls from "
                           f"{spoken(plain.theta[0], 0)} radian per token to "
                           f"{spoken(plain.theta[-1], sci=2)}.") as t:
-            self.play(FadeIn(chart.frame_parts()), run_time=0.3 * t.duration)
-            self.play(chart.create_series(0), run_time=0.5 * t.duration)
+            self.play(FadeIn(frame_only(chart)), run_time=0.3 * t.duration)
+            self.play(chart.create_series(0), FadeIn(chart.legend[0]), run_time=0.5 * t.duration)
         cs = data.cited_scaling()
         eq = formula("rope_pi")
         cite = CitationLine(cs.sources[0], venue=False)
@@ -144,7 +149,7 @@ class RopeScalingScene(LectureScene):
                           f"{spoken(fc.factor, 0)}. It is a fine-tuning method: Chen and colleagues extended "
                           f"LLaMA from {spoken(cs.pi_from, 0)} to {spoken(cs.pi_to, 0)} tokens with "
                           f"{cs.pi_quote}.") as t:
-            self.play(FadeIn(eq), chart.create_series(1), run_time=0.4 * t.duration)
+            self.play(FadeIn(eq), chart.create_series(1), FadeIn(chart.legend[1]), run_time=0.4 * t.duration)
             self.play(FadeIn(cite), FadeIn(quote), run_time=0.2 * t.duration)
         self.wait_for(t)
         ntk = data.ntk_aware()
@@ -155,9 +160,18 @@ class RopeScalingScene(LectureScene):
         with self.narrate(f"NTK-aware scaling raises the base instead, to {spoken(ntk.new_base, 1)} for a factor "
                           f"of {spoken(ntk.factor, 0)}. The fastest plane keeps its frequency; only the slowest is "
                           "divided by the full factor.") as t:
-            self.play(FadeOut(VGroup(eq, cite, quote)), FadeIn(eq2), chart.create_series(2), FadeIn(note),
-                      run_time=0.5 * t.duration)
+            self.play(FadeOut(VGroup(eq, cite, quote)), FadeIn(eq2), chart.create_series(2), FadeIn(chart.legend[2]),
+                      FadeIn(note), run_time=0.5 * t.duration)
         self.wait_for(t)
+        names = label(ntk.kind_note, size=SIZES.SMALL, color=COLORS.MUTED)
+        fit_within(names, SAFE.width, None)
+        names.move_to([0, SAFE.bottom + names.height / 2, 0])
+        with self.narrate("Careful with the names: this static NTK-aware scaling, dynamic NTK, where the base "
+                          "follows the current length, and NTK-by-parts, which is YaRN's ramp, are three "
+                          "different methods.") as t:
+            self.play(FadeIn(names), run_time=0.2 * t.duration)
+        self.wait_for(t)
+        self.play(FadeOut(names), run_time=0.4)
         self.eq, self.note = eq2, note
 
     # ------------------------------------------------------------------------------------ YaRN
@@ -171,7 +185,7 @@ class RopeScalingScene(LectureScene):
                           "The fast planes that tell neighbours apart keep their resolution; only the slow planes "
                           "are stretched.") as t:
             self.play(FadeOut(VGroup(self.eq, self.note)), FadeIn(eq), run_time=0.2 * t.duration)
-            self.play(chart.create_series(3), FadeIn(shade), run_time=0.5 * t.duration)
+            self.play(chart.create_series(3), FadeIn(chart.legend[3]), FadeIn(shade), run_time=0.5 * t.duration)
         self.wait_for(t)
         eq2 = formula("yarn_attention_factor")
         note = VGroup(label("at s = " + shown(y.factor, 0), size=SIZES.LABEL, color=COLORS.ACCENT),
@@ -198,7 +212,7 @@ class RopeScalingScene(LectureScene):
                           x_range=(0, planes[-1], 21 if planes[-1] % 21 == 0 else 16), width=CHART_W,
                           height=CHART_H, colors=(COLORS.TEXT, COLORS.WEIGHT))
         chart.move_to([CHART_X, -0.55, 0])
-        eq = formula("rope_llama3")
+        eq = formula("rope_llama3", 1.45)
         shade = bands(chart, (l3.unchanged, l3.blended, l3.divided), ("kept", "blend", "÷ s"))
         note = VGroup(label(f"λ < {shown(l3.high_freq_wavelength, 0)}: {shown(l3.n_unchanged, 0)} kept",
                             size=SIZES.LABEL, color=BAND_COLORS[0]),
@@ -225,18 +239,22 @@ class RopeScalingScene(LectureScene):
         rows = [[shown(base, sci=1), shown(lam, rough=True), users] for base, lam, users in
                 zip(b.bases, b.slowest_wavelength, b.users)]
         table = DataTable(["base", "slowest wavelength (tokens)", "used by"], rows, align="lrl",
-                          title="Raising the base", sources=[s.split(" · ")[0] for s in b.sources])
+                          font_size=SIZES.BODY, row_height=0.75,
+                          source="; ".join(s.split(" · ")[0] for s in b.sources))
         fit_within(table, SAFE.width, None)
-        table.move_to([0, 0.3, 0])
+        table.move_to([0, 0.2, 0])
+        title = heading("Raising the base")
         with self.narrate(f"The bluntest tool is to raise the base and train with it. Code Llama uses "
                           f"{spoken(b.bases[-1], sci=1)}, which stretches the slowest wavelength from "
                           f"{spoken(b.slowest_wavelength[0], rough=True)} tokens to "
                           f"{spoken(b.slowest_wavelength[-1], rough=True)}. Every plane but the first "
-                          "slows down.") as t:
-            self.play(FadeIn(table.title), FadeIn(table.header), Create(table.rule), run_time=0.2 * t.duration)
+                          f"slows down. Llama 3 uses {spoken(b.bases[1], sci=1)}, and Gemma 3 raises the base only "
+                          "in its global layers, keeping the local ones as they were.") as t:
+            self.play(FadeIn(title), FadeIn(table.header), Create(table.rule), FadeIn(table.source_line),
+                      run_time=0.2 * t.duration)
             self.play(LaggedStart(*(FadeIn(r) for r in table.rows), lag_ratio=0.4), run_time=0.5 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(table), run_time=0.5)
+        self.play(FadeOut(VGroup(table, title)), run_time=0.5)
 
     # ------------------------------------------------------------------------------------ pitfalls
     def pitfalls_step(self):
@@ -252,7 +270,7 @@ class RopeScalingScene(LectureScene):
         bands_text = lambda bs: " / ".join(f"{shown(lo, 0)}–{shown(hi, 0)}" if lo >= 0 else "none" for lo, hi in bs)  # noqa: E731
         worst = max(v for _, v in p.factor_one_max_difference)
         items = VGroup(
-            item("YaRN's attention factor dropped", f"logits × {shown(p.dropped_ratio, 2)} of their value   "
+            item("YaRN's attention factor dropped", f"logits shrink to {shown(p.dropped_ratio, 2)} of their value   "
                  f"({', '.join(p.issues)})", COLORS.V),
             item("original_max_position_embeddings vs max_position_embeddings",
                  f"bands from {shown(p.original_length, 0)}: {bands_text(p.yarn_bands_original)};   "
