@@ -127,7 +127,8 @@ class RopeBenefits(LectureScene):
         order = list(lab.plan_schemes) + [s.scheme for s in lab.schemes if s.scheme not in lab.plan_schemes]
         acc = [by[k].accuracy_by_length[-1] for k in order]
         colors = [RoPE if k == "rope" else COLORS.WEIGHT for k in order]
-        bars = ValueBars(acc, [by[k].label for k in order], decimals=3, colors=colors, max_height=BARS_HEIGHT,
+        names = [by[k].label.replace(" ", "\n", 1) for k in order]   # two short lines under a bar
+        bars = ValueBars(acc, names, decimals=3, colors=colors, max_height=BARS_HEIGHT,
                          bar_width=0.8, spacing=0.6)
         fit_within(bars, SAFE.width - 0.4, None)
         title = label(f"needle found at {shown(lab.longest_factor, 0)}× the training length "
@@ -226,9 +227,19 @@ class RopeBenefits(LectureScene):
                           "it uses the far tokens: a model that only looks nearby can keep a low perplexity. "
                           "A retrieval test, like our needle, measures that.") as tr:
             self.play(FadeIn(caveat, shift=UP * 0.2), run_time=0.3 * tr.duration)
+        summary = VGroup(
+            label("RoPE on its own does not extrapolate best", size=SIZES.BODY, color=COLORS.MUTED),
+            label("position enters through q and k alone", size=SIZES.BODY, color=RoPE),
+            label("no parameters  ·  no bias in the kernel  ·  cached keys stay valid", size=SIZES.BODY),
+            label("more reach: scaling (next)", size=SIZES.BODY, color=COLORS.ACCENT),
+        ).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE)
+        fit_within(summary, SAFE.width, None)
+        summary.move_to([0, 0, 0])
         with self.narrate("So RoPE's win is not that it extrapolates best; on its own, it does not. It is that "
                           "position enters through q and k alone: no parameters, no bias in the kernel, and "
                           "cached keys that stay valid. Stretching its reach is a matter of scaling, which "
                           "comes next.") as tr:
-            self.play(FadeOut(VGroup(card, caveat, cite)), run_time=0.3 * tr.duration)
+            self.play(FadeOut(VGroup(card, caveat, cite)), run_time=0.15 * tr.duration)
+            self.play(LaggedStart(*(FadeIn(m, shift=UP * 0.2) for m in summary), lag_ratio=0.6),
+                      run_time=0.6 * tr.duration)
         self.wait_for(tr)

@@ -194,7 +194,7 @@ class RopeScalingScene(LectureScene):
                       label("logits × " + shown(y.logit_scale, 4), size=SIZES.LABEL, color=COLORS.ACCENT,
                             mono=True)).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         note.move_to([NOTE_X, 0.0, 0], aligned_edge=LEFT)
-        with self.narrate(f"YaRN also multiplies cos and sin by an attention factor, "
+        with self.narrate(f"YaRN also multiplies the cosine and the sine by an attention factor, "
                           f"{spoken(y.attention_factor, 4)} at a factor of {spoken(y.factor, 0)}. Queries and "
                           f"keys both carry it, so the logits grow by its square, "
                           f"{spoken(y.logit_scale, 4)}.") as t:
@@ -242,7 +242,7 @@ class RopeScalingScene(LectureScene):
                           font_size=SIZES.BODY, row_height=0.75,
                           source="; ".join(s.split(" · ")[0] for s in b.sources))
         fit_within(table, SAFE.width, None)
-        table.move_to([0, 0.2, 0])
+        table.move_to([0, -0.1, 0])
         title = heading("Raising the base")
         with self.narrate(f"The bluntest tool is to raise the base and train with it. Code Llama uses "
                           f"{spoken(b.bases[-1], sci=1)}, which stretches the slowest wavelength from "
