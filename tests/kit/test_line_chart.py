@@ -59,3 +59,24 @@ def test_bad_series_are_refused():
         LineChart([("a", [0, 1], [0.5])], x_label="x", y_label="y")
     with pytest.raises(ValueError, match="at least one"):
         LineChart([], x_label="x", y_label="y")
+
+
+def test_log_y_axis_places_powers_of_ten_evenly():
+    from scenes.l03_rope import data as l03
+
+    fc = l03.frequency_curves()
+    planes = list(range(len(fc.curves[0].theta)))
+    ch = LineChart([(c.label, planes, c.theta) for c in fc.curves], x_label="plane i", y_label="θ'ᵢ",
+                   y_log=True, y_range=(1e-6, 1, 1), x_range=(0, 63, 21), width=6.0, height=3.0)
+    assert [t.original_text for t in ch.y_ticks] == ["10⁻⁶", "10⁻⁵", "10⁻⁴", "10⁻³", "10⁻²", "10⁻¹", "10⁰"]
+    gaps = np.diff([ch.point(0, 10.0 ** e)[1] for e in range(-6, 1)])
+    assert np.allclose(gaps, 0.5)  # six decades on three units: half a unit each
+    line = ch.series[1][0]  # PI: every θ divided by 8 sits log10(8) / 6 of the height below plain
+    assert np.allclose(line.get_end(), ch.point(63, fc.curves[1].theta[-1]))
+    drop = ch.point(0, fc.curves[0].theta[0])[1] - ch.point(0, fc.curves[1].theta[0])[1]
+    assert drop == pytest.approx(np.log10(8.0) * 0.5)
+    # plain: θ from 1 down to 10⁴^(−126/128) ≈ 1.2·10⁻⁴: whole decades 10⁻⁴ … 10⁰
+    auto = LineChart([("plain", planes, fc.curves[0].theta)], x_label="i", y_label="θ", y_log=True)
+    assert auto.y_lo == pytest.approx(1e-4) and auto.y_hi == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="<= 0"):
+        LineChart([("a", [0, 1], [0.0, 1.0])], x_label="x", y_label="y", y_log=True)

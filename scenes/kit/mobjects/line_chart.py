@@ -20,7 +20,7 @@ from collections.abc import Sequence
 import numpy as np
 from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Create, DashedLine, Dot, Line, VGroup, VMobject)
 
-from ..format import shown
+from ..format import power_of_ten, shown
 from ..theme import BUFF, COLORS, SIZES
 from .charts import _nice_step
 from .matrices import _fit_uniform
@@ -60,6 +60,26 @@ def _axis(values: Sequence[float], given: tuple[float, float, float] | None, zer
     return lo, hi, ticks
 
 
+def _log_axis(values: Sequence[float], given: tuple[float, float, float] | None) -> tuple[float, float, list[float]]:
+    """(lo, hi, ticks) of a log axis: ``given`` = (lo, hi, decades per tick) with lo, hi > 0, else whole
+    decades around ``values``; ticks at powers of ten."""
+    if given is not None:
+        lo, hi, step = (float(v) for v in given)
+        if not (0 < lo < hi and step > 0):
+            raise ValueError(f"a log axis needs 0 < lo < hi and step > 0, got {given}")
+    else:
+        vals = np.asarray(values, dtype=float)
+        if vals.min() <= 0:
+            raise ValueError("a log axis needs positive values")
+        lo, hi, step = 10.0 ** math.floor(math.log10(vals.min()) + 1e-9), 10.0 ** math.ceil(
+            math.log10(vals.max()) - 1e-9), 1.0
+        if hi <= lo:
+            hi = lo * 10
+    e0, e1 = math.ceil(math.log10(lo) - 1e-9), math.floor(math.log10(hi) + 1e-9)
+    ticks = [10.0 ** e for e in np.arange(e0, e1 + 1e-9, step)]
+    return lo, hi, ticks
+
+
 def _tick_text(v: float, step: float) -> str:
     if float(v).is_integer() and float(step).is_integer():
         return str(int(v))
@@ -76,6 +96,8 @@ class LineChart(VGroup):
     ``legend=False`` or a single series has ``legend=None``), ``.axis_labels``, ``.source`` (the wrapped
     source line(s) under the chart; empty without ``source``). ``x_range``/``y_range`` = (lo, hi, step)
     fix an axis; without them a nice range is chosen (the y-axis starts at 0 unless ``y_zero=False``).
+    ``y_log=True``: a logarithmic y-axis (values > 0), ticks at powers of ten labelled ``10⁻³``;
+    ``y_range`` is then (lo, hi, decades per tick), whole decades around the data without it.
     """
 
     def __init__(self, series: Sequence[tuple[str, Sequence[float], Sequence[float]]], *, x_label: str,
@@ -83,7 +105,8 @@ class LineChart(VGroup):
                  x_range: tuple[float, float, float] | None = None, y_range: tuple[float, float, float] | None = None,
                  y_zero: bool = True, colors: Sequence[str] | None = None, markers: bool = False,
                  legend: bool | None = None, source: str | None = None, tick_size: float = SIZES.SMALL,
-                 label_size: float = SIZES.LABEL, source_size: float = SIZES.SMALL, stroke_width: float = 4):
+                 label_size: float = SIZES.LABEL, source_size: float = SIZES.SMALL, stroke_width: float = 4,
+                 y_log: bool = False):
         super().__init__()
         if not series:
             raise ValueError("a line chart needs at least one series")
@@ -92,6 +115,8 @@ class LineChart(VGroup):
                 raise ValueError(f"series {name!r} has {len(xs)} x and {len(ys)} y values")
             if not all(math.isfinite(float(v)) for v in (*xs, *ys)):
                 raise ValueError(f"series {name!r} has non-finite values")
+            if y_log and min(float(v) for v in ys) <= 0:
+                raise ValueError(f"series {name!r} has values <= 0 on a log axis")
         self.names = [s[0] for s in series]
         self.colors = list(colors or COLORS.HEADS)
         if len(self.colors) < len(series):
@@ -100,15 +125,16 @@ class LineChart(VGroup):
         all_x = [float(v) for s in series for v in s[1]]
         all_y = [float(v) for s in series for v in s[2]]
         self.x_lo, self.x_hi, x_ticks = _axis(all_x, x_range, zero=False)
-        self.y_lo, self.y_hi, y_ticks = _axis(all_y, y_range, zero=y_zero)
+        self.y_log = y_log
+        self.y_lo, self.y_hi, y_ticks = _log_axis(all_y, y_range) if y_log else _axis(all_y, y_range, zero=y_zero)
         x_step = x_range[2] if x_range else (x_ticks[1] - x_ticks[0] if len(x_ticks) > 1 else 1.0)
         y_step = y_range[2] if y_range else (y_ticks[1] - y_ticks[0] if len(y_ticks) > 1 else 1.0)
 
         self.axes = VGroup(Line(ORIGIN, [width, 0, 0]), Line(ORIGIN, [0, height, 0])).set_stroke(COLORS.GRID, 2)
         self.gridlines = VGroup(*(Line(self._xy(self.x_lo, t), self._xy(self.x_hi, t)).set_stroke(
             COLORS.GRID, 1, opacity=0.5) for t in y_ticks if t > self.y_lo))
-        self.y_ticks = VGroup(*(label(_tick_text(t, y_step), size=tick_size, color=COLORS.MUTED, mono=True)
-                                for t in y_ticks))
+        self.y_ticks = VGroup(*(label(power_of_ten(round(math.log10(t))) if y_log else _tick_text(t, y_step),
+                                      size=tick_size, color=COLORS.MUTED, mono=True) for t in y_ticks))
         for t, lab in zip(y_ticks, self.y_ticks):
             lab.next_to(self._xy(self.x_lo, t), LEFT, buff=BUFF.SMALL)
         self.x_ticks = VGroup(*(label(_tick_text(t, x_step), size=tick_size, color=COLORS.MUTED, mono=True)
@@ -155,7 +181,11 @@ class LineChart(VGroup):
     def _xy(self, x: float, y: float) -> np.ndarray:
         """Chart-local coordinates (origin = the axes' corner, before any move)."""
         fx = (x - self.x_lo) / (self.x_hi - self.x_lo) * self.width_units
-        fy = (y - self.y_lo) / (self.y_hi - self.y_lo) * self.height_units
+        if self.y_log:
+            lo, hi = math.log10(self.y_lo), math.log10(self.y_hi)
+            fy = (math.log10(y) - lo) / (hi - lo) * self.height_units
+        else:
+            fy = (y - self.y_lo) / (self.y_hi - self.y_lo) * self.height_units
         return np.array([fx, fy, 0.0])
 
     @property

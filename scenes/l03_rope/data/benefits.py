@@ -21,6 +21,8 @@ LABELS: dict[str, str] = {"rope": "RoPE", "rope_pi": "RoPE + PI", "rope_yarn": "
                           "alibi": "ALiBi", "sinusoidal": "sinusoidal", "learned": "learned absolute"}
 PLAN_SCHEMES: tuple[str, ...] = ("rope", "rope_pi", "rope_yarn", "nope", "alibi")
 """The five the plan names for the lab panel (the file also holds sinusoidal and learned)."""
+LOSS_FROM = 16
+"""The first scored position of the in-length mean loss (the first repeats of the filler come later)."""
 TABLE_N = 8
 TABLE_SEED = 36
 T5_BUCKETS = 32
@@ -111,7 +113,7 @@ class SchemeResult:
     accuracy_by_length: Vec            # at 1×, 2×, 4× the training length
     multi_accuracy_by_length: Vec      # 8 needles, 4 questions
     loss_by_position: tuple[float | None, ...]   # filler loss at positions 0 … 255 (None: not scored)
-    mean_loss_inside: float            # positions 16 … 63 (inside the training length)
+    mean_loss_inside: float            # positions LOSS_FROM … 63 (inside the training length)
     mean_loss_beyond: float            # positions 64 … 252
     n_params: int
 
@@ -124,6 +126,10 @@ class LabResults:
     schemes: tuple[SchemeResult, ...]
     plan_schemes: tuple[str, ...]
     n_params: int
+    longest_factor: float              # the longest needle length / the training length (4)
+    loss_length: int                   # length of the loss-by-position sequences (256)
+    loss_factor: float                 # PI's and YaRN's factor there: loss_length / train_length (4)
+    inside_from: int                   # the in-length mean loss covers positions inside_from … train_length − 1
     caption: str
     source: str
 
@@ -147,9 +153,11 @@ def lab_results() -> LabResults:
         out.append(SchemeResult(s, LABELS[s], tuple(tuple(row) for row in v["accuracy"]),
                                 tuple(v["accuracy_by_length"]),
                                 tuple(m["multi_needle"]["schemes"][s]["accuracy_by_length"]), tuple(lp),
-                                _mean(lp[16:train]), _mean(lp[train:]), m["train"][model]["n_params"]))
+                                _mean(lp[LOSS_FROM:train]), _mean(lp[train:]), m["train"][model]["n_params"]))
+    loss_length = r["config"]["eval"]["loss_length"]
     return LabResults(train, tuple(m["lengths"]), tuple(m["depths"]), tuple(out), PLAN_SCHEMES,
-                      m["train"]["rope"]["n_params"],
+                      m["train"]["rope"]["n_params"], m["lengths"][-1] / train, loss_length, loss_length / train,
+                      LOSS_FROM,
                       f"own tiny models (2 layers, d_model 64, {m['train']['rope']['n_params']:,} parameters), "
                       f"trained at {train} tokens; PI and YaRN: the RoPE model with factor length/{train}, "
                       "no fine-tuning", lab_source(r))

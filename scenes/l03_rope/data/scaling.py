@@ -223,6 +223,8 @@ class Pitfalls:
     dropped_ratio: float                  # 1/1.6314: logits too small by the factor squared
     yarn_bands_original: tuple[tuple[int, int], ...]   # with original_max_position_embeddings = 4096
     yarn_bands_max: tuple[tuple[int, int], ...]        # the wrong one: max_position_embeddings = 65,536
+    original_length: int                  # original_max_position_embeddings (4096)
+    wrong_length: int                     # max_position_embeddings = original × factor (65,536), passed by mistake
     max_theta_change_wrong_length: float  # max relative change of θ' between the two
     factor_one_max_difference: tuple[tuple[str, float], ...]   # per kind: max |θ'(s = 1) − θ|: 0
     dynamic_cached_key_error: float       # dynamic NTK: a key cached at length 4096 vs re-rotated at 16,384
@@ -251,7 +253,8 @@ def pitfalls() -> Pitfalls:
     cached = dyn(key, pos, max_position=TRAIN_LENGTH)
     later = dyn(key, pos, max_position=4 * TRAIN_LENGTH)
     return Pitfalls(YARN_FACTOR, with_f, without, without / with_f, _bands(plain / inv, YARN_FACTOR),
-                    _bands(plain / inv_wrong, YARN_FACTOR), float(((inv_wrong - inv) / inv).abs().max()),
+                    _bands(plain / inv_wrong, YARN_FACTOR), TRAIN_LENGTH, wrong_L,
+                    float(((inv_wrong - inv) / inv).abs().max()),
                     tuple(ones), float((cached - later).abs().max()),
                     ("vllm-project/vllm#46280", "ml-explore/mlx-lm#1507"))
 

@@ -7,7 +7,7 @@ import pytest
 from scenes.l03_rope import data as d
 from scenes.l03_rope.data import benefits as bn
 
-from ._helpers import raw_result
+from ._helpers import assert_one_topic_section, assert_scene_constructs, raw_result
 
 RAW = raw_result("needle_haystack")
 
@@ -57,6 +57,13 @@ def test_lab_results_are_the_file():
     assert by["rope"].accuracy_by_length[-1] < 0.8 < 0.99 < by["rope_pi"].accuracy_by_length[-1]
     assert by["rope_yarn"].accuracy_by_length[-1] > 0.99
     assert lab.n_params == 111_168 and "own tiny models" in lab.caption and "needle_haystack" in lab.source
+    # the factors the scene names: needles at 4× the training length; PI/YaRN factor 256/64 in the loss run
+    assert lab.longest_factor == m["lengths"][-1] / m["train_length"] == 4.0
+    assert lab.loss_length == RAW["config"]["eval"]["loss_length"] == 256 and lab.loss_factor == 4.0
+    assert lab.inside_from == 16 and len(by["rope"].loss_by_position) == lab.loss_length
+    # PI without fine-tuning: high loss inside the training length (every angle ÷ 4), low beyond
+    assert by["rope_pi"].mean_loss_inside > 10 * by["rope"].mean_loss_inside
+    assert by["rope_pi"].mean_loss_beyond < by["rope"].mean_loss_beyond
 
 
 def test_cited_alibi():
@@ -68,3 +75,11 @@ def test_cited_alibi():
 
 def test_module_constants():
     assert bn.PLAN_SCHEMES == ("rope", "rope_pi", "rope_yarn", "nope", "alibi")
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeBenefits")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_benefits.py", "L03.4")

@@ -11,7 +11,7 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import rope as eqr
 from scenes.l03_rope import data as d
 
-from ._helpers import with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, with_clauses
 
 D, BASE = 128, 10_000.0
 
@@ -122,6 +122,7 @@ def test_pitfalls():
     keep = [i for i, (a, b) in enumerate(zip(_plain(), y_wrong)) if abs(a / b - 1) < 1e-12]
     assert p.yarn_bands_max[0] == (keep[0], keep[-1]) and p.yarn_bands_max != p.yarn_bands_original
     assert p.max_theta_change_wrong_length > 1
+    assert (p.original_length, p.wrong_length) == (4096, 65_536)   # the two lengths the scene names
     assert dict(p.factor_one_max_difference).keys() == {"linear", "ntk", "dynamic_ntk", "yarn", "llama3"}
     assert all(v < 1e-15 for _, v in p.factor_one_max_difference)
     assert p.dynamic_cached_key_error > 0.1     # a key rotated at one base is stale once the base grows
@@ -157,3 +158,11 @@ def test_wrong_formulas_fail_their_claims():
     pi, pos = EQUATIONS["rope_pi"].clauses
     with pytest.raises(EquationError):
         with_clauses("rope_pi", Clause(pi.lhs, eqr.Theta_i[eqr.i_idx] * eqr.s), pos).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("RopeScalingScene")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l03_scaling.py", "L03.5")
