@@ -166,6 +166,9 @@ _SPELLED = [
     "API",
     "PE",
     "IO",
+    "PI",  # position interpolation (the Greek letter is "π")
+    "NTK",
+    "MLX",
 ]
 # Acronyms with a word or a custom spoken form (case-sensitive unless the key is lower-case).
 _WORDS = {
@@ -194,6 +197,10 @@ _WORDS = {
     "BLEU": "blue",  # the translation score, said as the colour
     "PyTorch": "pie torch",  # heard as "high torches"
     "all-reduce": "all reduce",  # the hyphen made it "r duce"
+    "vLLM": "v L L M",
+    "RoFormer": "Ro former",
+    "GPT-NeoX": "G P T Neo X",
+    "torchtitan": "torch titan",
     "tanh": "tan h",  # espeak says "tan"
     "NaN": "nan",  # espeak says "nah N", heard as "not N"
 }
