@@ -414,7 +414,7 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l02_multihead/l02_parallel.py", "ParallelHeads", sections=(section("L02.7"),)),
             SceneSpec("scenes/l02_multihead/l02_recap.py", "Recap", sections=("Recap", "References")),
         ),
-        thumbnail=("Specialisation", 80.0),  # two trained heads' maps: the previous-token diagonal, the induction stripe
+        thumbnail=("Specialisation", 80.0),  # two trained heads' maps: previous-token diagonal, induction stripe
         ready=True,
     ),
     Lecture(

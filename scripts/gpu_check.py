@@ -16,8 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import torch
 
-from attn_ref.bench.provenance import provenance  # noqa: E402
-from attn_ref.kernels import triton_flash_attention  # noqa: E402
+from attn_ref.bench.provenance import provenance
+from attn_ref.kernels import triton_flash_attention
 
 SCHEMA = "attn_ref.kernel_check/1"
 

@@ -197,8 +197,9 @@ class ParameterMatrices(LectureScene):
             self.play(FadeIn(who[1]), FadeIn(lines[1]), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "And PyTorch's own multi-head attention module packs all three projections into one input projection "
-                "weight, with three times d model rows and d model columns: queries first, then keys, then values. Loaded with our "
+                "And PyTorch's own multi-head attention module packs all three projections into one input "
+                "projection weight, with three times d model rows and d model columns: queries first, then keys, then "
+                "values. Loaded with our "
                 f"weights, it matches ours to {spoken(c.torch_vs_ours_max_diff, sci=2)}.") as t:
             self.play(FadeIn(packed), FadeIn(notes[0]),
                       run_time=0.2 * t.duration)
