@@ -92,11 +92,14 @@ def run_in_process(sources: list[str]) -> str:
 
 
 def mismatches(got, want, where: str) -> list[str]:
-    """Where a printed value differs from the builder's (lists and tuples alike; NaN equals NaN)."""
+    """Where a printed value differs from the builder's (lists and tuples alike; NaN equals NaN; None (JSON
+    null) equals only None)."""
     if isinstance(want, (tuple, list)):
         if not isinstance(got, list) or len(got) != len(want):
             return [f"{where}: notebook {str(got)[:80]} vs builder {str(want)[:80]}"]
         return [m for k, (g, w) in enumerate(zip(got, want)) for m in mismatches(g, w, f"{where}[{k}]")]
+    if want is None or got is None:  # a value the builder leaves out (an unscored position, a scheme not run)
+        return [] if got is None and want is None else [f"{where}: notebook {got!r} vs builder {want!r}"]
     if isinstance(want, (bool, str)) or isinstance(got, (bool, str)):
         return [] if type(got) is type(want) and got == want else [f"{where}: notebook {got!r} vs builder {want!r}"]
     if isinstance(want, int) and not isinstance(got, int):
@@ -297,3 +300,5 @@ def test_mismatches_compares_as_documented():
     assert mismatches([[1.0 + 1e-12, float("-inf")]], ((1.0, float("-inf")),), "x") == []
     assert mismatches(9.8e-12, 9.9e-12, "x") and not mismatches(9.8e-12, 9.8e-12 * (1 + 1e-12), "x")
     assert mismatches(True, 1, "x") and mismatches("0.030", "0.03", "x") and mismatches(3.0, 3, "x")
+    assert mismatches([None, 1.0], (None, 1.0), "x") == []
+    assert mismatches(None, 0.0, "x") == ["x: notebook None vs builder 0.0"] and mismatches(0.0, None, "x")
