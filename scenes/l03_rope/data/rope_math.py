@@ -109,7 +109,7 @@ def planes() -> Planes:
         return tuple(math.fmod(p * float(inv[i]), 2 * math.pi) for i in DIAL_PLANES)
 
     return Planes(HEAD_DIM, BASE, to_tuple(inv), to_tuple(lam), float(lam[0]), float(lam[-1]), float(inv[-1]),
-                  "paper: θ_i = b^(−2(i−1)/d), i = 1 … d/2; code: inv_freq[i] = b^(−2i/d), i = 0 … d/2 − 1",
+                  "paper: planes i = 1 … d/2, exponent with (i−1); code: inv_freq index i = 0 … d/2 − 1",
                   DIAL_POSITIONS, tuple(at(p) for p in DIAL_POSITIONS), DIAL_PLANES, DIAL_GAP,
                   tuple(at(p + DIAL_GAP) for p in DIAL_POSITIONS), SU.short(venue=False))
 
