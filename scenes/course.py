@@ -453,6 +453,17 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         tags=(*_COMMON_TAGS, "long context", "context length", "needle in a haystack", "quadratic attention"),
         target_minutes=20,
+        scenes=(
+            SceneSpec("scenes/l04_context/l04_quadratic.py", "QuadraticScaling", sections=(section("L04.1"),)),
+            SceneSpec("scenes/l04_context/l04_bounds.py", "MemoryComputeBounds", sections=(section("L04.2"),)),
+            SceneSpec("scenes/l04_context/l04_needle.py", "NeedleHaystack", sections=(section("L04.3"),)),
+            SceneSpec("scenes/l04_context/l04_metrics.py", "LongContextMetrics", sections=(section("L04.4"),)),
+            SceneSpec("scenes/l04_context/l04_timeline.py", "ContextTimeline", sections=(section("L04.5"),)),
+            SceneSpec("scenes/l04_context/l04_approaches.py", "CurrentApproaches", sections=(section("L04.6"),)),
+            SceneSpec("scenes/l04_context/l04_implications.py", "RealWorldImplications",
+                      sections=(section("L04.7"),)),
+            SceneSpec("scenes/l04_context/l04_recap.py", "Recap", sections=("Recap", "References")),
+        ),
     ),
     Lecture(
         id="05", slug="kv-cache", title="KV Cache",

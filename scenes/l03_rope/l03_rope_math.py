@@ -114,13 +114,14 @@ class RopeMath(LectureScene):
         return label(f"q · k = {shown(self.s.dots[k], 3)}", size=SIZES.HEADING, color=COLORS.SCORE)
 
     def _readout(self, k: int):
-        """Cross-fade the four readouts to shift k's (the dot product's text is the same each time)."""
-        new = [self._shift_text(k), self._positions_text(k), self._angle_text(k), self._dot_text(k)]
+        """Swap the readouts to shift k's at once, like a counter: a cross-fade of two numbers reads as neither.
+        The dot product's text is the same at every shift, so it stays."""
+        new = [self._shift_text(k), self._positions_text(k), self._angle_text(k)]
         for old, n in zip(self.readouts, new):
             n.move_to(old, aligned_edge=LEFT)
-        anims = [a for old, n in zip(self.readouts, new) for a in (FadeOut(old), FadeIn(n))]
-        self.readouts = new
-        return anims
+            self.remove(old)
+            self.add(n)
+        self.readouts[:3] = new
 
     def shifting(self):
         s, dial = self.s, self.dial
@@ -134,7 +135,8 @@ class RopeMath(LectureScene):
             steps = len(s.shifts) - 1
             for k in range(1, len(s.shifts)):
                 delta = math.fmod((s.shifts[k] - s.shifts[k - 1]) * s.theta, 2 * math.pi)
-                self.play(dial.turn(delta), *self._readout(k), run_time=0.55 * t.duration / steps)
+                self._readout(k)
+                self.play(dial.turn(delta), run_time=0.55 * t.duration / steps)
                 self.play(Indicate(self.readouts[3], color=COLORS.SCORE, scale_factor=1.1),
                           run_time=0.1 * t.duration / steps)
             self.wait_for(t)
@@ -215,7 +217,9 @@ class RopeMath(LectureScene):
                 deltas = [math.fmod(b - a, 2 * math.pi) % (2 * math.pi)
                           for a, b in zip(p.dial_angles[k - 1], p.dial_angles[k])]
                 new = self._plane_positions(p, k, row)
-                self.play(row.turn(deltas), FadeOut(readout), FadeIn(new), run_time=0.6 * t.duration / last)
+                self.remove(readout)  # swapped at once, like a counter: a cross-fade of two numbers reads as neither
+                self.add(new)
+                self.play(row.turn(deltas), run_time=0.6 * t.duration / last)
                 readout = new
             self.play(Indicate(row.dials[0].caption), Indicate(row.dials[-1].caption), run_time=0.1 * t.duration)
             self.wait_for(t)

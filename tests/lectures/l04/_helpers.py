@@ -40,3 +40,21 @@ def with_clauses(name: str, *clauses):
     """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
     eq = EQUATIONS[name]
     return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
+
+
+PKG = ROOT / "scenes" / "l04_context"
+
+
+def assert_scene_constructs(cls: str) -> None:
+    """The scene runs its construct() end to end (silent voice, no video) with no layout finding (one dry
+    run per scene and test session, shared with the ready-lecture layout test)."""
+    from scene_checks import lecture_check
+    problems = lecture_check("04")
+    assert cls in problems, f"{cls} is not a scene of Lecture 4 in the manifest"
+    assert not problems[cls], problems[cls]
+
+
+def assert_one_topic_section(file: str, topic: str) -> None:
+    """The scene file opens exactly one section, named as the course manifest names the topic."""
+    from scene_checks import topic_section_problem
+    assert topic_section_problem(PKG / file, topic) is None
