@@ -438,6 +438,8 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l03_rope/l03_scaling.py", "RopeScalingScene", sections=(section("L03.5"),)),
             SceneSpec("scenes/l03_rope/l03_recap.py", "Recap", sections=("Recap", "References")),
         ),
+        thumbnail=("RopeMath", 145.0),  # five planes' dials at their own speeds, the two hands' gap kept in each
+        ready=True,
     ),
     Lecture(
         id="04", slug="context-length-challenge", title="The Context Length Challenge",
