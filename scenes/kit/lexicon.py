@@ -217,6 +217,8 @@ _RESPELLED = {
     "Olsson": "Olson",  # heard as "Austin"
     "Voita": "Voyta",  # VOY-ta; heard as "boya"
     "Michel": "Meeshell",  # mee-SHELL (Paul Michel); heard as "amitual"
+    "Haviv": "Hahveev",  # hah-VEEV (Adi Haviv); espeak says "HAV-ive", heard as "have I have been"
+    "Kazemnejad": "Kahzem-nejahd",  # kah-zem-ne-JAHD; espeak says "KAYZ-mni-jad", heard as "encased minjad"
 }
 _FLOPS_PREFIX = {"": "", "K": "kilo", "M": "mega", "G": "giga", "T": "tera", "P": "peta", "E": "exa"}
 _COUNT_SUFFIX = {"k": "thousand", "K": "thousand", "M": "million", "B": "billion", "T": "trillion"}

@@ -96,6 +96,7 @@ CASES = [
     ("Vaswani and colleagues", "Vahs-wahnee and colleagues"),
     ("Bahdanau, Cho and Bengio", "Bahdanau, Cho and Benjio"),
     ("Olsson et al. and Voita and Michel", "Olson et al. and Voyta and Meeshell"),
+    ("studies by Haviv and Kazemnejad", "studies by Hahveev and Kahzem-nejahd"),
     ("0.9 BLEU worse", "zero point nine blue worse"),
     ("PyTorch's Linear layer", "pie torch's Linear layer"),
     ("one all-reduce adds them", "one all reduce adds them"),
