@@ -25,6 +25,7 @@ def _mean(xs):
 def test_loss_by_position_is_the_file():
     lb = d.loss_by_position()
     assert (lb.train_length, lb.loss_length, lb.n_documents) == (64, 256, 64)
+    assert lb.scored_from == 16 and lb.lengths == tuple(RAW["metrics"]["lengths"]) == (64, 128, 256)
     for s in lb.schemes:
         raw = RAW["metrics"]["schemes"][s.scheme]
         lp = raw["loss_by_position"]
