@@ -12,8 +12,7 @@ Numbers: ``data.loss_by_position()``, ``flat_perplexity()``, ``effective_length(
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, CurvedArrow, DashedLine, FadeIn, FadeOut, LaggedStart,
-                   Transform, VGroup)
+from manim import DOWN, LEFT, RIGHT, UP, Create, CurvedArrow, DashedLine, FadeIn, FadeOut, LaggedStart, VGroup
 
 from scenes.kit.equations import equation
 from scenes.kit.format import shown, spoken, subscript
@@ -28,9 +27,9 @@ from scenes.l04_context import data
 
 QUALITY, SYSTEMS = COLORS.WEIGHT, COLORS.K
 CARD_W = 6.5                      # each family card in the overview
-EQ_Y, EQ_H = 2.35, 1.1            # the perplexity formula under the heading
-CHART_W, CHART_H = 6.4, 2.6
-CHART_X, CHART_TOP = -2.35, 1.55  # the loss chart (cards go to its right in the pitfall)
+EQ_Y, EQ_H = 2.45, 0.95           # the perplexity formula under the heading
+CHART_W, CHART_H = 6.0, 2.7
+CHART_X, CHART_TOP = -2.6, 1.4   # the loss chart (cards go to its right in the pitfall)
 SIDE_W = 5.1                      # the right-hand column of cards, flush with the safe area
 TABLE_Y = 0.75
 EXAMPLE_Y = -2.35                 # the reading under the systems table
@@ -90,14 +89,16 @@ class LongContextMetrics(LectureScene):
             [("plain RoPE, our tiny model", [p for p, _ in pts], [v for _, v in pts])],
             x_label="position t", y_label="loss (nats)", width=CHART_W, height=CHART_H,
             x_range=(0, lb.loss_length, lb.train_length), y_log=True, colors=[RoPE], stroke_width=3,
-            legend=False, source=lb.source)
+            legend=False)
         chart.move_to([CHART_X, CHART_TOP - chart.height / 2, 0])
-        name = label("plain RoPE, our tiny model", size=SIZES.LABEL, color=RoPE)
-        name.move_to(chart.point(chart.x_hi, 1.0), aligned_edge=RIGHT)
+        src = self.src = source_lines(lb.source, SAFE.width)
+        src.move_to([SAFE.left + src.width / 2, SAFE.bottom + src.height / 2, 0])
+        name = label("RoPE, our tiny model", size=SIZES.LABEL, color=RoPE)
+        name.move_to(chart.point(chart.x_hi, 3.0), aligned_edge=RIGHT)   # top right, above the curve there
         chart.add(name)
         mark = self.mark = chart.mark_x(lb.train_length, color=COLORS.MUTED)
-        mark.add(label("training length", size=SIZES.LABEL, color=COLORS.MUTED).next_to(
-            chart.point(lb.train_length, chart.y_hi), RIGHT + DOWN, buff=BUFF.SMALL))
+        mark.add(label("training length", size=SIZES.LABEL, color=COLORS.MUTED).next_to(mark[0], UP,
+                                                                                        buff=BUFF.TIGHT))
         with self.narrate("Start with quality. Perplexity is the exponential of the average negative "
                           "log-likelihood per token. Split that average by position instead, and you get the loss "
                           "at each position t, averaged over documents.") as t:
@@ -107,7 +108,7 @@ class LongContextMetrics(LectureScene):
                           f"{spoken(lb.train_length, 0)} tokens and read {spoken(lb.loss_length, 0)} tokens at a "
                           f"time, in one forward pass, with no sliding window, averaged over "
                           f"{spoken(lb.n_documents, 0)} documents.") as t:
-            self.play(FadeIn(chart.frame_parts()), FadeIn(mark), run_time=0.3 * t.duration)
+            self.play(FadeIn(chart.frame_parts()), FadeIn(mark), FadeIn(src), run_time=0.3 * t.duration)
             self.play(chart.create_series(0), FadeIn(name), run_time=0.6 * t.duration)
         self.wait_for(t)
 
@@ -124,8 +125,9 @@ class LongContextMetrics(LectureScene):
                                              (f"at {shown(at4, 0)}", shown(f.accuracy_4x, 3))],
                          color=COLORS.ACCENT, width=SIDE_W)
         side = VGroup(ppl, acc).arrange(DOWN, buff=BUFF.MEDIUM)
-        fit_within(side, SIDE_W, SAFE.height - 1.2)
-        side.move_to([SAFE.right - side.width / 2, -0.35, 0])
+        top, bottom = SAFE.top - 0.75, self.src.get_top()[1] + BUFF.MEDIUM      # below the heading, above the source
+        fit_within(side, SIDE_W, top - bottom)
+        side.move_to([SAFE.right - side.width / 2, (top + bottom) / 2, 0])
         with self.narrate(f"Now the pitfall. Inside the training length, this model's perplexity is "
                           f"{spoken(f.ppl_inside, 3)}. At twice the training length it is {spoken(f.ppl_2x, 3)}: "
                           f"up by only {spoken(100 * f.ppl_change, 2)} percent.") as t:
@@ -143,7 +145,7 @@ class LongContextMetrics(LectureScene):
                           "window, so long-range failure stays invisible.") as t:
             self.play(box.animate.move_to(acc.highlight_row(2)), run_time=0.2 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(chart, self.mark, side, box, self.title)), run_time=0.6)
+        self.play(FadeOut(VGroup(chart, self.mark, self.src, side, box, self.title)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ RULER, cited
     def effective_step(self):
@@ -187,30 +189,36 @@ class LongContextMetrics(LectureScene):
             fit_within(text, SAFE.width, None)
             return text.move_to([0, EXAMPLE_Y, 0])
 
-        ex = reading(0)
+        ex = [reading(0)]
+
+        def show(k):
+            new = reading(k)
+            out = (FadeOut(ex[0], shift=UP * 0.15), FadeIn(new, shift=UP * 0.15))
+            ex[0] = new
+            return out
         box = table.highlight_row(0, color=SYSTEMS)
         with self.narrate("Now the systems family. Time to first token is the latency of prefill, the whole "
                           "prompt at once; our prefill suite times its attention part.") as t:
             self.play(FadeIn(title), FadeIn(table.header), Create(table.rule), run_time=0.15 * t.duration)
             self.play(LaggedStart(*(FadeIn(r, shift=RIGHT * 0.2) for r in table.rows), lag_ratio=0.3),
                       run_time=0.35 * t.duration)
-            self.play(Create(box), FadeIn(ex), FadeIn(src), run_time=0.2 * t.duration)
+            self.play(Create(box), FadeIn(ex[0]), FadeIn(src), run_time=0.2 * t.duration)
         with self.narrate("Time per output token is one decode step over the cache.") as t:
-            self.play(box.animate.move_to(table.highlight_row(1)), Transform(ex, reading(1)),
+            self.play(box.animate.move_to(table.highlight_row(1)), *show(1),
                       run_time=0.3 * t.duration)
         with self.narrate("Throughput is the tokens per second over the whole batch: the same decode suite "
                           "measures both.") as t:
-            self.play(box.animate.move_to(table.highlight_row(2)), Transform(ex, reading(2)),
+            self.play(box.animate.move_to(table.highlight_row(2)), *show(2),
                       run_time=0.3 * t.duration)
         with self.narrate("The cache's bytes per token, and the largest batch that fits at a given context, are "
                           "arithmetic on the model's shape and the memory left after its weights.") as t:
-            self.play(box.animate.move_to(table.highlight_row(3)), Transform(ex, reading(3)),
+            self.play(box.animate.move_to(table.highlight_row(3)), *show(3),
                       run_time=0.25 * t.duration)
             self.wait(0.2 * t.duration)
-            self.play(box.animate.move_to(table.highlight_row(4)), Transform(ex, reading(4)),
+            self.play(box.animate.move_to(table.highlight_row(4)), *show(4),
                       run_time=0.25 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, table, box, ex, src)), run_time=0.6)
+        self.play(FadeOut(VGroup(title, table, box, ex[0], src)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ averaging
     def averaging_step(self):
@@ -222,7 +230,7 @@ class LongContextMetrics(LectureScene):
         fit_within(bars, SAFE.width - 1.0, None)
         bars.move_to([0, 0.55, 0])
         means, start = VGroup(), 0
-        for w, m, c in zip(a.windows, a.window_means, WINDOW_COLORS):
+        for w, m in zip(a.windows, a.window_means):
             lo, hi = bars.bars[start].get_left()[0], bars.bars[start + w - 1].get_right()[0]
             means.add(DashedLine([lo, bars.level(m), 0], [hi, bars.level(m), 0], dash_length=0.1)
                       .set_stroke(COLORS.TEXT, 4))

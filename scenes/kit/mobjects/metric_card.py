@@ -37,7 +37,8 @@ class MetricCard(VGroup):
 
     Parts: ``.frame``, ``.title``, ``.rows`` (``rows[i]`` = VGroup(name, value) or VGroup(name)), ``.names``,
     ``.values`` (only the rows that have one), ``.rule`` and ``.note`` (empty without a note), ``.tag`` and
-    ``.citation`` (empty unless cited). ``highlight_row(i)`` returns a frame around row ``i`` (not added).
+    ``.citation`` (empty unless cited; its string is ``.citation_text``). ``highlight_row(i)`` returns a frame
+    around row ``i`` (not added).
     """
 
     def __init__(self, title: str, rows: Sequence[str | tuple[str, str | None]], *, color: str = COLORS.ACCENT,
@@ -68,7 +69,7 @@ class MetricCard(VGroup):
         if note:
             self.note = label(note, size=font_size, color=note_color or color)
             inner = max(inner, self.note.width)
-        self.tag, self.citation = VGroup(), VGroup()
+        self.tag, self.citation, self.citation_text = VGroup(), VGroup(), ""
         if self.cited:
             self.tag = label(tag, size=SIZES.SMALL, color=COLORS.MUTED)
         if width is not None:
@@ -78,7 +79,8 @@ class MetricCard(VGroup):
         for v in self.values:
             v.set_x(inner, direction=RIGHT)
         if self.cited:
-            text = citation.short(venue=False) if isinstance(citation, Reference) else str(citation)
+            text = self.citation_text = citation.short(venue=False) if isinstance(citation, Reference) \
+                else str(citation)
             self.citation = paragraph(wrap(text, inner, SIZES.SMALL), size=SIZES.SMALL, color=COLORS.MUTED)
             fit_within(self.citation, inner, None)
         self.inner_width = inner

@@ -12,7 +12,8 @@ from scenes.kit.equations import context as eqc
 from scenes.l04_context import data as d
 from scenes.l04_context.data import metrics as mt
 
-from ._helpers import KV_PER_TOKEN, N_PARAMS, raw_bench, raw_result, with_clauses
+from ._helpers import (KV_PER_TOKEN, N_PARAMS, assert_one_topic_section, assert_scene_constructs, raw_bench,
+                       raw_result, with_clauses)
 
 RAW = raw_result()
 
@@ -107,3 +108,11 @@ def test_perplexity_equation_fails_when_wrong():
         with_clauses("perplexity", Clause(ppl.lhs, eqc.sp.exp(s / eqc.T)), per_pos).check()
     with pytest.raises(EquationError):                                        # sum, not mean, over documents
         with_clauses("perplexity", ppl, Clause(per_pos.lhs, per_pos.rhs * eqc.D_docs)).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("LongContextMetrics")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l04_metrics.py", "L04.4")
