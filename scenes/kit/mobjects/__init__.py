@@ -14,6 +14,7 @@ from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .line_chart import LineChart
 from .matrices import MatrixGrid, VectorColumn
+from .metric_card import MetricCard
 from .pairings import ChannelRow
 from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
@@ -41,6 +42,7 @@ __all__ = [
     "LineChart",
     "MaskOverlay",
     "MatrixGrid",
+    "MetricCard",
     "RecapCard",
     "ReferencesCard",
     "RotationDial",

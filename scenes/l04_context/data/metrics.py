@@ -50,6 +50,8 @@ class LossByPosition:
     schemes: tuple[SchemeLoss, ...]
     what: str
     source: str
+    scored_from: int = SCORED_FROM                # first position in the means
+    lengths: tuple[int, ...] = ()                 # the lengths of accuracy_by_length (64, 128, 256)
 
 
 @builder("L04.4")
@@ -67,7 +69,7 @@ def loss_by_position() -> LossByPosition:
         out.append(SchemeLoss(s, lp, a, b, c, math.exp(a), math.exp(b), math.exp(c), tuple(v["accuracy_by_length"])))
     return LossByPosition(train, e["loss_length"], e["n_loss"], tuple(out),
                           "ℓ(t) = mean over documents of −log p(x_t | x_<t) on filler → filler tokens; one forward of "
-                          "the whole sequence, no sliding window", lab_source(r))
+                          "the whole sequence, no sliding window", lab_source(r), SCORED_FROM, tuple(m["lengths"]))
 
 
 @dataclass(frozen=True)

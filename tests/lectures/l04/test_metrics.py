@@ -12,7 +12,8 @@ from scenes.kit.equations import context as eqc
 from scenes.l04_context import data as d
 from scenes.l04_context.data import metrics as mt
 
-from ._helpers import KV_PER_TOKEN, N_PARAMS, raw_bench, raw_result, with_clauses
+from ._helpers import (KV_PER_TOKEN, N_PARAMS, assert_one_topic_section, assert_scene_constructs, raw_bench,
+                       raw_result, with_clauses)
 
 RAW = raw_result()
 
@@ -25,6 +26,7 @@ def _mean(xs):
 def test_loss_by_position_is_the_file():
     lb = d.loss_by_position()
     assert (lb.train_length, lb.loss_length, lb.n_documents) == (64, 256, 64)
+    assert lb.scored_from == 16 and lb.lengths == tuple(RAW["metrics"]["lengths"]) == (64, 128, 256)
     for s in lb.schemes:
         raw = RAW["metrics"]["schemes"][s.scheme]
         lp = raw["loss_by_position"]
@@ -106,3 +108,11 @@ def test_perplexity_equation_fails_when_wrong():
         with_clauses("perplexity", Clause(ppl.lhs, eqc.sp.exp(s / eqc.T)), per_pos).check()
     with pytest.raises(EquationError):                                        # sum, not mean, over documents
         with_clauses("perplexity", ppl, Clause(per_pos.lhs, per_pos.rhs * eqc.D_docs)).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("LongContextMetrics")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l04_metrics.py", "L04.4")
