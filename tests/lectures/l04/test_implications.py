@@ -25,6 +25,7 @@ def test_memory_fill_by_hand():
     assert mha.budget_tokens == 126_882 and mha.requests_4k == 30 and not mha.fits_one_128k and not mha.hypothetical
     assert gqa.budget_tokens == pytest.approx(4 * mha.budget_tokens, abs=4) and gqa.hypothetical
     assert mla.kv_bytes_per_token == 36_864 and mla.fits_one_128k
+    assert (m.request_tokens, m.long_request_tokens) == (4096, 131072)
 
 
 def test_preset_caches_closed_form():
