@@ -34,7 +34,7 @@ def test_overflow_raises_a_clear_error_and_ghost_shows_it():
     long = mha.kv_bytes_per_token * m.long_request_tokens
     bar = CapacityBar(m.memory_bytes, width=10.0)
     bar.segment("weights", m.weights_bytes, COLORS.WEIGHT)
-    with pytest.raises(ValueError, match="'one 128K request' needs .* does not fit"):
+    with pytest.raises(ValueError, match=r"'one 128K request' needs .* does not fit"):
         bar.segment("one 128K request", long, COLORS.K)
     assert len(bar.segments) == 1 and bar.used == m.weights_bytes         # the failed segment left no trace
     ghost = bar.ghost(long, "one 128K request")

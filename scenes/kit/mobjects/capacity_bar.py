@@ -126,16 +126,16 @@ class CapacityBar(VGroup):
             anims.append(FadeIn(lab))
         return AnimationGroup(*anims, lag_ratio=0.6)
 
-    def ghost(self, nbytes: float, text: str | None = None, color: str = COLORS.MASK) -> VGroup:
+    def ghost(self, nbytes: float, text: str | None = None, color: str = COLORS.MASK, side=DOWN) -> VGroup:
         """A dashed outline of ``nbytes`` starting at the current fill, allowed to run past the bar's end
-        (what does not fit), with ``text`` above it: VGroup(outline, label). Not recorded, not added."""
+        (what does not fit), with ``text`` centred under it (``side=UP``: above): VGroup(outline, label). Not
+        recorded, not added."""
         left, w = self.x_at(self.used), self.width_of(nbytes)
         box = Rectangle(width=w, height=self.frame.height * 1.25).move_to(
             [left + w / 2, self.frame.get_y(), 0])
         out = VGroup(DashedVMobject(box.set_stroke(color, 3), num_dashes=max(12, int(4 * w))))
         if text:
-            out.add(label(text, size=self.font_size, color=color).next_to(box, UP, buff=BUFF.TIGHT).align_to(
-                box, LEFT))
+            out.add(label(text, size=self.font_size, color=color).next_to(box, side, buff=BUFF.SMALL))
         return out
 
     def label_free(self, text: str, color: str = COLORS.MUTED) -> VGroup:
