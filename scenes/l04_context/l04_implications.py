@@ -31,7 +31,7 @@ SOLO_Y = 1.0                   # the first bar alone
 ROWS_Y = (2.05, 0.05, -1.95)   # the three bars together
 NOTE_Y = -1.2                  # the budget note under the first bar
 CHART_W, CHART_H = 6.6, 3.5
-CARD_W, CARD_H = 4.0, 3.6
+CARD_W, CARD_H = 4.25, 5.6
 WEIGHTS, KV, LONG = COLORS.WEIGHT, COLORS.K, COLORS.MASK
 
 
@@ -61,7 +61,7 @@ class RealWorldImplications(LectureScene):
     # ------------------------------------------------------------------------------------ one card, MHA
     def bar(self, fill, y: float) -> CapacityBar:
         m = self.m
-        title = fill.label + ("  (same weights, hypothetical)" if fill.hypothetical else "")
+        title = fill.label + (" · hypothetical" if fill.hypothetical else "")
         bar = CapacityBar(m.memory_bytes, width=BAR_W, height=BAR_H, title=title,
                           capacity_text=f"{shown(m.memory_bytes / GB, 0)} GB")
         bar.shift(RIGHT * (BAR_LEFT - bar.frame.get_left()[0]) + UP * (y - bar.frame.get_y()))
@@ -86,6 +86,7 @@ class RealWorldImplications(LectureScene):
                           f"token. One request of {spoken(m.long_request_tokens, 0)} tokens needs "
                           f"{spoken(llama.cache_gib_128k, 0)} gibibytes, and that runs past the end of the card: "
                           "not one full-length request fits.") as t:
+            ghost[1].align_to(ghost[0], RIGHT)            # under the part that runs past the card
             self.play(Create(ghost[0]), FadeIn(ghost[1]), run_time=0.4 * t.duration)
         self.wait_for(t)
         budget = label(f"at most {shown(mha.budget_tokens, 0)} cached tokens across the whole batch",
@@ -236,15 +237,15 @@ class RealWorldImplications(LectureScene):
             box = RoundedRectangle(corner_radius=0.15, width=CARD_W, height=CARD_H).set_stroke(col, 2)
             box.set_fill(COLORS.PANEL, 1)
             name = label(x.cost, size=SIZES.HEADING, color=col)
-            fig = paragraph(wrap(x.figure, CARD_W - 0.5, SIZES.LABEL), size=SIZES.LABEL, color=COLORS.TEXT)
-            src = paragraph(wrap(x.source, CARD_W - 0.5, SIZES.SMALL), size=SIZES.SMALL, color=COLORS.MUTED)
+            fig = paragraph(wrap(x.figure, CARD_W - 0.6, SIZES.LABEL), size=SIZES.LABEL, color=COLORS.TEXT)
+            src = paragraph(wrap(x.source, CARD_W - 0.6, SIZES.SMALL), size=SIZES.SMALL, color=COLORS.MUTED)
             body = VGroup(name, fig, src).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.MEDIUM)
-            fit_within(body, CARD_W - 0.4, CARD_H - 0.4)
-            body.move_to(box).align_to(box, UP).shift(DOWN * 0.25)
+            fit_within(body, CARD_W - 0.5, CARD_H - 0.5)
+            body.align_to(box, UP + LEFT).shift(DOWN * 0.25 + RIGHT * 0.25)
             cards.add(VGroup(box, body))
         cards.arrange(RIGHT, buff=BUFF.MEDIUM)
         fit_within(cards, SAFE.width, None)
-        cards.move_to([0, -0.2, 0])
+        cards.move_to([0, -0.5, 0])
         title = heading("Long context has three costs")
         with self.narrate(f"So long context has three costs. Latency: the first token's floor grows "
                           f"{spoken(p.growth_per_doubling[-1], 2)} times over the last doubling. Memory: "

@@ -25,7 +25,7 @@ def test_segment_widths_are_proportional_to_bytes():
     assert bar.fits(per_request) == 0 and bar.fits(mha.kv_bytes_per_token) == mha.budget_tokens - \
         mha.requests_4k * m.request_tokens
     assert [lab.original_text for lab in bar.labels] == ["weights", "KV"]
-    assert bar.title.original_text == "H100" and bar.capacity_label.get_left()[0] > bar.frame.get_right()[0]
+    assert bar.title.original_text == "H100" and bar.capacity_label.get_bottom()[1] > bar.frame.get_top()[1]
 
 
 def test_overflow_raises_a_clear_error_and_ghost_shows_it():

@@ -13,7 +13,7 @@ does not fit). ``count=k`` splits a segment into k equal cells by thin ticks (a 
 above ``max_ticks``, the label carries the count). ``fits(n)`` is how many segments of n bytes the free
 space still holds. Lecture 4 fills an H100 with Llama-2-7B; Lecture 5 (KV cache) reuses it per batch.
 
-Parts: ``.frame`` (the outline), ``.title`` (above, left), ``.capacity_label`` (right of the bar),
+Parts: ``.frame`` (the outline), ``.title`` (above, left), ``.capacity_label`` (above, right),
 ``.segments`` (one VGroup(rect, ticks) per segment), ``.labels`` (one label per segment, under the bar,
 or an empty VGroup), ``.free_label`` (set by :meth:`label_free`).
 """
@@ -30,8 +30,8 @@ __all__ = ["CapacityBar"]
 
 class CapacityBar(VGroup):
     """A device's ``capacity`` bytes as an outlined bar ``width`` × ``height`` units; segments fill it from
-    the left in the order they are added. ``title`` sits above the bar's left end, ``capacity_text`` right
-    of it (both optional)."""
+    the left in the order they are added. ``title`` sits above the bar's left end, ``capacity_text`` above
+    its right end (both optional; a ghost running past the end stays clear of them)."""
 
     def __init__(self, capacity: float, *, width: float = 10.0, height: float = 0.6, title: str | None = None,
                  capacity_text: str | None = None, font_size: float = SIZES.LABEL, max_ticks: int = 160):
@@ -50,11 +50,11 @@ class CapacityBar(VGroup):
         self.title = VGroup()
         if title:
             self.title = label(title, size=font_size, color=COLORS.TEXT)
-            self.title.next_to(self.frame, UP, buff=BUFF.SMALL).align_to(self.frame, LEFT)
+            self.title.next_to(self.frame, UP, buff=0.2).align_to(self.frame, LEFT)
         self.capacity_label = VGroup()
         if capacity_text:
             self.capacity_label = label(capacity_text, size=font_size, color=COLORS.MUTED)
-            self.capacity_label.next_to(self.frame, RIGHT, buff=BUFF.SMALL)
+            self.capacity_label.next_to(self.frame, UP, buff=0.2).align_to(self.frame, RIGHT)
         self.segments, self.labels, self.free_label = VGroup(), VGroup(), VGroup()
         self.add(self.frame, self.title, self.capacity_label, self.segments, self.labels, self.free_label)
 
@@ -131,7 +131,7 @@ class CapacityBar(VGroup):
         (what does not fit), with ``text`` centred under it (``side=UP``: above): VGroup(outline, label). Not
         recorded, not added."""
         left, w = self.x_at(self.used), self.width_of(nbytes)
-        box = Rectangle(width=w, height=self.frame.height * 1.25).move_to(
+        box = Rectangle(width=w, height=self.frame.height * 1.15).move_to(
             [left + w / 2, self.frame.get_y(), 0])
         out = VGroup(DashedVMobject(box.set_stroke(color, 3), num_dashes=max(12, int(4 * w))))
         if text:

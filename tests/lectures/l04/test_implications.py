@@ -82,3 +82,13 @@ def test_takeaways():
     assert "126,882" in t["memory"].figure and "2307.03172" in t["reliability"].source
     assert f"{d.prefill_cost().growth_per_doubling[-1]:.2f}×" in t["latency"].figure
     assert ar.kv_token_budget(80e9, 2 * N_PARAMS, KV_PER_TOKEN) == 126_882
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("RealWorldImplications")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l04_implications.py", "L04.7")
