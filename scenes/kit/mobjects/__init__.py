@@ -4,6 +4,7 @@
 """
 from .attention import AttentionGrid, MaskOverlay, displayed_weights
 from .blocks import BlockMatrix, TensorLayout, matrix_name
+from .capacity_bar import CapacityBar
 from .cards import CitationLine, RecapCard, ReferencesCard, TitleCard
 from .charts import BenchmarkChart, SoftmaxBars, load_benchmark, provenance_line
 from .cited import CitedBars, ValueBars
@@ -29,6 +30,7 @@ __all__ = [
     "AttentionGrid",
     "BenchmarkChart",
     "BlockMatrix",
+    "CapacityBar",
     "ChannelRow",
     "CitationLine",
     "CitedBars",

@@ -38,6 +38,8 @@ class MemoryFill:
     weights_gb: float
     bars: tuple[FillBar, ...]
     caveat: str
+    request_tokens: int = REQUEST            # the short request the bars count (4096)
+    long_request_tokens: int = LONG_REQUEST  # the full-context request (131,072)
 
 
 MLA_LATENT = ar.DEEPSEEK_V2.kv_lora_rank + ar.DEEPSEEK_V2.rope_head_dim

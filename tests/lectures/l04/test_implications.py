@@ -25,6 +25,7 @@ def test_memory_fill_by_hand():
     assert mha.budget_tokens == 126_882 and mha.requests_4k == 30 and not mha.fits_one_128k and not mha.hypothetical
     assert gqa.budget_tokens == pytest.approx(4 * mha.budget_tokens, abs=4) and gqa.hypothetical
     assert mla.kv_bytes_per_token == 36_864 and mla.fits_one_128k
+    assert (m.request_tokens, m.long_request_tokens) == (4096, 131072)
 
 
 def test_preset_caches_closed_form():
@@ -81,3 +82,13 @@ def test_takeaways():
     assert "126,882" in t["memory"].figure and "2307.03172" in t["reliability"].source
     assert f"{d.prefill_cost().growth_per_doubling[-1]:.2f}×" in t["latency"].figure
     assert ar.kv_token_budget(80e9, 2 * N_PARAMS, KV_PER_TOKEN) == 126_882
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("RealWorldImplications")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l04_implications.py", "L04.7")
