@@ -44,13 +44,13 @@ def sci_parts(value: float, digits: int = 2) -> tuple[str, int]:
     return ("-" if v < 0 else "") + f"{mantissa:.{digits - 1}f}", exponent
 
 
-def _fixed(v: float, decimals: int) -> str:
+def _fixed(v: float, decimals: int, group: bool = False) -> str:
     if math.isnan(v):
         return "NaN"
     if math.isinf(v):
         return NEG_INF if v < 0 else "\u221e"
-    s = f"{v:.{decimals}f}"
-    if s.startswith("-") and float(s) == 0.0:  # -0.00 is shown as 0.00
+    s = f"{v:,.{decimals}f}" if group else f"{v:.{decimals}f}"
+    if s.startswith("-") and float(s.replace(",", "")) == 0.0:  # -0.00 is shown as 0.00
         s = s[1:]
     return s.replace("-", MINUS)
 
@@ -74,7 +74,8 @@ def _rough(v: float) -> str:
     return f"{round(v):d}"
 
 
-def _format(value: float, decimals: int, sci: int | None, auto: bool, rough: bool, sep: str) -> str:
+def _format(value: float, decimals: int, sci: int | None, auto: bool, rough: bool, sep: str,
+            group: bool = False) -> str:
     v = float(value)
     if rough:
         return _rough(v)
@@ -87,21 +88,23 @@ def _format(value: float, decimals: int, sci: int | None, auto: bool, rough: boo
             return "0"
         mantissa, exponent = sci_parts(v, sci)
         return mantissa.replace("-", MINUS) + sep + power_of_ten(exponent)
-    return _fixed(v, decimals)
+    return _fixed(v, decimals, group)
 
 
 def shown(value: float, decimals: int = 2, *, sci: int | None = None, auto: bool = False,
-          rough: bool = False) -> str:
+          rough: bool = False, group: bool = False) -> str:
     """A number as the screen shows it. ``decimals`` fixed places (default); ``sci=k``: k significant
     digits times a power of ten (``9.8 × 10⁻¹²``); ``auto``: fixed (3 places below 0.1, else 2) down
-    to 1e-3, scientific (``sci`` digits, default 2) below; ``rough``: a large number in words."""
-    return _format(value, decimals, sci, auto, rough, " \u00d7 ")
+    to 1e-3, scientific (``sci`` digits, default 2) below; ``rough``: a large number in words;
+    ``group``: thousands separated by commas in fixed notation (126,882)."""
+    return _format(value, decimals, sci, auto, rough, " \u00d7 ", group)
 
 
 def spoken(value: float, decimals: int = 2, *, sci: int | None = None, auto: bool = False,
            rough: bool = False) -> str:
     """The same number as the narration writes it (the lexicon turns it into words): the options of
-    :func:`shown`, with "times" for the product sign so it is never read as "by"."""
+    :func:`shown`, with "times" for the product sign so it is never read as "by" (no ``group``: the voice
+    reads plain digits, and a separator in a decimal would split the number)."""
     return _format(value, decimals, sci, auto, rough, " times ")
 
 

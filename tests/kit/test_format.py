@@ -29,6 +29,15 @@ def test_shown_and_spoken(value, kwargs, screen, speech):
     assert spoken(value, **kwargs) == speech
 
 
+@pytest.mark.parametrize("value, decimals, screen", [
+    (126882, 0, "126,882"), (131072.0, 0, "131,072"), (1234.5, 1, "1,234.5"), (-12345.678, 2, "\u221212,345.68"),
+    (999, 0, "999"), (-0.001, 2, "0.00"),
+])
+def test_shown_groups_thousands_on_request(value, decimals, screen):
+    assert shown(value, decimals, group=True) == screen
+    assert "," not in shown(value, decimals)  # off by default: the screens already rendered keep their digits
+
+
 def test_spoken_scientific_reads_as_the_old_e_notation():
     # the narration used to write 3.3e-16; the kit's form is spoken the same by the lexicon
     assert speakable(spoken(3.33e-16, sci=2)) == speakable("3.3e-16") == (
