@@ -17,6 +17,7 @@ from .matrices import MatrixGrid, VectorColumn
 from .pairings import ChannelRow
 from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
+from .stacked_bars import StackedBars
 from .tables import DataTable
 from .text import as_array, label, number
 from .tokens import TokenRow
@@ -45,6 +46,7 @@ __all__ = [
     "ReferencesCard",
     "RotationDial",
     "SoftmaxBars",
+    "StackedBars",
     "TensorLayout",
     "TileGrid",
     "TitleCard",
