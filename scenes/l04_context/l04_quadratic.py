@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Indicate, LaggedStart, Polygon, Rectangle,
+from manim import (DOWN, LEFT, UP, Create, FadeIn, FadeOut, Indicate, LaggedStart, Polygon, Rectangle,
                    ReplacementTransform, RoundedRectangle, Square, Transform, VGroup)
 
 from scenes.kit.equations import equation
@@ -35,7 +35,7 @@ STRIP_Y = -2.55                   # the token strip (keys and values, one column
 STRIP_W = SAFE.right - PANEL_X    # its width at the largest drawn n
 STRIP_H = 0.45
 KEPT, MASKED, KV = COLORS.SCORE, COLORS.MASK, COLORS.K
-CHART_W, CHART_H = 10.2, 3.3
+CHART_W, CHART_H = 10.2, 3.6
 CHART_X, CHART_Y = 0.55, -2.45    # centre x of the plot, y of its baseline
 DENSE, ATTN = COLORS.K, COLORS.SCORE
 CARD_HEAD = 2.2                   # room for a card's name at its left
@@ -226,8 +226,9 @@ class QuadraticScaling(LectureScene):
             self.play(Create(box), run_time=0.3 * t.duration)
         self.wait_for(t)
         box2 = table.highlight_row(len(long) - 1)
-        with self.narrate(f"At {spoken(top.n, 0)} it is {bytes_spoken(top.score_bytes)}. And the softmax writes a "
-                          "second tensor of the same size, the weights P.") as t:
+        with self.narrate(f"At {spoken(top.n, 0)} it is {bytes_spoken(top.score_bytes)}, more than any single "
+                          "GPU holds, for one layer. And the softmax writes a second tensor of the same size, the "
+                          "weights P.") as t:
             self.play(ReplacementTransform(box, box2), run_time=0.3 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(VGroup(table, box2, self.eq, self.title)), run_time=0.6)
@@ -274,7 +275,7 @@ class QuadraticScaling(LectureScene):
                             (name, attn)], [kilo(r.n) for r in f.rows], value_range=(0, top, 0.5),
                            tick_strings=[shown(t, 1) for t in ticks], colors=[DENSE, ATTN],
                            value_label="GFLOP per token", category_label="context length n",
-                           width=CHART_W, height=CHART_H)
+                           width=CHART_W, height=CHART_H, legend="inside")
         bars.shift([CHART_X - bars.slot_x((len(f.rows) - 1) / 2), CHART_Y - bars.level(0), 0])
         return bars
 
@@ -313,8 +314,8 @@ class QuadraticScaling(LectureScene):
             self.card("FLOPs", ("attention 4·n·d per token, n² per sequence;", "the MLP dominates up to n*"),
                       "still there with FlashAttention", ATTN, COLORS.V),
             self.card("memory", ("S and P: b·h·n² numbers each,", "quadratic from the first token"),
-                      "removed by FlashAttention (L06)", KEPT, COLORS.WEIGHT))
-        cards.arrange(DOWN, buff=BUFF.MEDIUM).move_to([0, -0.35, 0])
+                      "removed by FlashAttention (L06)", COLORS.ACCENT, COLORS.WEIGHT))
+        cards.arrange(DOWN, buff=BUFF.MEDIUM).move_to([0, -0.1, 0])
         with self.narrate("So when someone says attention is quadratic, be precise. The FLOPs are quadratic "
                           "only in the attention term, and at a few thousand tokens the MLP still dominates "
                           "them.") as t:
@@ -323,7 +324,7 @@ class QuadraticScaling(LectureScene):
         self.wait_for(t)
         with self.narrate("The memory for S and P is quadratic from the start. FlashAttention, in Lecture 6, "
                           "never materialises those tensors: it removes the quadratic memory, not the quadratic "
-                          "FLOPs.") as t:
+                          "FLOPs. The rest of this lecture measures where each of the two costs bites.") as t:
             self.play(FadeIn(cards[1][:3]), run_time=0.3 * t.duration)
             self.play(FadeIn(cards[1][3]), FadeIn(cards[0][3]), run_time=0.3 * t.duration)
         self.wait_for(t)

@@ -62,6 +62,10 @@ def test_marker_between_bars_and_reference_line():
     assert m[0].get_x() == pytest.approx((bars.slot_x(5) + bars.slot_x(6)) / 2)
     line = bars.reference_line(2 * f.rows[0].dense / G, "attention = dense")
     assert line[0].get_y() == pytest.approx(bars.level(2 * f.rows[0].dense / G))
+    inside, _ = chart(legend="inside")
+    assert inside.legend.get_top()[1] == pytest.approx(inside.level(3))
+    for seg in (inside.bars[0][1], inside.bars[2][1]):       # the short bars at the left stay under the legend
+        assert seg.get_top()[1] < inside.legend.get_bottom()[1]
     moved = bars.copy().shift([1, 2, 0])
     assert moved.level(0) == pytest.approx(bars.level(0) + 2)
 

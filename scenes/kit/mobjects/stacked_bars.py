@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import numpy as np
-from manim import DOWN, LEFT, RIGHT, UP, UR, DashedLine, GrowFromEdge, LaggedStart, Line, Rectangle, \
+from manim import DOWN, LEFT, RIGHT, UL, UP, UR, DashedLine, GrowFromEdge, LaggedStart, Line, Rectangle, \
     Square, VGroup
 
 from ..theme import BUFF, COLORS, SIZES
@@ -35,7 +35,8 @@ class StackedBars(VGroup):
     ``categories``: the names under the bars. ``value_range``: (0, top, step) of the value axis (default:
     0 to the largest total, ticks every quarter); ``tick_strings``: the tick labels (default: the tick values
     as ``str``). ``colors``: one per series. ``value_label`` / ``category_label``: axis titles.
-    ``legend``: ``"top"`` (a row above the plot) or ``"right"`` (a column right of it).
+    ``legend``: ``"top"`` (a row above the plot), ``"right"`` (a column right of it) or ``"inside"`` (a column in
+    the plot's top left corner, for bars that grow to the right).
 
     Parts: ``.bars`` (``bars[k]``: the segments of category k, bottom to top), ``.series`` (``series[s]``: the
     segments of series s across the categories), ``.axis`` (value axis and baseline), ``.ticks``
@@ -59,8 +60,8 @@ class StackedBars(VGroup):
             raise ValueError(f"{vals.shape[1]} values per series for {len(categories)} categories")
         if (vals < 0).any():
             raise ValueError("stacked bars need non-negative values")
-        if legend not in ("top", "right"):
-            raise ValueError(f"legend is 'top' or 'right', got {legend!r}")
+        if legend not in ("top", "right", "inside"):
+            raise ValueError(f"legend is 'top', 'right' or 'inside', got {legend!r}")
         cols = list(colors) if colors is not None else [COLORS.head(i) for i in range(len(series))]
         if len(cols) != len(series):
             raise ValueError(f"{len(cols)} colours for {len(series)} series")
@@ -124,9 +125,12 @@ class StackedBars(VGroup):
             self.legend.arrange(RIGHT, buff=BUFF.LARGE)
             above = VGroup(vaxis, *self.value_label)
             self.legend.next_to(above, UP, buff=BUFF.MEDIUM).set_x(width / 2)
-        else:
+        elif legend == "right":
             self.legend.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
             self.legend.next_to([width, height, 0], RIGHT, buff=BUFF.MEDIUM).align_to([0, height, 0], UP)
+        else:  # a column in the plot's top left corner (for bars that are short at the left)
+            self.legend.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
+            self.legend.move_to([BUFF.MEDIUM, height, 0], aligned_edge=UL)
         self.frame = VGroup(self.axis, self.ticks, self.names, self.value_label, self.category_label)
         self.add(self.frame, self.bars, self.legend)
 
