@@ -38,6 +38,7 @@ KEPT, MASKED, KV = COLORS.SCORE, COLORS.MASK, COLORS.K
 CHART_W, CHART_H = 10.2, 3.6
 CHART_X, CHART_Y = 0.55, -2.45    # centre x of the plot, y of its baseline
 DENSE, ATTN = COLORS.K, COLORS.SCORE
+MARKER_TOP = 0.62                 # crossover markers stop at this fraction of the value axis (under the legend)
 CARD_HEAD = 2.2                   # room for a card's name at its left
 GIGA = 10 ** 9                    # FLOPs shown in GFLOP
 BYTE_UNITS = ((2 ** 40, "TiB", "tebibytes"), (2 ** 30, "GiB", "gibibytes"), (2 ** 20, "MiB", "mebibytes"),
@@ -286,14 +287,16 @@ class QuadraticScaling(LectureScene):
         dense = f.rows[0].dense / GIGA
         line = bars.reference_line(2 * dense, "attention = dense")
         first = f.rows[0].n
-        mark = bars.marker(math.log2(f.crossover / first), f"n* = {shown(f.crossover, 0)}")
+        mark = bars.marker(math.log2(f.crossover / first), f"n* = {shown(f.crossover, 0)}",
+                           top=MARKER_TOP * bars.top)
         with self.narrate(f"The two are equal where two P layer equals four n d: at {spoken(f.crossover, 0)} "
                           "tokens, where each bar reaches twice the dense part.") as t:
             self.play(FadeIn(eq), run_time=0.3 * t.duration)
             self.play(Create(line[0]), FadeIn(line[1]), Create(mark[0]), FadeIn(mark[1]), run_time=0.5 * t.duration)
         self.wait_for(t)
         causal = self.flops_chart(f, causal=True)
-        mark_c = bars.marker(math.log2(f.crossover_causal / first), f"causal {shown(f.crossover_causal, 0)}")
+        mark_c = bars.marker(math.log2(f.crossover_causal / first), f"causal {shown(f.crossover_causal, 0)}",
+                             top=MARKER_TOP * bars.top)
         with self.narrate("With a causal mask, each query sees half the keys on average, so attention costs half "
                           f"as much and the crossover moves to {spoken(f.crossover_causal, 0)}.") as t:
             self.play(Transform(bars.bars, causal.bars), Transform(bars.legend[1], causal.legend[1]),

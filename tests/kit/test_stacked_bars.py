@@ -60,6 +60,8 @@ def test_marker_between_bars_and_reference_line():
     k = 5.5
     m = bars.marker(k, "n*")
     assert m[0].get_x() == pytest.approx((bars.slot_x(5) + bars.slot_x(6)) / 2)
+    assert m[0].get_top()[1] == pytest.approx(bars.level(3))
+    assert bars.marker(k, "n*", top=1.5)[0].get_top()[1] == pytest.approx(bars.level(1.5))
     line = bars.reference_line(2 * f.rows[0].dense / G, "attention = dense")
     assert line[0].get_y() == pytest.approx(bars.level(2 * f.rows[0].dense / G))
     inside, _ = chart(legend="inside")

@@ -167,11 +167,11 @@ class StackedBars(VGroup):
         lab = label(text, size=SIZES.LABEL, color=color).next_to(line.get_start(), UR, buff=BUFF.TIGHT)
         return VGroup(line, lab)
 
-    def marker(self, k: float, text: str, color: str = COLORS.ACCENT) -> VGroup:
-        """A dashed vertical line at fractional category ``k`` over the plot's height, ``text`` at its top (not
-        added)."""
+    def marker(self, k: float, text: str, color: str = COLORS.ACCENT, top: float | None = None) -> VGroup:
+        """A dashed vertical line at fractional category ``k`` from zero up to value ``top`` (default: the plot's
+        top), ``text`` above it (not added)."""
         x = self.slot_x(k)
-        y0, y1 = self.level(0), self.level(self.top)
+        y0, y1 = self.level(0), self.level(self.top if top is None else top)
         line = DashedLine([x, y0, 0], [x, y1, 0], dash_length=0.1).set_stroke(color, 2.5)
         lab = label(text, size=SIZES.LABEL, color=color).next_to(line, UP, buff=BUFF.TIGHT)
         return VGroup(line, lab)
