@@ -19,6 +19,7 @@ from .metric_card import MetricCard
 from .pairings import ChannelRow
 from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
+from .stacked_bars import StackedBars
 from .tables import DataTable
 from .text import as_array, label, number
 from .tokens import TokenRow
@@ -49,6 +50,7 @@ __all__ = [
     "ReferencesCard",
     "RotationDial",
     "SoftmaxBars",
+    "StackedBars",
     "TensorLayout",
     "TileGrid",
     "TitleCard",

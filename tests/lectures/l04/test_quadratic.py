@@ -9,7 +9,7 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import context as eqc
 from scenes.l04_context import data as d
 
-from ._helpers import D_MODEL, HEAD_DIM, HEADS, P_LAYER, with_clauses
+from ._helpers import D_MODEL, HEAD_DIM, HEADS, P_LAYER, assert_one_topic_section, assert_scene_constructs, with_clauses
 
 
 def test_score_grids():
@@ -64,3 +64,11 @@ def test_equations_fail_when_wrong():
     with pytest.raises(EquationError):
         wrong_rule = Clause(rule.lhs, sp.Eq(eqc.n_star, eqc._mul(12, eqc.d), evaluate=False), r"\Rightarrow")
         with_clauses("attention_mlp_crossover", bal, solved, wrong_rule).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("QuadraticScaling")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l04_quadratic.py", "L04.1")
