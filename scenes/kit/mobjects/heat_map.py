@@ -18,7 +18,7 @@ from ..theme import BUFF, COLORS, SIZES, heat_color
 from .matrices import MatrixGrid, _fit_uniform
 from .text import as_array, label
 
-__all__ = ["HeatMap", "HeatLegend"]
+__all__ = ["HeatLegend", "HeatMap"]
 
 
 class HeatLegend(VGroup):
