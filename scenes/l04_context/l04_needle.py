@@ -31,10 +31,11 @@ NEEDLE, DISTRACT, QUESTION, FILLER = COLORS.ACCENT, COLORS.K, COLORS.Q, COLORS.P
 STRIP_Y, STRIP_H = 1.95, 0.5                 # the 64-token haystack strip
 ZOOM_Y = 0.55                                 # the zoomed tokens under it
 RULE_Y = -0.4                                # top of the inserter's rule lines
-BIG_CELL = 0.72                               # the RoPE map alone
+BIG_CELL = 0.82                               # the RoPE map alone
 SMALL_CELL = 0.44                             # five maps side by side
-ROW_CELL = 0.37                               # the 32-token answer row
-CHART_W, CHART_H = 4.6, 2.5
+ROW_CELL = 0.41                               # the 32-token answer row
+CHART_W, CHART_H = 4.6, 2.9
+TRAIN = COLORS.V                              # the training-length marker: visible on yellow and dark cells
 
 
 def pct(x: float) -> str:
@@ -56,10 +57,12 @@ def source_at_bottom(text: str) -> VGroup:
     return src.move_to([SAFE.left + src.width / 2, SAFE.bottom + src.height / 2, 0])
 
 
-def depth_map(h, m, **kw) -> HeatMap:
-    """One scheme's accuracy with depth as rows and context length as columns (the builder stores length × depth)."""
+def depth_map(h, m, multiples: bool = False, **kw) -> HeatMap:
+    """One scheme's accuracy with depth as rows and context length as columns (the builder stores length × depth);
+    ``multiples``: columns labelled by length / training length (1×, 2×, 4×), narrow enough for small maps."""
     values = [[m.accuracy[j][i] for j in range(len(h.lengths))] for i in range(len(h.depths))]
-    return HeatMap(values, col_labels=[shown(n, 0) for n in h.lengths], title=m.label, **kw)
+    cols = [f"{shown(x, 0)}×" for x in h.multiples] if multiples else [shown(n, 0) for n in h.lengths]
+    return HeatMap(values, col_labels=cols, col_values=h.lengths, title=m.label, **kw)
 
 
 class NeedleHaystack(LectureScene):
@@ -116,8 +119,8 @@ class NeedleHaystack(LectureScene):
         rule.set_x(SAFE.left, direction=LEFT)
         key, value = p.labels[p.needle_start + 1], p.labels[p.needle_start + 2]
         with self.narrate(f"The needle is three tokens: a marker, a key, {say_token(key)}, and its value, "
-                          f"{say_token(value)}. The lab puts it at depth d, here {spoken(100 * p.depth, 0)} percent: it "
-                          f"starts at "
+                          f"{say_token(value)}. The lab puts it at depth d, here {spoken(100 * p.depth, 0)} percent: "
+                          f"it starts at "
                           f"token {spoken(p.needle_start, 0)}, d times the haystack length minus three, rounded, "
                           "with no backtracking.") as t:
             self.play(FadeOut(count), *(cells[k].animate.set_fill(NEEDLE, 1) for k in range(p.needle_start,
@@ -169,8 +172,8 @@ class NeedleHaystack(LectureScene):
         big = depth_map(h, rope, row_labels=[pct(d) for d in h.depths], row_title="needle depth",
                         col_title="context length (tokens)", legend_title="accuracy", cell_size=BIG_CELL,
                         title_size=SIZES.BODY)
-        big.move_to([-2.6, 0.1, 0])
-        line = big.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}")
+        big.move_to([-2.4, 0.3, 0])
+        line = big.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}", color=TRAIN)
         title = heading("Accuracy: our tiny models")
         src = source_at_bottom(h.source)
         worst = min((v, i, j) for i, row in enumerate(big.values) for j, v in enumerate(row))
@@ -198,33 +201,37 @@ class NeedleHaystack(LectureScene):
 
         maps = VGroup(*(depth_map(h, m, row_labels=[pct(d) for d in h.depths] if k == 0 else None,
                                   legend=k == len(h.maps) - 1, legend_title="accuracy", show_numbers=False,
-                                  cell_size=SMALL_CELL) for k, m in enumerate(h.maps)))
+                                  cell_size=SMALL_CELL, multiples=True) for k, m in enumerate(h.maps)))
         maps.arrange(RIGHT, buff=0.5, aligned_edge=DOWN)
         fit_within(maps, SAFE.width, None)
-        maps.move_to([0, 0.75, 0])
-        marks = VGroup(*(m.mark_col(h.train_length) for m in maps))
-        caption = lines(h.caption, SAFE.width, color=COLORS.MUTED).next_to(maps, DOWN, buff=BUFF.LARGE)
+        maps.move_to([0, 1.2, 0])
+        marks = VGroup(*(m.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}" if k == 0 else None,
+                                    color=TRAIN) for k, m in enumerate(maps)))
+        x_title = label("context length ÷ training length", size=SIZES.LABEL, color=COLORS.MUTED).next_to(
+            maps, DOWN, buff=BUFF.SMALL)
+        caption = lines(h.caption, SAFE.width, color=COLORS.MUTED).next_to(x_title, DOWN, buff=BUFF.MEDIUM)
         caption.set_x(0)
         with self.narrate("Five position schemes. Position interpolation and YaRN, applied to that very RoPE "
                           "model without fine-tuning, stay near one. NoPE and ALiBi pass every cell.") as t:
             self.play(LaggedStart(*(FadeIn(m) for m in maps), lag_ratio=0.25), run_time=0.45 * t.duration)
-            self.play(*(Create(m[0]) for m in marks), run_time=0.15 * t.duration)
+            self.play(*(Create(m[0]) for m in marks), FadeIn(marks[0][1]), FadeIn(x_title),
+                      run_time=0.15 * t.duration)
         self.wait_for(t)
         with self.narrate(f"Keep the scale in mind: two-layer models, stretched {spoken(h.multiples[-1], 0)} "
                           "times.") as t:
             self.play(FadeIn(caption), run_time=0.3 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, maps, marks, caption, src)), run_time=0.5)
+        self.play(FadeOut(VGroup(title, maps, marks, x_title, caption, src)), run_time=0.5)
 
     # ------------------------------------------------------------------------------------ one answer row
     def row_step(self):
         ar_ = data.answer_rows()
         r = ar_.rows[0]
         w = r.weights[r.best_row]
-        row = HeatMap([w], col_labels=list(r.labels), legend=True, legend_title="weight", show_numbers=False,
+        row = HeatMap([w], col_labels=list(r.labels), legend=False, show_numbers=False,
                       cell_size=ROW_CELL, col_title="key position", label_size=SIZES.LABEL)
         fit_within(row, SAFE.width, None)
-        row.move_to([0, 0.2, 0])
+        row.move_to([0, 0.55, 0])
         title = heading("Where the answer position looks")
         sub = label(f"{ar_.rows[0].scheme.replace('rope', 'RoPE')}: the head with most weight on the needle, "
                     f"{shown(len(r.tokens), 0)}-token example", size=SIZES.LABEL, color=COLORS.MUTED)
@@ -281,15 +288,15 @@ class NeedleHaystack(LectureScene):
         right = LineChart([("sliding window", sw.distances, sw.accuracy[k])], x_label="needle distance (tokens)",
                           y_label="accuracy", width=CHART_W, height=CHART_H, y_range=(0, 1, 0.5), markers=True,
                           colors=(COLORS.WEIGHT,))
-        left.move_to([-3.3, 0.0, 0])
-        right.move_to([3.5, 0.0, 0])
+        left.move_to([-3.3, 0.1, 0])
+        right.move_to([3.5, 0.1, 0])
+        title = heading("Two variants")
         t_left = label(f"{shown(mn.n_needles, 0)} needles, {shown(mn.n_queries, 0)} questions", size=SIZES.LABEL)
         t_left.next_to(left.axes, UP, buff=BUFF.LARGE).align_to(left.axes, LEFT)
         key = VGroup(*(label(nm, size=SIZES.LABEL, color=c) for nm, c in zip(names, left.colors))).arrange(
             DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
         key.next_to(left.point(mn.lengths[0], 0.1), RIGHT, buff=BUFF.SMALL).align_to(left.point(0, 0.05), DOWN)
-        t_right = label(f"sliding window W = {shown(sw.window, 0)} ({shown(sw.lengths[k], 0)} tokens)",
-                        size=SIZES.LABEL)
+        t_right = label(f"sliding window, W = {shown(sw.window, 0)}", size=SIZES.LABEL)
         t_right.next_to(right.axes, UP, buff=BUFF.LARGE).align_to(right.axes, LEFT)
         reach = right.mark_x(sw.reach, f"reach {shown(sw.reach, 0)}")
         hop = right.mark_x(sw.one_hop_reach, color=COLORS.WEIGHT)
@@ -303,7 +310,7 @@ class NeedleHaystack(LectureScene):
                           f"{spoken(mn.n_queries, 0)} questions, RoPE falls further, to "
                           f"{spoken(rope_multi[-1], 3)} at four times the training length; the others "
                           "hold.") as t:
-            self.play(FadeIn(t_left), FadeIn(left.frame_parts()), FadeIn(key), FadeIn(src),
+            self.play(FadeIn(title), FadeIn(t_left), FadeIn(left.frame_parts()), FadeIn(key), FadeIn(src),
                       run_time=0.3 * t.duration)
             self.play(*(left.create_series(i) for i in range(len(names))), run_time=0.5 * t.duration)
         self.wait_for(t)
@@ -315,7 +322,7 @@ class NeedleHaystack(LectureScene):
             self.play(right.create_series(0), Create(hop[0]), FadeIn(hop[1]), run_time=0.35 * t.duration)
             self.play(Create(chance), Create(reach[0]), FadeIn(reach[1]), run_time=0.25 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(left, right, t_left, t_right, key, reach, hop, chance, src)), run_time=0.5)
+        self.play(FadeOut(VGroup(title, left, right, t_left, t_right, key, reach, hop, chance, src)), run_time=0.5)
 
     # ------------------------------------------------------------------------------------ dilution
     def dilution_step(self):
