@@ -61,7 +61,7 @@ def depth_map(h, m, multiples: bool = False, **kw) -> HeatMap:
     """One scheme's accuracy with depth as rows and context length as columns (the builder stores length × depth);
     ``multiples``: columns labelled by length / training length (1×, 2×, 4×), narrow enough for small maps."""
     values = [[m.accuracy[j][i] for j in range(len(h.lengths))] for i in range(len(h.depths))]
-    cols = [f"{shown(x, 0)}×" for x in h.multiples] if multiples else [shown(n, 0) for n in h.lengths]
+    cols = [shown(x, 0) for x in h.multiples] if multiples else [shown(n, 0) for n in h.lengths]
     return HeatMap(values, col_labels=cols, col_values=h.lengths, title=m.label, **kw)
 
 
@@ -92,8 +92,8 @@ class NeedleHaystack(LectureScene):
         title = heading("Needle in a haystack: the lab's task")
         count = label(f"{shown(n, 0)} tokens: {shown(p.haystack_len, 0)} of haystack, then the question",
                       size=SIZES.LABEL, color=COLORS.MUTED).next_to(cells, DOWN, buff=BUFF.SMALL)
-        with self.narrate(f"Here is the test, on the lab's own task. A context of {spoken(n, 0)} tokens: a haystack "
-                          f"of {spoken(p.haystack_len, 0)} filler tokens, then a short question.") as t:
+        with self.narrate(f"Here is the test on the lab's own task: {spoken(n, 0)} tokens, a haystack of "
+                          f"{spoken(p.haystack_len, 0)} filler tokens, then a short question.") as t:
             self.play(FadeIn(title), LaggedStart(*(FadeIn(c) for c in cells), lag_ratio=0.02),
                       run_time=0.6 * t.duration)
             self.play(FadeIn(count), *(cells[k].animate.set_fill(QUESTION, 1) for k in range(p.haystack_len, n)),
@@ -118,10 +118,12 @@ class NeedleHaystack(LectureScene):
         rule = lines(rules[0], SAFE.width - 0.6, color=NEEDLE).move_to([0, RULE_Y, 0], aligned_edge=UP)
         rule.set_x(SAFE.left, direction=LEFT)
         key, value = p.labels[p.needle_start + 1], p.labels[p.needle_start + 2]
-        with self.narrate(f"The needle is three tokens: a marker, a key, {say_token(key)}, and its value, "
+        span = p.needle_value_pos - p.needle_start + 1
+        with self.narrate(f"The needle is {spoken(span, 0)} tokens: a marker, a key, {say_token(key)}, and its value, "
                           f"{say_token(value)}. The lab puts it at depth d, here {spoken(100 * p.depth, 0)} percent: "
                           f"it starts at "
-                          f"token {spoken(p.needle_start, 0)}, d times the haystack length minus three, rounded, "
+                          f"token {spoken(p.needle_start, 0)}, d times the haystack length minus "
+                          f"{spoken(span, 0)}, rounded, "
                           "with no backtracking.") as t:
             self.play(FadeOut(count), *(cells[k].animate.set_fill(NEEDLE, 1) for k in range(p.needle_start,
                                                                                           p.needle_start + 3)),
@@ -154,10 +156,9 @@ class NeedleHaystack(LectureScene):
         qa.move_to([SAFE.right - qa.width / 2, ZOOM_Y, 0])
         qlink = Line(VGroup(*cells[p.haystack_len:]).get_bottom(), ask.get_top()).set_stroke(COLORS.MUTED, 1.5)
         score = lines(p.scoring, SAFE.width, color=COLORS.WEIGHT).move_to(ref_text, aligned_edge=UP + LEFT)
-        with self.narrate(f"The question is a query marker and the key, {say_token(q[-1])}. The answer is the "
-                          f"model's top prediction at the last position: {say_token(p.answer)} is right, anything "
-                          "else is wrong. A cell of the map averages "
-                          f"{spoken(data.heat_maps().n_eval, 0)} samples.") as t:
+        with self.narrate(f"The question: a query marker and the key, {say_token(q[-1])}. The model's top "
+                          f"prediction at the last position must be {say_token(p.answer)}, right or wrong; each map "
+                          f"cell averages {spoken(data.heat_maps().n_eval, 0)} samples.") as t:
             self.play(Create(qlink), FadeIn(ask), run_time=0.3 * t.duration)
             self.play(FadeIn(to), FadeIn(answer, shift=RIGHT * 0.2), FadeOut(ref_text), FadeIn(score),
                       run_time=0.3 * t.duration)
@@ -172,10 +173,13 @@ class NeedleHaystack(LectureScene):
         big = depth_map(h, rope, row_labels=[pct(d) for d in h.depths], row_title="needle depth",
                         col_title="context length (tokens)", legend_title="accuracy", cell_size=BIG_CELL,
                         title_size=SIZES.BODY)
-        big.move_to([-2.4, 0.3, 0])
-        line = big.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}", color=TRAIN)
         title = heading("Accuracy: our tiny models")
         src = source_at_bottom(h.source)
+        line = big.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}", color=TRAIN)
+        group = VGroup(big, line)         # between the heading and the source line
+        top, bottom = title.get_bottom()[1] - BUFF.MEDIUM, src.get_top()[1] + BUFF.MEDIUM
+        fit_within(group, None, top - bottom)
+        group.move_to([-2.4, (top + bottom) / 2, 0])
         worst = min((v, i, j) for i, row in enumerate(big.values) for j, v in enumerate(row))
         by_len = VGroup(label("mean over depths", size=SIZES.LABEL, color=COLORS.MUTED), *(
             label(f"{shown(n, 0)} tokens: {shown(a, 2)}", size=SIZES.LABEL, mono=True)
@@ -189,8 +193,9 @@ class NeedleHaystack(LectureScene):
             self.play(Create(line[0]), FadeIn(line[1]), run_time=0.25 * t.duration)
         self.wait_for(t)
         box = big.box_cell(worst[1], worst[2])
-        with self.narrate(f"Plain RoPE is perfect up to the line. At twice the training length it falls to "
-                          f"{spoken(rope.accuracy_by_length[1], 2)}, at four times to "
+        with self.narrate(f"Plain RoPE is perfect up to the line. At {spoken(h.multiples[1], 0)} times the "
+                          f"training length it falls to {spoken(rope.accuracy_by_length[1], 2)}, at "
+                          f"{spoken(h.multiples[2], 0)} times to "
                           f"{spoken(rope.accuracy_by_length[2], 2)}, and the worst cell is the needle farthest "
                           f"from the question, at depth {spoken(100 * h.depths[worst[1]], 0)}: "
                           f"{spoken(worst[0], 2)}.") as t:
@@ -211,14 +216,16 @@ class NeedleHaystack(LectureScene):
             maps, DOWN, buff=BUFF.SMALL)
         caption = lines(h.caption, SAFE.width, color=COLORS.MUTED).next_to(x_title, DOWN, buff=BUFF.MEDIUM)
         caption.set_x(0)
-        with self.narrate("Five position schemes. Position interpolation and YaRN, applied to that very RoPE "
-                          "model without fine-tuning, stay near one. NoPE and ALiBi pass every cell.") as t:
+        with self.narrate(f"{spoken(len(h.maps), 0).capitalize()} position schemes. Position interpolation and "
+                          "YaRN, applied to that very RoPE model without fine-tuning, stay near one. NoPE and ALiBi "
+                          "pass every cell.") as t:
             self.play(LaggedStart(*(FadeIn(m) for m in maps), lag_ratio=0.25), run_time=0.45 * t.duration)
             self.play(*(Create(m[0]) for m in marks), FadeIn(marks[0][1]), FadeIn(x_title),
                       run_time=0.15 * t.duration)
         self.wait_for(t)
-        with self.narrate(f"Keep the scale in mind: two-layer models, stretched {spoken(h.multiples[-1], 0)} "
-                          "times.") as t:
+        layers = data.sliding_window().n_layers                # the experiment's one model config
+        with self.narrate(f"Keep the scale in mind: {spoken(layers, 0)}-layer models, stretched "
+                          f"{spoken(h.multiples[-1], 0)} times.") as t:
             self.play(FadeIn(caption), run_time=0.3 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(VGroup(title, maps, marks, x_title, caption, src)), run_time=0.5)
@@ -256,7 +263,7 @@ class NeedleHaystack(LectureScene):
             dtext.next_to(ntext, RIGHT, buff=BUFF.LARGE)
         with self.narrate(f"In the RoPE model's best head, {spoken(r.needle_mass[r.best_row], 3)} of the weight "
                           f"sits on the needle, nearly all of it on the value token itself, and only "
-                          f"{spoken(r.distractor_mass[r.best_row], 3)} on the three distractors "
+                          f"{spoken(r.distractor_mass[r.best_row], 3)} on the {spoken(len(r.distractor_value_pos), 0)} distractors "
                           "together.") as t:
             self.play(Create(nbox), FadeIn(ntext), run_time=0.35 * t.duration)
             self.play(Create(dboxes), FadeIn(dtext), run_time=0.3 * t.duration)
@@ -267,9 +274,8 @@ class NeedleHaystack(LectureScene):
                           for o in ar_.rows[1:])).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         others.next_to(row, DOWN, buff=BUFF.LARGE).set_x(0)
         o1, o2 = ar_.rows[1], ar_.rows[2]
-        with self.narrate(f"NoPE and ALiBi do the same: {spoken(o1.needle_mass[o1.best_row], 3)} and "
-                          f"{spoken(o2.needle_mass[o2.best_row], 3)} on the needle. Find the matching key, read the "
-                          "value beside it.") as t:
+        with self.narrate("The NoPE and ALiBi models do the same: find the matching key, read the value beside "
+                          "it.") as t:
             self.play(FadeIn(others), run_time=0.3 * t.duration)
         self.wait_for(t)
         self.allow_overlap(nbox, row, reason="highlight box on the needle's cells")
@@ -304,25 +310,29 @@ class NeedleHaystack(LectureScene):
             right.point(sw.one_hop_reach, 0.45), LEFT, buff=BUFF.SMALL))
         chance = DashedLine(right.point(sw.distances[0], sw.chance), right.point(sw.distances[-1], sw.chance),
                             dash_length=0.06).set_stroke(COLORS.MUTED, 2)
+        chance_note = VGroup(label(f"chance {shown(sw.chance, 4)}", size=SIZES.LABEL, color=COLORS.MUTED),
+                             label(f"beyond reach {shown(sw.beyond_reach, 3)}", size=SIZES.LABEL,
+                                   color=COLORS.WEIGHT)).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
+        chance_note.next_to(right.point(sw.reach + 6, 0.3), RIGHT, buff=0).align_to(right.point(0, 0.62), UP)
         src = source_at_bottom(mn.source)
         rope_multi = mn.accuracy_by_length[0]
-        with self.narrate(f"Two variants, briefly. With {spoken(mn.n_needles, 0)} needles and "
-                          f"{spoken(mn.n_queries, 0)} questions, RoPE falls further, to "
-                          f"{spoken(rope_multi[-1], 3)} at four times the training length; the others "
-                          "hold.") as t:
+        with self.narrate(f"With {spoken(mn.n_needles, 0)} needles and {spoken(mn.n_queries, 0)} questions, RoPE "
+                          f"falls further, to {spoken(rope_multi[-1], 3)} at {spoken(mn.lengths[-1], 0)} tokens; the "
+                          "others hold.") as t:
             self.play(FadeIn(title), FadeIn(t_left), FadeIn(left.frame_parts()), FadeIn(key), FadeIn(src),
                       run_time=0.3 * t.duration)
             self.play(*(left.create_series(i) for i in range(len(names))), run_time=0.5 * t.duration)
         self.wait_for(t)
         with self.narrate(f"A sliding-window model, window {spoken(sw.window, 0)}, retrieves perfectly within "
-                          f"{spoken(sw.one_hop_reach, 0)} tokens, and beyond that it guesses: "
-                          f"{spoken(sw.beyond_reach, 3)}, against a chance of {spoken(sw.chance, 4)}. Past its "
+                          f"{spoken(sw.one_hop_reach, 0)} tokens, and beyond that it guesses at chance. Past its "
                           f"reach of {spoken(sw.reach, 0)} tokens, the needle cannot affect the answer at all.") as t:
             self.play(FadeIn(t_right), FadeIn(right.frame_parts()), run_time=0.2 * t.duration)
             self.play(right.create_series(0), Create(hop[0]), FadeIn(hop[1]), run_time=0.35 * t.duration)
-            self.play(Create(chance), Create(reach[0]), FadeIn(reach[1]), run_time=0.25 * t.duration)
+            self.play(Create(chance), Create(reach[0]), FadeIn(reach[1]), FadeIn(chance_note),
+                      run_time=0.25 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, left, right, t_left, t_right, key, reach, hop, chance, src)), run_time=0.5)
+        self.play(FadeOut(VGroup(title, left, right, t_left, t_right, key, reach, hop, chance, chance_note,
+                                 src)), run_time=0.5)
 
     # ------------------------------------------------------------------------------------ dilution
     def dilution_step(self):
@@ -351,7 +361,7 @@ class NeedleHaystack(LectureScene):
             self.play(FadeIn(eq), run_time=0.4 * t.duration)
         self.wait_for(t)
         with self.narrate(f"Computed with the course's softmax: at a fixed delta of {spoken(dl.deltas[i4], 0)}, the "
-                          f"weight falls from {spoken(dl.weights[i4][0], 2)} against one distractor to "
+                          f"weight falls from {spoken(dl.weights[i4][0], 2)} against {spoken(dl.n_distractors[0], 0)} distractor to "
                           f"{spoken(dl.weights[i4][3], 3)} against {spoken(dl.n_distractors[3], 0)}.") as t:
             self.play(FadeIn(left.frame_parts()), run_time=0.25 * t.duration)
             self.play(*(left.create_series(i) for i in range(len(shown_deltas))), run_time=0.5 * t.duration)
@@ -366,7 +376,7 @@ class NeedleHaystack(LectureScene):
         slope.next_to(right.point(0.3, 16), RIGHT, buff=0).align_to(right.point(0.3, 17.5), UP)
         with self.narrate(f"To hold the weight fixed, delta must grow like the log of N: "
                           f"{spoken(dl.per_decade, 2)} more for every tenfold longer context. In a "
-                          f"{spoken(n_k, 0)} K context, keeping half the weight needs a margin of "
+                          f"{spoken(n_k, 0)} K context, a weight of {spoken(dl.target_p[0], 1)} needs a margin of "
                           f"{spoken(dl.margin_128k[0], 1)}.") as t:
             self.play(FadeIn(right.frame_parts()), run_time=0.2 * t.duration)
             self.play(right.create_series(0), right.create_series(1), FadeIn(slope), run_time=0.45 * t.duration)

@@ -164,7 +164,7 @@ class HeatMap(VGroup):
 
     # -- marks --------------------------------------------------------------------------------------
     def mark_col(self, value: float, text: str | None = None, *, where: str = "after", color: str = COLORS.ACCENT,
-                 size: float = SIZES.LABEL, overhang: float = 0.15) -> VGroup:
+                 size: float = SIZES.LABEL, overhang: float = 0.25, stroke_width: float = 6) -> VGroup:
         """A dashed vertical line at column ``value``: through its centre (``where="center"``) or on the border
         after / before it (``"after"``, ``"before"``), a little beyond the cells, with ``text`` above it (not
         added). Parts: ``[0]`` the line, ``[1]`` the label (if any)."""
@@ -172,7 +172,7 @@ class HeatMap(VGroup):
         cell = self.grid.cells[0][j]
         x = {"center": cell.get_x(), "after": cell.get_right()[0], "before": cell.get_left()[0]}[where]
         top, bottom = self.grid.cells.get_top()[1] + overhang, self.grid.cells.get_bottom()[1] - overhang
-        line = DashedLine([x, bottom, 0], [x, top, 0], dash_length=0.08).set_stroke(color, 4)
+        line = DashedLine([x, bottom, 0], [x, top, 0], dash_length=0.1).set_stroke(color, stroke_width)
         out = VGroup(line)
         if text:
             above = [self.title] if len(self.title) else []
@@ -183,14 +183,14 @@ class HeatMap(VGroup):
         return out
 
     def mark_row(self, value: float, text: str | None = None, *, where: str = "center", color: str = COLORS.ACCENT,
-                 size: float = SIZES.LABEL, overhang: float = 0.15) -> VGroup:
+                 size: float = SIZES.LABEL, overhang: float = 0.25, stroke_width: float = 6) -> VGroup:
         """A dashed horizontal line at row ``value`` (centre, or the border ``"after"`` = below / ``"before"`` =
         above it), with ``text`` at its right end (not added)."""
         i = self._index(value, self.row_values, "row")
         cell = self.grid.cells[i][0]
         y = {"center": cell.get_y(), "after": cell.get_bottom()[1], "before": cell.get_top()[1]}[where]
         left, right = self.grid.cells.get_left()[0] - overhang, self.grid.cells.get_right()[0] + overhang
-        line = DashedLine([left, y, 0], [right, y, 0], dash_length=0.08).set_stroke(color, 4)
+        line = DashedLine([left, y, 0], [right, y, 0], dash_length=0.1).set_stroke(color, stroke_width)
         out = VGroup(line)
         if text:
             out.add(label(text, size=size, color=color).next_to(line, RIGHT, buff=BUFF.TIGHT))
