@@ -263,8 +263,8 @@ class NeedleHaystack(LectureScene):
             dtext.next_to(ntext, RIGHT, buff=BUFF.LARGE)
         with self.narrate(f"In the RoPE model's best head, {spoken(r.needle_mass[r.best_row], 3)} of the weight "
                           f"sits on the needle, nearly all of it on the value token itself, and only "
-                          f"{spoken(r.distractor_mass[r.best_row], 3)} on the {spoken(len(r.distractor_value_pos), 0)} distractors "
-                          "together.") as t:
+                          f"{spoken(r.distractor_mass[r.best_row], 3)} on the "
+                          f"{spoken(len(r.distractor_value_pos), 0)} distractors together.") as t:
             self.play(Create(nbox), FadeIn(ntext), run_time=0.35 * t.duration)
             self.play(Create(dboxes), FadeIn(dtext), run_time=0.3 * t.duration)
         self.wait_for(t)
@@ -273,7 +273,6 @@ class NeedleHaystack(LectureScene):
                                 f"{shown(o.distractor_mass[o.best_row], 3)}", size=SIZES.LABEL, mono=True)
                           for o in ar_.rows[1:])).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         others.next_to(row, DOWN, buff=BUFF.LARGE).set_x(0)
-        o1, o2 = ar_.rows[1], ar_.rows[2]
         with self.narrate("The NoPE and ALiBi models do the same: find the matching key, read the value beside "
                           "it.") as t:
             self.play(FadeIn(others), run_time=0.3 * t.duration)
