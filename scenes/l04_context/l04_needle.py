@@ -360,7 +360,8 @@ class NeedleHaystack(LectureScene):
             self.play(FadeIn(eq), run_time=0.4 * t.duration)
         self.wait_for(t)
         with self.narrate(f"Computed with the course's softmax: at a fixed delta of {spoken(dl.deltas[i4], 0)}, the "
-                          f"weight falls from {spoken(dl.weights[i4][0], 2)} against {spoken(dl.n_distractors[0], 0)} distractor to "
+                          f"weight falls from {spoken(dl.weights[i4][0], 2)} against "
+                          f"{spoken(dl.n_distractors[0], 0)} distractor to "
                           f"{spoken(dl.weights[i4][3], 3)} against {spoken(dl.n_distractors[3], 0)}.") as t:
             self.play(FadeIn(left.frame_parts()), run_time=0.25 * t.duration)
             self.play(*(left.create_series(i) for i in range(len(shown_deltas))), run_time=0.5 * t.duration)
