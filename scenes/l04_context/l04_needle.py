@@ -306,7 +306,7 @@ class NeedleHaystack(LectureScene):
         reach = right.mark_x(sw.reach, f"reach {shown(sw.reach, 0)}")
         hop = right.mark_x(sw.one_hop_reach, color=COLORS.WEIGHT)
         hop.add(label(f"{shown(sw.one_hop_reach, 0)} back", size=SIZES.LABEL, color=COLORS.WEIGHT).next_to(
-            right.point(sw.one_hop_reach, 0.45), LEFT, buff=BUFF.SMALL))
+            right.point(sw.one_hop_reach, 0.82), RIGHT, buff=BUFF.SMALL))
         chance = DashedLine(right.point(sw.distances[0], sw.chance), right.point(sw.distances[-1], sw.chance),
                             dash_length=0.06).set_stroke(COLORS.MUTED, 2)
         chance_note = VGroup(label(f"chance {shown(sw.chance, 4)}", size=SIZES.LABEL, color=COLORS.MUTED),
