@@ -13,6 +13,7 @@ from .devices import DeviceSplit
 from .diagonals import DiagonalOutline, diagonal_cells, diagonal_spread, diagonal_values
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
+from .heat_map import HeatLegend, HeatMap
 from .line_chart import LineChart
 from .matrices import MatrixGrid, VectorColumn
 from .metric_card import MetricCard
@@ -42,6 +43,8 @@ __all__ = [
     "DiagonalOutline",
     "HeadScoreGrid",
     "HeadStack",
+    "HeatLegend",
+    "HeatMap",
     "LineChart",
     "MaskOverlay",
     "MatrixGrid",

@@ -226,6 +226,8 @@ def sliding_window() -> SlidingWindow:
 DILUTION_N: tuple[int, ...] = (1, 10, 100, 1_000, 10_000, 100_000, 1_000_000)
 DILUTION_DELTAS: Vec = (0.0, 2.0, 4.0, 6.0, 8.0, 10.0)
 TARGET_P: Vec = (0.5, 0.9)
+N_128K = 131_071
+"""A 128K context (131,072 tokens) holds one needle and 131,071 other tokens."""
 
 
 @dataclass(frozen=True)
@@ -237,6 +239,7 @@ class Dilution:
     margins: Mat                   # (target p, N): Δ = ln(pN / (1 − p)) (ar.needle_margin)
     per_decade: float              # ln 10: the extra margin per tenfold N
     margin_128k: Vec               # Δ for each target p at N = 131,071 (a 128K context, one needle)
+    context_128k: int              # that context's length in tokens, N + 1 = 131,072
     max_closed_form_gap: float     # |ar.softmax − e^Δ/(e^Δ + N)| over the grid
 
 
@@ -256,7 +259,7 @@ def dilution() -> Dilution:
         weights.append(tuple(row))
     margins = tuple(tuple(ar.needle_margin(p, n) for n in DILUTION_N) for p in TARGET_P)
     return Dilution(DILUTION_N, DILUTION_DELTAS, tuple(weights), TARGET_P, margins, math.log(10),
-                    tuple(ar.needle_margin(p, 131_071) for p in TARGET_P), gap)
+                    tuple(ar.needle_margin(p, N_128K) for p in TARGET_P), N_128K + 1, gap)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import context as eqc
 from scenes.l04_context import data as d
 
-from ._helpers import raw_result, with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, raw_result, with_clauses
 
 RAW = raw_result()
 M = RAW["metrics"]
@@ -102,6 +102,7 @@ def test_dilution_closed_form():
         assert row[-1] - row[-2] == pytest.approx(math.log(10))
     assert dl.per_decade == math.log(10) and dl.max_closed_form_gap < 1e-14
     assert dl.margin_128k == pytest.approx(tuple(math.log(p * 131_071 / (1 - p)) for p in dl.target_p))
+    assert dl.context_128k == 128 * 1024                                    # the 128K context of margin_128k
     assert dl.weights[0][0] == 0.5                                          # Δ = 0 against one distractor
 
 
@@ -121,3 +122,11 @@ def test_dilution_equation_fails_when_wrong():
         with_clauses("softmax_dilution", Clause(w.lhs, eqc._frac(eqc.sp.exp(eqc.Delta), eqc.N)), m).check()
     with pytest.raises(EquationError):
         with_clauses("softmax_dilution", w, Clause(m.lhs, eqc.sp.log(eqc._mul(eqc.p_w, eqc.N)))).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("NeedleHaystack")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l04_needle.py", "L04.3")
