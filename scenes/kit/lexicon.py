@@ -176,6 +176,7 @@ _WORDS = {
     "YaRN": "yarn",
     "ALiBi": "alibi",
     "NoPE": "nope",
+    "LongRoPE": "long rope",  # espeak read it as one word, heard as "Monroe P E"
     "MoE": spell("MOE"),
     "MoEs": spell("MOE", plural=True),
     "MoA": spell("MOA"),

@@ -43,6 +43,7 @@ CASES = [
     ("YaRN", "yarn"),
     ("ALiBi", "alibi"),
     ("NoPE", "nope"),
+    ("and LongRoPE took", "and long rope took"),
     ("MoE", "M O E"),
     ("MoEs", "M O E's"),
     ("MoA", "M O eigh"),
