@@ -69,3 +69,6 @@ __all__ = [
     "overlaps",
     "provenance_line",
 ]
+from .roofline import LogLogPlot, RooflinePlot  # noqa: E402
+
+__all__ += ["LogLogPlot", "RooflinePlot"]
