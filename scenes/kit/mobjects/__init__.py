@@ -69,6 +69,6 @@ __all__ = [
     "overlaps",
     "provenance_line",
 ]
-from .roofline import LogLogPlot, RooflinePlot  # noqa: E402
+from .roofline import LogLogPlot, RooflinePlot
 
 __all__ += ["LogLogPlot", "RooflinePlot"]

@@ -15,6 +15,7 @@ label other positions (e.g. powers of two: 1K, 2K, …) on a measured chart.
 """
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 
@@ -68,7 +69,7 @@ class LogLogPlot(VGroup):
         self.x_ticks = VGroup(*(label(s, size=tick_size, color=COLORS.MUTED, mono=True) for _, s in xt))
         if len(xt) > 1:
             gap = min(abs(self._xy(a, self.y_lo)[0] - self._xy(b, self.y_lo)[0]) for (a, _), (b, _) in
-                      zip(xt, xt[1:]))
+                      itertools.pairwise(xt))
             _fit_uniform(list(self.x_ticks), 0.9 * gap, 10.0)
         for (v, _), lab in zip(xt, self.x_ticks):
             lab.next_to(self._xy(v, self.y_lo), DOWN, buff=BUFF.SMALL)
@@ -121,17 +122,18 @@ class LogLogPlot(VGroup):
     def dot_at(self, x: float, y: float, color: str = COLORS.ACCENT, radius: float = 0.09) -> Dot:
         return Dot(self.point(x, y), radius=radius, color=color)
 
-    def set_legend(self, entries: Sequence[tuple[str, str]], size: float = SIZES.LABEL,
-                   columns: int = 1) -> VGroup:
-        """Legend entries (text, colour) above the plot, left-aligned, ``columns`` per row; returns it."""
+    def set_legend(self, entries: Sequence[tuple[str, str]], size: float = SIZES.LABEL, columns: int = 1,
+                   width: float | None = None) -> VGroup:
+        """Legend entries (text, colour) above the plot, ``columns`` per row, at most ``width`` wide (default:
+        the x-axis' length, left-aligned with it; a given width aligns it with the y-axis label); returns it."""
         rows = VGroup()
         items = [VGroup(Line(ORIGIN, RIGHT * 0.4).set_stroke(c, 6), label(t, size=size, color=c)).arrange(
             RIGHT, buff=BUFF.SMALL) for t, c in entries]
         for k in range(0, len(items), columns):
             rows.add(VGroup(*items[k:k + columns]).arrange(RIGHT, buff=BUFF.MEDIUM))
         rows.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
-        _fit_uniform([rows], self.axes[0].get_length() + 0.5, 10.0)
-        rows.next_to(self.axes, UP, buff=BUFF.MEDIUM).align_to(self.axes, LEFT)
+        _fit_uniform([rows], width or self.axes[0].get_length(), 10.0)
+        rows.next_to(self.axes, UP, buff=BUFF.MEDIUM).align_to(self.axis_labels[1] if width else self.axes, LEFT)
         self.remove(self.legend)
         self.legend = rows
         self.add(self.legend)
@@ -179,7 +181,7 @@ class RooflinePlot(LogLogPlot):
             raise ValueError(f"{len(self.colors)} colours for {len(self.devices)} devices")
         self.roofs, self.ridges = VGroup(), VGroup()
         order = sorted(range(len(self.devices)), key=lambda k: self.ridge(k))
-        for k, (name, peak, bw) in enumerate(self.devices):
+        for k, (_, peak, bw) in enumerate(self.devices):
             x0 = max(self.x_lo, self.y_lo / bw)             # where the sloped roof enters the plot
             pts = [self._xy(x0, bw * x0), self._xy(peak / bw, peak), self._xy(self.x_hi, peak)]
             self.roofs.add(VMobject().set_points_as_corners(pts).set_stroke(self.colors[k], 5))
