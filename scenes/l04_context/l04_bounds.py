@@ -37,12 +37,12 @@ ROOF_W, ROOF_H = 9.0, 4.1
 ROOF_ORIGIN = (-3.6, -2.66)        # the axes' corner
 POINT_COLORS = (COLORS.WEIGHT, COLORS.WEIGHT, COLORS.ACCENT, COLORS.Q)
 # measured
-PLOT_W, PLOT_H = 4.0, 2.6
+PLOT_W, PLOT_H = 4.2, 2.8
 MEM_COLORS = (COLORS.V, COLORS.WEIGHT, COLORS.K)
 METHOD_NAMES = {"naive": "naive, writes S", "attn_ref.flash_attention": "tiled, attn_ref",
                 "torch_sdpa": "tiled, torch SDPA", "torch_sdpa[flash_attention]": "flash, torch SDPA"}
 # decode floor
-FLOOR_X0, FLOOR_W, FLOOR_ROW = -4.2, 9.0, 0.62
+FLOOR_X0, FLOOR_W, FLOOR_ROW = -4.4, 8.2, 0.62
 
 
 def formula(name: str, y: float, height: float = EQ_H):
@@ -172,12 +172,13 @@ class MemoryComputeBounds(LectureScene):
             self.play(FadeOut(bound), FadeIn(plot.frame_parts()), FadeIn(plot.legend[0][0]),
                       plot.create_roof(0), run_time=0.5 * t.duration)
             self.play(FadeIn(plot.legend[0][1]), plot.create_roof(1), run_time=0.35 * t.duration)
-        intensity = formula("attention_intensity", 2.6, 0.6)
+        intensity = formula("attention_intensity", 2.62, 0.7)
         pts = h100.points
         marks = [plot.mark(p.intensity, (f"{p.short}: AI {shown(p.intensity, 0)}" if p.group == 1 else
                                          f"{p.short}, g = {p.group}: AI {shown(p.intensity, 0)}"),
-                           color=c, direction=d)
-                 for p, c, d in zip(pts, POINT_COLORS, (DOWN + RIGHT, UP, DOWN + RIGHT, DOWN + RIGHT))]
+                           color=c, direction=d, buff=bf)
+                 for p, c, d, bf in zip(pts, POINT_COLORS, (DOWN + RIGHT, DOWN, DOWN + RIGHT, DOWN + RIGHT),
+                                        (BUFF.SMALL, 0.62, BUFF.SMALL, BUFF.SMALL))]
         with self.narrate(f"For one head, prefill does four n squared d FLOPs on eight n d bytes: an intensity of n "
                           f"over two. At {spoken(pts[0].n, 0)} tokens that is {spoken(pts[0].intensity, 0)}, already "
                           f"past the ridge; at {spoken(pts[1].n, 0)}, {spoken(pts[1].intensity, 0)}. Prefill is "
@@ -205,16 +206,14 @@ class MemoryComputeBounds(LectureScene):
         mem = self.loglog(mm.series[0].seqlens, (0.1, 1e5, 1), "peak memory (MiB)")
         for s, c in zip(mm.series, MEM_COLORS):
             mem.series.add(mem.line(s.seqlens, s.peak_mib, c))
-        mem.set_legend([(f"{METHOD_NAMES[s.method]}: {shown(s.slope, 2)}", c)
+        mem.set_legend([(f"{METHOD_NAMES[s.method]}: slope {shown(s.slope, 2)}", c)
                         for s, c in zip(mm.series, MEM_COLORS)], width=PLOT_W + 1.0)
         pre = self.loglog(mp.series[0].seqlens, (1e-3, 1e2, 1), "ms per sequence")
         for s, c in zip(mp.series, (COLORS.V, COLORS.K)):
             pre.series.add(pre.line(s.seqlens, s.time_per_seq_ms, c))
-        pre.set_legend([(f"{METHOD_NAMES[s.method]}: {shown(s.slope_per_seq, 2)}", c)
+        pre.set_legend([(f"{METHOD_NAMES[s.method]}: slope {shown(s.slope_per_seq, 2)}", c)
                         for s, c in zip(mp.series, (COLORS.V, COLORS.K))], width=PLOT_W + 1.0)
-        VGroup(mem, pre).arrange(RIGHT, buff=1.1).move_to([0.2, 0.05, 0])
-        heads = VGroup(*(label("log-log slope of each curve", size=SIZES.LABEL, color=COLORS.TEXT).next_to(
-            p.legend, UP, buff=BUFF.SMALL).align_to(p.legend, LEFT) for p in (mem, pre)))
+        VGroup(mem, pre).arrange(RIGHT, buff=1.1, aligned_edge=DOWN).move_to([0.2, -0.05, 0])
         sources = "; ".join(dict.fromkeys((mm.source, mp.source)))
         shapes = (f"{sources}. Memory: batch {mm.batch}, {mm.heads} heads, head dim {mm.head_dim}. Prefill: "
                   f"{mp.heads} heads, head dim {mp.head_dim}, non-causal, {shown(mp.tokens_per_call, 0)} tokens per "
@@ -225,7 +224,7 @@ class MemoryComputeBounds(LectureScene):
         with self.narrate(f"Our own measurements on an H200 agree. Peak memory of one attention call, on log-log "
                           f"axes: the naive kernel, which writes S, climbs with slope {spoken(naive.slope, 2)}. "
                           "Quadratic.") as t:
-            self.play(FadeIn(title), FadeIn(mem.frame_parts()), FadeIn(heads[0]), FadeIn(src),
+            self.play(FadeIn(title), FadeIn(mem.frame_parts()), FadeIn(src),
                       run_time=0.35 * t.duration)
             self.play(FadeIn(mem.legend[0]), Create(mem.series[0]), run_time=0.45 * t.duration)
         with self.narrate(f"The tiled kernels, ours and PyTorch's, climb with slopes {spoken(ours.slope, 2)} and "
@@ -236,10 +235,10 @@ class MemoryComputeBounds(LectureScene):
         with self.narrate(f"Time is another story. Prefill time per sequence grows with slope "
                           f"{spoken(nv.slope_per_seq, 2)} for the naive kernel and {spoken(fl.slope_per_seq, 2)} "
                           "for flash. Tiling removes the quadratic memory, not the quadratic FLOPs.") as t:
-            self.play(FadeIn(pre.frame_parts()), FadeIn(heads[1]), FadeIn(pre.legend), run_time=0.3 * t.duration)
+            self.play(FadeIn(pre.frame_parts()), FadeIn(pre.legend), run_time=0.3 * t.duration)
             self.play(Create(pre.series[0]), Create(pre.series[1]), run_time=0.5 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, mem, pre, heads, src)), run_time=0.6)
+        self.play(FadeOut(VGroup(title, mem, pre, src)), run_time=0.6)
 
     def loglog(self, seqlens, y_range, y_label) -> LogLogPlot:
         p = LogLogPlot(x_range=(seqlens[0] / 1.25, seqlens[-1] * 1.25, 1), y_range=y_range,
@@ -253,7 +252,7 @@ class MemoryComputeBounds(LectureScene):
     def decode_step(self):
         df, rl = data.decode_floor(), data.roofline()
         h100 = rl.devices[0]
-        title = heading("The decode floor: time per token ≥ bytes / bandwidth")
+        title = heading("The decode floor: bytes over bandwidth")
         sub = label(f"{df.model}, batch {df.batch}, on the {h100.name} ({shown(h100.bandwidth_tbs, 2)} TB/s)",
                     size=SIZES.LABEL, color=COLORS.MUTED)
         sub.next_to(title, DOWN, buff=BUFF.SMALL).align_to(title, LEFT)

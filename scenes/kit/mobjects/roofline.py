@@ -215,14 +215,14 @@ class RooflinePlot(LogLogPlot):
         return self.point(ai, self.attainable(ai, k))
 
     def mark(self, ai: float, text: str, k: int = 0, color: str = COLORS.ACCENT, direction=None,
-             size: float = SIZES.LABEL) -> VGroup:
+             size: float = SIZES.LABEL, buff: float = BUFF.SMALL) -> VGroup:
         """A dot on device k's roof at intensity ``ai`` and ``text`` beside it (below the sloped roof's right,
         under the flat roof, unless ``direction`` says). ``VGroup(dot, label)``, with ``.dot``, ``.label``,
         ``.intensity``; not added."""
         dot = Dot(self.roof_point(ai, k), radius=0.1, color=color)
         if direction is None:
             direction = DOWN + RIGHT if self.bound(ai, k) == "memory" else DOWN
-        tag = label(text, size=size, color=color).next_to(dot, direction, buff=BUFF.SMALL)
+        tag = label(text, size=size, color=color).next_to(dot, direction, buff=buff)
         out = VGroup(dot, tag)
         out.dot, out.label, out.intensity = dot, tag, ai
         return out
