@@ -35,6 +35,7 @@ EQ_H = 0.75
 # roofline
 ROOF_W, ROOF_H = 9.0, 4.1
 ROOF_ORIGIN = (-3.6, -2.66)        # the axes' corner
+COMPUTE_AT = (5e3, 1.0)                # where "compute-bound" sits under the flat roof (data coords)
 POINT_COLORS = (COLORS.WEIGHT, COLORS.WEIGHT, COLORS.ACCENT, COLORS.Q)
 # measured
 PLOT_W, PLOT_H = 4.2, 2.8
@@ -42,7 +43,7 @@ MEM_COLORS = (COLORS.V, COLORS.WEIGHT, COLORS.K)
 METHOD_NAMES = {"naive": "naive, writes S", "attn_ref.flash_attention": "tiled, attn_ref",
                 "torch_sdpa": "tiled, torch SDPA", "torch_sdpa[flash_attention]": "flash, torch SDPA"}
 # decode floor
-FLOOR_X0, FLOOR_W, FLOOR_ROW = -4.4, 8.2, 0.62
+FLOOR_X0, FLOOR_W, FLOOR_ROW = -4.2, 8.0, 0.62
 
 
 def formula(name: str, y: float, height: float = EQ_H):
@@ -177,8 +178,8 @@ class MemoryComputeBounds(LectureScene):
         marks = [plot.mark(p.intensity, (f"{p.short}: AI {shown(p.intensity, 0)}" if p.group == 1 else
                                          f"{p.short}, g = {p.group}: AI {shown(p.intensity, 0)}"),
                            color=c, direction=d, buff=bf)
-                 for p, c, d, bf in zip(pts, POINT_COLORS, (DOWN + RIGHT, DOWN, DOWN + RIGHT, DOWN + RIGHT),
-                                        (BUFF.SMALL, 0.62, BUFF.SMALL, BUFF.SMALL))]
+                 for p, c, d, bf in zip(pts, POINT_COLORS, (DOWN + RIGHT, UP, DOWN + RIGHT, DOWN + RIGHT),
+                                        (BUFF.SMALL, BUFF.SMALL, BUFF.SMALL, BUFF.SMALL))]
         with self.narrate(f"For one head, prefill does four n squared d FLOPs on eight n d bytes: an intensity of n "
                           f"over two. At {spoken(pts[0].n, 0)} tokens that is {spoken(pts[0].intensity, 0)}, already "
                           f"past the ridge; at {spoken(pts[1].n, 0)}, {spoken(pts[1].intensity, 0)}. Prefill is "
@@ -192,7 +193,7 @@ class MemoryComputeBounds(LectureScene):
                           f"{spoken(pts[3].intensity, 0)}: far left of the ridge.") as t:
             self.play(plot.reveal(marks[2]), run_time=0.3 * t.duration)
             self.play(plot.reveal(marks[3]), run_time=0.3 * t.duration)
-        regions = plot.region_labels()
+        regions = plot.region_labels(compute_at=COMPUTE_AT)
         with self.narrate("Decode is memory-bound, so counting its FLOPs does not predict its speed; counting "
                           "bytes does.") as t:
             self.play(FadeIn(regions), run_time=0.4 * t.duration)
@@ -213,7 +214,7 @@ class MemoryComputeBounds(LectureScene):
             pre.series.add(pre.line(s.seqlens, s.time_per_seq_ms, c))
         pre.set_legend([(f"{METHOD_NAMES[s.method]}: slope {shown(s.slope_per_seq, 2)}", c)
                         for s, c in zip(mp.series, (COLORS.V, COLORS.K))], width=PLOT_W + 1.0)
-        VGroup(mem, pre).arrange(RIGHT, buff=1.1, aligned_edge=DOWN).move_to([0.2, -0.05, 0])
+        VGroup(mem, pre).arrange(RIGHT, buff=1.1, aligned_edge=DOWN).move_to([0.2, 0.1, 0])
         sources = "; ".join(dict.fromkeys((mm.source, mp.source)))
         shapes = (f"{sources}. Memory: batch {mm.batch}, {mm.heads} heads, head dim {mm.head_dim}. Prefill: "
                   f"{mp.heads} heads, head dim {mp.head_dim}, non-causal, {shown(mp.tokens_per_call, 0)} tokens per "

@@ -232,9 +232,11 @@ class RooflinePlot(LogLogPlot):
         """The dot grows, its label fades in."""
         return AnimationGroup(GrowFromCenter(mark.dot), FadeIn(mark.label), **kwargs)
 
-    def region_labels(self, k: int = 0, size: float = SIZES.LABEL) -> VGroup:
+    def region_labels(self, k: int = 0, size: float = SIZES.LABEL,
+                      compute_at: tuple[float, float] | None = None) -> VGroup:
         """"memory-bound" above the sloped roof's middle and "compute-bound" above the flat roof's middle
-        (device k's). ``VGroup(memory, compute)``, not added."""
+        (device k's), or centred on data point ``compute_at`` (under the roof, where labelled points sit above
+        it). ``VGroup(memory, compute)``, not added."""
         _, peak, bw = self.devices[k]
         r = self.ridge(k)
         x0 = max(self.x_lo, self.y_lo / bw)
@@ -243,8 +245,11 @@ class RooflinePlot(LogLogPlot):
         mem.rotate(math.atan2(*(self.point(r, peak) - self.point(x0, bw * x0))[[1, 0]]))
         mem.next_to(self.point(xm, bw * xm), UP + LEFT, buff=BUFF.TIGHT)
         xc = math.sqrt(r * self.x_hi)
-        comp = label("compute-bound", size=size, color=COLORS.MUTED).next_to(self.point(xc, peak), UP,
-                                                                             buff=BUFF.SMALL)
+        comp = label("compute-bound", size=size, color=COLORS.MUTED)
+        if compute_at is None:
+            comp.next_to(self.point(xc, peak), UP, buff=BUFF.SMALL)
+        else:
+            comp.move_to(self.point(*compute_at))
         return VGroup(mem, comp)
 
     def create_roof(self, k: int = 0, **kwargs) -> AnimationGroup:
