@@ -35,7 +35,7 @@ EQ_H = 0.75
 # roofline
 ROOF_W, ROOF_H = 9.0, 4.1
 ROOF_ORIGIN = (-3.6, -2.66)        # the axes' corner
-COMPUTE_AT = (5e3, 1.0)                # where "compute-bound" sits under the flat roof (data coords)
+COMPUTE_AT = (1e4, 3.0)                # where "compute-bound" sits under the flat roof (data coords)
 POINT_COLORS = (COLORS.WEIGHT, COLORS.WEIGHT, COLORS.ACCENT, COLORS.Q)
 # measured
 PLOT_W, PLOT_H = 4.2, 2.8
@@ -43,7 +43,7 @@ MEM_COLORS = (COLORS.V, COLORS.WEIGHT, COLORS.K)
 METHOD_NAMES = {"naive": "naive, writes S", "attn_ref.flash_attention": "tiled, attn_ref",
                 "torch_sdpa": "tiled, torch SDPA", "torch_sdpa[flash_attention]": "flash, torch SDPA"}
 # decode floor
-FLOOR_X0, FLOOR_W, FLOOR_ROW = -4.2, 8.0, 0.62
+FLOOR_X0, FLOOR_W, FLOOR_ROW, FLOOR_BAR = -4.2, 8.0, 0.8, 0.5
 
 
 def formula(name: str, y: float, height: float = EQ_H):
@@ -261,9 +261,9 @@ class MemoryComputeBounds(LectureScene):
         rows = VGroup()
         for i, r in enumerate(df.rows):
             y = 1.2 - i * FLOOR_ROW
-            wbar = Rectangle(width=df.weights_ms_h100 * scale, height=0.42).set_stroke(width=0).set_fill(W_COLOR, 0.85)
+            wbar = Rectangle(width=df.weights_ms_h100 * scale, height=FLOOR_BAR).set_stroke(width=0).set_fill(W_COLOR, 0.85)
             wbar.move_to([FLOOR_X0, y, 0], aligned_edge=LEFT)
-            kbar = Rectangle(width=r.kv_ms_h100 * scale, height=0.42).set_stroke(width=0).set_fill(KV_COLOR, 0.9)
+            kbar = Rectangle(width=r.kv_ms_h100 * scale, height=FLOOR_BAR).set_stroke(width=0).set_fill(KV_COLOR, 0.9)
             kbar.next_to(wbar, RIGHT, buff=0)
             name = label(f"{kilo(r.context)} tokens", size=SIZES.LABEL).next_to([FLOOR_X0, y, 0], LEFT, buff=0.2)
             total = label(f"≥ {shown(r.total_ms_h100, 2)} ms", size=SIZES.NUMBER, color=COLORS.TEXT,
@@ -295,7 +295,7 @@ class MemoryComputeBounds(LectureScene):
             self.play(FadeIn(legend[1]), LaggedStart(*(GrowFromEdge(r[2], LEFT) for r in rows), lag_ratio=0.15),
                       run_time=0.45 * t.duration)
             self.play(FadeIn(VGroup(*(r[3] for r in rows))), FadeIn(note), run_time=0.25 * t.duration)
-        box = Rectangle(width=rows[-1][2].width + 0.15, height=0.6).move_to(rows[-1][2]).set_stroke(COLORS.ACCENT, 3)
+        box = Rectangle(width=rows[-1][2].width + 0.15, height=FLOOR_BAR + 0.18).move_to(rows[-1][2]).set_stroke(COLORS.ACCENT, 3)
         with self.narrate("No FLOP count enters this floor. Once flash attention stops writing S, the KV cache, "
                           "linear in length but multiplied by layers, heads and batch, is what limits serving.") as t:
             self.play(Create(box), run_time=0.3 * t.duration)
