@@ -117,7 +117,7 @@ class MemoryComputeBounds(LectureScene):
                                lag_ratio=0.25)
 
         s4, s16, s128 = mb.bars[0].scores_gib, mb.bars[1].scores_gib, mb.bars[-1].scores_gib
-        with self.narrate(f"Where does the memory go? Take {mb.model} in sixteen-bit precision, and three bars "
+        with self.narrate(f"Where does the memory go? Take {mb.model} in half precision, and three bars "
                           "for each context length, on a log scale: every gridline is ten times the one "
                           "below.") as t:
             self.play(FadeIn(title), FadeIn(axes), FadeIn(names), run_time=0.5 * t.duration)
@@ -129,20 +129,20 @@ class MemoryComputeBounds(LectureScene):
         eq = formula("kv_cache_bytes", 2.45)
         eq.set_x(1.6)
         kv4, kv128 = mb.bars[0].kv_cache_gib, mb.bars[-1].kv_cache_gib
-        with self.narrate(f"The KV cache grows only linearly: two tensors, times layers, KV heads, head size and "
+        with self.narrate(f"The KV cache grows only linearly: K and V, times layers, KV heads, head size and "
                           f"tokens. That is {spoken(kv4, 0)} gibibytes at {spoken(mb.bars[0].n, 0)} tokens, "
                           f"{spoken(kv128, 0)} at {spoken(mb.bars[-1].n, 0)}.") as t:
             self.play(FadeIn(eq), FadeIn(legend[1]), grow(1), run_time=0.7 * t.duration)
         cap = mb.device_memory_gib
         line = DashedLine([x0, self.level(cap), 0], [x0 + axes[1][0].get_length(), self.level(cap), 0],
                           dash_length=0.1).set_stroke(COLORS.ACCENT, 3)
-        cap_tag = label(f"one 80 GB H100 = {shown(cap, 1)} GiB", size=SIZES.LABEL, color=COLORS.ACCENT)
+        cap_tag = label(f"one H100's memory: {shown(cap, 1)} GiB", size=SIZES.LABEL, color=COLORS.ACCENT)
         cap_tag.next_to(line.get_left(), UP + RIGHT, buff=BUFF.TIGHT).shift(RIGHT * 0.1)
         w = mb.bars[0].weights_gib
         ratio = mb.bars[-1].kv_over_weights
-        with self.narrate(f"The weights stay at {spoken(w, 1)}. Past {spoken(mb.bars[2].n, 0)} tokens the cache "
-                          f"outgrows them; at {spoken(mb.bars[-1].n, 0)} it is {spoken(ratio, 1)} times larger, "
-                          "and nearly fills an eighty gigabyte H100 on its own.") as t:
+        with self.narrate(f"The weights stay at {spoken(w, 1)} gibibytes. At {spoken(mb.bars[2].n, 0)} tokens "
+                          "the cache has outgrown them; at {spoken(mb.bars[-1].n, 0)} it is {spoken(ratio, 1)} times larger, "
+                          "and nearly fills an H100's memory on its own.") as t:
             self.play(FadeIn(legend[2]), grow(2), run_time=0.45 * t.duration)
             self.play(Create(line), FadeIn(cap_tag), run_time=0.3 * t.duration)
         box = Rectangle(width=legend[1].width + 0.3, height=legend[1].height + 0.2).set_stroke(COLORS.ACCENT, 3)
@@ -167,7 +167,8 @@ class MemoryComputeBounds(LectureScene):
             self.play(FadeIn(title), FadeIn(bound), run_time=0.4 * t.duration)
         self.wait_for(t)
         with self.narrate(f"On log axes that is a roofline: a slope where bandwidth limits, a flat roof at peak "
-                          f"compute. The {h100.name}'s ridge sits at {spoken(h100.ridge, 0)} FLOPs per byte. "
+                          f"compute. The {h100.name.split()[0]}'s ridge sits at {spoken(h100.ridge, 0)} FLOPs per "
+                          "byte. "
                           f"The H200 has the same compute and more bandwidth, so its ridge is lower, at "
                           f"{spoken(h200.ridge, 0)}.") as t:
             self.play(FadeOut(bound), FadeIn(plot.frame_parts()), FadeIn(plot.legend[0][0]),
@@ -261,7 +262,8 @@ class MemoryComputeBounds(LectureScene):
         rows = VGroup()
         for i, r in enumerate(df.rows):
             y = 1.2 - i * FLOOR_ROW
-            wbar = Rectangle(width=df.weights_ms_h100 * scale, height=FLOOR_BAR).set_stroke(width=0).set_fill(W_COLOR, 0.85)
+            wbar = Rectangle(width=df.weights_ms_h100 * scale, height=FLOOR_BAR).set_stroke(width=0)
+            wbar.set_fill(W_COLOR, 0.85)
             wbar.move_to([FLOOR_X0, y, 0], aligned_edge=LEFT)
             kbar = Rectangle(width=r.kv_ms_h100 * scale, height=FLOOR_BAR).set_stroke(width=0).set_fill(KV_COLOR, 0.9)
             kbar.next_to(wbar, RIGHT, buff=0)
@@ -290,12 +292,14 @@ class MemoryComputeBounds(LectureScene):
         note.next_to(rows[1][3], RIGHT, buff=BUFF.MEDIUM)
         with self.narrate(f"At {spoken(k4.context, 0)} tokens the cache adds {spoken(df.kv_4k_gib, 0)} gibibytes: "
                           f"at least {spoken(df.kv_4k_ms_h100, 3)} milliseconds more. At "
-                          f"{spoken(last.context, 0)}, {spoken(last.kv_ms_h100, 1)} milliseconds, far more than the "
-                          "weights.") as t:
+                          f"{spoken(last.context, 0)} tokens, the cache alone takes {spoken(last.kv_ms_h100, 1)} "
+                          "milliseconds, far "
+                          "more than the weights.") as t:
             self.play(FadeIn(legend[1]), LaggedStart(*(GrowFromEdge(r[2], LEFT) for r in rows), lag_ratio=0.15),
                       run_time=0.45 * t.duration)
             self.play(FadeIn(VGroup(*(r[3] for r in rows))), FadeIn(note), run_time=0.25 * t.duration)
-        box = Rectangle(width=rows[-1][2].width + 0.15, height=FLOOR_BAR + 0.18).move_to(rows[-1][2]).set_stroke(COLORS.ACCENT, 3)
+        box = Rectangle(width=rows[-1][2].width + 0.15, height=FLOOR_BAR + 0.18).move_to(rows[-1][2])
+        box.set_stroke(COLORS.ACCENT, 3)
         with self.narrate("No FLOP count enters this floor. Once flash attention stops writing S, the KV cache, "
                           "linear in length but multiplied by layers, heads and batch, is what limits serving.") as t:
             self.play(Create(box), run_time=0.3 * t.duration)
