@@ -35,7 +35,7 @@ EQ_H = 0.75
 # roofline
 ROOF_W, ROOF_H = 9.0, 4.1
 ROOF_ORIGIN = (-3.6, -2.66)        # the axes' corner
-COMPUTE_AT = (1e4, 3.0)                # where "compute-bound" sits under the flat roof (data coords)
+COMPUTE_AT = (10.0 ** 4, 3.0)               # where "compute-bound" sits under the flat roof (data coords)
 POINT_COLORS = (COLORS.WEIGHT, COLORS.WEIGHT, COLORS.ACCENT, COLORS.Q)
 # measured
 PLOT_W, PLOT_H = 4.2, 2.8
@@ -134,15 +134,17 @@ class MemoryComputeBounds(LectureScene):
                           f"{spoken(kv128, 0)} at {spoken(mb.bars[-1].n, 0)}.") as t:
             self.play(FadeIn(eq), FadeIn(legend[1]), grow(1), run_time=0.7 * t.duration)
         cap = mb.device_memory_gib
+        gpu = data.roofline().devices[0].name.split()[0]     # the 80 GB card of memory_bars: H100
         line = DashedLine([x0, self.level(cap), 0], [x0 + axes[1][0].get_length(), self.level(cap), 0],
                           dash_length=0.1).set_stroke(COLORS.ACCENT, 3)
-        cap_tag = label(f"one H100's memory: {shown(cap, 1)} GiB", size=SIZES.LABEL, color=COLORS.ACCENT)
+        cap_tag = label(f"one {gpu}'s memory: {shown(cap, 1)} GiB", size=SIZES.LABEL, color=COLORS.ACCENT)
         cap_tag.next_to(line.get_left(), UP + RIGHT, buff=BUFF.TIGHT).shift(RIGHT * 0.1)
         w = mb.bars[0].weights_gib
         ratio = mb.bars[-1].kv_over_weights
         with self.narrate(f"The weights stay at {spoken(w, 1)} gibibytes. At {spoken(mb.bars[2].n, 0)} tokens "
-                          "the cache has outgrown them; at {spoken(mb.bars[-1].n, 0)} it is {spoken(ratio, 1)} times larger, "
-                          "and nearly fills an H100's memory on its own.") as t:
+                          f"the cache has outgrown them; at {spoken(mb.bars[-1].n, 0)} it is {spoken(ratio, 1)} "
+                          "times larger, "
+                          f"and nearly fills an {gpu}'s memory on its own.") as t:
             self.play(FadeIn(legend[2]), grow(2), run_time=0.45 * t.duration)
             self.play(Create(line), FadeIn(cap_tag), run_time=0.3 * t.duration)
         box = Rectangle(width=legend[1].width + 0.3, height=legend[1].height + 0.2).set_stroke(COLORS.ACCENT, 3)
@@ -159,8 +161,8 @@ class MemoryComputeBounds(LectureScene):
         h100, h200 = rl.devices
         title = heading("The roofline: time is bounded by FLOPs or by bytes")
         bound = formula("roofline_bound", 2.0, 1.0)
-        plot = RooflinePlot([(d.name, d.peak_tflops, d.bandwidth_tbs) for d in rl.devices], x_range=(0.1, 1e5, 1),
-                            y_range=(0.1, 1e4, 1), width=ROOF_W, height=ROOF_H)
+        plot = RooflinePlot([(d.name, d.peak_tflops, d.bandwidth_tbs) for d in rl.devices], x_range=(0.1, 10.0 ** 5, 1),
+                            y_range=(0.1, 10.0 ** 4, 1), width=ROOF_W, height=ROOF_H)
         plot.shift([*ROOF_ORIGIN, 0] - plot.origin)
         with self.narrate("Time has a bound too. A kernel needs at least its FLOPs divided by peak compute, or "
                           "its bytes divided by memory bandwidth, whichever is longer.") as t:
@@ -205,12 +207,12 @@ class MemoryComputeBounds(LectureScene):
     def measured_step(self):
         mm, mp = data.measured_memory(), data.measured_prefill()
         title = heading("Measured on one H200: naive vs tiled attention")
-        mem = self.loglog(mm.series[0].seqlens, (0.1, 1e5, 1), "peak memory (MiB)")
+        mem = self.loglog(mm.series[0].seqlens, (0.1, 10.0 ** 5, 1), "peak memory (MiB)")
         for s, c in zip(mm.series, MEM_COLORS):
             mem.series.add(mem.line(s.seqlens, s.peak_mib, c))
         mem.set_legend([(f"{METHOD_NAMES[s.method]}: slope {shown(s.slope, 2)}", c)
                         for s, c in zip(mm.series, MEM_COLORS)], width=PLOT_W + 1.0)
-        pre = self.loglog(mp.series[0].seqlens, (1e-3, 1e2, 1), "ms per sequence")
+        pre = self.loglog(mp.series[0].seqlens, (10.0 ** -3, 10.0 ** 2, 1), "ms per sequence")
         for s, c in zip(mp.series, (COLORS.V, COLORS.K)):
             pre.series.add(pre.line(s.seqlens, s.time_per_seq_ms, c))
         pre.set_legend([(f"{METHOD_NAMES[s.method]}: slope {shown(s.slope_per_seq, 2)}", c)
@@ -277,7 +279,7 @@ class MemoryComputeBounds(LectureScene):
                               size=SIZES.LABEL, color=W_COLOR),
                         label("KV cache: grows with context", size=SIZES.LABEL, color=KV_COLOR)).arrange(
             RIGHT, buff=BUFF.LARGE).move_to([0, 2.0, 0])
-        k4 = next(r for r in df.rows if r.context == 4096)
+        k4 = next(r for r in df.rows if r.kv_ms_h100 == df.kv_4k_ms_h100)
         note = label(f"{kilo(k4.context)}: KV {shown(df.kv_4k_gib, 0)} GiB ≥ {shown(df.kv_4k_ms_h100, 3)} ms",
                      size=SIZES.LABEL, color=KV_COLOR)
         last = df.rows[-1]
@@ -285,7 +287,7 @@ class MemoryComputeBounds(LectureScene):
                           "whole KV cache from memory at least once, so its time is at least those bytes over "
                           "the bandwidth.") as t:
             self.play(FadeIn(title), FadeIn(sub), Create(axis), run_time=0.4 * t.duration)
-        with self.narrate(f"For {df.model} on an H100, the weights alone take at least "
+        with self.narrate(f"For {df.model} on an {h100.name.split()[0]}, the weights alone take at least "
                           f"{spoken(df.weights_ms_h100, 2)} milliseconds per token.") as t:
             self.play(FadeIn(legend[0]), LaggedStart(*(GrowFromEdge(r[1], LEFT) for r in rows), lag_ratio=0.1),
                       FadeIn(VGroup(*(r[0] for r in rows))), run_time=0.7 * t.duration)
