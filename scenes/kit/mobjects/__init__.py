@@ -78,3 +78,6 @@ __all__ = [
     "overlaps",
     "provenance_line",
 ]
+from .roofline import LogLogPlot, RooflinePlot
+
+__all__ += ["LogLogPlot", "RooflinePlot"]

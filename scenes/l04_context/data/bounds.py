@@ -59,6 +59,9 @@ class RooflinePoint:
     intensity: float
     bound: str                 # on this device
     time_s: float              # max(F/P, Q/W)
+    short: str = ""            # the point's name on a plot ("prefill, n = 1,024")
+    n: int = 0                 # prefill length, or the decode context
+    group: int = 1             # query heads per KV head (decode points)
 
 
 @dataclass(frozen=True)
@@ -91,13 +94,14 @@ def _points(device: ar.DeviceSpec, hd: int) -> tuple[RooflinePoint, ...]:
         f = ar.attention_flops(1, 1, n, n, hd)                  # 4 n² d per head
         q = 4 * n * hd * FP16                                   # Q, K, V read, O written once: 8 n d bytes
         r = ar.roofline(f, q, device)
-        pts.append(RooflinePoint(f"flash prefill, one head, n = {n:,}", f, q, r.intensity, r.bound, r.time))
+        pts.append(RooflinePoint(f"flash prefill, one head, n = {n:,}", f, q, r.intensity, r.bound, r.time,
+                                 f"prefill, n = {n:,}", n, 1))
     for label, g in (("decode MHA (g = 1)", 1), (f"decode GQA (g = {GQA_GROUP})", GQA_GROUP)):
         f = ar.attention_flops(1, g, 1, DECODE_CONTEXT, hd)     # g query heads share one K/V head: 4 L d g
         q = 2 * DECODE_CONTEXT * hd * FP16                      # K and V of that head read once: 4 L d bytes
         r = ar.roofline(f, q, device)
         pts.append(RooflinePoint(f"{label}, context {DECODE_CONTEXT:,}, per KV head", f, q, r.intensity, r.bound,
-                                 r.time))
+                                 r.time, label.split(" (")[0], DECODE_CONTEXT, g))
     return tuple(pts)
 
 

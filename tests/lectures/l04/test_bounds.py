@@ -10,7 +10,8 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import context as eqc
 from scenes.l04_context import data as d
 
-from ._helpers import GIB, HEAD_DIM, HEADS, KV_PER_TOKEN, N_PARAMS, polyfit_slope, raw_bench, with_clauses
+from ._helpers import (GIB, HEAD_DIM, HEADS, KV_PER_TOKEN, N_PARAMS, assert_one_topic_section, assert_scene_constructs,
+                       polyfit_slope, raw_bench, with_clauses)
 
 GPU = raw_bench("gpu-nvidia-h200.json")
 
@@ -37,9 +38,11 @@ def test_roofline_points():
         for p, n in ((pre1k, 1024), (pre16k, 16384)):
             assert p.flops == 4 * n * n * HEAD_DIM and p.bytes == 8 * n * HEAD_DIM and p.intensity == n / 2
             assert p.bound == "compute" and p.time_s == pytest.approx(p.flops / peak)
+            assert p.n == n and p.intensity == p.n / 2 and f"{n:,}" in p.short
         for p, g in ((mha, 1), (gqa, 8)):
             assert p.flops == 4 * 4096 * HEAD_DIM * g and p.bytes == 4 * 4096 * HEAD_DIM and p.intensity == g
             assert p.bound == "memory" and p.time_s == pytest.approx(p.bytes / bw)
+            assert p.group == g == p.intensity and p.n == 4096 and p.short.startswith("decode")
 
 
 def test_measured_memory_is_the_file():
@@ -114,3 +117,11 @@ def test_equations_fail_when_wrong():
     with pytest.raises(EquationError):
         with_clauses("kv_cache_bytes", Clause(kv.lhs, eqc._mul(eqc.L, eqc.H_kv, eqc.d_h, eqc.n, eqc.b,
                                                                 eqc.beta_elem))).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("MemoryComputeBounds")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l04_bounds.py", "L04.2")
