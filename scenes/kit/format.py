@@ -100,6 +100,11 @@ def shown(value: float, decimals: int = 2, *, sci: int | None = None, auto: bool
     return _format(value, decimals, sci, auto, rough, " \u00d7 ", group)
 
 
+def grouped(value: float) -> str:
+    """A count or a size as the screen shows it: rounded to a whole number, thousands separated (126,882)."""
+    return shown(value, 0, group=True)
+
+
 def spoken(value: float, decimals: int = 2, *, sci: int | None = None, auto: bool = False,
            rough: bool = False) -> str:
     """The same number as the narration writes it (the lexicon turns it into words): the options of

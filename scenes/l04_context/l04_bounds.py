@@ -17,7 +17,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedLine, FadeIn, FadeOut, G
                    Rectangle, VGroup)
 
 from scenes.kit.equations import equation
-from scenes.kit.format import shown, spoken
+from scenes.kit.format import grouped, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import LogLogPlot, RooflinePlot, fit_within, label
 from scenes.kit.mobjects.layout import scene_heading as heading
@@ -57,7 +57,7 @@ def gib(v: float) -> str:
 
 
 def kilo(n: int) -> str:
-    return f"{shown(n / 1024, 0)}K"
+    return f"{grouped(n / 1024)}K"
 
 
 class MemoryComputeBounds(LectureScene):
@@ -178,8 +178,8 @@ class MemoryComputeBounds(LectureScene):
             self.play(FadeIn(plot.legend[0][1]), plot.create_roof(1), run_time=0.35 * t.duration)
         intensity = formula("attention_intensity", 2.62, 0.7)
         pts = h100.points
-        marks = [plot.mark(p.intensity, (f"{p.short}: AI {shown(p.intensity, 0)}" if p.group == 1 else
-                                         f"{p.short}, g = {p.group}: AI {shown(p.intensity, 0)}"),
+        marks = [plot.mark(p.intensity, (f"{p.short}: AI {grouped(p.intensity)}" if p.group == 1 else
+                                         f"{p.short}, g = {p.group}: AI {grouped(p.intensity)}"),
                            color=c, direction=d, buff=bf)
                  for p, c, d, bf in zip(pts, POINT_COLORS, (DOWN + RIGHT, UP, DOWN + RIGHT, DOWN + RIGHT),
                                         (BUFF.SMALL, BUFF.SMALL, BUFF.SMALL, BUFF.SMALL))]
@@ -220,7 +220,7 @@ class MemoryComputeBounds(LectureScene):
         VGroup(mem, pre).arrange(RIGHT, buff=1.1, aligned_edge=DOWN).move_to([0.2, 0.1, 0])
         sources = "; ".join(dict.fromkeys((mm.source, mp.source)))
         shapes = (f"{sources}. Memory: batch {mm.batch}, {mm.heads} heads, head dim {mm.head_dim}. Prefill: "
-                  f"{mp.heads} heads, head dim {mp.head_dim}, non-causal, {shown(mp.tokens_per_call, 0)} tokens per "
+                  f"{mp.heads} heads, head dim {mp.head_dim}, non-causal, {grouped(mp.tokens_per_call)} tokens per "
                   f"call. Slopes fitted on log-log axes.")
         src = source_lines(shapes, SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0])
@@ -247,7 +247,7 @@ class MemoryComputeBounds(LectureScene):
     def loglog(self, seqlens, y_range, y_label) -> LogLogPlot:
         p = LogLogPlot(x_range=(seqlens[0] / 1.25, seqlens[-1] * 1.25, 1), y_range=y_range,
                        x_label="sequence length n", y_label=y_label, width=PLOT_W, height=PLOT_H,
-                       x_ticks=[(n, kilo(n) if n >= 1024 else shown(n, 0)) for n in seqlens])
+                       x_ticks=[(n, kilo(n) if n >= 1024 else grouped(n)) for n in seqlens])
         p.series = VGroup()
         p.add(p.series)
         return p
@@ -280,7 +280,7 @@ class MemoryComputeBounds(LectureScene):
                         label("KV cache: grows with context", size=SIZES.LABEL, color=KV_COLOR)).arrange(
             RIGHT, buff=BUFF.LARGE).move_to([0, 2.0, 0])
         k4 = next(r for r in df.rows if r.kv_ms_h100 == df.kv_4k_ms_h100)
-        note = label(f"{kilo(k4.context)}: KV {shown(df.kv_4k_gib, 0)} GiB ≥ {shown(df.kv_4k_ms_h100, 3)} ms",
+        note = label(f"{kilo(k4.context)}: KV {grouped(df.kv_4k_gib)} GiB ≥ {shown(df.kv_4k_ms_h100, 3)} ms",
                      size=SIZES.LABEL, color=KV_COLOR)
         last = df.rows[-1]
         with self.narrate("Now put the two together for decoding. Every new token streams every weight and the "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, LaggedStart, RoundedRectangle, VGroup)
 
-from scenes.kit.format import shown, spoken
+from scenes.kit.format import grouped, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import CapacityBar, LineChart, ValueBars, fit_within, label
 from scenes.kit.mobjects.cards import wrap
@@ -43,7 +43,7 @@ def heading(text: str):
 
 def kilo(n: int) -> str:
     """A context length as a tick: 65536 -> "64K" (binary thousands, as the lecture names its lengths)."""
-    return f"{shown(n // 1024, 0)}K"
+    return f"{grouped(n // 1024)}K"
 
 
 class RealWorldImplications(LectureScene):
@@ -63,7 +63,7 @@ class RealWorldImplications(LectureScene):
         m = self.m
         title = fill.label + (" · hypothetical" if fill.hypothetical else "")
         bar = CapacityBar(m.memory_bytes, width=BAR_W, height=BAR_H, title=title,
-                          capacity_text=f"{shown(m.memory_bytes / GB, 0)} GB")
+                          capacity_text=f"{grouped(m.memory_bytes / GB)} GB")
         bar.shift(RIGHT * (BAR_LEFT - bar.frame.get_left()[0]) + UP * (y - bar.frame.get_y()))
         return bar
 
@@ -80,8 +80,8 @@ class RealWorldImplications(LectureScene):
             self.play(bar.add_segment("weights", m.weights_bytes, WEIGHTS, f"weights {shown(m.weights_gb, 2)} GB"),
                       run_time=0.3 * t.duration)
         long_bytes = mha.kv_bytes_per_token * m.long_request_tokens
-        ghost = bar.ghost(long_bytes, f"one {shown(m.long_request_tokens, 0)}-token request: "
-                                      f"{shown(llama.cache_gib_128k, 0)} GiB", color=LONG)
+        ghost = bar.ghost(long_bytes, f"one {grouped(m.long_request_tokens)}-token request: "
+                                      f"{grouped(llama.cache_gib_128k)} GiB", color=LONG)
         with self.narrate(f"Everything else is for the KV cache, at {spoken(llama.kib_per_token, 0)} kibibytes per "
                           f"token. One request of {spoken(m.long_request_tokens, 0)} tokens needs "
                           f"{spoken(llama.cache_gib_128k, 0)} gibibytes, and that runs past the end of the card: "
@@ -89,7 +89,7 @@ class RealWorldImplications(LectureScene):
             ghost[1].align_to(ghost[0], RIGHT)            # under the part that runs past the card
             self.play(Create(ghost[0]), FadeIn(ghost[1]), run_time=0.4 * t.duration)
         self.wait_for(t)
-        budget = label(f"at most {shown(mha.budget_tokens, 0)} cached tokens across the whole batch",
+        budget = label(f"at most {grouped(mha.budget_tokens)} cached tokens across the whole batch",
                        size=SIZES.BODY, color=KV)
         caveat = label(m.caveat, size=SIZES.LABEL, color=COLORS.MUTED)
         notes = VGroup(budget, caveat).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
@@ -101,7 +101,7 @@ class RealWorldImplications(LectureScene):
                           "tokens. And that is an upper bound, before activations and the allocator.") as t:
             self.play(FadeOut(ghost), run_time=0.1 * t.duration)
             self.play(bar.add_segment("kv", mha.requests_4k * per_request, KV,
-                                      f"{shown(mha.requests_4k, 0)} requests × {shown(m.request_tokens, 0)} tokens",
+                                      f"{grouped(mha.requests_4k)} requests × {grouped(m.request_tokens)} tokens",
                                       count=mha.requests_4k), run_time=0.4 * t.duration)
             self.play(FadeIn(notes, shift=UP * 0.2), run_time=0.2 * t.duration)
         self.wait_for(t)
@@ -124,13 +124,13 @@ class RealWorldImplications(LectureScene):
                           "full-length ones.") as t:
             self.play(FadeIn(bars[1]), run_time=0.25 * t.duration)
             self.play(bars[1].add_segment("kv", gqa.requests_128k * long_bytes[1], KV,
-                                          f"{shown(gqa.requests_128k, 0)} × {shown(m.long_request_tokens, 0)} tokens",
+                                          f"{grouped(gqa.requests_128k)} × {grouped(m.long_request_tokens)} tokens",
                                           count=gqa.requests_128k), run_time=0.35 * t.duration)
         with self.narrate(f"A latent cache the size of DeepSeek-V2's, which Lecture 9 explains, fits "
                           f"{spoken(mla.requests_128k, 0)} of them.") as t:
             self.play(FadeIn(bars[2]), run_time=0.3 * t.duration)
             self.play(bars[2].add_segment("kv", mla.requests_128k * long_bytes[2], KV,
-                                          f"{shown(mla.requests_128k, 0)} × {shown(m.long_request_tokens, 0)} tokens",
+                                          f"{grouped(mla.requests_128k)} × {grouped(m.long_request_tokens)} tokens",
                                           count=mla.requests_128k), run_time=0.5 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(VGroup(*bars, self.title)), run_time=0.6)
@@ -145,7 +145,7 @@ class RealWorldImplications(LectureScene):
                          bar_width=0.8, spacing=0.7)
         fit_within(bars, SAFE.width - 0.4, 5.0)
         bars.move_to([0, -0.25, 0])
-        title = heading(f"KV cache of one {shown(m.long_request_tokens, 0)}-token sequence, in GiB")
+        title = heading(f"KV cache of one {grouped(m.long_request_tokens)}-token sequence, in GiB")
         src = source_lines("model shapes: each paper's table and the released config.json (attn_ref presets)",
                            SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0]).set_x(SAFE.left + src.width / 2)
@@ -175,9 +175,9 @@ class RealWorldImplications(LectureScene):
                  for n, old in zip(mha.contexts, chart.x_ticks)]
         chart.x_ticks.submobjects = ticks             # the positions stay; the ticks name the lengths
         chart.move_to([SAFE.left + chart.width / 2 + 0.1, -0.35, 0])
-        title = heading(f"Decode: one new token for each of {shown(dv.batch, 0)} requests")
+        title = heading(f"Decode: one new token for each of {grouped(dv.batch)} requests")
         side_w = SAFE.right - chart.get_right()[0] - BUFF.LARGE
-        lines = [f"at {shown(mha.contexts[-1], 0)} tokens:", f"{shown(mha.time_ms[-1], 2)} ms per step",
+        lines = [f"at {grouped(mha.contexts[-1])} tokens:", f"{shown(mha.time_ms[-1], 2)} ms per step",
                  f"{shown(mha.share_of_peak[-1], 2)} of peak bandwidth",
                  f"log-log slope {shown(mha.slope, 2)}"]
         side = paragraph(lines, size=SIZES.LABEL, color=COLORS.TEXT)
@@ -211,9 +211,9 @@ class RealWorldImplications(LectureScene):
         bars.move_to([-1.0, -0.1, 0])
         ref = bars.reference_line(2.0, "×2: linear")
         title = heading("Prefill: time to first token as the prompt doubles")
-        floor = label(f"compute floor, {p.model} on an H100: {shown(p.ttft_floor_ms[0], 0)} ms at "
-                      f"{shown(p.lengths[0], 0)} tokens, {shown(p.ttft_floor_ms[-1], 0)} ms at "
-                      f"{shown(p.lengths[-1], 0)}", size=SIZES.LABEL, color=COLORS.MUTED)
+        floor = label(f"compute floor, {p.model} on an H100: {grouped(p.ttft_floor_ms[0])} ms at "
+                      f"{grouped(p.lengths[0])} tokens, {grouped(p.ttft_floor_ms[-1])} ms at "
+                      f"{grouped(p.lengths[-1])}", size=SIZES.LABEL, color=COLORS.MUTED)
         fit_within(floor, SAFE.width, None)
         floor.move_to([0, SAFE.bottom + floor.height / 2 + 0.1, 0])
         with self.narrate(f"The first token has its own cost. Each time the prompt doubles, the compute floor of "

@@ -15,7 +15,7 @@ from __future__ import annotations
 from manim import DOWN, LEFT, RIGHT, UP, Create, CurvedArrow, DashedLine, FadeIn, FadeOut, LaggedStart, VGroup
 
 from scenes.kit.equations import equation
-from scenes.kit.format import shown, spoken, subscript
+from scenes.kit.format import grouped, shown, spoken, subscript
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import DataTable, LineChart, MetricCard, TokenRow, ValueBars, fit_within, label
 from scenes.kit.mobjects.cards import wrap
@@ -117,12 +117,12 @@ class LongContextMetrics(LectureScene):
         f, lb, chart = data.flat_perplexity(), self.lb, self.chart
         n, s0 = lb.train_length, lb.scored_from
         at1, at2, at4 = lb.lengths
-        ppl = MetricCard("perplexity", [(f"inside, {shown(s0, 0)}–{shown(n - 1, 0)}", shown(f.ppl_inside, 3)),
-                                        (f"beyond, {shown(n, 0)}–{shown(at2 - 1, 0)}", shown(f.ppl_2x, 3))],
+        ppl = MetricCard("perplexity", [(f"inside, {grouped(s0)}–{grouped(n - 1)}", shown(f.ppl_inside, 3)),
+                                        (f"beyond, {grouped(n)}–{grouped(at2 - 1)}", shown(f.ppl_2x, 3))],
                          note=f"+{shown(100 * f.ppl_change, 2)} %", color=RoPE, width=SIDE_W)
-        acc = MetricCard("needle accuracy", [(f"at {shown(at1, 0)}", shown(f.accuracy_inside, 2)),
-                                             (f"at {shown(at2, 0)}", shown(f.accuracy_2x, 2)),
-                                             (f"at {shown(at4, 0)}", shown(f.accuracy_4x, 3))],
+        acc = MetricCard("needle accuracy", [(f"at {grouped(at1)}", shown(f.accuracy_inside, 2)),
+                                             (f"at {grouped(at2)}", shown(f.accuracy_2x, 2)),
+                                             (f"at {grouped(at4)}", shown(f.accuracy_4x, 3))],
                          color=COLORS.ACCENT, width=SIDE_W)
         side = VGroup(ppl, acc).arrange(DOWN, buff=BUFF.MEDIUM)
         top, bottom = SAFE.top - 0.75, self.src.get_top()[1] + BUFF.MEDIUM      # below the heading, above the source
@@ -153,7 +153,7 @@ class LongContextMetrics(LectureScene):
         title = heading("Quality: effective length")
         card = MetricCard("RULER's effective length", [
             e.definition,
-            (f"threshold: {e.threshold_model} at {shown(e.threshold_length, 0)} tokens", shown(e.threshold, 1))],
+            (f"threshold: {e.threshold_model} at {grouped(e.threshold_length)} tokens", shown(e.threshold, 1))],
             citation=HSIEH)
         fit_within(card, SAFE.width, None)
         card.move_to([0, 0.6, 0])
@@ -235,7 +235,7 @@ class LongContextMetrics(LectureScene):
             means.add(DashedLine([lo, bars.level(m), 0], [hi, bars.level(m), 0], dash_length=0.1)
                       .set_stroke(COLORS.TEXT, 4))
             start += w
-        caption = label("token loss (nats), scored in windows of " + ", ".join(shown(w, 0) for w in a.windows),
+        caption = label("token loss (nats), scored in windows of " + ", ".join(grouped(w) for w in a.windows),
                         size=SIZES.LABEL, color=COLORS.MUTED)
         caption.next_to(bars, UP, buff=BUFF.MEDIUM)
         per_window = label(f"mean of window means:  perplexity {shown(a.ppl_per_window, 2)}", size=SIZES.BODY,
@@ -270,7 +270,7 @@ class LongContextMetrics(LectureScene):
                                       angle=-1.2, color=COLORS.WEIGHT, stroke_width=3, tip_length=0.15)
                           for k in range(ls.valid_predictions)))
         first = row.highlight(0, color=COLORS.MUTED)
-        note = label(f"a window of {shown(ls.trg_len, 0)} tokens:  {shown(ls.valid_predictions, 0)} predictions",
+        note = label(f"a window of {grouped(ls.trg_len)} tokens:  {grouped(ls.valid_predictions)} predictions",
                      size=SIZES.BODY, color=COLORS.WEIGHT)
         note.next_to(row, DOWN, buff=BUFF.LARGE)
         bos = pf[-1]

@@ -18,7 +18,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, DashedLine, FadeIn, Fad
                    Rectangle, SurroundingRectangle, VGroup)
 
 from scenes.kit.equations import equation
-from scenes.kit.format import power_of_ten, shown, spoken
+from scenes.kit.format import grouped, power_of_ten, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import HeatMap, LineChart, TokenRow, fit_within, label
 from scenes.kit.mobjects.cards import wrap
@@ -39,7 +39,7 @@ TRAIN = COLORS.V                              # the training-length marker: visi
 
 
 def pct(x: float) -> str:
-    return f"{shown(100 * x, 0)}%"
+    return f"{grouped(100 * x)}%"
 
 
 def say_token(lab: str) -> str:
@@ -61,7 +61,7 @@ def depth_map(h, m, multiples: bool = False, **kw) -> HeatMap:
     """One scheme's accuracy with depth as rows and context length as columns (the builder stores length × depth);
     ``multiples``: columns labelled by length / training length (1×, 2×, 4×), narrow enough for small maps."""
     values = [[m.accuracy[j][i] for j in range(len(h.lengths))] for i in range(len(h.depths))]
-    cols = [shown(x, 0) for x in h.multiples] if multiples else [shown(n, 0) for n in h.lengths]
+    cols = [grouped(x) for x in h.multiples] if multiples else [grouped(n) for n in h.lengths]
     return HeatMap(values, col_labels=cols, col_values=h.lengths, title=m.label, **kw)
 
 
@@ -90,7 +90,7 @@ class NeedleHaystack(LectureScene):
         cells = VGroup(*(Rectangle(width=w, height=STRIP_H).set_stroke(COLORS.GRID, 1).set_fill(FILLER, 1)
                          for _ in range(n))).arrange(RIGHT, buff=0).move_to([0, STRIP_Y, 0])
         title = heading("Needle in a haystack: the lab's task")
-        count = label(f"{shown(n, 0)} tokens: {shown(p.haystack_len, 0)} of haystack, then the question",
+        count = label(f"{grouped(n)} tokens: {grouped(p.haystack_len)} of haystack, then the question",
                       size=SIZES.LABEL, color=COLORS.MUTED).next_to(cells, DOWN, buff=BUFF.SMALL)
         with self.narrate(f"Here is the test on the lab's own task: {spoken(n, 0)} tokens, a haystack of "
                           f"{spoken(p.haystack_len, 0)} filler tokens, then a short question.") as t:
@@ -112,7 +112,7 @@ class NeedleHaystack(LectureScene):
             COLORS.MUTED, 1.5)
         arrow = Arrow(cells[p.needle_start].get_top() + UP * 0.75, cells[p.needle_start].get_top(), buff=0.04,
                       color=NEEDLE, stroke_width=4, max_tip_length_to_length_ratio=0.35)
-        depth = label(f"depth {pct(p.depth)} → token {shown(p.needle_start, 0)}", size=SIZES.LABEL,
+        depth = label(f"depth {pct(p.depth)} → token {grouped(p.needle_start)}", size=SIZES.LABEL,
                       color=NEEDLE).next_to(arrow, RIGHT, buff=BUFF.SMALL).align_to(arrow, UP)
         rules = p.inserter.split("; ")
         rule = lines(rules[0], SAFE.width - 0.6, color=NEEDLE).move_to([0, RULE_Y, 0], aligned_edge=UP)
@@ -175,14 +175,14 @@ class NeedleHaystack(LectureScene):
                         title_size=SIZES.BODY)
         title = heading("Accuracy: our tiny models")
         src = source_at_bottom(h.source)
-        line = big.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}", color=TRAIN)
+        line = big.mark_col(h.train_length, f"trained at {grouped(h.train_length)}", color=TRAIN)
         group = VGroup(big, line)         # between the heading and the source line
         top, bottom = title.get_bottom()[1] - BUFF.MEDIUM, src.get_top()[1] + BUFF.MEDIUM
         fit_within(group, None, top - bottom)
         group.move_to([-2.4, (top + bottom) / 2, 0])
         worst = min((v, i, j) for i, row in enumerate(big.values) for j, v in enumerate(row))
         by_len = VGroup(label("mean over depths", size=SIZES.LABEL, color=COLORS.MUTED), *(
-            label(f"{shown(n, 0)} tokens: {shown(a, 2)}", size=SIZES.LABEL, mono=True)
+            label(f"{grouped(n)} tokens: {shown(a, 2)}", size=SIZES.LABEL, mono=True)
             for n, a in zip(h.lengths, rope.accuracy_by_length))).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         by_len.move_to([2.0, 0.6, 0], aligned_edge=LEFT)
         with self.narrate("Now sweep it. Rows are needle depths, columns context lengths, each cell the accuracy of "
@@ -210,7 +210,7 @@ class NeedleHaystack(LectureScene):
         maps.arrange(RIGHT, buff=0.5, aligned_edge=DOWN)
         fit_within(maps, SAFE.width, None)
         maps.move_to([0, 1.2, 0])
-        marks = VGroup(*(m.mark_col(h.train_length, f"trained at {shown(h.train_length, 0)}" if k == 0 else None,
+        marks = VGroup(*(m.mark_col(h.train_length, f"trained at {grouped(h.train_length)}" if k == 0 else None,
                                     color=TRAIN) for k, m in enumerate(maps)))
         x_title = label("context length ÷ training length", size=SIZES.LABEL, color=COLORS.MUTED).next_to(
             maps, DOWN, buff=BUFF.SMALL)
@@ -241,7 +241,7 @@ class NeedleHaystack(LectureScene):
         row.move_to([0, 0.55, 0])
         title = heading("Where the answer position looks")
         sub = label(f"{ar_.rows[0].scheme.replace('rope', 'RoPE')}: the head with most weight on the needle, "
-                    f"{shown(len(r.tokens), 0)}-token example", size=SIZES.LABEL, color=COLORS.MUTED)
+                    f"{grouped(len(r.tokens))}-token example", size=SIZES.LABEL, color=COLORS.MUTED)
         fit_within(sub, SAFE.width, None)
         sub.next_to(title, DOWN, buff=BUFF.MEDIUM).align_to(title, LEFT)
         src = source_at_bottom(ar_.source)
@@ -256,7 +256,7 @@ class NeedleHaystack(LectureScene):
                                                stroke_width=4) for p in r.distractor_value_pos))
         ntext = label(f"needle: {shown(r.needle_mass[r.best_row], 3)}", size=SIZES.LABEL, color=NEEDLE)
         ntext.next_to(row.cells, UP, buff=BUFF.MEDIUM).set_x(nbox.get_x())
-        dtext = label(f"{shown(len(r.distractor_value_pos), 0)} distractors: "
+        dtext = label(f"{grouped(len(r.distractor_value_pos))} distractors: "
                       f"{shown(r.distractor_mass[r.best_row], 3)}", size=SIZES.LABEL, color=DISTRACT)
         dtext.next_to(row.cells, UP, buff=BUFF.MEDIUM).set_x(dboxes.get_x())
         if dtext.get_left()[0] < ntext.get_right()[0] + BUFF.MEDIUM:
@@ -296,16 +296,16 @@ class NeedleHaystack(LectureScene):
         left.move_to([-3.3, 0.1, 0])
         right.move_to([3.5, 0.1, 0])
         title = heading("Two variants")
-        t_left = label(f"{shown(mn.n_needles, 0)} needles, {shown(mn.n_queries, 0)} questions", size=SIZES.LABEL)
+        t_left = label(f"{grouped(mn.n_needles)} needles, {grouped(mn.n_queries)} questions", size=SIZES.LABEL)
         t_left.next_to(left.axes, UP, buff=BUFF.LARGE).align_to(left.axes, LEFT)
         key = VGroup(*(label(nm, size=SIZES.LABEL, color=c) for nm, c in zip(names, left.colors))).arrange(
             DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
         key.next_to(left.point(mn.lengths[0], 0.1), RIGHT, buff=BUFF.SMALL).align_to(left.point(0, 0.05), DOWN)
-        t_right = label(f"sliding window, W = {shown(sw.window, 0)}", size=SIZES.LABEL)
+        t_right = label(f"sliding window, W = {grouped(sw.window)}", size=SIZES.LABEL)
         t_right.next_to(right.axes, UP, buff=BUFF.LARGE).align_to(right.axes, LEFT)
-        reach = right.mark_x(sw.reach, f"reach {shown(sw.reach, 0)}")
+        reach = right.mark_x(sw.reach, f"reach {grouped(sw.reach)}")
         hop = right.mark_x(sw.one_hop_reach, color=COLORS.WEIGHT)
-        hop.add(label(f"{shown(sw.one_hop_reach, 0)} back", size=SIZES.LABEL, color=COLORS.WEIGHT).next_to(
+        hop.add(label(f"{grouped(sw.one_hop_reach)} back", size=SIZES.LABEL, color=COLORS.WEIGHT).next_to(
             right.point(sw.one_hop_reach, 0.82), RIGHT, buff=BUFF.SMALL))
         chance = DashedLine(right.point(sw.distances[0], sw.chance), right.point(sw.distances[-1], sw.chance),
                             dash_length=0.06).set_stroke(COLORS.MUTED, 2)
@@ -342,7 +342,7 @@ class NeedleHaystack(LectureScene):
         decades = [math.log10(n) for n in dl.n_distractors]
         shown_deltas = (1, 2, 4)                       # Δ = 2, 4, 8 of the builder's grid
         cols = (COLORS.K, COLORS.SCORE, COLORS.ACCENT)
-        left = LineChart([(f"Δ = {shown(dl.deltas[i], 0)}", decades, dl.weights[i]) for i in shown_deltas],
+        left = LineChart([(f"Δ = {grouped(dl.deltas[i])}", decades, dl.weights[i]) for i in shown_deltas],
                          x_label="N distractors", y_label="needle weight p", width=CHART_W, height=CHART_H,
                          y_range=(0, 1, 0.5), x_range=(0, decades[-1], 2), colors=cols)
         right = LineChart([(f"p = {shown(p, 1)}", decades, row) for p, row in zip(dl.target_p, dl.margins)],
@@ -367,7 +367,7 @@ class NeedleHaystack(LectureScene):
             self.play(*(left.create_series(i) for i in range(len(shown_deltas))), run_time=0.5 * t.duration)
         self.wait_for(t)
         n_k = dl.context_128k // 1024
-        note = label(f"{shown(n_k, 0)}K context: Δ = {shown(dl.margin_128k[0], 1)} (p = {shown(dl.target_p[0], 1)})"
+        note = label(f"{grouped(n_k)}K context: Δ = {shown(dl.margin_128k[0], 1)} (p = {shown(dl.target_p[0], 1)})"
                      f", {shown(dl.margin_128k[1], 1)} (p = {shown(dl.target_p[1], 1)})", size=SIZES.LABEL,
                      color=COLORS.TEXT)
         fit_within(note, SAFE.width, None)

@@ -17,7 +17,7 @@ from manim import (DOWN, LEFT, UP, Create, FadeIn, FadeOut, Indicate, LaggedStar
                    ReplacementTransform, RoundedRectangle, Square, Transform, VGroup)
 
 from scenes.kit.equations import equation
-from scenes.kit.format import shown, spoken
+from scenes.kit.format import grouped, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import DataTable, StackedBars, fit_within, label
 from scenes.kit.mobjects.layout import scene_heading as heading
@@ -55,7 +55,7 @@ def in_units(nbytes: int) -> tuple[float, str, str]:
 
 def bytes_shown(nbytes: int) -> str:
     v, unit, _ = in_units(nbytes)
-    return f"{shown(v, 0)} {unit}"
+    return f"{grouped(v)} {unit}"
 
 
 def bytes_spoken(nbytes: int) -> str:
@@ -65,7 +65,7 @@ def bytes_spoken(nbytes: int) -> str:
 
 def kilo(n: int) -> str:
     """A context length as the chart names it: 512, 1K, … 128K."""
-    return f"{shown(n // 1024, 0)}K" if n >= 1024 else shown(n, 0)
+    return f"{grouped(n // 1024)}K" if n >= 1024 else grouped(n)
 
 
 def formula(name: str, y: float = EQ_Y, height: float = EQ_H):
@@ -151,14 +151,14 @@ class QuadraticScaling(LectureScene):
 
     def grid_caption(self, row) -> VGroup:
         """n above the grid, its cells and the kept ones under it."""
-        n = label(f"n = {shown(row.n, 0)}", size=SIZES.BODY, color=COLORS.TEXT)
+        n = label(f"n = {grouped(row.n)}", size=SIZES.BODY, color=COLORS.TEXT)
         n.next_to([GRID_X, GRID_Y + GRID_SIDE / 2, 0], UP, buff=BUFF.SMALL)
-        counts = label(f"{shown(row.cells, 0)} cells, {shown(row.kept, 0)} kept", size=SIZES.LABEL, color=KEPT)
+        counts = label(f"{grouped(row.cells)} cells, {grouped(row.kept)} kept", size=SIZES.LABEL, color=KEPT)
         counts.next_to([GRID_X, GRID_Y - GRID_SIDE / 2, 0], DOWN, buff=BUFF.SMALL)
         return VGroup(n, counts)
 
     def counter_panel(self, c, row) -> VGroup:
-        header = label(f"per layer, b = {shown(c.batch, 0)}, h = {shown(c.n_heads, 0)}, fp16", size=SIZES.LABEL,
+        header = label(f"per layer, b = {grouped(c.batch)}, h = {grouped(c.n_heads)}, fp16", size=SIZES.LABEL,
                        color=COLORS.MUTED)
         header.move_to([PANEL_X + header.width / 2, PANEL_TOP, 0])
         names = ("scores b·h·n²", "S in bytes", "K and V in bytes")
@@ -173,7 +173,7 @@ class QuadraticScaling(LectureScene):
         return panel
 
     def counter_value(self, k: int, row, y: float):
-        text = (shown(row.score_elements, 0), bytes_shown(row.score_bytes), bytes_shown(row.kv_bytes))[k]
+        text = (grouped(row.score_elements), bytes_shown(row.score_bytes), bytes_shown(row.kv_bytes))[k]
         v = label(text, size=SIZES.BODY, color=COLORS.TEXT, mono=True)
         return v.move_to([VALUE_X - v.width / 2, y, 0])
 
@@ -211,7 +211,7 @@ class QuadraticScaling(LectureScene):
         c = data.score_counter()
         long = [r for r in c.rows if r.n > data.score_grids().rows[-1].n]
         table = DataTable(["n", "scores b·h·n²", "S in bytes", "K and V in bytes"],
-                          [[shown(r.n, 0), shown(r.score_elements, sci=2), bytes_shown(r.score_bytes),
+                          [[grouped(r.n), shown(r.score_elements, sci=2), bytes_shown(r.score_bytes),
                             bytes_shown(r.kv_bytes)] for r in long],
                           column_colors=[COLORS.TEXT, KEPT, KEPT, KV], row_height=0.55)
         fit_within(table, SAFE.width, 4.2)
@@ -257,7 +257,7 @@ class QuadraticScaling(LectureScene):
         k4 = next(i for i, r in enumerate(f.rows) if r.n == data.MODEL.context)
         box = self.bars.highlight(k4)
         r4 = f.rows[k4]
-        share = label(f"attention {shown(100 * r4.attention_share, 0)} %", size=SIZES.LABEL, color=COLORS.ACCENT)
+        share = label(f"attention {grouped(100 * r4.attention_share)} %", size=SIZES.LABEL, color=COLORS.ACCENT)
         share.next_to(box, UP, buff=BUFF.SMALL)
         with self.narrate(f"At {spoken(r4.n, 0)} tokens, attention is only {spoken(100 * r4.attention_share, 0)} "
                           "percent of this layer's FLOPs. At a few thousand tokens, the MLP still "
@@ -287,7 +287,7 @@ class QuadraticScaling(LectureScene):
         dense = f.rows[0].dense / GIGA
         line = bars.reference_line(2 * dense, "attention = dense")
         first = f.rows[0].n
-        mark = bars.marker(math.log2(f.crossover / first), f"n* = {shown(f.crossover, 0)}",
+        mark = bars.marker(math.log2(f.crossover / first), f"n* = {grouped(f.crossover)}",
                            top=MARKER_TOP * bars.top)
         with self.narrate(f"The two are equal where two P layer equals four n d: at {spoken(f.crossover, 0)} "
                           "tokens, where each bar reaches twice the dense part.") as t:
@@ -295,7 +295,7 @@ class QuadraticScaling(LectureScene):
             self.play(Create(line[0]), FadeIn(line[1]), Create(mark[0]), FadeIn(mark[1]), run_time=0.5 * t.duration)
         self.wait_for(t)
         causal = self.flops_chart(f, causal=True)
-        mark_c = bars.marker(math.log2(f.crossover_causal / first), f"causal {shown(f.crossover_causal, 0)}",
+        mark_c = bars.marker(math.log2(f.crossover_causal / first), f"causal {grouped(f.crossover_causal)}",
                              top=MARKER_TOP * bars.top)
         with self.narrate("With a causal mask, each query sees half the keys on average, so attention costs half "
                           f"as much and the crossover moves to {spoken(f.crossover_causal, 0)}.") as t:

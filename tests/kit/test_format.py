@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from scenes.kit.format import quoted, sci_parts, shown, spoken
+from scenes.kit.format import grouped, quoted, sci_parts, shown, spoken
 from scenes.kit.lexicon import speakable
 
 
@@ -36,6 +36,10 @@ def test_shown_and_spoken(value, kwargs, screen, speech):
 def test_shown_groups_thousands_on_request(value, decimals, screen):
     assert shown(value, decimals, group=True) == screen
     assert "," not in shown(value, decimals)  # off by default: the screens already rendered keep their digits
+
+
+def test_grouped_is_a_whole_number_with_separators():
+    assert grouped(126882) == "126,882" and grouped(131071.6) == "131,072" and grouped(512) == "512"
 
 
 def test_spoken_scientific_reads_as_the_old_e_notation():

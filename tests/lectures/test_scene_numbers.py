@@ -52,7 +52,7 @@ def distinctive(values) -> tuple[set, set]:
         if isinstance(v, int) or float(v).is_integer():
             if abs(v) >= 100 and int(v) not in ALLOWED_INTS:
                 literals.add(int(v))
-                texts |= {shown(int(v), 0), str(int(v))}
+                texts |= {shown(int(v), 0), str(int(v)), shown(int(v), 0, group=True)}
         elif abs(v) >= 0.01 and round(abs(v) * 100) % 10 and round(abs(v), 2) not in (0.25, 0.75):
             if round(abs(v) * 1000) % 10:  # three significant decimals: no layout constant looks like 0.134
                 literals.add(round(v, 3))
