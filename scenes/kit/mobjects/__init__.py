@@ -13,6 +13,7 @@ from .diagonals import DiagonalOutline, diagonal_cells, diagonal_spread, diagona
 from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .line_chart import LineChart
+from .log_axis import LogTimeline
 from .matrices import MatrixGrid, VectorColumn
 from .pairings import ChannelRow
 from .rotation_dial import DialRow, RotationDial
@@ -39,6 +40,7 @@ __all__ = [
     "HeadScoreGrid",
     "HeadStack",
     "LineChart",
+    "LogTimeline",
     "MaskOverlay",
     "MatrixGrid",
     "RecapCard",
