@@ -16,6 +16,7 @@ from .line_chart import LineChart
 from .log_axis import LogTimeline
 from .matrices import MatrixGrid, VectorColumn
 from .pairings import ChannelRow
+from .quadrant_map import QuadrantMap
 from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
 from .tables import DataTable
@@ -43,6 +44,7 @@ __all__ = [
     "LogTimeline",
     "MaskOverlay",
     "MatrixGrid",
+    "QuadrantMap",
     "RecapCard",
     "ReferencesCard",
     "RotationDial",
