@@ -25,7 +25,7 @@ def _inside(inner, outer) -> bool:
 
 
 def test_cells_in_a_grid_under_their_labels():
-    cells, qm = _map()
+    _, qm = _map()
     b = qm.boxes
     assert b[0][0].get_y() == pytest.approx(b[0][1].get_y()) and b[0][0].get_y() > b[1][0].get_y()
     assert b[0][0].get_x() == pytest.approx(b[1][0].get_x()) and b[0][0].get_x() < b[0][1].get_x()
