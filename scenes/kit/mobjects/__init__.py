@@ -15,9 +15,11 @@ from .diagrams import ArcDiagram, HeadStack, TileGrid
 from .layout import bbox, find_overlaps, fit_to_frame, fit_within, inside_frame, overlaps
 from .heat_map import HeatLegend, HeatMap
 from .line_chart import LineChart
+from .log_axis import LogTimeline
 from .matrices import MatrixGrid, VectorColumn
 from .metric_card import MetricCard
 from .pairings import ChannelRow
+from .quadrant_map import QuadrantMap
 from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
 from .stacked_bars import StackedBars
@@ -39,16 +41,18 @@ __all__ = [
     "CodePanel",
     "DataTable",
     "DeviceSplit",
-    "DialRow",
     "DiagonalOutline",
+    "DialRow",
     "HeadScoreGrid",
     "HeadStack",
     "HeatLegend",
     "HeatMap",
     "LineChart",
+    "LogTimeline",
     "MaskOverlay",
     "MatrixGrid",
     "MetricCard",
+    "QuadrantMap",
     "RecapCard",
     "ReferencesCard",
     "RotationDial",

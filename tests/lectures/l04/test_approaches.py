@@ -21,3 +21,13 @@ def test_approach_map():
     assert "2309.17453" in names["attention sinks + window (StreamingLLM)"].source
     assert names["KV quantisation"].source == ""                       # no catalogue paper: no citation invented
     assert "not the quadratic FLOPs" in a.note
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("CurrentApproaches")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l04_approaches.py", "L04.6")

@@ -21,3 +21,13 @@ def test_timeline_markers():
     lectures = {tech: lec for tech, lec, _ in t.techniques}
     assert lectures["exact IO-aware kernels (FlashAttention)"] == "L06" and "2402.10171" in t.techniques[5][2]
     assert "2310.01889" in t.techniques[6][2]
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("ContextTimeline")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l04_timeline.py", "L04.5")
