@@ -92,3 +92,19 @@ def topic_section_problem(path: Path, topic: str) -> str | None:
     if f"{ids} {title}" != section(topic):
         return f"{path.name}: section {ids} {title!r} is not {section(topic)!r}"
     return None
+
+
+def assert_scene_constructs(lecture: str, cls: str) -> None:
+    """Scene ``cls`` of ``lecture`` runs its construct() end to end (silent voice, no video) with no layout
+    finding (one dry run per scene and test session, shared with the ready-lecture layout test)."""
+    problems = lecture_check(lecture)
+    assert cls in problems, f"{cls} is not a scene of Lecture {lecture} in the manifest"
+    assert not problems[cls], problems[cls]
+
+
+def assert_one_topic_section(lecture: str, file: str, topic: str) -> None:
+    """The scene file ``file`` of ``lecture``'s package opens exactly one section, named as the course
+    manifest names ``topic``."""
+    from scenes.course import COURSE
+    problem = topic_section_problem(ROOT / COURSE.lecture(lecture).package / file, topic)
+    assert problem is None, problem

@@ -10,8 +10,6 @@ import torch
 from scenes.kit.format import shown
 from scenes.l01_fundamentals import data as d
 
-from scene_checks import lecture_check, topic_section_problem
-
 PKG = Path(__file__).resolve().parents[3] / "scenes" / "l01_fundamentals"
 T = d.as_tensor
 
@@ -28,17 +26,15 @@ def assert_rows_sum_to_one_shown(rows):
 
 
 def assert_scene_constructs(cls: str) -> None:
-    """The scene runs its construct() end to end (silent voice, no video) with no layout finding: no two
-    texts overlapping, nothing off the safe area, no text too small at 1080p (one dry run per scene and
-    test session, shared with the ready-lecture layout test)."""
-    problems = lecture_check("01")
-    assert cls in problems, f"{cls} is not a scene of Lecture 1 in the manifest"
-    assert not problems[cls], problems[cls]
+    """Scene ``cls`` runs end to end with no layout finding (``scene_checks.assert_scene_constructs``)."""
+    from scene_checks import assert_scene_constructs as check
+    check("01", cls)
 
 
 def assert_one_topic_section(file: str, topic: str) -> None:
-    """The scene file opens exactly one section, named as the course manifest names the topic."""
-    assert topic_section_problem(PKG / file, topic) is None
+    """The scene file opens exactly one section, named as the manifest names ``topic``."""
+    from scene_checks import assert_one_topic_section as check
+    check("01", file, topic)
 
 
 def typed_data_numbers(file: str) -> list:

@@ -43,19 +43,15 @@ def with_clauses(name: str, *clauses):
     return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
 
 
-PKG = ROOT / "scenes" / "l02_multihead"
 
 
 def assert_scene_constructs(cls: str) -> None:
-    """The scene runs its construct() end to end (silent voice, no video) with no layout finding (one dry
-    run per scene and test session, shared with the ready-lecture layout test)."""
-    from scene_checks import lecture_check
-    problems = lecture_check("02")
-    assert cls in problems, f"{cls} is not a scene of Lecture 2 in the manifest"
-    assert not problems[cls], problems[cls]
+    """Scene ``cls`` runs end to end with no layout finding (``scene_checks.assert_scene_constructs``)."""
+    from scene_checks import assert_scene_constructs as check
+    check("02", cls)
 
 
 def assert_one_topic_section(file: str, topic: str) -> None:
-    """The scene file opens exactly one section, named as the course manifest names the topic."""
-    from scene_checks import topic_section_problem
-    assert topic_section_problem(PKG / file, topic) is None
+    """The scene file opens exactly one section, named as the manifest names ``topic``."""
+    from scene_checks import assert_one_topic_section as check
+    check("02", file, topic)
