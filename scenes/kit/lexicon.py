@@ -176,7 +176,9 @@ _WORDS = {
     "YaRN": "yarn",
     "ALiBi": "alibi",
     "NoPE": "nope",
-    "LongRoPE": "long rope",  # espeak read it as one word, heard as "Monroe P E"
+    "LongRoPE": "long rope",
+    "prefill": "pre-fill",  # espeak stressed it "prif-ILL", heard as "profil"
+    "Prefill": "Pre-fill",  # espeak read it as one word, heard as "Monroe P E"
     "MoE": spell("MOE"),
     "MoEs": spell("MOE", plural=True),
     "MoA": spell("MOA"),
@@ -385,7 +387,7 @@ _rule(r"\)(?=[A-Z]" + _E + ")", ") times ")
 # Subscripts: d_k -> "d k", W_Q -> "W Q", d_{model} -> "d model".
 _rule(_B + r"([A-Za-z])_\{?([A-Za-z0-9]+)\}?", r"\1 \2")
 
-# Course words (case-sensitive unless all lower case).
+# Course words (case-sensitive: a capitalised form is its own entry).
 for _written, _spoken in _WORDS.items():
     _rule(_B + re.escape(_written) + _E, _spoken)
 _rule(r"(?i)" + _B + r"llama" + r"(?=[\s\d.,;:!?'\"-]|$)", "Llama")

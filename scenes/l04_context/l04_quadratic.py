@@ -241,7 +241,7 @@ class QuadraticScaling(LectureScene):
         title = heading("FLOPs per token per layer vs context length")
         eq = formula("attention_flops_causal", height=0.95)
         self.bars = self.flops_chart(f, causal=False)
-        with self.narrate(f"Memory is one cost, arithmetic the other. Take one layer shaped like Llama 2 7B, "
+        with self.narrate(f"Memory is one cost, arithmetic the other. Take one layer shaped like Llama-2-7B, "
                           f"with d equal to {spoken(f.d_model, 0)}. Per token, its projections and its MLP "
                           f"cost two FLOPs per weight, about {spoken(f.rows[0].dense, rough=True)} FLOPs, "
                           "whatever the context.") as t:

@@ -44,6 +44,7 @@ CASES = [
     ("ALiBi", "alibi"),
     ("NoPE", "nope"),
     ("and LongRoPE took", "and long rope took"),
+    ("Prefill is compute-bound; the prefill step", "Pre-fill is compute-bound; the pre-fill step"),
     ("MoE", "M O E"),
     ("MoEs", "M O E's"),
     ("MoA", "M O eigh"),
