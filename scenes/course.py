@@ -466,6 +466,7 @@ LECTURES: tuple[Lecture, ...] = (
                       sections=(section("L04.7"),)),
             SceneSpec("scenes/l04_context/l04_recap.py", "Recap", sections=("Recap", "References")),
         ),
+        thumbnail=("NeedleHaystack", 92.0),  # the five schemes' accuracy maps, the training length marked
     ),
     Lecture(
         id="05", slug="kv-cache", title="KV Cache",
