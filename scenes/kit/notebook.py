@@ -26,7 +26,8 @@ from dataclasses import dataclass, field
 
 from scenes.course import Course, Lecture, chapter_title
 
-__all__ = ["NOTEBOOK_DIR", "REPORT_RE", "NotebookSpec", "TopicCells", "build", "load_spec", "notebook_path",
+__all__ = ["HEATMAP_HELPER", "HELPERS", "LAB_SOURCE_HELPER", "LOAD_LAB_HELPER", "NOTEBOOK_DIR", "REPORT_HELPER",
+           "REPORT_RE", "SHOW_HELPER", "NotebookSpec", "TopicCells", "build", "helpers", "load_spec", "notebook_path",
            "parse_reports", "render", "resolve"]
 
 NOTEBOOK_DIR = "notebooks"
@@ -179,3 +180,72 @@ def resolve(path: str, builders: Mapping[str, object]) -> object:
         return value
 
     return follow(builders[name](), parts)
+
+
+# ---- helper functions shared by the notebooks' setup cells ----------------------------------------------
+# The notebooks are self-contained (a learner's notebook cannot import ``scenes``), so a spec pastes the
+# helpers' source into its setup cell with ``helpers("report", "show", ...)``. Each source assumes the setup
+# cell's imports: ``json`` (report, load_lab), ``torch`` (show, heatmap), ``attn_ref as ar`` (heatmap) and
+# ``from attn_ref.lab import result_path`` (load_lab). No ``$`` in them: setup cells are templates.
+
+REPORT_HELPER = '''
+def report(topic, **numbers):
+    """Print a topic's key numbers on one line, at full precision (the tests compare it with the video)."""
+    print("NUMBERS", topic, json.dumps(numbers, default=lambda t: t.tolist()))  # tensors as lists
+'''
+
+SHOW_HELPER = '''
+def show(title, m, rows=(), cols=(), decimals=2):
+    """Print a vector or matrix as the screen shows it: fixed decimals, with row and column labels."""
+    m = torch.as_tensor(m, dtype=torch.float64)
+    m = m[None] if m.dim() == 1 else m
+    print(title)
+    if cols:
+        print(" " * 8 + "".join(f"{c:>8}" for c in cols))
+    for r, row in enumerate(m.tolist()):
+        label = rows[r] if r < len(rows) else ""
+        cells = [f"{x:.{decimals}f}" for x in row]
+        print(f"{label:>8}" + "".join(f"{c.lstrip('-') if float(c) == 0 else c:>8}" for c in cells))  # no -0.00
+'''
+
+HEATMAP_HELPER = '''
+def heatmap(ax, p, rows, cols, title):
+    """Attention weights as a heat map, each cell labelled with its weight (rows rounded to add up to 1)."""
+    p = torch.as_tensor(p, dtype=torch.float64)
+    ax.imshow(p, cmap="viridis", vmin=0, vmax=1)
+    ax.set_xticks(range(len(cols)), cols, rotation=45)
+    ax.set_yticks(range(len(rows)), rows)
+    for i, row in enumerate(ar.round_to_sum(p).tolist()):
+        for j, x in enumerate(row):
+            ax.text(j, i, f"{x:.2f}", ha="center", va="center", fontsize=8, color="w" if p[i, j] < 0.5 else "k")
+    ax.set_xlabel("key")
+    ax.set_ylabel("query")
+    ax.set_title(title)
+'''
+
+LOAD_LAB_HELPER = '''
+def load_lab(name):
+    """A lab experiment's committed result (results/experiments/<name>.json) as a dict."""
+    return json.loads(result_path(name).read_text())
+'''
+
+LAB_SOURCE_HELPER = '''
+def lab_source(r):
+    """The source line printed under a lab figure."""
+    p = r["provenance"]
+    return (f"Lab experiment {r['name']} (seed {r['seed']}): attn_ref {p['attn_ref_version']}, "
+            f"torch {p['torch_version']}, CPU, {p['date'][:10]}; `{p['command']}`")
+'''
+
+HELPERS: Mapping[str, str] = {"report": REPORT_HELPER, "show": SHOW_HELPER, "heatmap": HEATMAP_HELPER,
+                              "load_lab": LOAD_LAB_HELPER, "lab_source": LAB_SOURCE_HELPER}
+"""Each shared helper's source, by function name."""
+
+
+def helpers(*names: str) -> str:
+    """The source of the named helpers, in the order given, two blank lines apart (PEP 8), with a leading
+    and a trailing newline: ``SETUP = (IMPORTS + helpers("report", "show") + LECTURE_CODE, ...)``."""
+    unknown = [n for n in names if n not in HELPERS]
+    if unknown:
+        raise KeyError(f"no shared notebook helper named {unknown}; known: {sorted(HELPERS)}")
+    return "\n\n" + "\n\n".join(HELPERS[n].strip("\n") + "\n" for n in names)

@@ -9,7 +9,7 @@ would read them. ``checks`` name the builder field each printed number must equa
 """
 from __future__ import annotations
 
-from scenes.kit.notebook import NotebookSpec, TopicCells
+from scenes.kit.notebook import NotebookSpec, TopicCells, helpers
 
 from .data import _shared, head_dimension, parallel, projections, specialisation, why_heads
 from .data.aggregation import TOKEN as AGGREGATION_TOKEN
@@ -68,51 +68,7 @@ from torch import nn
 import attn_ref as ar
 from attn_ref.bench.results import RESULTS_DIR as BENCH_RESULTS_DIR  # benchmarks/results in the repository
 from attn_ref.lab import result_path  # results/experiments/<name>.json in the repository
-
-
-def report(topic, **numbers):
-    \"\"\"Print a topic's key numbers on one line, at full precision (the tests compare it with the video).\"\"\"
-    print("NUMBERS", topic, json.dumps(numbers, default=lambda t: t.tolist()))  # tensors as lists
-
-
-def show(title, m, rows=(), cols=(), decimals=2):
-    \"\"\"Print a vector or matrix as the screen shows it: fixed decimals, with row and column labels.\"\"\"
-    m = torch.as_tensor(m, dtype=torch.float64)
-    m = m[None] if m.dim() == 1 else m
-    print(title)
-    if cols:
-        print(" " * 8 + "".join(f"{c:>8}" for c in cols))
-    for r, row in enumerate(m.tolist()):
-        label = rows[r] if r < len(rows) else ""
-        cells = [f"{x:.{decimals}f}" for x in row]
-        print(f"{label:>8}" + "".join(f"{c.lstrip('-') if float(c) == 0 else c:>8}" for c in cells))  # no -0.00
-
-
-def heatmap(ax, p, rows, cols, title):
-    \"\"\"Attention weights as a heat map, each cell labelled with its weight (rows rounded to add up to 1).\"\"\"
-    p = torch.as_tensor(p, dtype=torch.float64)
-    ax.imshow(p, cmap="viridis", vmin=0, vmax=1)
-    ax.set_xticks(range(len(cols)), cols, rotation=45)
-    ax.set_yticks(range(len(rows)), rows)
-    for i, row in enumerate(ar.round_to_sum(p).tolist()):
-        for j, x in enumerate(row):
-            ax.text(j, i, f"{x:.2f}", ha="center", va="center", fontsize=8, color="w" if p[i, j] < 0.5 else "k")
-    ax.set_xlabel("key")
-    ax.set_ylabel("query")
-    ax.set_title(title)
-
-
-def load_lab(name):
-    \"\"\"A lab experiment's committed result (results/experiments/<name>.json) as a dict.\"\"\"
-    return json.loads(result_path(name).read_text())
-
-
-def lab_source(r):
-    \"\"\"The source line printed under a lab figure.\"\"\"
-    p = r["provenance"]
-    return (f"Lab experiment {r['name']} (seed {r['seed']}): attn_ref {p['attn_ref_version']}, "
-            f"torch {p['torch_version']}, CPU, {p['date'][:10]}; `{p['command']}`")
-""", """
+""" + helpers("report", "show", "heatmap", "load_lab", "lab_source"), """
 # Lecture 1's sentence and embeddings (same seed, same vectors), width d_model = 4.
 SENTENCE = ${SENTENCE}
 VOCAB = ${VOCAB}

@@ -9,7 +9,7 @@ each printed number must equal; the tests (tests/notebooks) execute the notebook
 """
 from __future__ import annotations
 
-from scenes.kit.notebook import NotebookSpec, TopicCells
+from scenes.kit.notebook import NotebookSpec, TopicCells, helpers
 
 from .data import _shared, absolute_relative, benefits, implementation, rope_math, scaling
 
@@ -77,25 +77,7 @@ import torch
 
 import attn_ref as ar
 from attn_ref.lab import result_path  # results/experiments/<name>.json in the repository
-
-
-def report(topic, **numbers):
-    # Print a topic's key numbers on one line, at full precision (the tests compare it with the video).
-    print("NUMBERS", topic, json.dumps(numbers, default=lambda t: t.tolist()))  # tensors as lists
-
-
-def show(title, m, rows=(), cols=(), decimals=2):
-    # Print a vector or matrix as the screen shows it: fixed decimals, with row and column labels.
-    m = torch.as_tensor(m, dtype=torch.float64)
-    m = m[None] if m.dim() == 1 else m
-    print(title)
-    if cols:
-        print(" " * 8 + "".join(f"{c:>8}" for c in cols))
-    for r, row in enumerate(m.tolist()):
-        label = rows[r] if r < len(rows) else ""
-        cells = [f"{x:.{decimals}f}" for x in row]
-        print(f"{label:>8}" + "".join(f"{c.lstrip('-') if float(c) == 0 else c:>8}" for c in cells))  # no -0.00
-
+""" + helpers("report", "show") + """
 
 def gaussian(shape, seed, std=1.0, decimals=2):
     # Seeded N(0, std^2) entries rounded to two decimals: what the screen prints is what is used.
@@ -115,19 +97,7 @@ def toeplitz_deviation(grid):
     n_q, n_k = grid.shape
     return max(float(torch.diagonal(grid, o).max() - torch.diagonal(grid, o).min())
                for o in range(-(n_q - 1), n_k))
-
-
-def load_lab(name):
-    # A lab experiment's committed result (results/experiments/<name>.json) as a dict.
-    return json.loads(result_path(name).read_text())
-
-
-def lab_source(r):
-    # The source line printed under a lab figure.
-    p = r["provenance"]
-    return (f"Lab experiment {r['name']} (seed {r['seed']}): attn_ref {p['attn_ref_version']}, "
-            f"torch {p['torch_version']}, CPU, {p['date'][:10]}; `{p['command']}`")
-""", """
+""" + helpers("load_lab", "lab_source"), """
 # Lecture 3's toy vocabulary, embeddings (no position information at all) and projections (x W convention).
 VOCAB = ${VOCAB}
 EMBED_DIM, EMBED_SEED = ${EMBED_DIM}, ${EMBED_SEED}

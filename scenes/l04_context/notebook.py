@@ -10,7 +10,7 @@ only quote published figures or wrap the committed benchmark files are listed in
 """
 from __future__ import annotations
 
-from scenes.kit.notebook import NotebookSpec, TopicCells
+from scenes.kit.notebook import NotebookSpec, TopicCells, helpers
 
 from .data import _shared, bounds, implications, metrics, needle, quadratic
 
@@ -63,24 +63,7 @@ import torch.nn.functional as F
 import attn_ref as ar
 from attn_ref.lab import result_path  # results/experiments/<name>.json in the repository
 from attn_ref.lab.tasks import make_task  # the lab's needle-in-a-haystack task
-
-
-def report(topic, **numbers):
-    # Print a topic's key numbers on one line, at full precision (the tests compare it with the video).
-    print("NUMBERS", topic, json.dumps(numbers, default=lambda t: t.tolist()))  # tensors as lists
-
-
-def load_lab(name):
-    # A lab experiment's committed result (results/experiments/<name>.json) as a dict.
-    return json.loads(result_path(name).read_text())
-
-
-def lab_source(r):
-    # The source line printed under a lab figure.
-    p = r["provenance"]
-    return (f"Lab experiment {r['name']} (seed {r['seed']}): attn_ref {p['attn_ref_version']}, "
-            f"torch {p['torch_version']}, CPU, {p['date'][:10]}; `{p['command']}`")
-
+""" + helpers("report", "load_lab", "lab_source") + """
 
 MODEL = ar.LLAMA2_7B            # the running model
 FP16 = 2                        # bytes per fp16/bf16 number
