@@ -467,6 +467,7 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l04_context/l04_recap.py", "Recap", sections=("Recap", "References")),
         ),
         thumbnail=("NeedleHaystack", 92.0),  # the five schemes' accuracy maps, the training length marked
+        ready=True,
     ),
     Lecture(
         id="05", slug="kv-cache", title="KV Cache",

@@ -27,7 +27,7 @@ import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from scenes.kit.lexicon import _GREEK, _ONES, _TENS, digits_words, number_words, year_words
+from scenes.kit.lexicon import _COUNT_SUFFIX, _GREEK, _ONES, _TENS, digits_words, number_words, year_words
 
 __all__ = [
     "Comparison",
@@ -165,6 +165,8 @@ def normalise(text: str) -> list[str]:
     text = unicodedata.normalize("NFKC", text).translate(_APOSTROPHES)
     text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)[eE]([-+]?)(\d+)(?!\w)", _sci, text)  # 1.2e-16
     text = re.sub(r"(?<=\d),(?=\d{3}\b)", "", text)  # 4,096 -> 4096
+    # a count with a multiplier, said as the lexicon says it: 128K -> 128 thousand, 7B -> 7 billion
+    text = re.sub(r"(?<![\w.])(\d+(?:\.\d+)?)([kKMBT])(?![\w])", lambda m: f"{m[1]} {_COUNT_SUFFIX[m[2]]}", text)
     text = re.sub(r"(?:^|(?<=[\s(=,:]))-(?=\d)", " minus ", text)  # -0.21
     text = re.sub(r"(?<=[A-Za-z])(?=\d)", " ", text)  # float32 -> float 32
     text = re.sub(r"(?<=\d)\s?×(?=\s*(?:$|[^\w\s(]|[A-Za-z]{2,}))", " times ", text)

@@ -23,8 +23,9 @@ from scenes.kit.format import shown
 ROOT = Path(__file__).resolve().parents[2]
 LECTURES = [lec for lec in COURSE.lectures if lec.scenes]
 
-# layout constants and small counts that scenes legitimately type (cell sizes, run times, head indices)
-ALLOWED_INTS = set(range(100)) | {128, 256, 512, 1024}
+# layout constants and small counts that scenes legitimately type (cell sizes, run times, head indices), and
+# the factor of a percentage (100 * share)
+ALLOWED_INTS = set(range(101)) | {128, 256, 512, 1024}
 
 
 def _numbers(value, out: set) -> set:
@@ -79,12 +80,13 @@ def typed_numbers(path: Path, literals: set, texts: set) -> list:
 
 
 def _stands_alone(t: str, s: str) -> bool:
-    """``t`` occurs in ``s`` as a whole number (not inside a longer one: '0.13' is not in '10.134')."""
+    """``t`` occurs in ``s`` as a whole number (not inside a longer one: '0.13' is not in '10.134'), nor inside
+    a name or a unit-suffixed count ('100' is not in 'H100' or '100K')."""
     start = s.find(t)
     while start >= 0:
         before = s[start - 1] if start else " "
         after = s[start + len(t)] if start + len(t) < len(s) else " "
-        if not (before.isdigit() or before in ".,") and not (after.isdigit() or (after in ".," and
+        if not (before.isalnum() or before in ".,") and not (after.isalnum() or (after in ".," and
                                                                                 s[start + len(t) + 1:][:1].isdigit())):
             return True
         start = s.find(t, start + 1)

@@ -91,6 +91,8 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("each token's query", "each tokens query"),  # a possessive sounds like the plural
         ("the heads' outputs", "the heads outputs"),
         ("head one's block", "head 1's block"),
+        ("from 2K to 128K tokens", "from two thousand to one hundred twenty eight thousand tokens"),
+        ("Llama-2-7B at 1M", "llama 2 seven billion at one million"),
         ("the 1990s", "the nineteen nineties"),
     ],
 )
