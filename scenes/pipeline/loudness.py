@@ -124,7 +124,7 @@ def integrated_lufs(x: np.ndarray, rate: int) -> float:
     x = np.asarray(x, dtype=np.float64)
     if x.shape[0] < math.ceil(BLOCK_S * rate) + 1:  # pyloudnorm needs one whole block: pad as the kit does
         pad = math.ceil(BLOCK_S * rate) + 1 - x.shape[0]
-        x = np.concatenate([x, np.zeros((pad,) + x.shape[1:])])
+        x = np.concatenate([x, np.zeros((pad, *x.shape[1:]))])
     return gated_lufs(block_powers(k_weighted(x, rate), rate))
 
 

@@ -21,7 +21,8 @@ def bench():
 def test_ffmpeg_figures_are_parsed(bench):
     err = ("[Parsed_ssim_4 @ 0x1] SSIM Y:0.995 (23.1) U:0.998 (27.0) V:0.997 (25.2) All:0.996021 (24.0)\n")
     assert bench.parse_ssim(err) == pytest.approx(0.996021)
-    assert bench.parse_psnr("[Parsed_psnr_4 @ 0x1] PSNR y:41.2 u:45.1 v:44.0 average:42.530 min:40.1 max:inf\n") == 42.53
+    psnr = "[Parsed_psnr_4 @ 0x1] PSNR y:41.2 u:45.1 v:44.0 average:42.530 min:40.1 max:inf\n"
+    assert bench.parse_psnr(psnr) == 42.53
     assert bench.parse_psnr("PSNR y:inf u:inf v:inf average:inf min:inf max:inf") == float("inf")
     assert bench.parse_ssim("nothing") is None
 

@@ -25,7 +25,7 @@ def _stamp(path, seconds):
 
 
 def test_expected_seconds_prefers_the_last_render_then_cards_then_narration(tmp_path):
-    title, end, alpha, beta = _jobs(tmp_path)
+    title, end, alpha, _beta = _jobs(tmp_path)
     assert R.expected_seconds(title) == R.TITLE_CARD_SECONDS and R.expected_seconds(end) == R.END_CARD_SECONDS
     # never rendered: its narration's words at the silent voice's pace
     est = R.narration_estimate(REPO_ROOT / "tests/pipeline/fixture_lecture/sync_scenes.py")
