@@ -12,7 +12,8 @@ project first, then stock), each in its own manim process, into throw-away media
   repository's manim.cfg, sections, no partial-movie cache, no progress bar) with its environment;
 * stock:   ``python -m manim render -c manim.cfg <quality> <file> <Scene>``, manim's defaults for
   everything the repository's manim.cfg does not set (the cfg is passed so both draw the same
-  picture: background, size).
+  picture: background, size), and ``ATTN_STOCK_ENCODER=1`` so the kit leaves manim's encoder
+  unpatched (scenes/kit/encoding.py).
 
 Printed and written per scene and quality: wall and CPU seconds (the manim process and its
 children), x real time (wall / video seconds), the ratio stock / project (above 1: the project is
@@ -30,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import datetime as _dt
-import json
 import os
 import platform
 import re
@@ -132,7 +132,9 @@ def stock_command(job, course, media_dir: Path) -> tuple[list[str], dict[str, st
 
     cmd = [sys.executable, "-m", "manim", "render", "-c", str(course.root / "manim.cfg"),
            *job.outputs.quality.manim_args(), "--media_dir", str(media_dir), str(job.file), job.scene]
-    return cmd, R.child_env(course, None, "silent")
+    env = R.child_env(course, None, "silent")
+    env["ATTN_STOCK_ENCODER"] = "1"  # the kit leaves manim's encoder as it is (scenes/kit/encoding.py)
+    return cmd, env
 
 
 def timed_run(cmd: list[str], env: dict[str, str], cwd: Path, log: Path, timeout: float) -> dict:
@@ -189,7 +191,8 @@ def compare(a: Path, b: Path, every: int) -> dict:
 # ------------------------------------------------------------------------------------------------
 
 
-def run(course, scenes, qualities, repeats: int, work: Path, timeout: float, log=print) -> tuple[list[dict], list[dict]]:
+def run(course, scenes, qualities, repeats: int, work: Path, timeout: float,
+        log=print) -> tuple[list[dict], list[dict]]:
     from scenes.pipeline.media import probe_video, quality as parse_quality
 
     records, comparisons = [], []
@@ -215,8 +218,9 @@ def run(course, scenes, qualities, repeats: int, work: Path, timeout: float, log
                                    x_realtime=round(res["wall_s"] / video_s, 3) if video_s else None,
                                    cpu_per_video_s=round(res["cpu_s"] / video_s, 3) if video_s else None)
                         outs[path] = mp4
-                    log(f"    wall {res['wall_s']:.1f} s, cpu {res['cpu_s']:.1f} s, load {res['load_1m_before']}"
-                        + (f", {rec['x_realtime']:.2f}x real time" if rec.get("x_realtime") else f", FAILED rc={res['rc']}"))
+                    xrt = rec.get("x_realtime")
+                    how = f", {xrt:.2f}x real time" if xrt else f", FAILED rc={res['rc']}"
+                    log(f"    wall {res['wall_s']:.1f} s, cpu {res['cpu_s']:.1f} s, load {res['load_1m_before']}{how}")
                     records.append(rec)
             mine = [r for r in records if r["scene"] == spec and r["quality"] == q.key]
             pw = min((r["wall_s"] for r in mine if r["path"] == "project" and r.get("video_s")), default=None)
@@ -246,8 +250,10 @@ def table(records: list[dict], comparisons: list[dict]) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(prog="scripts/bench_render.py", description=__doc__.split("\n\n")[0])
-    ap.add_argument("--scene", action="append", help="LL:Scene (repeatable; default: " + ", ".join(DEFAULT_SCENES) + ")")
-    ap.add_argument("--quality", action="append", help="h (1080p60) | h30 (1080p30) | l | m ... (repeatable; default h, h30)")
+    ap.add_argument("--scene", action="append",
+                    help="LL:Scene (repeatable; default: " + ", ".join(DEFAULT_SCENES) + ")")
+    ap.add_argument("--quality", action="append",
+                    help="h (1080p60) | h30 (1080p30) | l | m ... (repeatable; default h, h30)")
     ap.add_argument("--repeats", type=int, default=1, help="runs of each path, interleaved (default 1)")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per render (default 3600)")
     ap.add_argument("--out", type=Path, help="result file (default benchmarks/results/render/<machine>.json)")

@@ -234,6 +234,7 @@ def stamp_inputs(job: RenderJob, course: Course, voice: dict, shared_hashes: dic
         "shared": shared_hashes,
         "voice": voice,
         "quality": job.outputs.quality.key,
+        "encoder": encoder_settings(job.outputs.quality),
         "extra": job.extra_inputs,
         "manim": _dist_version("manim"),
         "manim_voiceover": _dist_version("manim-voiceover"),
@@ -265,11 +266,29 @@ def stamp_matches(job: RenderJob, key: str) -> bool:
 # ------------------------------------------------------------------------------------------------
 
 
+#: x264 preset per quality (manim's default is x264's "medium"): finals the fastest preset whose
+#: picture stays within SSIM 0.99 of medium's at no larger size (measured with scripts/bench_render.py,
+#: benchmarks/results/render/), previews the fastest of all. Every segment of a lecture is rendered at
+#: one quality, so they share their h264 parameters (needed by the assembler's stream copy).
+ENCODER_PRESETS = {"l": "ultrafast", "m": "ultrafast", "h30": "veryfast", "h": "veryfast", "p": "veryfast",
+                   "k": "veryfast"}
+#: segments encoded while the scene draws on (manim's --max-inflight-encoders; its default is 1)
+MAX_INFLIGHT_ENCODERS = 2
+
+
+def encoder_settings(q: Quality) -> dict:
+    """The encoder settings scripts/render.py passes to manim (part of every render stamp)."""
+    return {"preset": ENCODER_PRESETS.get(q.key, "veryfast"), "max_inflight_encoders": MAX_INFLIGHT_ENCODERS}
+
+
 def manim_command(job: RenderJob, course: Course, media_dir: Path) -> list[str]:
+    enc = encoder_settings(job.outputs.quality)
     return [
         sys.executable, "-m", "manim", "render",
         "-c", str(course.root / "manim.cfg"),
         *job.outputs.quality.manim_args(),
+        "--encoder-option", f"preset={enc['preset']}",
+        "--max-inflight-encoders", str(enc["max_inflight_encoders"]),
         "--media_dir", str(media_dir),
         "--save_sections",
         # manim's partial-movie cache is unsafe with sound: after a play served from the cache,
@@ -631,7 +650,8 @@ class VideoProgress:
         self._postfix()
 
     def _postfix(self) -> None:
-        self.bar.set_postfix_str(f"{self.finished}/{self.scenes} scenes" + (f", {self.failed} failed" if self.failed else ""))
+        failed = f", {self.failed} failed" if self.failed else ""
+        self.bar.set_postfix_str(f"{self.finished}/{self.scenes} scenes{failed}")
 
     def done(self, res: JobResult) -> None:
         exp = self.expected[id(res.job)]
