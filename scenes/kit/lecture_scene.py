@@ -38,7 +38,12 @@ from manim.utils.exceptions import EndSceneEarlyException
 from manim_voiceover import VoiceoverScene
 from manim_voiceover.tracker import VoiceoverTracker
 
+from scenes.kit import encoding
 from scenes.kit.narration import speech_service, voice_info
+
+# still frames (waits) are converted for the encoder once, not once per frame: byte-identical output
+# (scenes/kit/encoding.py, the kit's one patch of manim; ATTN_STOCK_ENCODER=1 leaves manim as it is)
+encoding.install()
 
 __all__ = ["TOPIC_ID", "LectureScene", "parse_section_name", "section_name"]
 

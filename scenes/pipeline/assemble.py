@@ -25,6 +25,7 @@ there and whose inputs did not change, so an interrupted assembly picks up where
 from __future__ import annotations
 
 import argparse
+import math
 import shlex
 import subprocess
 import sys
@@ -323,31 +324,42 @@ def voice_of(segs: list[Segment]) -> dict | None:
     return voices[0]
 
 
-def _final_loudness(mp4: Path, work: Path) -> dict:
-    """Loudness of the decoded AAC track of the finished mp4 (what YouTube measures)."""
+LOUDNESS_TOLERANCE_LU = 0.5  # the finished mp4's decoded AAC must be within this of TARGET_LUFS
+
+
+def _final_loudness(mp4: Path, loud: dict | None = None) -> dict:
+    """Loudness and true peak of the finished mp4's decoded AAC track (what YouTube measures): only
+    the audio stream is decoded, into memory. A normalised track that misses -14 LUFS +- 0.5 or
+    goes over -1 dBTP after encoding is an AssemblyError."""
     try:
-        from scenes.kit.audio import extract_audio, measure_loudness
+        from scenes.pipeline import loudness
     except ImportError as exc:
         return {"final_measured": False, "reason": str(exc)}
-    wav = work / "final_check.wav"
-    extract_audio(mp4, wav)
-    try:
-        m = measure_loudness(wav)
-    finally:
-        wav.unlink(missing_ok=True)
-    return {"final_lufs": m["integrated_lufs"], "final_true_peak_dbtp": m["true_peak_dbtp"]}
+    y = loudness.decode_audio(mp4, av_join.MASTER_RATE)
+    m = loudness.measure(y, av_join.MASTER_RATE)
+    out = {"final_lufs": m["integrated_lufs"], "final_true_peak_dbtp": m["true_peak_dbtp"],
+           "final_channels_identical": m["channels_identical"]}
+    if (loud or {}).get("normalized") and math.isfinite(loud.get("output_lufs") or -math.inf):
+        bad = []
+        if not abs(m["integrated_lufs"] - TARGET_LUFS) <= LOUDNESS_TOLERANCE_LU:
+            bad.append(f"{m['integrated_lufs']:.2f} LUFS (target {TARGET_LUFS} +- {LOUDNESS_TOLERANCE_LU})")
+        if not m["true_peak_dbtp"] <= MAX_TRUE_PEAK_DBTP:
+            bad.append(f"true peak {m['true_peak_dbtp']:.2f} dBTP (limit {MAX_TRUE_PEAK_DBTP})")
+        if bad:
+            raise AssemblyError(f"{mp4}: its AAC track measures {' and '.join(bad)}")
+    return out
 
 
 def _loudness(raw: Path, out: Path) -> dict:
+    """Measure the mixed track once and normalise it once (scenes/pipeline/loudness.py)."""
     try:
-        from scenes.kit.audio import normalize_loudness
+        from scenes.pipeline import loudness
     except ImportError as exc:
-        # HOOK: scenes/kit/audio.normalize_loudness is the loudness stage; without it the track
+        # HOOK: scenes/pipeline/loudness.normalize_file is the loudness stage; without it the track
         # goes out as built (reported in metadata.json under "loudness").
         atomic.write_bytes(out, raw.read_bytes())
-        return {"normalized": False, "reason": f"scenes.kit.audio unavailable: {exc}"}
-    report = normalize_loudness(raw, out, target_lufs=TARGET_LUFS,
-                                max_true_peak_dbtp=MAX_TRUE_PEAK_DBTP - CODEC_MARGIN_DB)
+        return {"normalized": False, "reason": f"scenes.pipeline.loudness unavailable: {exc}"}
+    report = loudness.normalize_file(raw, out, TARGET_LUFS, MAX_TRUE_PEAK_DBTP - CODEC_MARGIN_DB)
     report = {k: (v if not isinstance(v, float) or (v == v and abs(v) != float("inf")) else None)
               for k, v in dict(report or {}).items()}
     return {"normalized": report.get("output_lufs") is not None, "target_lufs": TARGET_LUFS,
@@ -399,15 +411,17 @@ def assemble(course: Course, lecture: str | Lecture, quality: str = "h30", media
     # 3. loudness
     norm = paths.work / "audio_norm.wav"
     loud = steps.run("loudness", [fingerprint(raw), hash_tree(course.root / "scenes/kit/audio.py"),
-                                  TARGET_LUFS, MAX_TRUE_PEAK_DBTP], [norm], lambda: _loudness(raw, norm))
+                                  hash_tree(PIPELINE_DIR / "loudness.py"), TARGET_LUFS, MAX_TRUE_PEAK_DBTP],
+                     [norm], lambda: _loudness(raw, norm))
 
     # 4. mux: video copied, AAC encoded once
     title = metadata.video_title(course, lec)
-    steps.run("mux", [fingerprint(video), fingerprint(norm), av_join.AAC_BITRATE, title], [paths.mp4],
-              lambda: av_join.mux(video, norm, paths.mp4, title) or verify(paths.mp4, total_frames, fps))
+    steps.run("mux", [fingerprint(video), fingerprint(norm), av_join.AAC_BITRATE, av_join.AAC_OPTIONS, title],
+              [paths.mp4], lambda: av_join.mux(video, norm, paths.mp4, title) or verify(paths.mp4, total_frames, fps))
 
-    final_loud = steps.run("final_loudness", [fingerprint(paths.mp4)], [paths.mp4],
-                           lambda: _final_loudness(paths.mp4, paths.work))
+    final_loud = steps.run("final_loudness", [fingerprint(paths.mp4), hash_tree(PIPELINE_DIR / "loudness.py"),
+                                              TARGET_LUFS, LOUDNESS_TOLERANCE_LU, MAX_TRUE_PEAK_DBTP],
+                           [paths.mp4], lambda: _final_loudness(paths.mp4, loud))
     loud = {**(loud or {}), **(final_loud or {})}
 
     # 5. captions

@@ -16,6 +16,10 @@ from scenes.pipeline import atomic
 
 MASTER_RATE = 48000  # Hz, mono, 16-bit: the lecture's audio track before AAC
 AAC_BITRATE = "192k"
+# ffmpeg's "fast" AAC coder instead of its default "twoloop": 2.3x less CPU for the lecture's
+# track (a 2-minute excerpt of Lecture 2: 2.0 against 4.7 CPU-s), and at 192 kb/s the narration
+# loses nothing audible. The track is encoded once per assembly.
+AAC_OPTIONS = ("-aac_coder", "fast")
 
 
 def ffmpeg_exe() -> str:
@@ -123,7 +127,7 @@ def build_audio(parts: Sequence[tuple[Path | None, int, int]], fps: Fraction, ou
 def mux(video: Path, audio: Path, out: Path, title: str | None = None) -> None:
     """Video stream copied, the audio encoded to AAC once (stereo 48 kHz)."""
     cmd = [ffmpeg_exe(), "-nostdin", "-y", "-v", "error", "-i", str(video), "-i", str(audio),
-           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", AAC_BITRATE,
+           "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-c:a", "aac", "-b:a", AAC_BITRATE, *AAC_OPTIONS,
            "-ar", "48000", "-ac", "2", "-movflags", "+faststart"]
     if title:
         cmd += ["-metadata", f"title={title}"]

@@ -234,6 +234,7 @@ def stamp_inputs(job: RenderJob, course: Course, voice: dict, shared_hashes: dic
         "shared": shared_hashes,
         "voice": voice,
         "quality": job.outputs.quality.key,
+        "encoder": encoder_settings(job.outputs.quality),
         "extra": job.extra_inputs,
         "manim": _dist_version("manim"),
         "manim_voiceover": _dist_version("manim-voiceover"),
@@ -265,11 +266,29 @@ def stamp_matches(job: RenderJob, key: str) -> bool:
 # ------------------------------------------------------------------------------------------------
 
 
+#: x264 preset per quality (manim's default is x264's "medium"): finals the fastest preset whose
+#: picture stays within SSIM 0.99 of medium's at no larger size (measured with scripts/bench_render.py,
+#: benchmarks/results/render/), previews the fastest of all. Every segment of a lecture is rendered at
+#: one quality, so they share their h264 parameters (needed by the assembler's stream copy).
+ENCODER_PRESETS = {"l": "ultrafast", "m": "ultrafast", "h30": "veryfast", "h": "veryfast", "p": "veryfast",
+                   "k": "veryfast"}
+#: segments encoded while the scene draws on (manim's --max-inflight-encoders; its default is 1)
+MAX_INFLIGHT_ENCODERS = 2
+
+
+def encoder_settings(q: Quality) -> dict:
+    """The encoder settings scripts/render.py passes to manim (part of every render stamp)."""
+    return {"preset": ENCODER_PRESETS.get(q.key, "veryfast"), "max_inflight_encoders": MAX_INFLIGHT_ENCODERS}
+
+
 def manim_command(job: RenderJob, course: Course, media_dir: Path) -> list[str]:
+    enc = encoder_settings(job.outputs.quality)
     return [
         sys.executable, "-m", "manim", "render",
         "-c", str(course.root / "manim.cfg"),
         *job.outputs.quality.manim_args(),
+        "--encoder-option", f"preset={enc['preset']}",
+        "--max-inflight-encoders", str(enc["max_inflight_encoders"]),
         "--media_dir", str(media_dir),
         "--save_sections",
         # manim's partial-movie cache is unsafe with sound: after a play served from the cache,
@@ -562,6 +581,96 @@ def render(course: Course, selector: str = "ready", quality: str = "h30", jobs: 
                               voice_info, retries, jobs, scheduler)
 
 
+# ------------------------------------------------------------------------------------------------
+# progress: video seconds, not scenes
+# ------------------------------------------------------------------------------------------------
+
+#: words per minute of the silent voice (scenes/kit/narration.py SilentService): a scene never
+#: rendered is expected to last as long as its narration read at this pace
+SILENT_WPM = 165.0
+#: a scene with no narration text found and no earlier render
+DEFAULT_SCENE_SECONDS = 60.0
+
+
+def narration_estimate(file: Path) -> float | None:
+    """Seconds of the narration in a scene file, read at the silent voice's pace: the words of its
+    string literals that are not docstrings. None when it has none (or does not parse)."""
+    import ast
+
+    try:
+        tree = ast.parse(Path(file).read_text(encoding="utf-8"))
+    except (OSError, SyntaxError, UnicodeDecodeError, ValueError):
+        return None
+    docs = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Module, ast.ClassDef, ast.FunctionDef, ast.AsyncFunctionDef)) and node.body:
+            first = node.body[0]
+            if isinstance(first, ast.Expr) and isinstance(first.value, ast.Constant):
+                docs.add(id(first.value))
+    words = sum(len(n.value.split()) for n in ast.walk(tree)
+                if isinstance(n, ast.Constant) and isinstance(n.value, str) and id(n) not in docs
+                and len(n.value.split()) >= 3)  # sentences, not labels or keys
+    return words * 60.0 / SILENT_WPM if words else None
+
+
+def expected_seconds(job: RenderJob) -> float:
+    """How long ``job``'s video is expected to be: what its last render recorded (at this quality,
+    else at any other), else the card's length, else its narration at the silent voice's pace."""
+    out = job.outputs
+    stamps = [out.stamp, *sorted((out.media_dir / "stamps").glob(f"*/{out.module_name}/{out.scene}.json"))]
+    for path in stamps:
+        st = atomic.read_json(path, None) if path.exists() else None
+        if isinstance(st, dict) and isinstance(st.get("video_seconds"), (int, float)) and st["video_seconds"] > 0:
+            return float(st["video_seconds"])
+    if job.kind == "title":
+        return TITLE_CARD_SECONDS
+    if job.kind == "end":
+        return END_CARD_SECONDS
+    return narration_estimate(job.file) or DEFAULT_SCENE_SECONDS
+
+
+class VideoProgress:
+    """A tqdm bar over seconds of video: each scene weighs what it is expected to last
+    (``expected_seconds``), so the ETA is not that of a count of scenes, where a 4-second card and
+    a 5-minute scene weigh the same. When a scene finishes, its real length replaces the
+    expectation in the total."""
+
+    def __init__(self, jobs: Sequence[RenderJob], skipped: Sequence[RenderJob], desc: str, disable: bool):
+        from tqdm import tqdm
+
+        self.expected = {id(j): expected_seconds(j) for j in jobs}
+        self.scenes = len(jobs)
+        self.finished = len(skipped)
+        self.failed = 0
+        self.total = sum(self.expected.values())  # seconds of video in all, as now expected
+        self.seconds = sum(self.expected[id(j)] for j in skipped)  # seconds of video done
+        self.bar = tqdm(total=round(self.total, 1), initial=round(self.seconds, 1), desc=desc,
+                        unit="s", unit_scale=False, disable=disable, dynamic_ncols=True,
+                        bar_format="{l_bar}{bar}| {n:.0f}/{total:.0f} s of video [{elapsed}<{remaining}{postfix}]")
+        self._postfix()
+
+    def _postfix(self) -> None:
+        failed = f", {self.failed} failed" if self.failed else ""
+        self.bar.set_postfix_str(f"{self.finished}/{self.scenes} scenes{failed}")
+
+    def done(self, res: JobResult) -> None:
+        exp = self.expected[id(res.job)]
+        got = res.video_seconds if res.status == "rendered" and res.video_seconds else exp
+        self.finished += 1
+        self.failed += res.status == "failed"
+        self.total += got - exp
+        self.seconds += got
+        self.bar.total = round(self.total, 1)
+        self.bar.update(round(self.seconds, 1) - self.bar.n)
+        self._postfix()
+
+    def write(self, text: str) -> None:
+        self.bar.write(text)
+
+    def close(self) -> None:
+        self.bar.close()
+
+
 def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_dir: Path, voice: str | None,
                    force: bool, progress: bool, timeout: float | None,
                    make_command: Callable[[RenderJob, Course, Path], list[str]], voice_info: dict | None,
@@ -582,22 +691,15 @@ def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_
         else:
             todo.append((job, key, inputs))
 
-    from tqdm import tqdm
-
-    bar = tqdm(total=len(all_jobs), initial=len(results), desc=f"render {q.dirname}", unit="scene",
-               disable=not progress, dynamic_ncols=True)
+    bar = VideoProgress(all_jobs, [r.job for r in results], f"render {q.dirname}", disable=not progress)
     if scheduler and todo:
         from scenes.pipeline import cluster
-
-        video = [0.0]
 
         def done(res: JobResult) -> None:
             results.append(res)
             if res.status == "failed":
                 bar.write(f"FAILED {res.job.label}: {res.message}\n       log: {res.log}")
-            video[0] += res.video_seconds or 0.0
-            bar.update(1)
-            bar.set_postfix(video=f"{video[0]:.0f}s", failed=sum(r.status == "failed" for r in results))
+            bar.done(res)
 
         try:
             cluster.run_on_cluster(scheduler, todo, course, info["mode"], make_command, timeout, retries, done)
@@ -619,8 +721,7 @@ def _render_locked(course: Course, all_jobs: list[RenderJob], q: Quality, media_
             results.append(res)
             if res.status == "failed":
                 bar.write(f"FAILED {res.job.label}: {res.message}\n       log: {res.log}")
-            bar.update(1)
-            bar.set_postfix(failed=sum(r.status == "failed" for r in results))
+            bar.done(res)
     except BaseException:  # Ctrl-C, Interrupted (SIGTERM/SIGHUP), or a bug: end the children first
         pool.shutdown(wait=False, cancel_futures=True)
         end_children()

@@ -177,3 +177,19 @@ def test_real_manim_failure_exit_code_and_log(tmp_path):
     assert "fails on purpose" in log.read_text()
     assert (media / "videos/broken_scenes/480p15/Tiny.mp4").exists()
     assert (media / "videos/broken_scenes/480p15/sections/Tiny.json").exists()
+
+
+def test_encoder_settings_per_quality_are_passed_to_manim_and_stamped(tmp_path):
+    """Finals use x264 veryfast, previews ultrafast (manim's default is medium); segments encode while
+    the scene draws on; the settings are part of every stamp, so changing them renders again."""
+    fx = fixture_course()
+    for key, preset in (("h30", "veryfast"), ("h", "veryfast"), ("l", "ultrafast")):
+        job = R.plan_jobs(fx, [fx.lecture("90")], quality(key), tmp_path)[2]
+        cmd = R.manim_command(job, fx, tmp_path)
+        assert cmd[cmd.index("--encoder-option") + 1] == f"preset={preset}"
+        assert cmd[cmd.index("--max-inflight-encoders") + 1] == str(R.MAX_INFLIGHT_ENCODERS)
+        assert R.stamp_inputs(job, fx, VOICE, {})["encoder"] == {"preset": preset,
+                                                                 "max_inflight_encoders": R.MAX_INFLIGHT_ENCODERS}
+    # the cards get the same settings as the scenes (the assembler joins them by stream copy)
+    title = R.plan_jobs(fx, [fx.lecture("90")], quality("h30"), tmp_path)[0]
+    assert title.kind == "title" and "preset=veryfast" in R.manim_command(title, fx, tmp_path)
