@@ -100,6 +100,11 @@ def shown(value: float, decimals: int = 2, *, sci: int | None = None, auto: bool
     return _format(value, decimals, sci, auto, rough, " \u00d7 ", group)
 
 
+def percent(share: float) -> float:
+    """A share (0.14) as the percentage the screen and the narration give (14.0)."""
+    return 100 * share
+
+
 def grouped(value: float) -> str:
     """A count or a size as the screen shows it: rounded to a whole number, thousands separated (126,882)."""
     return shown(value, 0, group=True)

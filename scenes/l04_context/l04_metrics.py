@@ -15,7 +15,7 @@ from __future__ import annotations
 from manim import DOWN, LEFT, RIGHT, UP, Create, CurvedArrow, DashedLine, FadeIn, FadeOut, LaggedStart, VGroup
 
 from scenes.kit.equations import equation
-from scenes.kit.format import grouped, shown, spoken, subscript
+from scenes.kit.format import grouped, percent, shown, spoken, subscript
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import DataTable, LineChart, MetricCard, TokenRow, ValueBars, fit_within, label
 from scenes.kit.mobjects.cards import wrap
@@ -119,7 +119,7 @@ class LongContextMetrics(LectureScene):
         at1, at2, at4 = lb.lengths
         ppl = MetricCard("perplexity", [(f"inside, {grouped(s0)}–{grouped(n - 1)}", shown(f.ppl_inside, 3)),
                                         (f"beyond, {grouped(n)}–{grouped(at2 - 1)}", shown(f.ppl_2x, 3))],
-                         note=f"+{shown(100 * f.ppl_change, 2)} %", color=RoPE, width=SIDE_W)
+                         note=f"+{shown(percent(f.ppl_change), 2)} %", color=RoPE, width=SIDE_W)
         acc = MetricCard("needle accuracy", [(f"at {grouped(at1)}", shown(f.accuracy_inside, 2)),
                                              (f"at {grouped(at2)}", shown(f.accuracy_2x, 2)),
                                              (f"at {grouped(at4)}", shown(f.accuracy_4x, 3))],
@@ -130,7 +130,7 @@ class LongContextMetrics(LectureScene):
         side.move_to([SAFE.right - side.width / 2, (top + bottom) / 2, 0])
         with self.narrate(f"Now the pitfall. Inside the training length, this model's perplexity is "
                           f"{spoken(f.ppl_inside, 3)}. At twice the training length it is {spoken(f.ppl_2x, 3)}: "
-                          f"up by only {spoken(100 * f.ppl_change, 2)} percent.") as t:
+                          f"up by only {spoken(percent(f.ppl_change), 2)} percent.") as t:
             self.play(FadeOut(self.eq), run_time=0.1 * t.duration)
             self.play(FadeIn(ppl.frame), FadeIn(ppl.title), FadeIn(ppl.rows[0]), run_time=0.25 * t.duration)
             self.play(FadeIn(ppl.rows[1]), Create(ppl.rule), FadeIn(ppl.note), run_time=0.25 * t.duration)

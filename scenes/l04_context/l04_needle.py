@@ -18,7 +18,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Arrow, Create, DashedLine, FadeIn, Fad
                    Rectangle, SurroundingRectangle, VGroup)
 
 from scenes.kit.equations import equation
-from scenes.kit.format import grouped, power_of_ten, shown, spoken
+from scenes.kit.format import grouped, percent, power_of_ten, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import HeatMap, LineChart, TokenRow, fit_within, label
 from scenes.kit.mobjects.cards import wrap
@@ -39,7 +39,7 @@ TRAIN = COLORS.V                              # the training-length marker: visi
 
 
 def pct(x: float) -> str:
-    return f"{grouped(100 * x)}%"
+    return f"{grouped(percent(x))}%"
 
 
 def say_token(lab: str) -> str:
@@ -120,9 +120,9 @@ class NeedleHaystack(LectureScene):
         key, value = p.labels[p.needle_start + 1], p.labels[p.needle_start + 2]
         span = p.needle_value_pos - p.needle_start + 1
         with self.narrate(f"The needle is {spoken(span, 0)} tokens: a marker, a key, {say_token(key)}, and its value, "
-                          f"{say_token(value)}. The lab puts it at depth d, here {spoken(100 * p.depth, 0)} percent: "
-                          f"it starts at "
-                          f"token {spoken(p.needle_start, 0)}, d times the haystack length minus "
+                          f"{say_token(value)}. The lab puts it at depth d, here "
+                          f"{spoken(percent(p.depth), 0)} percent: it starts at token {spoken(p.needle_start, 0)}, "
+                          f"d times the haystack length minus "
                           f"{spoken(span, 0)}, rounded, "
                           "with no backtracking.") as t:
             self.play(FadeOut(count), *(cells[k].animate.set_fill(NEEDLE, 1) for k in range(p.needle_start,
@@ -197,7 +197,7 @@ class NeedleHaystack(LectureScene):
                           f"training length it falls to {spoken(rope.accuracy_by_length[1], 2)}, at "
                           f"{spoken(h.multiples[2], 0)} times to "
                           f"{spoken(rope.accuracy_by_length[2], 2)}, and the worst cell is the needle farthest "
-                          f"from the question, at depth {spoken(100 * h.depths[worst[1]], 0)}: "
+                          f"from the question, at depth {spoken(percent(h.depths[worst[1]]), 0)}: "
                           f"{spoken(worst[0], 2)}.") as t:
             self.play(FadeIn(big.numbers), FadeIn(by_len), run_time=0.35 * t.duration)
             self.play(Create(box), run_time=0.2 * t.duration)

@@ -17,7 +17,7 @@ from manim import (DOWN, LEFT, UP, Create, FadeIn, FadeOut, Indicate, LaggedStar
                    ReplacementTransform, RoundedRectangle, Square, Transform, VGroup)
 
 from scenes.kit.equations import equation
-from scenes.kit.format import grouped, shown, spoken
+from scenes.kit.format import grouped, percent, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import DataTable, StackedBars, fit_within, label
 from scenes.kit.mobjects.layout import scene_heading as heading
@@ -257,9 +257,9 @@ class QuadraticScaling(LectureScene):
         k4 = next(i for i, r in enumerate(f.rows) if r.n == data.MODEL.context)
         box = self.bars.highlight(k4)
         r4 = f.rows[k4]
-        share = label(f"attention {grouped(100 * r4.attention_share)} %", size=SIZES.LABEL, color=COLORS.ACCENT)
+        share = label(f"attention {grouped(percent(r4.attention_share))} %", size=SIZES.LABEL, color=COLORS.ACCENT)
         share.next_to(box, UP, buff=BUFF.SMALL)
-        with self.narrate(f"At {spoken(r4.n, 0)} tokens, attention is only {spoken(100 * r4.attention_share, 0)} "
+        with self.narrate(f"At {spoken(r4.n, 0)} tokens, attention is only {spoken(percent(r4.attention_share), 0)} "
                           "percent of this layer's FLOPs. At a few thousand tokens, the MLP still "
                           "dominates.") as t:
             self.play(Create(box), FadeIn(share), run_time=0.3 * t.duration)

@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from scenes.kit.format import grouped, quoted, sci_parts, shown, spoken
+from scenes.kit.format import grouped, percent, quoted, sci_parts, shown, spoken
 from scenes.kit.lexicon import speakable
 
 
@@ -36,6 +36,10 @@ def test_shown_and_spoken(value, kwargs, screen, speech):
 def test_shown_groups_thousands_on_request(value, decimals, screen):
     assert shown(value, decimals, group=True) == screen
     assert "," not in shown(value, decimals)  # off by default: the screens already rendered keep their digits
+
+
+def test_percent_of_a_share():
+    assert percent(0.14) == 14.000000000000002 and shown(percent(0.0017), 2) == "0.17" and percent(1) == 100
 
 
 def test_grouped_is_a_whole_number_with_separators():

@@ -23,9 +23,8 @@ from scenes.kit.format import shown
 ROOT = Path(__file__).resolve().parents[2]
 LECTURES = [lec for lec in COURSE.lectures if lec.scenes]
 
-# layout constants and small counts that scenes legitimately type (cell sizes, run times, head indices), and
-# the factor of a percentage (100 * share)
-ALLOWED_INTS = set(range(101)) | {128, 256, 512, 1024}
+# layout constants and small counts that scenes legitimately type (cell sizes, run times, head indices)
+ALLOWED_INTS = set(range(100)) | {128, 256, 512, 1024}
 
 
 def _numbers(value, out: set) -> set:
