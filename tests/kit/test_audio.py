@@ -13,53 +13,14 @@ from scenes.kit import audio
 from scenes.kit.audio import measure_loudness, normalize_loudness, read_wav, true_peak_dbtp, write_wav
 from scenes.pipeline.av_join import ffmpeg_exe
 
-RATE = 48000
+from support import AUDIO_RATE, pulse_trains, sine, speechlike
 
-
-def _sine(amplitude: float, seconds: float = 3.0, freq: float = 1000.0, phase: float = 0.0) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return amplitude * np.sin(2 * np.pi * freq * t + phase)
-
-
-def _speechlike(seconds: float = 6.0) -> np.ndarray:
-    """Seeded "syllables": harmonic tones (f0 90-160 Hz, 20 harmonics) under Hann envelopes of
-    random loudness, with pauses and a few clicks - a crest factor like Piper's speech."""
-    rng = np.random.default_rng(0)
-    n = int(seconds * RATE)
-    x = np.zeros(n)
-    pos = 0
-    while pos < n:
-        length = min(int(rng.uniform(0.12, 0.4) * RATE), n - pos)
-        t = np.arange(length) / RATE
-        f0 = rng.uniform(90, 160)
-        tone = sum(np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 21))
-        x[pos : pos + length] = tone * np.hanning(length) * rng.uniform(0.15, 1.0)
-        if rng.random() < 0.3:
-            x[pos] += 3.0  # a plosive click
-        pos += length + int(rng.uniform(0.03, 0.25) * RATE)
-    return 0.9 * x / np.abs(x).max()
-
-
-def _pulse_trains(seconds: float = 4.0) -> np.ndarray:
-    """An extreme case: sharp decaying pulses at a pitch rate (most of each period is silent)."""
-    rng = np.random.default_rng(1)
-    n = int(seconds * RATE)
-    x = np.zeros(n)
-    kernel = np.exp(-np.arange(400) / 60.0) * np.sin(np.arange(400) * 2 * np.pi * 700 / RATE)
-    pos = 0
-    while pos < n:
-        length = int(rng.uniform(0.15, 0.5) * RATE)
-        burst = np.zeros(length)
-        burst[:: int(RATE / rng.uniform(90, 160))] = 1.0
-        burst = np.convolve(burst, kernel)[:length] * rng.uniform(0.2, 1.0)
-        x[pos : pos + length] = burst[: n - pos]
-        pos += length + int(rng.uniform(0.05, 0.3) * RATE)
-    return 0.9 * x / np.abs(x).max()
+RATE = AUDIO_RATE
 
 
 def test_measure_sine_at_known_level(tmp_path: Path) -> None:
     path = tmp_path / "sine.wav"
-    write_wav(path, _sine(0.1), RATE)  # -20 dBFS peak, 1 kHz: -23.0 LUFS (BS.1770 K-weighting)
+    write_wav(path, sine(0.1), RATE)  # -20 dBFS peak, 1 kHz: -23.0 LUFS (BS.1770 K-weighting)
     m = measure_loudness(path)
     assert m["integrated_lufs"] == pytest.approx(-23.0, abs=0.2)
     assert m["true_peak_dbtp"] == pytest.approx(-20.0, abs=0.05)
@@ -67,7 +28,7 @@ def test_measure_sine_at_known_level(tmp_path: Path) -> None:
 
 def test_true_peak_sees_intersample_peaks() -> None:
     # fs/4 sine at 45 degrees: every sample is at 0.707 of the real peak (-3 dB).
-    x = _sine(0.5, seconds=1.0, freq=RATE / 4, phase=np.pi / 4)
+    x = sine(0.5, seconds=1.0, freq=RATE / 4, phase=np.pi / 4)
     sample_peak_db = 20 * math.log10(np.abs(x).max())
     assert sample_peak_db == pytest.approx(20 * math.log10(0.5) - 3.01, abs=0.05)
     assert true_peak_dbtp(x) == pytest.approx(20 * math.log10(0.5), abs=0.2)
@@ -75,7 +36,7 @@ def test_true_peak_sees_intersample_peaks() -> None:
 
 def test_normalize_sine_to_youtube_target(tmp_path: Path) -> None:
     src, out = tmp_path / "in.wav", tmp_path / "out.wav"
-    write_wav(src, _sine(0.1), RATE)
+    write_wav(src, sine(0.1), RATE)
     report = normalize_loudness(src, out)
     m = measure_loudness(out)
     assert m["integrated_lufs"] == pytest.approx(-14.0, abs=0.5)
@@ -87,7 +48,7 @@ def test_normalize_sine_to_youtube_target(tmp_path: Path) -> None:
 
 def test_normalize_loud_peaky_signal_uses_limiter(tmp_path: Path) -> None:
     src, out = tmp_path / "in.wav", tmp_path / "out.wav"
-    write_wav(src, _speechlike(), RATE)
+    write_wav(src, speechlike(), RATE)
     before = measure_loudness(src)
     assert before["true_peak_dbtp"] - before["integrated_lufs"] > 13  # cannot reach -14 by gain alone
     report = normalize_loudness(src, out)
@@ -101,7 +62,7 @@ def test_normalize_loud_peaky_signal_uses_limiter(tmp_path: Path) -> None:
 
 def test_normalize_extreme_crest_factor(tmp_path: Path) -> None:
     src, out = tmp_path / "in.wav", tmp_path / "out.wav"
-    write_wav(src, _pulse_trains(), RATE)
+    write_wav(src, pulse_trains(), RATE)
     report = normalize_loudness(src, out)
     m = measure_loudness(out)
     assert m["integrated_lufs"] == pytest.approx(-14.0, abs=0.5)
@@ -111,7 +72,7 @@ def test_normalize_extreme_crest_factor(tmp_path: Path) -> None:
 
 def test_normalize_stereo_and_quiet(tmp_path: Path) -> None:
     src, out = tmp_path / "in.wav", tmp_path / "out.wav"
-    left = _sine(0.01, freq=440)
+    left = sine(0.01, freq=440)
     write_wav(src, np.stack([left, 0.5 * left], axis=1), RATE)
     normalize_loudness(src, out, target_lufs=-16.0)
     m = measure_loudness(out)
@@ -129,13 +90,13 @@ def test_silence_is_copied(tmp_path: Path) -> None:
 
 def test_short_clip_is_measured(tmp_path: Path) -> None:
     path = tmp_path / "short.wav"
-    write_wav(path, _sine(0.1, seconds=0.2), RATE)
+    write_wav(path, sine(0.1, seconds=0.2), RATE)
     assert math.isfinite(measure_loudness(path)["integrated_lufs"])
 
 
 def test_write_is_atomic(tmp_path: Path, monkeypatch) -> None:
     src, out = tmp_path / "in.wav", tmp_path / "out.wav"
-    write_wav(src, _sine(0.1), RATE)
+    write_wav(src, sine(0.1), RATE)
 
     def broken(fh, pcm, rate):
         fh.write(b"RIFF....WAVE")  # a partial file, then a failure

@@ -14,50 +14,9 @@ from scenes.kit import audio as kit
 from scenes.pipeline import loudness
 from scenes.pipeline.av_join import AAC_OPTIONS, ffmpeg_exe
 
-RATE = 48000
+from support import AUDIO_RATE, pulse_trains, sine, speechlike
 
-
-# the kit's test signals (tests/kit/test_audio.py)
-def _sine(amplitude: float, seconds: float = 3.0, freq: float = 1000.0, phase: float = 0.0) -> np.ndarray:
-    t = np.arange(int(seconds * RATE)) / RATE
-    return amplitude * np.sin(2 * np.pi * freq * t + phase)
-
-
-def _speechlike(seconds: float = 6.0) -> np.ndarray:
-    """Seeded "syllables": harmonic tones (f0 90-160 Hz, 20 harmonics) under Hann envelopes of
-    random loudness, with pauses and a few clicks - a crest factor like Piper's speech."""
-    rng = np.random.default_rng(0)
-    n = int(seconds * RATE)
-    x = np.zeros(n)
-    pos = 0
-    while pos < n:
-        length = min(int(rng.uniform(0.12, 0.4) * RATE), n - pos)
-        t = np.arange(length) / RATE
-        f0 = rng.uniform(90, 160)
-        tone = sum(np.sin(2 * np.pi * k * f0 * t + rng.uniform(0, 2 * np.pi)) / k for k in range(1, 21))
-        x[pos : pos + length] = tone * np.hanning(length) * rng.uniform(0.15, 1.0)
-        if rng.random() < 0.3:
-            x[pos] += 3.0  # a plosive click
-        pos += length + int(rng.uniform(0.03, 0.25) * RATE)
-    return 0.9 * x / np.abs(x).max()
-
-
-def _pulse_trains(seconds: float = 4.0) -> np.ndarray:
-    """An extreme case: sharp decaying pulses at a pitch rate (most of each period is silent)."""
-    rng = np.random.default_rng(1)
-    n = int(seconds * RATE)
-    x = np.zeros(n)
-    kernel = np.exp(-np.arange(400) / 60.0) * np.sin(np.arange(400) * 2 * np.pi * 700 / RATE)
-    pos = 0
-    while pos < n:
-        length = int(rng.uniform(0.15, 0.5) * RATE)
-        burst = np.zeros(length)
-        burst[:: int(RATE / rng.uniform(90, 160))] = 1.0
-        burst = np.convolve(burst, kernel)[:length] * rng.uniform(0.2, 1.0)
-        x[pos : pos + length] = burst[: n - pos]
-        pos += length + int(rng.uniform(0.05, 0.3) * RATE)
-    return 0.9 * x / np.abs(x).max()
-
+RATE = AUDIO_RATE
 
 
 def _pyln(x: np.ndarray) -> float:
@@ -65,9 +24,9 @@ def _pyln(x: np.ndarray) -> float:
 
 
 @pytest.mark.parametrize("make", [
-    lambda: _sine(0.1, seconds=3.3),
-    lambda: _speechlike(7.0),
-    lambda: np.concatenate([np.zeros(RATE), _speechlike(3.0), np.zeros(2 * RATE), 0.01 * _speechlike(2.0)]),
+    lambda: sine(0.1, seconds=3.3),
+    lambda: speechlike(7.0),
+    lambda: np.concatenate([np.zeros(RATE), speechlike(3.0), np.zeros(2 * RATE), 0.01 * speechlike(2.0)]),
 ])
 def test_integrated_lufs_equals_pyloudnorm_mono(make) -> None:
     x = make()
@@ -75,7 +34,7 @@ def test_integrated_lufs_equals_pyloudnorm_mono(make) -> None:
 
 
 def test_integrated_lufs_equals_pyloudnorm_stereo_and_identical_channels() -> None:
-    left = _speechlike(5.0)
+    left = speechlike(5.0)
     both = np.stack([left, 0.5 * left], axis=1)
     assert loudness.integrated_lufs(both, RATE) == pytest.approx(_pyln(both), abs=1e-3)
     same = np.stack([left, left], axis=1)
@@ -88,19 +47,19 @@ def test_integrated_lufs_equals_pyloudnorm_stereo_and_identical_channels() -> No
 
 def test_silence_and_short_clips() -> None:
     assert loudness.integrated_lufs(np.zeros(RATE), RATE) == -math.inf
-    short = _sine(0.1, seconds=0.2)
+    short = sine(0.1, seconds=0.2)
     assert loudness.integrated_lufs(short, RATE) == pytest.approx(kit._integrated_lufs(short, RATE), abs=1e-3)
 
 
 def test_true_peak_matches_the_kit() -> None:
-    x = _speechlike(4.0)
+    x = speechlike(4.0)
     assert loudness.true_peak_dbtp(x) == pytest.approx(kit.true_peak_dbtp(x), abs=0.01)
     t = np.arange(RATE) / RATE
     inter = 0.5 * np.sin(2 * np.pi * (RATE / 4) * t + np.pi / 4)  # samples at 0.354, true peak 0.5
     assert loudness.true_peak_dbtp(inter) == pytest.approx(20 * math.log10(0.5), abs=0.2)
 
 
-@pytest.mark.parametrize("make,gentle", [(lambda: _speechlike(8.0), True), (lambda: _pulse_trains(4.0), False)])
+@pytest.mark.parametrize("make,gentle", [(lambda: speechlike(8.0), True), (lambda: pulse_trains(4.0), False)])
 def test_normalize_reaches_target_under_the_ceiling(make, gentle: bool) -> None:
     pcm = kit._to_pcm16(make())
     out, report = loudness.normalize(pcm, RATE, -14.0, -2.0)
@@ -117,7 +76,7 @@ def test_normalize_reaches_target_under_the_ceiling(make, gentle: bool) -> None:
 
 def test_normalize_matches_the_kit_result(tmp_path: Path) -> None:
     """Same target, same limiter: the one-pass search lands where the kit's repeated measurement does."""
-    pcm = kit._to_pcm16(_speechlike(8.0))
+    pcm = kit._to_pcm16(speechlike(8.0))
     src, ref = tmp_path / "in.wav", tmp_path / "ref.wav"
     loudness.write_pcm16(src, pcm, RATE)
     kit_report = kit.normalize_loudness(src, ref, target_lufs=-14.0, max_true_peak_dbtp=-2.0)
@@ -131,7 +90,7 @@ def test_normalize_matches_the_kit_result(tmp_path: Path) -> None:
 
 
 def test_quiet_signal_without_limiting_and_silence() -> None:
-    pcm = kit._to_pcm16(_sine(0.01, seconds=3.0, freq=440))
+    pcm = kit._to_pcm16(sine(0.01, seconds=3.0, freq=440))
     out, report = loudness.normalize(pcm, RATE, -16.0, -1.0)
     assert report["limited"] is False and report["output_lufs"] == pytest.approx(-16.0, abs=0.1)
     silent = np.zeros(RATE, dtype=np.int16)
@@ -160,7 +119,7 @@ def test_decode_audio_reads_only_the_audio(tmp_path: Path) -> None:
 def test_sparse_limiter_equals_the_kits_limiter(timing) -> None:
     """Limited computes the kit's limiter gain only around the samples over the ceiling: the same
     curve, to rounding, as scenes.kit.audio._limiter_gain over the whole track."""
-    x = np.concatenate([np.zeros(RATE // 3), _speechlike(6.0), np.zeros(RATE), _pulse_trains(2.0)])
+    x = np.concatenate([np.zeros(RATE // 3), speechlike(6.0), np.zeros(RATE), pulse_trains(2.0)])
     env = loudness.peak_envelope(x)
     ceiling, g = 10 ** (-2.3 / 20), 10 ** (6 / 20)
     lim = loudness.Limited(env, g, RATE, ceiling, timing)
