@@ -482,6 +482,16 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         tags=(*_COMMON_TAGS, "KV cache", "inference", "autoregressive decoding", "LLM serving"),
         target_minutes=18,
+        scenes=(
+            SceneSpec("scenes/l05_kv_cache/l05_caching.py", "CachingConcept", sections=(section("L05.1"),)),
+            SceneSpec("scenes/l05_kv_cache/l05_savings.py", "MemorySavings", sections=(section("L05.2"),)),
+            SceneSpec("scenes/l05_kv_cache/l05_implementation.py", "CacheImplementation",
+                      sections=(section("L05.3"),)),
+            SceneSpec("scenes/l05_kv_cache/l05_generation.py", "GenerationPatterns", sections=(section("L05.4"),)),
+            SceneSpec("scenes/l05_kv_cache/l05_pitfalls.py", "CachePitfalls", sections=(section("L05.5"),)),
+            SceneSpec("scenes/l05_kv_cache/l05_performance.py", "DecodePerformance", sections=(section("L05.6"),)),
+            SceneSpec("scenes/l05_kv_cache/l05_recap.py", "Recap", sections=("Recap", "References")),
+        ),
     ),
     Lecture(
         id="06", slug="flash-attention", title="Flash Attention",

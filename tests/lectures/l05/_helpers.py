@@ -55,3 +55,15 @@ def with_clauses(name: str, *clauses):
     """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
     eq = EQUATIONS[name]
     return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
+
+
+def assert_scene_constructs(cls: str) -> None:
+    """Scene ``cls`` runs end to end with no layout finding (``scene_checks.assert_scene_constructs``)."""
+    from scene_checks import assert_scene_constructs as check
+    check("05", cls)
+
+
+def assert_one_topic_section(file: str, topic: str) -> None:
+    """The scene file opens exactly one section, named as the manifest names ``topic``."""
+    from scene_checks import assert_one_topic_section as check
+    check("05", file, topic)
