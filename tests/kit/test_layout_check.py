@@ -246,10 +246,10 @@ def fixture_course(tmp_path_factory):
     return f"{d / 'manifest.py'}:COURSE", d
 
 
-def _run(fixture_course, *scenes, tmp_path):
+def _run(fixture_course, *scenes, tmp_path, extra=()):
     manifest, _ = fixture_course
     out = tmp_path / "result.json"
-    args = ["--lecture", "90", "--manifest", manifest, "--out-dir", str(tmp_path), "--json", str(out)]
+    args = ["--lecture", "90", "--manifest", manifest, "--out-dir", str(tmp_path), "--json", str(out), *extra]
     rc = check_layout.main([*args, *(a for s in scenes for a in ("--scene", s))])
     return rc, {r["scene"]: r for r in json.loads(out.read_text())}
 
@@ -271,6 +271,22 @@ def test_check_layout_finds_each_kind_with_its_time(fixture_course, tmp_path, ca
     assert "Across 00:02.5-00:05.5 (3.0 s) overlap: 'part of" in printed
     assert "[4/4] L90 Small: 1 finding(s)" in printed
     assert "Declared declared overlap: a blend of the values x part of" in printed
+
+
+def test_skipping_the_frames_finds_what_drawing_them_finds(fixture_course, tmp_path):
+    """The default dry run draws no frame (each animation jumps to its end state); the observer, which looks
+    after each step, sees the same findings at the same times as with every frame drawn."""
+    def found(extra, sub):
+        (tmp_path / sub).mkdir()
+        rc, res = _run(fixture_course, "Across", "Edge", tmp_path=tmp_path / sub, extra=extra)
+        return rc, [(g["kind"], g["texts"], g["start"], g["end"]) for r in res.values() for g in r["findings"]]
+
+    (rc_skip, skipped), (rc_drawn, drawn) = found([], "skip"), found(["--draw-frames"], "drawn")
+    assert rc_skip == rc_drawn == 1 and len(skipped) == len(drawn) == 2
+    for (k1, t1, s1, e1), (k2, t2, s2, e2) in zip(skipped, drawn):
+        assert (k1, t1) == (k2, t2) and s1 == pytest.approx(s2, abs=FRAME) and e1 == pytest.approx(e2, abs=FRAME)
+    assert check_layout.SKIP_FRAMES[0] in check_layout.dry_run_command(Path("x.py"), "X")
+    assert check_layout.SKIP_FRAMES[0] not in check_layout.dry_run_command(Path("x.py"), "X", draw_frames=True)
 
 
 def test_check_layout_exit_codes(fixture_course, tmp_path, capsys):

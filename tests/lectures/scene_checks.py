@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def _dry_run(path: Path, cls: str, frame_rate: int, findings: Path | None = None) -> subprocess.Popen:
     cmd = [sys.executable, "-m", "manim", "render", "--dry_run", "-ql", "--frame_rate", str(frame_rate),
-           str(path), cls]
+           *_check_layout_module().SKIP_FRAMES, str(path), cls]
     env = {**os.environ, "ATTN_VOICE": "silent", LAYOUT_ENV: str(findings or "")}
     return subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
 
