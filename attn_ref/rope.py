@@ -355,7 +355,8 @@ class Rope:
     """RoPE configuration used by :class:`~attn_ref.multihead.MultiHeadAttention`.
 
     ``Rope(head_dim, base=10000.0, scaling=None, pairing="half")``; ``rope(x, positions)`` applies it to
-    x (B, H, L, D), a floating-point tensor (integer input is refused), at integer ``positions``. With ``dynamic_ntk`` the base follows ``max(positions) + 1`` of each call; keys already
+    x (B, H, L, D), a floating-point tensor (integer input is refused), at integer ``positions``. With
+    ``dynamic_ntk`` the base follows ``max(positions) + 1`` of each call; keys already
     in a KV cache keep the base they were rotated with (the same approximation HF makes).
     """
 

@@ -142,7 +142,7 @@ def ssm_recurrence(u: torch.Tensor, A_bar: torch.Tensor, B_bar: torch.Tensor, C:
             f"A_bar, B_bar, C must share the state size N (last dim), got {tuple(A_bar.shape)}, "
             f"{tuple(B_bar.shape)}, {tuple(C.shape)}"
         )
-    shape = torch.broadcast_shapes(u.shape[:-1] + (1,), A_bar.shape, B_bar.shape, C.shape)
+    shape = torch.broadcast_shapes((*u.shape[:-1], 1), A_bar.shape, B_bar.shape, C.shape)
     dtype = torch.promote_types(torch.promote_types(u.dtype, A_bar.dtype), torch.promote_types(B_bar.dtype, C.dtype))
     x = torch.zeros(shape, dtype=dtype, device=u.device)
     ys = []

@@ -68,7 +68,7 @@ def provenance(device: str | torch.device = "cpu", command: str | None = None) -
         "python": sys.version.split()[0],
         "torch": torch.__version__,
         "date": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-        "command": command if command is not None else " ".join([os.path.basename(sys.argv[0])] + sys.argv[1:]),
+        "command": command if command is not None else " ".join([os.path.basename(sys.argv[0]), *sys.argv[1:]]),
         "commit": _git_commit(),
     }
     try:

@@ -94,7 +94,7 @@ def write_report(results_dir: str | None = None) -> str:
             _plot(fig, src, png)
             lines += [f"![{fig['title']}](charts/{png.name})", ""]
         for suite in dict.fromkeys(r["suite"] for r in res["records"]):
-            lines += [f"### {suite}", ""] + _table(res["records"], suite, p.get("gpu_model") or p["device"]) + [""]
+            lines += [f"### {suite}", "", *_table(res["records"], suite, p.get("gpu_model") or p["device"]), ""]
     readme = bench_dir / "README.md"
     readme.write_text("\n".join(lines))
     return str(readme)

@@ -62,8 +62,10 @@ def build_figures(records: list[dict], device: str) -> dict:
         figs["cache_bytes_per_token"] = {
             "title": "KV cache per token per layer", "x_label": "attention variant", "y_label": "bytes",
             "log_x": False, "log_y": False, "kind": "bar",
-            "series": [{"name": "bytes", "x": [r["method"] for r in dec if r["context"] == longest and "skipped" not in r],
-                        "y": [r["cache_bytes_per_token"] for r in dec if r["context"] == longest and "skipped" not in r]}]}
+            "series": [{"name": "bytes",
+                        "x": [r["method"] for r in dec if r["context"] == longest and "skipped" not in r],
+                        "y": [r["cache_bytes_per_token"] for r in dec
+                              if r["context"] == longest and "skipped" not in r]}]}
     if by_suite["generation"]:
         figs["generation_tokens_per_s"] = {
             "title": "Generation with a KV cache vs recomputing the prefix", "x_label": "method",

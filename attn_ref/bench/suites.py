@@ -37,7 +37,8 @@ PROFILES = {
                 gen_tokens=32, linear_lens=[256, 512, 1024, 2048, 4096],
                 heads_width=512, heads_counts=[1, 2, 4, 8, 16, 32, 64], heads_lens=[128, 512], heads_batch=4),
     "gpu": dict(variant_lens=[1024, 4096], variant_width=1024, splitk_lens=[16384, 65536, 262144],
-                splits=[1, 8, 32, 128], prefill_lens=[512, 1024, 2048, 4096, 8192, 16384], prefill_dims=[64, 128], tokens=16384,
+                splits=[1, 8, 32, 128], prefill_lens=[512, 1024, 2048, 4096, 8192, 16384], prefill_dims=[64, 128],
+                tokens=16384,
                 model_width=2048, repeats=20, decode_lens=[1024, 4096, 16384, 65536], decode_batch=8,
                 decode_heads=32, decode_dim=128, long_lens=[4096, 8192, 16384, 32768], window=4096,
                 mem_lens=[1024, 2048, 4096, 8192, 16384], gen_tokens=64,
@@ -71,7 +72,7 @@ def _torch_backends():
     out = []
     for name in ("MATH", "EFFICIENT_ATTENTION", "FLASH_ATTENTION", "CUDNN_ATTENTION"):
         if hasattr(SDPBackend, name):
-            out.append((name.lower(), lambda b=getattr(SDPBackend, name): sdpa_kernel([b])))
+            out.append((name.lower(), lambda b=getattr(SDPBackend, name): sdpa_kernel([b])))  # noqa: B008 (binds each backend now)
     return out
 
 
@@ -104,7 +105,8 @@ def prefill_suite(device, dtype, profile, progress=None):
     ]
     for name, ctx in _torch_backends():
         methods.append((f"torch_sdpa[{name}]",
-                        lambda q, k, v, c, ctx=ctx: _with(ctx, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=c))))
+                        lambda q, k, v, c, ctx=ctx: _with(
+                            ctx, lambda: F.scaled_dot_product_attention(q, k, v, is_causal=c))))
     if torch.device(device).type == "cuda":
         from ..kernels import triton_available, triton_flash_attention
         if triton_available():
@@ -193,11 +195,11 @@ def decode_suite(device, dtype, profile, progress=None):
             cache_bytes = b * kv_heads * n * (dk if name == "MLA" else dk + dv) * elem
             shape = dict(batch=b, heads=h, kv_heads=kv_heads, context=n, head_dim=dk, v_dim=dv)
             if name == "MLA":  # absorbed MLA decode: every head scores the one shared latent (MQA, 576/512)
-                fn = (lambda q=q, k=k, dv=dv: mla_absorbed_decode(q, k, dv))
+                fn = (lambda q=q, k=k, dv=dv: mla_absorbed_decode(q, k, dv))  # noqa: E731
             elif torch.device(device).type == "cuda":
-                fn = (lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))
+                fn = (lambda q=q, k=k, v=v: F.scaled_dot_product_attention(q, k, v, enable_gqa=True))  # noqa: E731
             else:
-                fn = (lambda q=q, k=k, v=v: sdpa(q, k, v, enable_gqa=True))
+                fn = (lambda q=q, k=k, v=v: sdpa(q, k, v, enable_gqa=True))  # noqa: E731
             if progress:
                 progress(f"decode n={n} {name}")
             meas, err = _try(lambda: time_fn(fn, device, warmup=2, repeats=p["repeats"]))
@@ -209,7 +211,8 @@ def decode_suite(device, dtype, profile, progress=None):
                                 cache_bytes_per_token=cache_bytes // (b * n), tokens_per_s=b / (meas.median_ms * 1e-3),
                                 gb_per_s=gbs, share_of_peak_bw=(gbs / peak) if peak else None))
     recs.extend(generation_records(device, profile, progress))
-    recs.append(_record("decode", "cache_sizes", dtype, {}, llama2_7b_kib_per_token=kv_cache_bytes(32, 32, 128, 1) / 1024,
+    recs.append(_record("decode", "cache_sizes", dtype, {},
+                        llama2_7b_kib_per_token=kv_cache_bytes(32, 32, 128, 1) / 1024,
                         mistral_7b_kib_per_token=kv_cache_bytes(32, 8, 128, 1) / 1024,
                         deepseek_v2_mla_elems_per_token_per_layer=mla_cache_elems_per_token(DEEPSEEK_V2)))
     return recs
@@ -386,7 +389,8 @@ def heads_suite(device, dtype, profile, progress=None):
             shape = dict(batch=batch, heads=h, seqlen=n, head_dim=d, width=width)
             flops = attention_flops(batch, h, n, n, d)
             for impl, attend in HEAD_IMPLS:
-                for way, fn in (("batched", lambda: attend(q, k, v)), ("head_loop", lambda: per_head_loop(attend, q, k, v))):
+                for way, fn in (("batched", lambda: attend(q, k, v)),
+                                ("head_loop", lambda: per_head_loop(attend, q, k, v))):
                     method = f"{way}[{impl}]"
                     if progress:
                         progress(f"heads n={n} H={h} {method}")

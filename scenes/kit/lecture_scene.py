@@ -28,6 +28,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import re
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -185,10 +186,8 @@ class LectureScene(VoiceoverScene):
     def tear_down(self) -> None:
         shown = [m for m in self.mobjects if any(sm.has_points() for sm in m.get_family())]
         if self.closing_fade > 0 and shown:
-            try:
+            with contextlib.suppress(EndSceneEarlyException):  # `manim -n A,B` stopped the scene before its end
                 self.play(FadeOut(Group(*shown)), run_time=self.closing_fade)
-            except EndSceneEarlyException:  # `manim -n A,B` stopped the scene before its end
-                pass
         self._check_open_section()
         super().tear_down()
         if getattr(self, "layout_check", None) is not None:

@@ -22,7 +22,8 @@ W_Qi, W_Ki, W_Vi = (sp.MatrixSymbol(f"W^{{{r}}}_{{i}}", d_model, d_h) for r in "
 W_O = sp.MatrixSymbol("W^{O}", H * d_h, d_model)
 W_Oi = sp.MatrixSymbol("W^{O}_{i}", d_h, d_model)    # row block i of W^O
 head_1, head_i, head_H = (sp.MatrixSymbol(rf"\mathrm{{head}}_{{{t}}}", n, d_h) for t in ("1", "i", "H"))
-HEAD_ROLES = {"W^{Q}_{i}": "Q", "W^{K}_{i}": "K", "W^{V}_{i}": "V"}  # whole symbols: an isolated ^{Q} would push _{i} aside
+# whole symbols: an isolated ^{Q} would push _{i} aside
+HEAD_ROLES = {"W^{Q}_{i}": "Q", "W^{K}_{i}": "K", "W^{V}_{i}": "V"}
 
 
 class MultiHead(MatrixExpr):

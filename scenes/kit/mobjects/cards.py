@@ -107,7 +107,8 @@ class RecapCard(_ListCard):
 
 class ReferencesCard(_ListCard):
     """Numbered references from ``start`` (a second page goes on counting), each ``reference.short(venue)``: by
-    default the arXiv id, the venue only for a paper without one. Parts: ``.heading``, ``.items``; ``.citations`` (the references), ``.lines`` (their text)."""
+    default the arXiv id, the venue only for a paper without one. Parts: ``.heading``, ``.items``;
+    ``.citations`` (the references), ``.lines`` (their text)."""
 
     def __init__(self, citations: Sequence[Reference], title: str = "References", font_size: float = SIZES.LABEL,
                  *, venue: bool = False, start: int = 1):
