@@ -64,6 +64,7 @@ def collect_clips(spec: SceneSpec, root: Path) -> list[dict]:
     LectureScene.check_frame = lambda self: None  # layout is check_layout's business, not this check's
     try:
         settings = {"dry_run": True, "frame_rate": 1, "quality": "low_quality", "verbosity": "WARNING",
+                    "from_animation_number": 10 ** 9,  # draw no frame: each play jumps to its end state
                     "progress_bar": "none", "media_dir": str(root / "media")}  # fmt: skip
         with tempconfig(settings), contextlib.redirect_stdout(sys.stderr):
             config.dry_run = True  # quality presets reset it

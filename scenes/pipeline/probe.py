@@ -53,6 +53,7 @@ def _probe_in_process(file: Path, scene_name: str, media_dir: str | None = None)
     spec.loader.exec_module(module)
     scene_cls = getattr(module, scene_name)
     overrides = {"dry_run": True, "pixel_width": 64, "pixel_height": 36, "frame_rate": 2,
+                 "from_animation_number": 10 ** 9,  # draw no frame: each play jumps to its end state
                  "disable_caching": True, "progress_bar": "none", "verbosity": "ERROR"}
     if media_dir:
         overrides["media_dir"] = media_dir
