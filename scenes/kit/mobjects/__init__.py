@@ -85,3 +85,6 @@ __all__ = [
 from .roofline import LogLogPlot, RooflinePlot
 
 __all__ += ["LogLogPlot", "RooflinePlot"]
+from .wrong_right import WrongRight, issue_citation
+
+__all__ += ["WrongRight", "issue_citation"]
