@@ -27,14 +27,15 @@ from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
 PANEL_W = 6.3           # each panel of a wrong/right pair (two side by side fill the safe width)
-PANEL_H = 4.3
-PAIR_Y = -0.35          # centre of a pair (below the heading)
-ROW_CELL = 0.72         # the decode row's cells
-CHUNK_CELL = 0.55       # the 3 × 7 chunk masks
+PANEL_H = 4.7
+PAIR_Y = -0.45          # centre of a pair (below the heading)
+ROW_CELL = 0.8          # the decode row's cells
+CHUNK_CELL = 0.62       # the 3 × 7 chunk masks
 POS_CELL = 0.56         # the padded batch's position tables
-WIN_CELL = 0.34         # the 8 × 8 window masks
+WIN_CELL = 0.36         # the 8 × 8 window masks
 TINY = 1                # significant digits of a rounding-level difference (screen and voice alike)
 MODEL_NOTE = "our tiny model, untrained (seeded), float64"
+EQ_SIZE = SIZES.EQUATION * 0.85
 
 
 def tiny(x: float) -> str:
@@ -69,9 +70,9 @@ class CachePitfalls(LectureScene):
         self.window_step()
         self.checklist()
 
-    def pair(self, title: str, wrong, right, wrong_verdict: str, right_verdict: str, issues) -> WrongRight:
+    def pair(self, title: str, wrong, right, wrong_verdict: str, right_verdict: str, issues, **kw) -> WrongRight:
         p = WrongRight(title, wrong, right, wrong_verdict=wrong_verdict, right_verdict=right_verdict,
-                       citation=issue_citation(issues), panel_width=PANEL_W, panel_height=PANEL_H)
+                       citation=issue_citation(issues), panel_width=PANEL_W, panel_height=PANEL_H, **kw)
         fit_within(p, SAFE.width, SAFE.height - 1.0)
         return p.move_to([0, PAIR_Y, 0])
 
@@ -101,28 +102,27 @@ class CachePitfalls(LectureScene):
         self.title = heading("Pitfalls, computed")
         note = label(MODEL_NOTE, size=SIZES.SMALL, color=COLORS.MUTED)
         note.move_to([SAFE.right - note.width / 2, SAFE.top - note.height / 2 - 0.1, 0])
-        self.note = note
-        with self.narrate("Most cache bugs are one flag or one index off, and they fail silently. Here are the "
-                          "common ones, each run on our tiny untrained model, wrong beside right.") as t:
+        with self.narrate("Most cache bugs are one flag or one index off, and they fail silently. Here they are, "
+                          "run on our tiny untrained model, wrong beside right.") as t:
             self.play(FadeIn(self.title), FadeIn(note), run_time=0.4 * t.duration)
             self.play(FadeIn(p.title), FadeIn(p.citation), run_time=0.3 * t.duration)
             self.wait_for(t)
-        with self.narrate(f"First, a decode step: one new query against {spoken(m.decode_n_k, 0)} keys, the cached "
-                          "ones and its own, with is causal set to true. PyTorch aligns that mask to the top left, "
-                          "so the single query row keeps key zero and nothing else.") as t:
-            self.show_side(p, "wrong", 0.35 * t.duration)
-            box = grids[0][0].highlight_cell(0, 0)
-            self.allow_overlap(box, grids[0][0], reason="the frame marks the one key the query still sees")
-            self.play(Create(box), run_time=0.2 * t.duration)
+        box = grids[0][0].highlight_cell(0, 0)
+        self.allow_overlap(box, grids[0][0], reason="the frame marks the one key the query still sees")
+        with self.narrate(f"First, a decode step: one new query against {spoken(m.decode_n_k, 0)} keys, with is "
+                          "causal set to true. PyTorch aligns that mask to the top left, so the query keeps key "
+                          f"zero only, and its logits move by {spoken(m.decode_logit_diff)}.") as t:
+            self.show_side(p, "wrong", 0.3 * t.duration)
+            self.play(Create(box), run_time=0.15 * t.duration)
+            self.wait(0.3 * t.duration)
+            self.play(FadeIn(p.wrong.verdict), run_time=0.15 * t.duration)
             self.wait_for(t)
-        with self.narrate(f"Its logits move by {spoken(m.decode_logit_diff)}. With a cache, the new queries are "
-                          "the last rows, so the mask belongs at the lower right; for a single query it is all "
-                          "true, and no mask is needed at all.") as t:
-            self.play(FadeIn(p.wrong.verdict), run_time=0.25 * t.duration)
-            self.show_side(p, "right", 0.35 * t.duration)
-            self.wait_for(t)
-        with self.narrate(f"Then the cached step matches the full forward to {say_tiny(m.decode_right_diff)}.") as t:
-            self.play(FadeIn(p.right.verdict), FadeOut(box), run_time=0.4 * t.duration)
+        with self.narrate("With a cache, the queries are the last rows. Aligned to the lower right, one query sees "
+                          "every key, needs no mask at all, and matches the full forward to "
+                          f"{say_tiny(m.decode_right_diff)}.") as t:
+            self.show_side(p, "right", 0.3 * t.duration)
+            self.wait(0.3 * t.duration)
+            self.play(FadeIn(p.right.verdict), FadeOut(box), run_time=0.2 * t.duration)
             self.wait_for(t)
         self.current = p
 
@@ -133,25 +133,23 @@ class CachePitfalls(LectureScene):
         case = next(c for c in data.masks().cases if (c.n_q, c.n_k) == (n_q, n_k))
         keys = [str(j) for j in range(n_k)]
         queries = [str(i) for i in range(n_k - n_q, n_k)]
-        wrong = with_caption(mask_grid(case.upper_left, CHUNK_CELL, queries, keys), "upper-left: own chunk hidden")
-        eq = equation("causal_mask_lower_right", font_size=SIZES.EQUATION * 0.7)
+        wrong = with_caption(mask_grid(case.upper_left, CHUNK_CELL, queries, keys), "upper-left: cached keys hidden")
+        eq = equation("causal_mask_lower_right", font_size=EQ_SIZE)
         right = VGroup(mask_grid(case.lower_right, CHUNK_CELL, queries, keys), eq).arrange(DOWN, buff=BUFF.MEDIUM)
         diffs = ", ".join(shown(d) for d in m.chunk_logit_diff)
         p = self.pair(f"2   the same mask in chunked prefill ({n_q} queries, {n_k} keys)", wrong, right,
-                      f"logits off by {diffs}", f"logits off by {tiny(m.chunk_right_diff)}",
-                      m.issues)
-        with self.narrate(f"The same slip breaks chunked prefill: {spoken(n_q, 0)} new queries against "
-                          f"{spoken(n_k, 0)} keys. Aligned to the top left, each query loses the keys of its own "
-                          f"chunk, and all {spoken(n_q, 0)} rows go wrong, the first by "
-                          f"{spoken(max(m.chunk_logit_diff))}.") as t:
-            self.swap(self.current, p, 0.2 * t.duration)
+                      f"logits off by {diffs}", f"logits off by {tiny(m.chunk_right_diff)}", m.issues)
+        with self.narrate(f"Chunked prefill has the same slip: {spoken(n_q, 0)} new queries against "
+                          f"{spoken(n_k, 0)} keys. Aligned to the top left, they lose most of the cached keys, and "
+                          f"every row goes wrong, the first by {spoken(max(m.chunk_logit_diff))}.") as t:
+            self.swap(self.current, p, 0.15 * t.duration)
             self.show_side(p, "wrong", 0.3 * t.duration)
-            self.play(FadeIn(p.wrong.verdict), run_time=0.2 * t.duration)
+            self.wait(0.2 * t.duration)
+            self.play(FadeIn(p.wrong.verdict), run_time=0.15 * t.duration)
             self.wait_for(t)
-        with self.narrate("Aligned to the lower right, each query sees every key up to its own position, and the "
-                          "chunk matches the full forward again.") as t:
-            self.show_side(p, "right", 0.35 * t.duration)
-            self.play(FadeIn(p.right.verdict), run_time=0.2 * t.duration)
+        with self.narrate("Aligned to the lower right, the chunk matches again.") as t:
+            self.show_side(p, "right", 0.4 * t.duration)
+            self.play(FadeIn(p.right.verdict), run_time=0.3 * t.duration)
             self.wait_for(t)
         self.current = p
 
@@ -171,7 +169,6 @@ class CachePitfalls(LectureScene):
                                                                            buff=BUFF.SMALL))
         table = VGroup(heads, grid, pads, rule)
         table.decode_cells = VGroup(*grid.cells[1][n:])
-        table.grid = grid
         return table
 
     def padding_step(self):
@@ -179,36 +176,31 @@ class CachePitfalls(LectureScene):
         wrong_t = self.position_table(pp, pp.decode_positions_mixed)
         right_t = self.position_table(pp, pp.decode_positions_right)
         wrong = with_caption(wrong_t, "decode every row at len(cache)")
-        eq = equation("padded_positions", font_size=SIZES.EQUATION * 0.7)
+        eq = equation("padded_positions", font_size=EQ_SIZE)
         right = VGroup(right_t, eq).arrange(DOWN, buff=BUFF.MEDIUM)
         p = self.pair("3   left padding: whose positions?", wrong, right,
                       f"B vs B alone: off by {shown(pp.mixed_logit_diff, 3)}",
                       f"B vs B alone: off by {tiny(pp.right_logit_diff)}", pp.issues)
-        n = max(map(len, pp.prompts))
-        short = len(pp.prompts[1])
         first_right, first_wrong = pp.decode_positions_right[0][1], pp.decode_positions_mixed[0][1]
-        with self.narrate(f"Third, left padding. Prompt B has {spoken(short, 0)} tokens, padded on the left to "
-                          f"{spoken(n, 0)}. Its real tokens must count from zero: each row's positions are the "
-                          "running sum of its mask, minus one.") as t:
-            self.swap(self.current, p, 0.2 * t.duration)
-            self.show_side(p, "right", 0.4 * t.duration)
+        with self.narrate("Third, left padding. Prompt B is padded on the left, so its positions must be counted "
+                          "per row: the running sum of its mask, minus one.") as t:
+            self.swap(self.current, p, 0.15 * t.duration)
+            self.show_side(p, "right", 0.35 * t.duration)
             self.wait_for(t)
         box = SurroundingRectangle(wrong_t.decode_cells, color=COLORS.ACCENT, buff=0.04, stroke_width=5)
         self.allow_overlap(box, wrong_t, reason="the frame marks the short row's decode positions")
-        with self.narrate(f"A common slip keeps those positions for the prompt, then decodes every row at the "
-                          f"cache length. Row B jumps from {spoken(pp.mask_positions[1][-1], 0)} to "
-                          f"{spoken(first_wrong, 0)} instead of {spoken(first_right, 0)}, as if its pads were "
-                          "words.") as t:
-            self.show_side(p, "wrong", 0.3 * t.duration)
-            self.play(Create(box), run_time=0.2 * t.duration)
-            self.wait_for(t)
-        agree = "The greedy tokens happen to agree in this short run, but" if not pp.mixed_tokens_differ else \
-            "The greedy tokens change, and"
-        with self.narrate(f"{agree} against B run alone the logits are off by "
-                          f"{spoken(pp.mixed_logit_diff, 3)}. Counted per row, they match to "
+        agree = "though the greedy tokens still agree" if not pp.mixed_tokens_differ else "and the greedy tokens change"
+        with self.narrate("A common slip decodes every row at the cache length: row B jumps from "
+                          f"{spoken(pp.mask_positions[1][-1], 0)} to {spoken(first_wrong, 0)}, not "
+                          f"{spoken(first_right, 0)}, as if its pads were words. Against B run alone, its logits "
+                          f"are off by {spoken(pp.mixed_logit_diff, 3)}, {agree}. Counted per row, they match to "
                           f"{say_tiny(pp.right_logit_diff)}.") as t:
-            self.play(FadeIn(p.wrong.verdict), run_time=0.25 * t.duration)
-            self.play(FadeIn(p.right.verdict), FadeOut(box), run_time=0.25 * t.duration)
+            self.show_side(p, "wrong", 0.15 * t.duration)
+            self.play(Create(box), run_time=0.1 * t.duration)
+            self.wait(0.2 * t.duration)
+            self.play(FadeIn(p.wrong.verdict), run_time=0.1 * t.duration)
+            self.wait(0.2 * t.duration)
+            self.play(FadeIn(p.right.verdict), FadeOut(box), run_time=0.1 * t.duration)
             self.wait_for(t)
         self.current = p
 
@@ -220,26 +212,23 @@ class CachePitfalls(LectureScene):
         def window(counts):
             return [[i - c < j <= i for j in range(w.n)] for i, c in enumerate(counts)]
 
-        wrong = with_caption(mask_grid(window(w.wrong_keys), WIN_CELL, pos, pos),
-                             f"{max(w.wrong_keys)} keys per row: one too many")
-        right = with_caption(mask_grid(window(w.right_keys), WIN_CELL, pos, pos),
-                             f"{max(w.right_keys)} keys per row")
         left, right_side = w.flash_attn_window_size
-        p = self.pair(f"4   a sliding window of W = {w.window} keys", wrong, right,
-                      f"logits off by {shown(w.logit_diff)}",
-                      f"flash-attn window ({left}, {right_side})", (w.issue,))
-        with self.narrate(f"Fourth, a sliding window of {spoken(w.window, 0)} keys. A bound written with "
-                          f"greater or equal instead of strictly greater keeps {spoken(max(w.wrong_keys), 0)} "
-                          f"keys per row, and the logits move by {spoken(w.logit_diff)}.") as t:
-            self.swap(self.current, p, 0.2 * t.duration)
-            self.show_side(p, "wrong", 0.25 * t.duration)
-            self.play(FadeIn(p.wrong.verdict), run_time=0.15 * t.duration)
-            self.show_side(p, "right", 0.25 * t.duration)
-            self.wait_for(t)
-        with self.narrate(f"Check the convention of your kernel: flash attention's left window counts the keys "
-                          f"before the query, so a window of {spoken(w.window, 0)} is written as "
-                          f"{spoken(left, 0)}.") as t:
-            self.play(FadeIn(p.right.verdict), run_time=0.3 * t.duration)
+        p = self.pair(f"4   a sliding window of W = {w.window} keys", mask_grid(window(w.wrong_keys), WIN_CELL, pos, pos),
+                      mask_grid(window(w.right_keys), WIN_CELL, pos, pos), f"logits off by {shown(w.logit_diff)}",
+                      f"flash-attn window ({left}, {right_side})", (w.issue,),
+                      wrong_label=f"wrong: {max(w.wrong_keys)} keys per row",
+                      right_label=f"right: {max(w.right_keys)} keys per row")
+        with self.narrate(f"Fourth, a sliding window of {spoken(w.window, 0)} keys. One greater-or-equal instead of "
+                          f"greater keeps {spoken(max(w.wrong_keys), 0)}, and the logits move by "
+                          f"{spoken(w.logit_diff)}. And mind the convention: flash attention's left window for "
+                          f"{spoken(w.window, 0)} keys is {spoken(left, 0)}.") as t:
+            self.swap(self.current, p, 0.1 * t.duration)
+            self.show_side(p, "wrong", 0.15 * t.duration)
+            self.wait(0.1 * t.duration)
+            self.play(FadeIn(p.wrong.verdict), run_time=0.1 * t.duration)
+            self.show_side(p, "right", 0.15 * t.duration)
+            self.wait(0.1 * t.duration)
+            self.play(FadeIn(p.right.verdict), run_time=0.1 * t.duration)
             self.wait_for(t)
         self.play(FadeOut(p), run_time=0.6)
 
@@ -263,41 +252,37 @@ class CachePitfalls(LectureScene):
              f"normal: {pr.dtypes[f64]} {tiny(pr.max_logit_diff[f64])}"),
         ]
         table = DataTable(["pitfall", "\u2717 what goes wrong", "\u2713 fix"], rows, align="lll",
-                          source=f"static cache length: {issue_citation(sl.issue)}", row_height=0.72)
+                          source=f"static cache length: {issue_citation(sl.issue)}", row_height=0.8)
         fit_within(table, SAFE.width, SAFE.height - 1.2)
         table.move_to([0, PAIR_Y, 0])
         table.header[1].set_color(COLORS.MASK)
         table.header[2].set_color(COLORS.WEIGHT)
         self.table = table
-        with self.narrate("The rest fit on one card.") as t:
-            self.play(FadeIn(table.header), Create(table.rule), FadeIn(table.source_line), run_time=0.6 * t.duration)
-            self.wait_for(t)
         lines = [
-            f"A static cache that counts its length by non-zero key rows: one real key that happens to be zero, "
-            f"and it counts {spoken(sl.heuristic_length, 0)} tokens instead of {spoken(sl.written, 0)}, so the "
-            "next write lands on a real one. Count the writes instead.",
-            f"A decode position off by one, either way, moves the logits by {spoken(off[-1], 3)} or "
-            f"{spoken(off[1], 3)}. The new token's position is the length of the cache.",
-            f"A cache reused for a new prompt without a reset puts the logits off by {spoken(st.stale_logit_diff)}. "
-            "Reset it, and they match.",
-            "A full static cache must raise, not wrap around; and generate checks the prompt plus the new tokens "
-            "against the maximum length before it starts.",
-            "Functional attention's dropout ignores eval mode: two calls on the same input differ by "
-            f"{spoken(dr.wrong_call_diff)}. Pass the probability only while training.",
-            "And one that is not a bug. Cached and uncached runs add in different orders: in single precision "
-            f"their logits differ by {say_tiny(pr.max_logit_diff[f32])}, in double precision by "
-            f"{say_tiny(pr.max_logit_diff[f64])}, and the tokens are the same. That is rounding, not a broken cache.",
+            "The rest fit on one card. A static cache that counts its length by non-zero rows miscounts when a "
+            f"real key is zero: {spoken(sl.heuristic_length, 0)} tokens instead of {spoken(sl.written, 0)}, and "
+            "the next write overwrites one. Count the writes.",
+            f"A decode position off by one moves the logits by {spoken(off[-1], 3)} or {spoken(off[1], 3)}; it "
+            "must be the cache length.",
+            f"A cache reused for a new prompt is off by {spoken(st.stale_logit_diff)}, until you reset it.",
+            "A full static cache must raise, not wrap around.",
+            f"Functional dropout ignores eval mode: two calls differ by {spoken(dr.wrong_call_diff)}. Pass it only "
+            "while training.",
+            "And one that is not a bug: cached and uncached runs add in different orders. In single precision the "
+            f"logits differ by {say_tiny(pr.max_logit_diff[f32])}, in double by {say_tiny(pr.max_logit_diff[f64])}, "
+            "with the same tokens. That is rounding.",
         ]
         box = None
         for i, line in enumerate(lines):
-            new = table.highlight_row(i)
+            new = table.highlight_row(i, color=COLORS.WEIGHT if i == len(lines) - 1 else COLORS.ACCENT)
             with self.narrate(line) as t:
+                if i == 0:
+                    self.play(FadeIn(table.header), Create(table.rule), FadeIn(table.source_line), run_time=0.8)
                 anims = [FadeIn(table.rows[i], shift=UP * 0.1)]
                 anims.append(Create(new) if box is None else ReplacementTransform(box, new))
                 self.play(*anims, run_time=min(1.0, 0.25 * t.duration))
                 box = new
                 self.wait_for(t)
-        with self.narrate("One test catches all of them: run the cache and the full forward side by side, and "
-                          "compare the logits.") as t:
+        with self.narrate("One test catches the bugs: compare the cached run with the full forward, in double precision.") as t:
             self.play(FadeOut(box), run_time=0.3 * t.duration)
             self.wait_for(t)

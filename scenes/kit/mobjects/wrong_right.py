@@ -79,9 +79,10 @@ class WrongRight(VGroup):
     """A titled pair of panels, "wrong" (red cross) and "right" (green check), each holding a mobject and a
     verdict line; an optional citation line under the pair.
 
-    ``wrong`` / ``right``: any mobject, or a string (a label; ``"\\n"`` gives a paragraph). Each is scaled down
-    (never up) to the panel's inner size. ``panel_width`` / ``panel_height``: the outer size of each panel (None:
-    as large as the larger content needs; both panels are always the same size). ``wrong_verdict`` /
+    ``wrong`` / ``right``: any mobject, or a string (a label; ``"\\n"`` gives a paragraph). Both are scaled down
+    (never up) by one factor, so that each fits the panel's inner size and the two stay comparable.
+    ``panel_width`` / ``panel_height``: the outer size of each panel (None: as large as the larger content needs;
+    both panels are always the same size). ``wrong_verdict`` /
     ``right_verdict``: one line under each content (e.g. the computed difference). ``citation``: a string (e.g.
     :func:`issue_citation`) or a :class:`Reference`, drawn small and muted under the pair. ``stacked``: "wrong"
     above "right" instead of left of it.
@@ -118,8 +119,15 @@ class WrongRight(VGroup):
         if panel_width is not None or panel_height is not None:
             inner_w = None if panel_width is None else panel_width - 2 * pad
             inner_h = None if panel_height is None else panel_height - fixed_h
+            factors = [1.0]
             for p in sides:
-                fit_within(p.content, inner_w, inner_h)
+                if inner_w is not None and p.content.width > inner_w:
+                    factors.append(inner_w / p.content.width)
+                if inner_h is not None and p.content.height > inner_h:
+                    factors.append(inner_h / p.content.height)
+            for p in sides:  # one factor for both sides: the two contents stay comparable
+                if min(factors) < 1.0:
+                    p.content.scale(min(factors))
         width = panel_width if panel_width is not None else max(min_w, max(p.content.width for p in sides) + 2 * pad)
         height = panel_height if panel_height is not None else fixed_h + max(p.content.height for p in sides)
         content_h = height - fixed_h
