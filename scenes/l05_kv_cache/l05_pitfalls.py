@@ -137,6 +137,8 @@ class CachePitfalls(LectureScene):
         eq = equation("causal_mask_lower_right", font_size=EQ_SIZE)
         right = VGroup(mask_grid(case.lower_right, CHUNK_CELL, queries, keys), eq).arrange(DOWN, buff=BUFF.MEDIUM)
         diffs = ", ".join(shown(d) for d in m.chunk_logit_diff)
+        assert min(m.chunk_logit_diff) > 1e-3 and m.chunk_logit_diff[0] == max(m.chunk_logit_diff), \
+            "the narration says every row goes wrong, the first the most"
         p = self.pair(f"2   the same mask in chunked prefill ({n_q} queries, {n_k} keys)", wrong, right,
                       f"logits off by {diffs}", f"logits off by {tiny(m.chunk_right_diff)}", m.issues)
         with self.narrate(f"Chunked prefill has the same slip: {spoken(n_q, 0)} new queries against "
@@ -213,7 +215,8 @@ class CachePitfalls(LectureScene):
             return [[i - c < j <= i for j in range(w.n)] for i, c in enumerate(counts)]
 
         left, right_side = w.flash_attn_window_size
-        p = self.pair(f"4   a sliding window of W = {w.window} keys", mask_grid(window(w.wrong_keys), WIN_CELL, pos, pos),
+        p = self.pair(f"4   a sliding window of W = {w.window} keys",
+                      mask_grid(window(w.wrong_keys), WIN_CELL, pos, pos),
                       mask_grid(window(w.right_keys), WIN_CELL, pos, pos), f"logits off by {shown(w.logit_diff)}",
                       f"flash-attn window ({left}, {right_side})", (w.issue,),
                       wrong_label=f"wrong: {max(w.wrong_keys)} keys per row",
@@ -238,6 +241,8 @@ class CachePitfalls(LectureScene):
         ov, dr, pr = data.static_overflow(), data.dropout(), data.precision()
         off = dict(zip(po.offsets, po.logit_diff))
         f64, f32 = (pr.dtypes.index(n) for n in ("float64", "float32"))
+        assert pr.tokens_equal[f32] and pr.tokens_equal[f64], "the narration says the tokens are the same"
+        assert st.reset_logit_diff < 1e-12 and dr.right_call_diff == 0, "the narration says the fixes match"
         rows = [
             ("static cache length", f"non-zero rows: {sl.heuristic_length} of {sl.written}",
              f"count the writes: {sl.true_length}"),
@@ -245,7 +250,8 @@ class CachePitfalls(LectureScene):
              f"len(cache): {tiny(off[0])}"),
             ("a cache reused for a new prompt", f"off by {shown(st.stale_logit_diff)}",
              f"reset() first: {tiny(st.reset_logit_diff)}"),
-            ("a full static cache", f"{ov.held} of {ov.max_len} held, one more arrives", "raise; generate checks first"),
+            ("a full static cache", f"{ov.held} of {ov.max_len} held, one more arrives",
+             "raise; generate checks first"),
             ("functional dropout_p in eval()", f"two calls differ by {shown(dr.wrong_call_diff)}",
              f"p only if training: {tiny(dr.right_call_diff)}"),
             ("cached vs uncached logits", f"{pr.dtypes[f32]}: {tiny(pr.max_logit_diff[f32])}, same tokens",
@@ -283,6 +289,7 @@ class CachePitfalls(LectureScene):
                 self.play(*anims, run_time=min(1.0, 0.25 * t.duration))
                 box = new
                 self.wait_for(t)
-        with self.narrate("One test catches the bugs: compare the cached run with the full forward, in double precision.") as t:
+        with self.narrate("One test catches the bugs: compare the cached run with the full forward, in double "
+                          "precision.") as t:
             self.play(FadeOut(box), run_time=0.3 * t.duration)
             self.wait_for(t)

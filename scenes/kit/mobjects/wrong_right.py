@@ -24,7 +24,7 @@ from ..theme import BUFF, COLORS, SIZES
 from .layout import fit_within
 from .text import label, paragraph
 
-__all__ = ["WRONG_MARK", "RIGHT_MARK", "WrongRight", "issue_citation"]
+__all__ = ["RIGHT_MARK", "WRONG_MARK", "WrongRight", "issue_citation"]
 
 WRONG_MARK, RIGHT_MARK = "\u2717", "\u2713"  # ✗ ✓
 SIDES = ("wrong", "right")
