@@ -263,6 +263,7 @@ class CachePitfalls(LectureScene):
         table.move_to([0, PAIR_Y, 0])
         table.header[1].set_color(COLORS.MASK)
         table.header[2].set_color(COLORS.WEIGHT)
+        table.source_line.shift(DOWN * BUFF.SMALL)        # clear of the last row's highlight
         self.table = table
         lines = [
             "The rest fit on one card. A static cache that counts its length by non-zero rows miscounts when a "
@@ -271,7 +272,7 @@ class CachePitfalls(LectureScene):
             f"A decode position off by one moves the logits by {spoken(off[-1], 3)} or {spoken(off[1], 3)}; it "
             "must be the cache length.",
             f"A cache reused for a new prompt is off by {spoken(st.stale_logit_diff)}, until you reset it.",
-            "A full static cache must raise, not wrap around.",
+            "A full static cache must raise, not wrap around, and generate refuses a request that cannot fit.",
             f"Functional dropout ignores eval mode: two calls differ by {spoken(dr.wrong_call_diff)}. Pass it only "
             "while training.",
             "And one that is not a bug: cached and uncached runs add in different orders. In single precision the "
