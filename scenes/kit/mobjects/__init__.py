@@ -83,5 +83,7 @@ __all__ = [
     "provenance_line",
 ]
 from .roofline import LogLogPlot, RooflinePlot
+from .wrong_right import WrongRight, issue_citation
 
 __all__ += ["LogLogPlot", "RooflinePlot"]
+__all__ += ["WrongRight", "issue_citation"]

@@ -100,3 +100,13 @@ def test_static_overflow():
     assert s.max_len == 8 and s.held == 8 and s.dynamic_len_after == 9
     assert s.error == "static cache is full: max_len=8, holds 8 tokens, got 1 more (would need 9)"
     assert "must be <= max_len=32, got 5 + 32" in s.generate_error
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("CachePitfalls")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_pitfalls.py", "L05.5")
