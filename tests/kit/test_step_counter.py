@@ -39,17 +39,19 @@ def test_labels_are_the_builders_values_at_each_step():
 
 def test_geometry_holds_wherever_the_counter_goes():
     c, counter = _counter()
-    counter.scale(0.8).move_to([2.0, -1.0, 0])
+    counter.scale(0.8).place(2.0, -1.0)
+    assert counter.card.frame.get_left()[0] + counter.full_width / 2 == pytest.approx(2.0)
     last = len(c.steps) - 1
     for k in (0, last):
         counter.show_step(k)
-        for i, (v, inc) in enumerate(zip(counter.values, counter.increments)):
+        for i in range(len(counter.values)):
             target = counter._value_label(i, k)
             assert _inside(target, counter.card.frame)                          # the widest total fits the card
             assert target.get_right()[0] == pytest.approx(counter._value_label(1 - i, k).get_right()[0], abs=1e-6)
             new_inc = counter._increment_label(i, k)
             assert new_inc.get_left()[0] > counter.card.frame.get_right()[0]    # increments beside the card
             assert abs(new_inc.get_y() - target.get_y()) < 0.1                  # on the row's line
+            assert new_inc.get_right()[0] <= counter.card.frame.get_left()[0] + counter.full_width + 1e-6
         assert counter.values[0].get_y() > counter.values[1].get_y() > counter.step_label.get_y()
         note = counter._note_label(k)
         assert _inside(note, counter.card.frame)

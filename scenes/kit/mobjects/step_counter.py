@@ -18,7 +18,8 @@ ticks; values stay right-aligned on one edge, increments left-aligned just right
 
 Parts: ``.card`` (the MetricCard: ``.card.frame``, ``.card.title``, ``.card.names``), ``.values`` (one label
 per row, the current totals), ``.increments`` (one label per row, empty VGroup for a row without increments),
-``.step_label`` (the card's note: "step 3"), ``.index`` (the step index shown, or the one an animation made by
+``.step_label`` (the card's note: "step 3"), ``.full_width`` (card + widest increment: ``place(x, y)`` centres
+that span), ``.index`` (the step index shown, or the one an animation made by
 :meth:`show_step` moves to). ``highlight_row(i)`` returns a frame around row ``i`` (not added).
 """
 from __future__ import annotations
@@ -107,6 +108,8 @@ class StepCounter(VGroup):
             if self.increments_data[i] is not None:
                 lab = self._increment_label(i, start)
                 self.increments[i] = lab
+        self._inc_w0 = max((label(f"{sign}{fmt(x)}", size=font_size, mono=True).width
+                            for s in self.increments_data if s is not None for x in s), default=0.0)
         self.add(self.card, self.increments)
 
     # -- geometry ---------------------------------------------------------------------------------------
@@ -129,7 +132,7 @@ class StepCounter(VGroup):
     def _note_label(self, k: int):
         lab = label(self.step_text(self.steps[k]), size=self.font_size, color=COLORS.MUTED)
         lab.scale(self._scale)
-        x, y = self._at(self._note_dx, 0)
+        x, _ = self._at(self._note_dx, 0)
         lab.set_x(x, direction=LEFT).set_y(self._at(0, self._note_dy)[1])
         return lab
 
@@ -140,6 +143,18 @@ class StepCounter(VGroup):
         _, y = self._at(0, self._line_dy[i])
         set_on_line(lab, y).set_x(self.card.frame.get_right()[0] + self._inc_gap * self._scale, direction=LEFT)
         return lab
+
+    @property
+    def full_width(self) -> float:
+        """The card's width plus the widest increment any step shows (what to keep inside the frame)."""
+        extra = (self._inc_gap + self._inc_w0) * self._scale if self._inc_w0 else 0.0
+        return self.card.frame.width + extra
+
+    def place(self, x: float, y: float) -> StepCounter:
+        """Centre the card and its widest increment column at (x, y) (the card's frame centred vertically)."""
+        left = x - self.full_width / 2
+        self.shift([left - self.card.frame.get_left()[0], y - self.card.frame.get_y(), 0])
+        return self
 
     # -- animation --------------------------------------------------------------------------------------
     def show_step(self, k: int) -> AnimationGroup:

@@ -72,3 +72,13 @@ def test_cache_memory_per_model():
 
 def test_module_constants():
     assert sv.RATIO_T[-1] == 4096 and sv.PRESET_KEYS[0] == "llama-2-7b"
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("MemorySavings")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_savings.py", "L05.2")

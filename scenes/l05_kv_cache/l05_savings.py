@@ -1,0 +1,276 @@
+"""L05.2 Memory savings mathematics: two counters per decode step, FLOPs saved and bytes spent (one layer, one
+head, d = 128: without a cache step t costs 2d·t(t+1) attention FLOPs, with it 4dt), beside the per-step bars
+(the cached step still grows: order t per step, order T² per generation); the sums' ratios (T + 2)/3 for
+attention and (T + 1)/2 for the dense layers; the cache's bytes per token for Llama-2-7B (MHA), Llama-2-70B
+(GQA-8), Mistral-7B (GQA-8) and DeepSeek-V2 (MLA) at 4K, 32K and 128K tokens; Llama-2-7B's cache against its
+weights. The trade: quadratic recompute for linear memory, the memory Lectures 8 and 9 attack.
+
+Numbers: ``data.counters()`` and ``data.cache_memory()``; formulas: ``cache_attention_flops``,
+``cache_dense_flops``, ``kv_cache_bytes``. This file holds layout and timing only.
+
+    manim -pql scenes/l05_kv_cache/l05_savings.py MemorySavings
+"""
+from __future__ import annotations
+
+from manim import DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOut, GrowFromEdge, LaggedStart, Line, \
+    Group, Rectangle, VGroup
+
+from scenes.kit.equations import equation
+from scenes.kit.format import grouped, shown, spoken
+from scenes.kit.lecture_scene import LectureScene
+from scenes.kit.mobjects import CapacityBar, DataTable, StepCounter, fit_within, label
+from scenes.kit.mobjects.layout import scene_heading
+from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
+from scenes.l05_kv_cache import data
+
+GIB = 2 ** 30                      # binary units, as the builder counts (KiB per token, GiB per sequence)
+NO_CACHE, CACHED = COLORS.SCORE, COLORS.Q          # per-step attention FLOPs bars
+SAVED, SPENT = COLORS.WEIGHT, COLORS.K             # the two counters
+WEIGHTS = COLORS.WEIGHT
+# step 1: per-step bars (left) and the counter (right)
+CHART_LEFT, CHART_BOTTOM = SAFE.left + 0.3, -2.4
+CHART_W, CHART_H = 6.6, 3.9
+COUNTER_Y = 0.3
+# step 2: the two sums and the ratio table
+EQ1_Y, EQ2_Y, EQ_H = 2.2, 0.75, 0.95
+TABLE_Y = -2.0
+SHOWN_T = (10, 100, 1000, 4096)    # ratio rows shown (a subset of the builder's RATIO_T)
+# step 3: cache per model and context
+BARS_LEFT, BARS_W = -2.3, 5.9
+MODEL_TOP, MODEL_GAP, BAR_H, BAR_GAP = 1.75, 1.32, 0.24, 0.07
+CONTEXT_OPACITY = (0.45, 0.7, 0.95)
+# step 4: Llama-2-7B's cache beside its weights
+CAP_W, CAP_H, CAP_YS = 11.6, 0.5, (1.55, -0.05, -1.65)
+
+
+def kilo(n: int) -> str:
+    """A context length as a tag: 32768 -> "32K" (binary thousands, as the lecture names its lengths)."""
+    return f"{grouped(n // 1024)}K"
+
+
+def heading(text: str):
+    h = fit_within(scene_heading(text), SAFE.width, None)
+    return h.move_to([SAFE.left + h.width / 2, SAFE.top - h.height / 2, 0])
+
+
+def formula(name: str, y: float, height: float = EQ_H):
+    eq = equation(name)
+    fit_within(eq, SAFE.width, height)
+    return eq.move_to([0, y, 0])
+
+
+class MemorySavings(LectureScene):
+    """L05.2: FLOPs saved and bytes spent per step, the ratios of the sums, cache bytes per model, vs weights."""
+
+    def construct(self):
+        self.topic("L05.2", "Memory savings mathematics")
+        self.counters_step()
+        self.ratio_step()
+        self.memory_step()
+        self.weights_step()
+
+    # ------------------------------------------------------------------------------------ the two counters
+    def step_bars(self, c):
+        """Per step, a pair of bars: the step's attention FLOPs without (left) and with the cache (right)."""
+        top = max(c.flops_no_cache)
+        slot = CHART_W / len(c.steps)
+        axis = Line([CHART_LEFT, CHART_BOTTOM, 0], [CHART_LEFT + CHART_W, CHART_BOTTOM, 0]).set_stroke(COLORS.GRID, 2)
+        pairs, ticks = VGroup(), VGroup()
+        for k, (t, a, b) in enumerate(zip(c.steps, c.flops_no_cache, c.flops_cache)):
+            x = CHART_LEFT + slot * (k + 0.5)
+            bars = VGroup()
+            for value, color, dx in ((a, NO_CACHE, -0.11), (b, CACHED, 0.11)):
+                h = max(CHART_H * value / top, 0.02)
+                bars.add(Rectangle(width=0.2, height=h).set_stroke(width=0).set_fill(color, 0.9).move_to(
+                    [x + dx, CHART_BOTTOM + h / 2, 0]))
+            pairs.add(bars)
+            if t == 1 or t % 5 == 0:
+                ticks.add(label(grouped(t), size=SIZES.LABEL, color=COLORS.MUTED, mono=True).next_to(
+                    [x, CHART_BOTTOM, 0], DOWN, buff=BUFF.SMALL))
+        x_name = label("decode step t", size=SIZES.LABEL, color=COLORS.MUTED).next_to(
+            ticks, DOWN, buff=BUFF.SMALL).set_x(CHART_LEFT + CHART_W / 2)
+        legend = VGroup(label("no cache: the whole triangle again", size=SIZES.LABEL, color=NO_CACHE),
+                        label("with cache: one new row", size=SIZES.LABEL, color=CACHED)).arrange(
+            DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
+        legend.move_to([CHART_LEFT + legend.width / 2 + 0.1, CHART_BOTTOM + CHART_H - legend.height / 2 + 0.35, 0])
+        title = label("attention FLOPs of each step", size=SIZES.LABEL, color=COLORS.TEXT).next_to(
+            legend, UP, buff=BUFF.SMALL).align_to(legend, LEFT)
+        return axis, pairs, ticks, x_name, legend, title
+
+    def counters_step(self):
+        c = data.counters()
+        title = heading(f"One layer, one head, d = {grouped(c.head_dim)}")
+        axis, pairs, ticks, x_name, legend, chart_title = self.step_bars(c)
+        counter = StepCounter("two counters", [("FLOPs saved", c.cumulative_saved), ("bytes spent", c.cache_bytes)],
+                              increments=[c.flops_saved, c.bytes_added], steps=c.steps, colors=[SAVED, SPENT],
+                              step_text=lambda t: f"after step {t}")
+        counter.place(SAFE.right - BUFF.SMALL - counter.full_width / 2, COUNTER_Y)
+        with self.narrate(f"What does the cache save, and what does it cost? Take one layer and one head, with a "
+                          f"head width d of {spoken(c.head_dim, 0)}, and keep two counters: FLOPs saved, and "
+                          "bytes spent.") as t:
+            self.play(FadeIn(title), FadeIn(counter.card.frame), FadeIn(counter.card.title),
+                      FadeIn(counter.card.names), run_time=0.4 * t.duration)
+            self.play(FadeIn(VGroup(axis, ticks, x_name, chart_title)), run_time=0.3 * t.duration)
+        with self.narrate("Without a cache, step t recomputes the whole causal triangle: 2 d, times t, times t plus "
+                          "one FLOPs. With the cache it computes only the new row: 4 d t. At step one the two "
+                          f"agree, so nothing is saved yet, and the cache already holds "
+                          f"{spoken(c.cache_bytes[0], 0)} bytes.") as t:
+            self.play(FadeIn(legend[0]), GrowFromEdge(pairs[0][0], DOWN), run_time=0.25 * t.duration)
+            self.play(FadeIn(legend[1]), GrowFromEdge(pairs[0][1], DOWN), run_time=0.25 * t.duration)
+            self.play(FadeIn(VGroup(counter.values, counter.increments, counter.card.rule, counter.step_label)),
+                      run_time=0.2 * t.duration)
+        mid = len(c.steps) // 2
+        with self.narrate(f"Every step adds one K row and one V row, {spoken(c.bytes_added[1], 0)} more bytes, "
+                          "the same each time, while the saving grows with every step.") as t:
+            for k in range(1, mid):
+                self.play(counter.show_step(k), GrowFromEdge(pairs[k], DOWN), run_time=0.8 * t.duration / (mid - 1))
+        last = len(c.steps) - 1
+        tops = VGroup(label(grouped(c.flops_no_cache[last]), size=SIZES.LABEL, color=NO_CACHE, mono=True),
+                      label(grouped(c.flops_cache[last]), size=SIZES.LABEL, color=CACHED, mono=True))
+        tops[0].next_to(pairs[last][0], UP, buff=BUFF.SMALL).align_to(pairs[last][1], RIGHT)
+        tops[1].next_to(pairs[last][1], UP, buff=BUFF.SMALL).align_to(pairs[last][1], RIGHT)
+        with self.narrate(f"By step {spoken(c.steps[last], 0)}, recomputing costs {spoken(c.flops_no_cache[last], 0)} "
+                          f"FLOPs in that step alone, the cached step {spoken(c.flops_cache[last], 0)}; "
+                          f"{spoken(c.cumulative_saved[last], 0)} FLOPs saved so far.") as t:
+            for k in range(mid, last + 1):
+                self.play(counter.show_step(k), GrowFromEdge(pairs[k], DOWN),
+                          run_time=0.6 * t.duration / (last + 1 - mid))
+            self.play(FadeIn(tops), Create(counter.highlight_row(0).set_z_index(-1)), run_time=0.2 * t.duration)
+        cached = VGroup(*(p[1] for p in pairs))
+        box = Rectangle(width=CHART_W + 0.1, height=pairs[last][1].height + 0.7).set_stroke(CACHED, 3).move_to(
+            [CHART_LEFT + CHART_W / 2, CHART_BOTTOM + (pairs[last][1].height + 0.7) / 2 - 0.05, 0])
+        with self.narrate("But the cached bars still grow. The new query reads every cached key, so a step costs "
+                          "order t, and a whole generation of T tokens still costs order T squared. Recomputing "
+                          "would be T cubed. The cache removes one factor of T; it does not make attention "
+                          "linear.") as t:
+            self.play(Create(box), cached.animate.set_fill(opacity=1.0), run_time=0.3 * t.duration)
+        self.wait_for(t)
+        self.play(FadeOut(Group(*self.mobjects)), run_time=0.6)
+
+    # ------------------------------------------------------------------------------------ the sums
+    def ratio_step(self):
+        c = data.counters()
+        title = heading("Summed over T steps")
+        eq1, eq2 = formula("cache_attention_flops", EQ1_Y), formula("cache_dense_flops", EQ2_Y)
+        tags = VGroup(label("attention", size=SIZES.LABEL, color=COLORS.MUTED),
+                      label("dense layers", size=SIZES.LABEL, color=COLORS.MUTED))
+        for tag, eq in zip(tags, (eq1, eq2)):
+            tag.next_to(eq, UP, buff=BUFF.TIGHT).set_x(SAFE.left + tag.width / 2)
+        idx = [c.ratio_T.index(T) for T in SHOWN_T]
+        table = DataTable(["T", "attention ratio", "dense-layer ratio"],
+                          [[grouped(c.ratio_T[i]), f"{shown(c.ratio[i], 0)}×", f"{shown(c.dense_ratio[i], 1)}×"]
+                           for i in idx], column_colors=[None, NO_CACHE, COLORS.HEADS[0]], row_height=0.5)
+        table.move_to([0, TABLE_Y, 0])
+        last = len(idx) - 1
+        with self.narrate("Add the steps up. Over T steps, recomputing costs 2 d T, times T plus one, times T plus "
+                          "two, over three; the cache, 2 d T times T plus one. The ratio is exactly T plus two, "
+                          "over three.") as t:
+            self.play(FadeIn(title), FadeIn(tags[0]), FadeIn(eq1), run_time=0.4 * t.duration)
+        with self.narrate("The dense layers, the projections and the MLP, see one new token instead of the whole "
+                          "prefix: there the ratio is T plus one, over two.") as t:
+            self.play(FadeIn(tags[1]), FadeIn(eq2), run_time=0.4 * t.duration)
+        with self.narrate(f"At {spoken(c.ratio_T[idx[last]], 0)} tokens that is "
+                          f"{spoken(c.ratio[idx[last]], 0)} times fewer attention FLOPs, and "
+                          f"{spoken(c.dense_ratio[idx[last]], 1)} times fewer in the dense layers.") as t:
+            self.play(FadeIn(table), run_time=0.4 * t.duration)
+            self.play(Create(table.highlight_row(last)), run_time=0.2 * t.duration)
+        self.wait_for(t)
+        self.play(FadeOut(Group(*self.mobjects)), run_time=0.6)
+
+    # ------------------------------------------------------------------------------------ bytes per model
+    def model_rows(self, m):
+        """Per model: name and kind, bytes per token, and three bars (cache per sequence at each context)."""
+        top = max(max(r.cache_bytes) for r in m.models)
+        rows = VGroup()
+        for j, r in enumerate(m.models):
+            y0 = MODEL_TOP - MODEL_GAP * j
+            name = label(f"{r.name} ({r.kind})", size=SIZES.LABEL, color=COLORS.TEXT)
+            per = label(f"{shown(r.kib_per_token, 1 if r.kib_per_token % 1 else 0)} KiB / token", size=SIZES.LABEL,
+                        color=SPENT, mono=True)
+            head = VGroup(name, per).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
+            head.move_to([SAFE.left + head.width / 2, y0 - (BAR_H + BAR_GAP), 0])
+            bars, values = VGroup(), VGroup()
+            for k, (n, nbytes, beyond) in enumerate(zip(m.contexts, r.cache_bytes, r.beyond_context)):
+                w = BARS_W * nbytes / top
+                y = y0 - (BAR_H + BAR_GAP) * k
+                rect = Rectangle(width=max(w, 0.02), height=BAR_H).set_stroke(width=0).set_fill(
+                    SPENT, CONTEXT_OPACITY[k]).move_to([BARS_LEFT + w / 2, y, 0])
+                if beyond:
+                    rect = VGroup(rect, DashedVMobject(rect.copy().set_fill(opacity=0).set_stroke(COLORS.TEXT, 1.5),
+                                                       num_dashes=max(6, int(6 * w))))
+                bars.add(rect)
+                gib = nbytes / GIB
+                values.add(label(f"{kilo(n)}: {shown(gib, 2 if gib < 1 else (2 if gib % 1 else 0))} GiB",
+                                 size=SIZES.LABEL, color=COLORS.TEXT, mono=True).next_to(rect, RIGHT, buff=BUFF.SMALL))
+            rows.add(VGroup(head, bars, values))
+        return rows
+
+    def memory_step(self):
+        m = data.cache_memory()
+        title = heading("The other counter: bytes")
+        eq = formula("kv_cache_bytes", 2.75, 0.6)
+        eq.set_x(SAFE.right - eq.width / 2)
+        rows = self.model_rows(m)
+        note = label("dashed: past the model's trained context (a what-if)", size=SIZES.SMALL, color=COLORS.MUTED)
+        note.move_to([SAFE.right - note.width / 2, SAFE.bottom + note.height / 2, 0])
+        names = [r.name for r in m.models]
+        kib = [spoken(r.kib_per_token, 1 if r.kib_per_token % 1 else 0) for r in m.models]
+        with self.narrate("Now the bytes. The cache keeps a K and a V row for every layer and every KV head: two, "
+                          "times the layers, times the KV heads, times the head width, times the bytes per "
+                          "number, for every token of every sequence.") as t:
+            self.play(FadeIn(title), FadeIn(eq), run_time=0.4 * t.duration)
+        with self.narrate(f"{names[0]}, with full multi-head attention, needs {kib[0]} kibibytes per token. "
+                          f"{names[1]} keeps only eight KV heads: {kib[1]}. {names[2]}: {kib[2]}. {names[3]} "
+                          f"caches one compressed latent per layer: {kib[3]}.") as t:
+            self.play(LaggedStart(*(FadeIn(r[0]) for r in rows), lag_ratio=0.6), run_time=0.8 * t.duration)
+        a = m.models[0]
+        with self.narrate(f"Multiply by the context. One sequence of {spoken(m.contexts[0], 0)} tokens takes "
+                          f"{spoken(a.cache_gib[0], 0)} gibibytes in {names[0]}; at {spoken(m.contexts[-1], 0)} "
+                          f"tokens, {spoken(a.cache_gib[-1], 0)}. Linear in the length, and steep.") as t:
+            self.play(LaggedStart(*(GrowFromEdge(b, LEFT) for r in rows for b in r[1]), lag_ratio=0.08),
+                      LaggedStart(*(FadeIn(v) for r in rows for v in r[2]), lag_ratio=0.08),
+                      FadeIn(note), run_time=0.8 * t.duration)
+        self.wait_for(t)
+        self.play(FadeOut(Group(*self.mobjects)), run_time=0.6)
+
+    # ------------------------------------------------------------------------------------ against the weights
+    def weights_step(self):
+        m = data.cache_memory()
+        a = m.models[0]
+        scale = a.weight_bytes + max(a.cache_bytes)
+        title = heading(f"{a.name}: one sequence's cache beside its weights")
+        w_gib = a.weight_bytes / GIB
+        bars = []
+        for n, nbytes, ratio, beyond, y in zip(m.contexts, a.cache_bytes, a.cache_over_weights, a.beyond_context,
+                                               CAP_YS):
+            bar = CapacityBar(scale, width=CAP_W, height=CAP_H,
+                              title=f"{grouped(n)} tokens" + (" (past its trained context: a what-if)" if beyond
+                                                              else ""))
+            bar.shift(RIGHT * (SAFE.left + 0.05 - bar.frame.get_left()[0]) + UP * (y - bar.frame.get_y()))
+            bar.frame.set_stroke(opacity=0)
+            bar.segment("weights", a.weight_bytes, WEIGHTS, f"weights {shown(w_gib, 2)} GiB")
+            bar.segment("cache", nbytes, SPENT, f"cache {shown(ratio, 2)} × weights")
+            bars.append(bar)
+        with self.narrate(f"Set that beside the weights. {possessive(a)} weights take {spoken(w_gib, 2)} gibibytes. "
+                          f"Its cache is {spoken(a.cache_over_weights[0], 2)} of that at "
+                          f"{spoken(m.contexts[0], 0)} tokens, {spoken(a.cache_over_weights[1], 2)} times the weights "
+                          f"at {spoken(m.contexts[1], 0)}, and {spoken(a.cache_over_weights[2], 2)} times at "
+                          f"{spoken(m.contexts[2], 0)}.") as t:
+            self.play(FadeIn(title), run_time=0.1 * t.duration)
+            for bar in bars:
+                self.play(FadeIn(bar.title), GrowFromEdge(bar.segments[0], LEFT), FadeIn(bar.labels[0]),
+                          GrowFromEdge(bar.segments[1], LEFT), FadeIn(bar.labels[1]), run_time=0.25 * t.duration)
+        trade = label("quadratic recompute traded for linear memory: GQA (Lecture 8) and MLA (Lecture 9) shrink it",
+                      size=SIZES.LABEL, color=COLORS.ACCENT)
+        fit_within(trade, SAFE.width, None)
+        trade.move_to([0, SAFE.bottom + trade.height / 2 + 0.1, 0])
+        with self.narrate("That is the trade. The cache swaps quadratic recomputation for memory that grows with "
+                          "every token, and that memory is what grouped-query attention, in Lecture 8, and "
+                          "multi-head latent attention, in Lecture 9, set out to shrink.") as t:
+            self.play(FadeIn(trade, shift=UP * 0.2), run_time=0.3 * t.duration)
+        self.wait_for(t)
+
+
+def possessive(model) -> str:
+    """The possessive of a model's name for the narration ("Llama-2-7B's")."""
+    return f"{model.name}'s"
