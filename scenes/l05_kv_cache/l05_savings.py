@@ -12,7 +12,7 @@ Numbers: ``data.counters()`` and ``data.cache_memory()``; formulas: ``cache_atte
 """
 from __future__ import annotations
 
-from manim import DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOut, GrowFromEdge, LaggedStart, Line, \
+from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, GrowFromEdge, LaggedStart, Line, \
     Group, Rectangle, VGroup
 
 from scenes.kit.equations import equation
@@ -29,18 +29,19 @@ SAVED, SPENT = COLORS.WEIGHT, COLORS.K             # the two counters
 WEIGHTS = COLORS.WEIGHT
 # step 1: per-step bars (left) and the counter (right)
 CHART_LEFT, CHART_BOTTOM = SAFE.left + 0.3, -2.4
-CHART_W, CHART_H = 6.6, 3.9
+CHART_W, CHART_H = 6.6, 3.55
+LEGEND_TOP = 2.95                  # the chart's title, then its legend, above the tallest bar
 COUNTER_Y = 0.3
 # step 2: the two sums and the ratio table
-EQ1_Y, EQ2_Y, EQ_H = 2.2, 0.75, 0.95
+EQ1_Y, EQ2_Y, EQ_H = 1.95, 0.4, 0.95
 TABLE_Y = -2.0
 SHOWN_T = (10, 100, 1000, 4096)    # ratio rows shown (a subset of the builder's RATIO_T)
 # step 3: cache per model and context
 BARS_LEFT, BARS_W = -2.3, 5.9
-MODEL_TOP, MODEL_GAP, BAR_H, BAR_GAP = 1.75, 1.32, 0.24, 0.07
-CONTEXT_OPACITY = (0.45, 0.7, 0.95)
+MODEL_TOP, MODEL_GAP, BAR_H, BAR_GAP = 1.95, 1.4, 0.24, 0.12
+WHAT_IF_OPACITY = 0.3              # past the model's trained context
 # step 4: Llama-2-7B's cache beside its weights
-CAP_W, CAP_H, CAP_YS = 11.6, 0.5, (1.55, -0.05, -1.65)
+CAP_W, CAP_H, CAP_YS = 11.6, 0.5, (2.0, 0.35, -1.3)
 
 
 def kilo(n: int) -> str:
@@ -89,12 +90,12 @@ class MemorySavings(LectureScene):
                     [x, CHART_BOTTOM, 0], DOWN, buff=BUFF.SMALL))
         x_name = label("decode step t", size=SIZES.LABEL, color=COLORS.MUTED).next_to(
             ticks, DOWN, buff=BUFF.SMALL).set_x(CHART_LEFT + CHART_W / 2)
-        legend = VGroup(label("no cache: the whole triangle again", size=SIZES.LABEL, color=NO_CACHE),
+        legend = VGroup(label("no cache: the whole triangle", size=SIZES.LABEL, color=NO_CACHE),
                         label("with cache: one new row", size=SIZES.LABEL, color=CACHED)).arrange(
             DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
-        legend.move_to([CHART_LEFT + legend.width / 2 + 0.1, CHART_BOTTOM + CHART_H - legend.height / 2 + 0.35, 0])
-        title = label("attention FLOPs of each step", size=SIZES.LABEL, color=COLORS.TEXT).next_to(
-            legend, UP, buff=BUFF.SMALL).align_to(legend, LEFT)
+        title = label("attention FLOPs of each step", size=SIZES.LABEL, color=COLORS.TEXT)
+        title.move_to([CHART_LEFT + title.width / 2, LEGEND_TOP - title.height / 2, 0])
+        legend.next_to(title, DOWN, buff=BUFF.SMALL).align_to(title, LEFT)
         return axis, pairs, ticks, x_name, legend, title
 
     def counters_step(self):
@@ -105,9 +106,9 @@ class MemorySavings(LectureScene):
                               increments=[c.flops_saved, c.bytes_added], steps=c.steps, colors=[SAVED, SPENT],
                               step_text=lambda t: f"after step {t}")
         counter.place(SAFE.right - BUFF.SMALL - counter.full_width / 2, COUNTER_Y)
-        with self.narrate(f"What does the cache save, and what does it cost? Take one layer and one head, with a "
-                          f"head width d of {spoken(c.head_dim, 0)}, and keep two counters: FLOPs saved, and "
-                          "bytes spent.") as t:
+        with self.narrate(f"What does the cache save, and what does it cost? Take one layer and one head, head "
+                          f"width d = {spoken(c.head_dim, 0)}, and keep two counters: FLOPs saved, bytes "
+                          "spent.") as t:
             self.play(FadeIn(title), FadeIn(counter.card.frame), FadeIn(counter.card.title),
                       FadeIn(counter.card.names), run_time=0.4 * t.duration)
             self.play(FadeIn(VGroup(axis, ticks, x_name, chart_title)), run_time=0.3 * t.duration)
@@ -126,24 +127,28 @@ class MemorySavings(LectureScene):
                 self.play(counter.show_step(k), GrowFromEdge(pairs[k], DOWN), run_time=0.8 * t.duration / (mid - 1))
         last = len(c.steps) - 1
         tops = VGroup(label(grouped(c.flops_no_cache[last]), size=SIZES.LABEL, color=NO_CACHE, mono=True),
-                      label(grouped(c.flops_cache[last]), size=SIZES.LABEL, color=CACHED, mono=True))
+                      label(f"step {grouped(c.steps[last])} with the cache: {grouped(c.flops_cache[last])}",
+                            size=SIZES.LABEL, color=CACHED))
         tops[0].next_to(pairs[last][0], UP, buff=BUFF.SMALL).align_to(pairs[last][1], RIGHT)
-        tops[1].next_to(pairs[last][1], UP, buff=BUFF.SMALL).align_to(pairs[last][1], RIGHT)
+        tops[1].move_to([CHART_LEFT + 0.15 + tops[1].width / 2,
+                         CHART_BOTTOM + pairs[last][1].height + BUFF.MEDIUM + tops[1].height / 2, 0])
         with self.narrate(f"By step {spoken(c.steps[last], 0)}, recomputing costs {spoken(c.flops_no_cache[last], 0)} "
                           f"FLOPs in that step alone, the cached step {spoken(c.flops_cache[last], 0)}; "
                           f"{spoken(c.cumulative_saved[last], 0)} FLOPs saved so far.") as t:
             for k in range(mid, last + 1):
                 self.play(counter.show_step(k), GrowFromEdge(pairs[k], DOWN),
                           run_time=0.6 * t.duration / (last + 1 - mid))
-            self.play(FadeIn(tops), Create(counter.highlight_row(0).set_z_index(-1)), run_time=0.2 * t.duration)
-        cached = VGroup(*(p[1] for p in pairs))
-        box = Rectangle(width=CHART_W + 0.1, height=pairs[last][1].height + 0.7).set_stroke(CACHED, 3).move_to(
-            [CHART_LEFT + CHART_W / 2, CHART_BOTTOM + (pairs[last][1].height + 0.7) / 2 - 0.05, 0])
+            self.play(FadeIn(tops[0]), Create(counter.highlight_row(0).set_z_index(-1)), run_time=0.2 * t.duration)
+        recomputed = VGroup(*(p[0] for p in pairs), tops[0])
+        box_h = tops[1].get_top()[1] + BUFF.MEDIUM - CHART_BOTTOM + 0.05
+        box = Rectangle(width=CHART_W + 0.2, height=box_h).set_stroke(CACHED, 3).move_to(
+            [CHART_LEFT + CHART_W / 2, CHART_BOTTOM - 0.05 + box_h / 2, 0])
         with self.narrate("But the cached bars still grow. The new query reads every cached key, so a step costs "
                           "order t, and a whole generation of T tokens still costs order T squared. Recomputing "
                           "would be T cubed. The cache removes one factor of T; it does not make attention "
                           "linear.") as t:
-            self.play(Create(box), cached.animate.set_fill(opacity=1.0), run_time=0.3 * t.duration)
+            self.play(recomputed.animate.set_opacity(0.2), run_time=0.15 * t.duration)
+            self.play(Create(box), FadeIn(tops[1]), run_time=0.25 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(Group(*self.mobjects)), run_time=0.6)
 
@@ -158,13 +163,13 @@ class MemorySavings(LectureScene):
             tag.next_to(eq, UP, buff=BUFF.TIGHT).set_x(SAFE.left + tag.width / 2)
         idx = [c.ratio_T.index(T) for T in SHOWN_T]
         table = DataTable(["T", "attention ratio", "dense-layer ratio"],
-                          [[grouped(c.ratio_T[i]), f"{shown(c.ratio[i], 0)}×", f"{shown(c.dense_ratio[i], 1)}×"]
-                           for i in idx], column_colors=[None, NO_CACHE, COLORS.HEADS[0]], row_height=0.5)
+                          [[grouped(c.ratio_T[i]), f"{grouped(c.ratio[i])}×",
+                            f"{shown(c.dense_ratio[i], 1, group=True)}×"] for i in idx],
+                          column_colors=[None, NO_CACHE, COLORS.HEADS[0]], row_height=0.5)
         table.move_to([0, TABLE_Y, 0])
         last = len(idx) - 1
-        with self.narrate("Add the steps up. Over T steps, recomputing costs 2 d T, times T plus one, times T plus "
-                          "two, over three; the cache, 2 d T times T plus one. The ratio is exactly T plus two, "
-                          "over three.") as t:
+        with self.narrate("Add up T steps. Recomputing grows with T cubed, the cache with T squared, and their "
+                          "ratio is exactly T plus two, over three.") as t:
             self.play(FadeIn(title), FadeIn(tags[0]), FadeIn(eq1), run_time=0.4 * t.duration)
         with self.narrate("The dense layers, the projections and the MLP, see one new token instead of the whole "
                           "prefix: there the ratio is T plus one, over two.") as t:
@@ -193,11 +198,8 @@ class MemorySavings(LectureScene):
             for k, (n, nbytes, beyond) in enumerate(zip(m.contexts, r.cache_bytes, r.beyond_context)):
                 w = BARS_W * nbytes / top
                 y = y0 - (BAR_H + BAR_GAP) * k
-                rect = Rectangle(width=max(w, 0.02), height=BAR_H).set_stroke(width=0).set_fill(
-                    SPENT, CONTEXT_OPACITY[k]).move_to([BARS_LEFT + w / 2, y, 0])
-                if beyond:
-                    rect = VGroup(rect, DashedVMobject(rect.copy().set_fill(opacity=0).set_stroke(COLORS.TEXT, 1.5),
-                                                       num_dashes=max(6, int(6 * w))))
+                rect = Rectangle(width=max(w, 0.03), height=BAR_H).set_stroke(SPENT, 1.5 if beyond else 0).set_fill(
+                    SPENT, WHAT_IF_OPACITY if beyond else 0.9).move_to([BARS_LEFT + w / 2, y, 0])
                 bars.add(rect)
                 gib = nbytes / GIB
                 values.add(label(f"{kilo(n)}: {shown(gib, 2 if gib < 1 else (2 if gib % 1 else 0))} GiB",
@@ -208,25 +210,27 @@ class MemorySavings(LectureScene):
     def memory_step(self):
         m = data.cache_memory()
         title = heading("The other counter: bytes")
-        eq = formula("kv_cache_bytes", 2.75, 0.6)
-        eq.set_x(SAFE.right - eq.width / 2)
+        eq = formula("kv_cache_bytes", 0.3, 0.9)
+        corner = eq.copy().scale(0.75)
+        corner.move_to([SAFE.right - corner.width / 2, title.get_y(), 0])
         rows = self.model_rows(m)
-        note = label("dashed: past the model's trained context (a what-if)", size=SIZES.SMALL, color=COLORS.MUTED)
+        note = label("pale: past the model's trained context, a what-if", size=SIZES.LABEL, color=COLORS.MUTED)
         note.move_to([SAFE.right - note.width / 2, SAFE.bottom + note.height / 2, 0])
         names = [r.name for r in m.models]
         kib = [spoken(r.kib_per_token, 1 if r.kib_per_token % 1 else 0) for r in m.models]
-        with self.narrate("Now the bytes. The cache keeps a K and a V row for every layer and every KV head: two, "
-                          "times the layers, times the KV heads, times the head width, times the bytes per "
-                          "number, for every token of every sequence.") as t:
+        with self.narrate("Now the bytes: a K and a V row for every layer, every KV head and every token, at two "
+                          "bytes a number.") as t:
             self.play(FadeIn(title), FadeIn(eq), run_time=0.4 * t.duration)
         with self.narrate(f"{names[0]}, with full multi-head attention, needs {kib[0]} kibibytes per token. "
-                          f"{names[1]} keeps only eight KV heads: {kib[1]}. {names[2]}: {kib[2]}. {names[3]} "
-                          f"caches one compressed latent per layer: {kib[3]}.") as t:
-            self.play(LaggedStart(*(FadeIn(r[0]) for r in rows), lag_ratio=0.6), run_time=0.8 * t.duration)
+                          f"{names[1]} keeps only {spoken(m.models[1].n_kv_heads, 0)} KV heads: {kib[1]}. "
+                          f"{names[2]}: {kib[2]}. {names[3]} caches one compressed latent per layer: "
+                          f"{kib[3]}.") as t:
+            self.play(eq.animate.become(corner), run_time=0.15 * t.duration)
+            self.play(LaggedStart(*(FadeIn(r[0]) for r in rows), lag_ratio=0.6), run_time=0.7 * t.duration)
         a = m.models[0]
-        with self.narrate(f"Multiply by the context. One sequence of {spoken(m.contexts[0], 0)} tokens takes "
-                          f"{spoken(a.cache_gib[0], 0)} gibibytes in {names[0]}; at {spoken(m.contexts[-1], 0)} "
-                          f"tokens, {spoken(a.cache_gib[-1], 0)}. Linear in the length, and steep.") as t:
+        with self.narrate(f"Times the context: one sequence of {spoken(m.contexts[0], 0)} tokens in {names[0]} "
+                          f"takes {spoken(a.cache_gib[0], 0)} gibibytes; of {spoken(m.contexts[-1], 0)} tokens, "
+                          f"{spoken(a.cache_gib[-1], 0)}. Linear, and steep.") as t:
             self.play(LaggedStart(*(GrowFromEdge(b, LEFT) for r in rows for b in r[1]), lag_ratio=0.08),
                       LaggedStart(*(FadeIn(v) for r in rows for v in r[2]), lag_ratio=0.08),
                       FadeIn(note), run_time=0.8 * t.duration)
@@ -241,32 +245,38 @@ class MemorySavings(LectureScene):
         title = heading(f"{a.name}: one sequence's cache beside its weights")
         w_gib = a.weight_bytes / GIB
         bars = []
-        for n, nbytes, ratio, beyond, y in zip(m.contexts, a.cache_bytes, a.cache_over_weights, a.beyond_context,
-                                               CAP_YS):
-            bar = CapacityBar(scale, width=CAP_W, height=CAP_H,
-                              title=f"{grouped(n)} tokens" + (" (past its trained context: a what-if)" if beyond
-                                                              else ""))
+        for k, (n, nbytes, ratio, beyond, y) in enumerate(zip(m.contexts, a.cache_bytes, a.cache_over_weights,
+                                                              a.beyond_context, CAP_YS)):
+            bar = CapacityBar(scale, width=CAP_W, height=CAP_H, title=f"{grouped(n)} tokens: cache = "
+                              f"{shown(ratio, 2)} × weights" + (" (what-if)" if beyond else ""))
             bar.shift(RIGHT * (SAFE.left + 0.05 - bar.frame.get_left()[0]) + UP * (y - bar.frame.get_y()))
-            bar.frame.set_stroke(opacity=0)
-            bar.segment("weights", a.weight_bytes, WEIGHTS, f"weights {shown(w_gib, 2)} GiB")
-            bar.segment("cache", nbytes, SPENT, f"cache {shown(ratio, 2)} × weights")
+            bar.frame.set_stroke(opacity=0).set_fill(opacity=0)
+            bar.segment("weights", a.weight_bytes, WEIGHTS, f"weights {shown(w_gib, 2)} GiB" if k == 0 else None)
+            bar.segment("cache", nbytes, SPENT)
+            if beyond:
+                bar.segments[1][0].set_fill(opacity=WHAT_IF_OPACITY).set_stroke(SPENT, 1.5)
             bars.append(bar)
+        what_if = label(f"what-if: past {possessive(a)} trained context of {grouped(a.trained_context)} tokens",
+                        size=SIZES.LABEL, color=COLORS.MUTED)
+        what_if.next_to(bars[-1].frame, DOWN, buff=BUFF.MEDIUM).set_x(SAFE.left + what_if.width / 2)
         with self.narrate(f"Set that beside the weights. {possessive(a)} weights take {spoken(w_gib, 2)} gibibytes. "
                           f"Its cache is {spoken(a.cache_over_weights[0], 2)} of that at "
                           f"{spoken(m.contexts[0], 0)} tokens, {spoken(a.cache_over_weights[1], 2)} times the weights "
                           f"at {spoken(m.contexts[1], 0)}, and {spoken(a.cache_over_weights[2], 2)} times at "
                           f"{spoken(m.contexts[2], 0)}.") as t:
             self.play(FadeIn(title), run_time=0.1 * t.duration)
-            for bar in bars:
+            for k, bar in enumerate(bars):
+                extra = [FadeIn(what_if)] if k == len(bars) - 1 else []
                 self.play(FadeIn(bar.title), GrowFromEdge(bar.segments[0], LEFT), FadeIn(bar.labels[0]),
-                          GrowFromEdge(bar.segments[1], LEFT), FadeIn(bar.labels[1]), run_time=0.25 * t.duration)
-        trade = label("quadratic recompute traded for linear memory: GQA (Lecture 8) and MLA (Lecture 9) shrink it",
-                      size=SIZES.LABEL, color=COLORS.ACCENT)
+                          GrowFromEdge(bar.segments[1], LEFT), *extra, run_time=0.25 * t.duration)
+        trade = VGroup(label("the trade: quadratic recompute for linear memory", size=SIZES.BODY, color=COLORS.ACCENT),
+                       label("GQA (Lecture 8) and MLA (Lecture 9) shrink that memory", size=SIZES.LABEL,
+                             color=COLORS.ACCENT)).arrange(DOWN, buff=BUFF.SMALL)
         fit_within(trade, SAFE.width, None)
-        trade.move_to([0, SAFE.bottom + trade.height / 2 + 0.1, 0])
-        with self.narrate("That is the trade. The cache swaps quadratic recomputation for memory that grows with "
-                          "every token, and that memory is what grouped-query attention, in Lecture 8, and "
-                          "multi-head latent attention, in Lecture 9, set out to shrink.") as t:
+        trade.move_to([0, SAFE.bottom + trade.height / 2 + 0.05, 0])
+        with self.narrate("That is the trade: quadratic recomputation, swapped for memory that grows with every "
+                          "token. That memory is what grouped-query attention, in Lecture 8, and latent attention, "
+                          "in Lecture 9, set out to shrink.") as t:
             self.play(FadeIn(trade, shift=UP * 0.2), run_time=0.3 * t.duration)
         self.wait_for(t)
 
