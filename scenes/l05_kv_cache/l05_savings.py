@@ -35,7 +35,7 @@ COUNTER_Y = 0.3
 # step 2: the two sums and the ratio table
 EQ1_Y, EQ2_Y, EQ_H = 1.95, 0.4, 0.95
 TABLE_Y = -2.0
-SHOWN_T = (10, 100, 1000, 4096)    # ratio rows shown (a subset of the builder's RATIO_T)
+RATIO_FROM = 2                     # ratio rows from the builder's third T on (T = 1 and 2 are trivial)
 # step 3: cache per model and context
 BARS_LEFT, BARS_W = -2.3, 5.9
 MODEL_TOP, MODEL_GAP, BAR_H, BAR_GAP = 1.95, 1.4, 0.24, 0.12
@@ -161,15 +161,14 @@ class MemorySavings(LectureScene):
                       label("dense layers", size=SIZES.LABEL, color=COLORS.MUTED))
         for tag, eq in zip(tags, (eq1, eq2)):
             tag.next_to(eq, UP, buff=BUFF.TIGHT).set_x(SAFE.left + tag.width / 2)
-        idx = [c.ratio_T.index(T) for T in SHOWN_T]
+        idx = list(range(RATIO_FROM, len(c.ratio_T)))
         table = DataTable(["T", "attention ratio", "dense-layer ratio"],
                           [[grouped(c.ratio_T[i]), f"{grouped(c.ratio[i])}×",
                             f"{shown(c.dense_ratio[i], 1, group=True)}×"] for i in idx],
                           column_colors=[None, NO_CACHE, COLORS.HEADS[0]], row_height=0.5)
         table.move_to([0, TABLE_Y, 0])
         last = len(idx) - 1
-        with self.narrate("Add up T steps. Recomputing grows with T cubed, the cache with T squared, and their "
-                          "ratio is exactly T plus two, over three.") as t:
+        with self.narrate("Add up T steps, and the ratio of the two sums is exactly T plus two, over three.") as t:
             self.play(FadeIn(title), FadeIn(tags[0]), FadeIn(eq1), run_time=0.4 * t.duration)
         with self.narrate("The dense layers, the projections and the MLP, see one new token instead of the whole "
                           "prefix: there the ratio is T plus one, over two.") as t:
@@ -218,8 +217,8 @@ class MemorySavings(LectureScene):
         note.move_to([SAFE.right - note.width / 2, SAFE.bottom + note.height / 2, 0])
         names = [r.name for r in m.models]
         kib = [spoken(r.kib_per_token, 1 if r.kib_per_token % 1 else 0) for r in m.models]
-        with self.narrate("Now the bytes: a K and a V row for every layer, every KV head and every token, at two "
-                          "bytes a number.") as t:
+        with self.narrate("Now the bytes: a K and a V row for every layer, every KV head and every token, in half "
+                          "precision.") as t:
             self.play(FadeIn(title), FadeIn(eq), run_time=0.4 * t.duration)
         with self.narrate(f"{names[0]}, with full multi-head attention, needs {kib[0]} kibibytes per token. "
                           f"{names[1]} keeps only {spoken(m.models[1].n_kv_heads, 0)} KV heads: {kib[1]}. "
@@ -256,10 +255,10 @@ class MemorySavings(LectureScene):
             if beyond:
                 bar.segments[1][0].set_fill(opacity=WHAT_IF_OPACITY).set_stroke(SPENT, 1.5)
             bars.append(bar)
-        what_if = label(f"what-if: past {possessive(a)} trained context of {grouped(a.trained_context)} tokens",
+        what_if = label(f"what-if: past {a.name}'s trained context of {grouped(a.trained_context)} tokens",
                         size=SIZES.LABEL, color=COLORS.MUTED)
         what_if.next_to(bars[-1].frame, DOWN, buff=BUFF.MEDIUM).set_x(SAFE.left + what_if.width / 2)
-        with self.narrate(f"Set that beside the weights. {possessive(a)} weights take {spoken(w_gib, 2)} gibibytes. "
+        with self.narrate(f"Set that beside the weights. The weights of {a.name} take {spoken(w_gib, 2)} gibibytes. "
                           f"Its cache is {spoken(a.cache_over_weights[0], 2)} of that at "
                           f"{spoken(m.contexts[0], 0)} tokens, {spoken(a.cache_over_weights[1], 2)} times the weights "
                           f"at {spoken(m.contexts[1], 0)}, and {spoken(a.cache_over_weights[2], 2)} times at "
@@ -279,8 +278,3 @@ class MemorySavings(LectureScene):
                           "in Lecture 9, set out to shrink.") as t:
             self.play(FadeIn(trade, shift=UP * 0.2), run_time=0.3 * t.duration)
         self.wait_for(t)
-
-
-def possessive(model) -> str:
-    """The possessive of a model's name for the narration ("Llama-2-7B's")."""
-    return f"{model.name}'s"
