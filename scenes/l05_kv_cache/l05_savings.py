@@ -38,7 +38,7 @@ TABLE_Y = -2.0
 RATIO_FROM = 2                     # ratio rows from the builder's third T on (T = 1 and 2 are trivial)
 # step 3: cache per model and context
 BARS_LEFT, BARS_W = -2.3, 5.9
-MODEL_TOP, MODEL_GAP, BAR_H, BAR_GAP = 1.95, 1.4, 0.24, 0.12
+MODEL_TOP, MODEL_GAP, BAR_H, BAR_GAP = 2.1, 1.4, 0.24, 0.12
 WHAT_IF_OPACITY = 0.3              # past the model's trained context
 # step 4: Llama-2-7B's cache beside its weights
 CAP_W, CAP_H, CAP_YS = 11.6, 0.5, (2.0, 0.35, -1.3)
