@@ -23,6 +23,7 @@ from .quadrant_map import QuadrantMap
 from .rotation_dial import DialRow, RotationDial
 from .score_grid import HeadScoreGrid
 from .stacked_bars import StackedBars
+from .step_counter import StepCounter
 from .tables import DataTable
 from .text import as_array, label, number
 from .tokens import TokenRow
@@ -58,6 +59,7 @@ __all__ = [
     "RotationDial",
     "SoftmaxBars",
     "StackedBars",
+    "StepCounter",
     "TensorLayout",
     "TileGrid",
     "TitleCard",

@@ -29,6 +29,9 @@ class Counters:
     cumulative_no_cache: tuple[int, ...]
     cumulative_cache: tuple[int, ...]
     cache_bytes: tuple[int, ...]           # K and V rows held after step t, fp16: 2·d·t·2 bytes
+    flops_saved: tuple[int, ...]           # the step's no-cache minus cache FLOPs
+    cumulative_saved: tuple[int, ...]      # Σ no-cache − Σ cache after step t
+    bytes_added: tuple[int, ...]           # the step's new K and V rows, fp16: 2·d·2 bytes
     ratio_T: tuple[int, ...]
     ratio: tuple[float, ...]               # Σ no-cache / Σ cache at T = ratio_T: (T + 2)/3
     dense_ratio: tuple[float, ...]         # Σ 2P·t / Σ 2P = (T + 1)/2
@@ -48,8 +51,10 @@ def counters() -> Counters:
         b = sum(ar.causal_attention_flops(1, t, d) for t in range(1, T + 1))
         ratios.append(a / b)
         dense.append(sum(range(1, T + 1)) / T)   # Σ_t 2P·t / Σ_t 2P, P cancels
-    return Counters(d, steps, no, yes, cum(no), cum(yes),
-                    tuple(ar.kv_cache_bytes(1, 1, d, t) for t in steps), RATIO_T, tuple(ratios), tuple(dense))
+    held = tuple(ar.kv_cache_bytes(1, 1, d, t) for t in steps)
+    saved = tuple(a - b for a, b in zip(no, yes))
+    return Counters(d, steps, no, yes, cum(no), cum(yes), held, saved, cum(saved),
+                    tuple(b - a for a, b in zip((0,) + held, held)), RATIO_T, tuple(ratios), tuple(dense))
 
 
 @dataclass(frozen=True)

@@ -23,6 +23,9 @@ def test_counters_are_the_closed_forms():
     for k, T in enumerate(c.steps):
         assert c.cumulative_no_cache[k] == Fraction(2 * dd * T * (T + 1) * (T + 2), 3)
         assert c.cumulative_cache[k] == 2 * dd * T * (T + 1)
+        assert c.cumulative_saved[k] == c.cumulative_no_cache[k] - c.cumulative_cache[k]
+        assert c.flops_saved[k] == 2 * dd * T * (T + 1) - 4 * dd * T == 2 * dd * T * (T - 1)
+        assert c.bytes_added[k] == 2 * dd * 2                              # one K row and one V row, fp16
     for T, r, dr in zip(c.ratio_T, c.ratio, c.dense_ratio):
         assert r == pytest.approx((T + 2) / 3, rel=1e-15) and dr == pytest.approx((T + 1) / 2, rel=1e-15)
     assert c.ratio[c.ratio_T.index(1000)] == pytest.approx(334)
@@ -69,3 +72,13 @@ def test_cache_memory_per_model():
 
 def test_module_constants():
     assert sv.RATIO_T[-1] == 4096 and sv.PRESET_KEYS[0] == "llama-2-7b"
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("MemorySavings")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_savings.py", "L05.2")
