@@ -85,3 +85,7 @@ __all__ = [
 from .roofline import LogLogPlot, RooflinePlot
 
 __all__ += ["LogLogPlot", "RooflinePlot"]
+from .block_table import BlockTable
+from .sampling_bars import SamplingBars
+
+__all__ += ["BlockTable", "SamplingBars"]

@@ -22,6 +22,8 @@ N_PARAMS = 6_738_415_616
 def test_timeline_points_are_the_hand_counts():
     t = d.timeline()
     assert t.model == "Llama-2-7B" and t.device == "H100 SXM5 80GB" and t.ridge_point == pytest.approx(295.34, abs=0.01)
+    assert (t.peak_tflops, t.bandwidth_tbs) == pytest.approx((989.4, 3.35), rel=1e-12)
+    assert t.peak_tflops / t.bandwidth_tbs == pytest.approx(t.ridge_point, rel=1e-12)
     kv_token = 2 * 32 * 32 * 128 * 2
     for p in t.points:
         causal = p.n_q == p.n_k
