@@ -30,8 +30,8 @@ TERA, GIGA, MILLI = 1e12, 1e9, 1e-3
 # timeline + roofline
 STRIP_Y, STRIP_H = 2.45, 0.6
 PRE_COLOR, DEC_COLOR = COLORS.K, COLORS.Q
-ROOF_W, ROOF_H = 5.6, 2.6
-ROOF_X = -0.4                       # the axes' corner; its y sits the plot on the source line
+ROOF_W, ROOF_H = 5.0, 2.6
+ROOF_X = 0.2                       # the axes' corner; its y sits the plot on the source line
 CARD_X = SAFE.left
 # sampling
 BARS_Y = -1.6                       # the bars' baseline
@@ -43,7 +43,8 @@ ROW_YS = (1.75, 0.25)
 POS_DROP = 0.62                     # positions under each token row
 # block table / speculative
 TABLE_Y = 0.85
-CELL = 0.42
+CELL = 0.58
+TOKEN_W = 0.8                       # every token box this wide: the padded rows' columns line up
 
 
 def note(text: str, color: str = COLORS.TEXT, size: float = SIZES.LABEL):
@@ -76,15 +77,17 @@ class GenerationPatterns(LectureScene):
         blocks.arrange(RIGHT, buff=0).move_to([0, STRIP_Y, 0])
         names = VGroup(note(f"prefill: {grouped(pre.n_q)} queries", PRE_COLOR).move_to(blocks[0]),
                        *(note(f"{p.n_q} query", DEC_COLOR, SIZES.SMALL).move_to(b) for p, b in zip(dec, blocks[1:])))
-        times = VGroup(*(label(f"{shown(p.time_s / MILLI, 1)} ms", size=SIZES.NUMBER, color=COLORS.MUTED, mono=True)
-                         .next_to(b, DOWN, buff=BUFF.SMALL) for p, b in zip(tl.points, blocks)))
-        with self.narrate(f"Generation has two phases. Prefill pushes all {spoken(pre.n_q, 0)} prompt tokens through "
-                          f"the model at once: {spoken(pre.n_q, 0)} queries in one big matrix multiply. Then decode "
-                          "adds one token per step, with a single query.") as t:
+        times = VGroup(label(f"{shown(pre.time_s / MILLI, 1)} ms", size=SIZES.NUMBER, color=COLORS.MUTED, mono=True)
+                       .next_to(blocks[0], DOWN, buff=BUFF.SMALL),
+                       label(f"{shown(dec[0].time_s / MILLI, 1)} ms each", size=SIZES.NUMBER, color=COLORS.MUTED,
+                             mono=True).next_to(blocks[1:], DOWN, buff=BUFF.SMALL))
+        with self.narrate(f"Generation has two phases. Prefill runs all {spoken(pre.n_q, 0)} prompt tokens at once: "
+                          f"{spoken(pre.n_q, 0)} queries, one big matrix multiply. Decode then adds one token per "
+                          "step, with a single query.") as t:
             self.play(FadeIn(title), run_time=0.15 * t.duration)
             self.play(GrowFromEdge(blocks[0], LEFT), FadeIn(names[0]), FadeIn(times[0]), run_time=0.35 * t.duration)
-            self.play(LaggedStart(*(FadeIn(VGroup(b, n, m)) for b, n, m in zip(blocks[1:], names[1:], times[1:])),
-                                  lag_ratio=0.3), run_time=0.35 * t.duration)
+            self.play(LaggedStart(*(FadeIn(VGroup(b, n)) for b, n in zip(blocks[1:], names[1:])), lag_ratio=0.3),
+                      FadeIn(times[1]), run_time=0.35 * t.duration)
 
         def card(p, name, color):
             rows = VGroup(note(name, color),
@@ -137,8 +140,8 @@ class GenerationPatterns(LectureScene):
             tg.move_to([SAFE.left + tg.width / 2, EQ_Y, 0])
         caption = source_lines(s.caption, SAFE.width)
         caption.move_to([SAFE.left + caption.width / 2, SAFE.bottom + caption.height / 2, 0])
-        with self.narrate(f"Each decode step ends in logits, one per vocabulary entry; here {spoken(len(s.logits), 0)} "
-                          "seeded ones, sorted from most to least likely. Softmax with a temperature turns them into "
+        with self.narrate(f"Each step ends in logits, one per vocabulary entry; here {spoken(len(s.logits), 0)} "
+                          "seeded ones, sorted. Softmax with a temperature turns them into "
                           "probabilities.") as t:
             self.play(FadeIn(title), FadeIn(caption), FadeIn(temp_eq), run_time=0.3 * t.duration)
             self.play(FadeIn(tags[1]), FadeIn(bars.baseline), FadeIn(bars.labels),
@@ -158,7 +161,7 @@ class GenerationPatterns(LectureScene):
         p_eq = equation("top_p_nucleus")
         fit_within(p_eq, SAFE.width / 2, 1.0)
         p_eq.move_to(temp_eq)
-        with self.narrate(f"Two cuts trim the tail, at temperature one. Top-k keeps the {spoken(s.top_k, 0)} most "
+        with self.narrate(f"Two cuts trim the tail. Top-k keeps the {spoken(s.top_k, 0)} most "
                           "likely tokens and renormalises. Top-p keeps the smallest set whose mass reaches "
                           f"{spoken(s.top_p, 1)}: here {spoken(s.top_p_kept, 0)} tokens, holding "
                           f"{spoken(s.top_p_mass)}.") as t:
@@ -176,7 +179,7 @@ class GenerationPatterns(LectureScene):
         title = heading("A left-padded batch")
         rows, pos_rows, gen_rows, names = VGroup(), VGroup(), VGroup(), VGroup()
         for b, (toks, mask, pos, gen) in enumerate(zip(pb.padded, pb.mask, pb.positions, pb.batched_tokens)):
-            row = TokenRow([str(x) if m else "pad" for x, m in zip(toks, mask)], role="q")
+            row = TokenRow([str(x) if m else "pad" for x, m in zip(toks, mask)], role="q", min_width=TOKEN_W)
             row.move_to([ROW_X, ROW_YS[b], 0], aligned_edge=LEFT)
             for box, lab, m in zip(row.boxes, row.labels, mask):
                 if not m:
@@ -185,17 +188,19 @@ class GenerationPatterns(LectureScene):
             pos_row = VGroup(*(label(str(p) if m else "·", size=SIZES.LABEL, color=COLORS.K if m else COLORS.MUTED,
                                      mono=True).move_to(box.get_center() + DOWN * POS_DROP)
                                for p, m, box in zip(pos, mask, row.boxes)))
-            gen_row = TokenRow([str(x) for x in gen], role="output").next_to(row, RIGHT, buff=BUFF.LARGE)
+            gen_row = TokenRow([str(x) for x in gen], role="output", min_width=TOKEN_W).next_to(row, RIGHT,
+                                                                                                 buff=BUFF.LARGE)
             rows.add(row), pos_rows.add(pos_row), gen_rows.add(gen_row)
             names.add(VGroup(note(f"prompt {b + 1}").next_to(row, LEFT, buff=BUFF.MEDIUM),
                              note("positions", COLORS.K, SIZES.SMALL).next_to(row, LEFT, buff=BUFF.MEDIUM)
                              .set_y(pos_row.get_y())))
+        gen_head = note("generated", COLORS.OUTPUT).next_to(gen_rows[0], UP, buff=BUFF.SMALL).align_to(gen_rows, LEFT)
         eq = equation("padded_positions")
-        fit_within(eq, SAFE.width / 2, 0.9)
-        eq.move_to([0, -1.35, 0])
+        fit_within(eq, SAFE.width / 2, 1.1)
+        eq.move_to([0, -1.3, 0])
         untrained = source_lines(data.speculative().caption, SAFE.width)
         untrained.move_to([SAFE.left + untrained.width / 2, SAFE.bottom + untrained.height / 2, 0])
-        with self.narrate("Serving puts requests of different lengths in one batch. Pad the short prompt on the left, "
+        with self.narrate("Serving batches requests of different lengths. Pad the short prompt on the left, "
                           "so every row's newest token sits in the last column, and mask the pads out.") as t:
             self.play(FadeIn(title), FadeIn(rows), FadeIn(VGroup(*(n[0] for n in names))), run_time=0.5 * t.duration)
         with self.narrate("Positions come from the mask: the running count of real tokens, minus one. The short "
@@ -208,11 +213,12 @@ class GenerationPatterns(LectureScene):
         check.move_to([0, -2.45, 0])
         with self.narrate("Generated greedily, the batch gives the same tokens as each prompt run alone, and the "
                           f"same logits, within {spoken(pb.max_logit_diff, sci=2)}.") as t:
-            self.play(FadeIn(untrained), LaggedStart(*(FadeIn(g, shift=RIGHT * 0.2) for g in gen_rows), lag_ratio=0.4),
+            self.play(FadeIn(untrained), FadeIn(gen_head),
+                      LaggedStart(*(FadeIn(g, shift=RIGHT * 0.2) for g in gen_rows), lag_ratio=0.4),
                       run_time=0.45 * t.duration)
             self.play(FadeIn(check), run_time=0.3 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, rows, pos_rows, gen_rows, names, eq, check, untrained)), run_time=0.6)
+        self.play(FadeOut(VGroup(title, rows, pos_rows, gen_rows, gen_head, names, eq, check, untrained)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ paged KV cache
     def paging_step(self):
@@ -224,7 +230,7 @@ class GenerationPatterns(LectureScene):
         cites = VGroup(CitationLine(YU, place=False), CitationLine(KWON, place=False)).arrange(
             DOWN, aligned_edge=LEFT, buff=BUFF.TIGHT)
         cites.move_to([SAFE.left + cites.width / 2, SAFE.bottom + cites.height / 2, 0])
-        with self.narrate("Real servers go further. Continuous batching refills the batch at every step, and "
+        with self.narrate("Continuous batching refills the batch at every step, and "
                           f"PagedAttention stores the cache in fixed blocks of {spoken(pg.block, 0)} tokens from one "
                           "shared pool, handed out as tokens arrive.") as t:
             self.play(FadeIn(title), FadeIn(cites), FadeIn(table.titles), FadeIn(table.pool),
@@ -251,8 +257,8 @@ class GenerationPatterns(LectureScene):
         who = note(f"{names[longest]} gathered:", table.colors[longest])
         VGroup(who, gathered, same).arrange(RIGHT, buff=BUFF.MEDIUM).next_to(tally, DOWN, buff=BUFF.MEDIUM).set_x(0)
         with self.narrate("Attention gathers a sequence's keys through its table, and gets exactly the contiguous "
-                          "keys. When a sequence finishes, its blocks go straight back to the pool.") as t:
-            self.play(FadeOut(links), FadeOut(empty), FadeIn(who), FadeIn(gathered), FadeIn(same), run_time=0.4 * t.duration)
+                          "keys. A finished sequence returns its blocks to the pool.") as t:
+            self.play(FadeOut(links), FadeOut(empty), FadeIn(VGroup(who, gathered, same)), run_time=0.4 * t.duration)
             self.play(table.free(1), run_time=0.3 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(VGroup(title, table, *table.fills.values(), tally, who, gathered, same, cites)), run_time=0.6)
@@ -262,34 +268,39 @@ class GenerationPatterns(LectureScene):
         sp = data.speculative()
         title = heading(f"Speculative decoding: verify {sp.k} drafts in one step")
         n = len(sp.prompt)
-        grid = MatrixGrid([[0.0] * len(sp.verify_mask[0]) for _ in sp.verify_mask], show_numbers=False,
-                          cell_size=CELL, row_labels=[f"draft {i + 1}" for i in range(sp.k)],
-                          col_labels=[str(j) for j in range(len(sp.verify_mask[0]))])
+        n_keys = len(sp.verify_mask[0])
+        grid = MatrixGrid([[0.0] * n_keys for _ in sp.verify_mask], show_numbers=False, cell_size=CELL,
+                          row_labels=[f"draft {i + 1}" for i in range(sp.k)],
+                          col_labels=[str(x) for x in sp.prompt + sp.draft_tokens])
+        for i, row in enumerate(sp.verify_mask):
+            for j, ok in enumerate(row):
+                if ok:
+                    grid.cells[i][j].set_fill(COLORS.K if j < n else COLORS.Q, 0.35)
         shade = MaskOverlay(grid, sp.verify_mask, text=None)
-        cached = SurroundingRectangle(VGroup(*(grid.cells[0][j] for j in range(n)), *(grid.cells[-1][j]
-                                                                                      for j in range(n))),
-                                      color=COLORS.K, buff=0.03, stroke_width=3)
-        mask_group = VGroup(grid, shade, cached)
-        mask_group.move_to([-3.0, 0.2, 0])
-        tags = VGroup(note("cached", COLORS.K, SIZES.SMALL).next_to(cached, DOWN, buff=BUFF.SMALL),
-                      note("lower-right mask", COLORS.TEXT).next_to(grid, UP, buff=BUFF.MEDIUM))
-        facts = VGroup(note(f"{sp.k} queries in one step = {sp.k} decode steps", COLORS.WEIGHT),
-                       note(f"max difference {shown(sp.verify_vs_sequential, sci=2)}", COLORS.WEIGHT),
-                       note(f"upper-left mask: off by {shown(sp.verify_upper_left_diff)}", COLORS.MASK)).arrange(
-            DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
-        facts.next_to(grid, RIGHT, buff=BUFF.LARGE).set_y(grid.cells.get_y())
-        fit_within(facts, SAFE.right - facts.get_left()[0], None)
-        facts.next_to(grid, RIGHT, buff=BUFF.LARGE)
+        cached = SurroundingRectangle(VGroup(grid.cells[0][0], grid.cells[-1][n - 1]), color=COLORS.K, buff=0.03,
+                                      stroke_width=4)
+        VGroup(grid, shade, cached).move_to([0, 1.0, 0])
+        tags = VGroup(note("cached prompt", COLORS.K).next_to(cached, DOWN, buff=BUFF.SMALL),
+                      note("drafts", COLORS.Q).next_to(VGroup(grid.cells[-1][n], grid.cells[-1][-1]), DOWN,
+                                                         buff=BUFF.SMALL),
+                      note("lower-right mask", COLORS.TEXT).next_to(grid, RIGHT, buff=BUFF.MEDIUM).align_to(
+                          grid.cells, UP))
+        facts = VGroup(note(f"one step of {sp.k} queries = {sp.k} decode steps: max difference "
+                            f"{shown(sp.verify_vs_sequential, sci=2)}", COLORS.WEIGHT),
+                       note(f"the same step with the upper-left mask: off by {shown(sp.verify_upper_left_diff)}",
+                            COLORS.MASK)).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
+        fit_within(facts, SAFE.width, None)
         cites = VGroup(CitationLine(LEVIATHAN, place=False), CitationLine(CHEN_2023_SPECULATIVE, place=False),
                        label(sp.caption, size=SIZES.CAPTION, color=COLORS.MUTED)).arrange(DOWN, aligned_edge=LEFT,
                                                                                           buff=BUFF.TIGHT)
         cites.move_to([SAFE.left + cites.width / 2, SAFE.bottom + cites.height / 2, 0])
+        facts.next_to(cites, UP, buff=BUFF.MEDIUM).set_x(0)
         with self.narrate(f"Last, speculative decoding. A small draft model proposes {spoken(sp.k, 0)} tokens, and "
                           f"the large model checks them all in one pass: {spoken(sp.k, 0)} queries against the "
                           "cache, a chunk, so the mask is lower-right again.") as t:
             self.play(FadeIn(title), FadeIn(cites), run_time=0.2 * t.duration)
-            self.play(FadeIn(grid), FadeIn(tags[1]), run_time=0.3 * t.duration)
-            self.play(FadeIn(shade), Create(cached), FadeIn(tags[0]), run_time=0.3 * t.duration)
+            self.play(FadeIn(grid), FadeIn(tags[2]), run_time=0.3 * t.duration)
+            self.play(FadeIn(shade), Create(cached), FadeIn(tags[:2]), run_time=0.3 * t.duration)
         with self.narrate(f"Its logits equal {spoken(sp.k, 0)} separate decode steps, within "
                           f"{spoken(sp.verify_vs_sequential, sci=2)}; with the upper-left mask they are off by "
                           f"{spoken(sp.verify_upper_left_diff)}. Every accepted draft is a decode step saved.") as t:

@@ -30,7 +30,7 @@ class BlockTable(VGroup):
     Parts: ``.tables`` (per sequence ``VGroup(name, entries)``; ``entries[j]`` = ``VGroup(box, id)``),
     ``.pool`` (per physical block ``VGroup(id label, slots)``), ``.slots[b][j]`` (the slot rectangles),
     ``.fills`` (the filled slots: ``fills[(s, p)]`` = ``VGroup(colour fill, position label)``; not in the
-    group until shown, see ``slot``), ``.titles`` (“block tables”, “physical blocks”).
+    group until shown: ``slot`` places one where its cell is now), ``.titles`` (“block tables”, “physical blocks”).
     ``slot(s, p)`` is sequence s's position p in its block; ``links(s)`` arrows from sequence s's table entries
     to its blocks (not added); ``free(s)`` the animation that returns sequence s's blocks to the pool."""
 
@@ -113,10 +113,16 @@ class BlockTable(VGroup):
         """Sequence s's position p: its coloured fill and number in the right slot (add or FadeIn it)."""
         if not 0 <= p < self.lengths[s]:
             raise ValueError(f"sequence {s} has {self.lengths[s]} positions, not {p + 1}")
-        return self.fills[(s, p)]
+        fill, cell = self.fills[(s, p)], self.cell_of(s, p)
+        fill.scale(cell.width / fill[0].width).move_to(cell)        # wherever the table was moved or scaled
+        return fill
+
+    def cell_of(self, s: int, p: int) -> Rectangle:
+        """The pool slot that holds sequence s's position p."""
+        return self.slots[self.block_tables[s][p // self.block]][p % self.block]
 
     def sequence_fills(self, s: int) -> VGroup:
-        return VGroup(*(self.fills[(s, p)] for p in range(self.lengths[s])))
+        return VGroup(*(self.slot(s, p) for p in range(self.lengths[s])))
 
     def empty_slots(self, s: int | None = None) -> VGroup:
         """The unused slots of sequence s's last block (every sequence's when s is None): the waste, < block."""
@@ -150,5 +156,5 @@ class BlockTable(VGroup):
     def gathered_row(self, s: int) -> VGroup:
         """Sequence s's positions as one contiguous row (what gathering through the table gives), under the
         pool; not added."""
-        row = VGroup(*(self.fills[(s, p)].copy() for p in range(self.lengths[s]))).arrange(RIGHT, buff=0)
+        row = VGroup(*(self.slot(s, p).copy() for p in range(self.lengths[s]))).arrange(RIGHT, buff=0)
         return row.next_to(self.pool, DOWN, buff=BUFF.MEDIUM)
