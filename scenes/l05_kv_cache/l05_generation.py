@@ -29,7 +29,7 @@ from scenes.l05_kv_cache import data
 TERA, GIGA, MILLI = 1e12, 1e9, 1e-3
 # timeline + roofline
 STRIP_Y, STRIP_H = 2.45, 0.6
-PRE_COLOR, DEC_COLOR = COLORS.K, COLORS.Q
+PRE_COLOR, DEC_COLOR = COLORS.SCORE, COLORS.Q
 ROOF_W, ROOF_H = 5.0, 2.6
 ROOF_X = 0.2                       # the axes' corner; its y sits the plot on the source line
 CARD_X = SAFE.left
@@ -44,7 +44,7 @@ POS_DROP = 0.62                     # positions under each token row
 # block table / speculative
 TABLE_Y = 0.85
 CELL = 0.58
-TOKEN_W = 0.8                       # every token box this wide: the padded rows' columns line up
+TOKEN_W = 0.95                      # every token box this wide: the padded rows' columns line up
 
 
 def note(text: str, color: str = COLORS.TEXT, size: float = SIZES.LABEL):
@@ -114,7 +114,7 @@ class GenerationPatterns(LectureScene):
         m_dec = plot.mark(dec[0].intensity, f"decode × {len(dec)}", color=DEC_COLOR)
         with self.narrate(f"On the roofline, prefill lands far right of the ridge at {spoken(tl.ridge_point, 0)}: "
                           f"compute-bound, about {spoken(pre.time_s / MILLI, 1)} milliseconds. Every decode step lands "
-                          f"at {spoken(dec[0].intensity, 2)} FLOPs per byte, far to the left: memory-bound, "
+                          f"at {spoken(dec[0].intensity, 2)} FLOPs per byte: memory-bound, "
                           f"{spoken(dec[0].time_s / MILLI, 1)} milliseconds each, set by bytes, not by FLOPs.") as t:
             self.play(FadeIn(plot.frame_parts()), FadeIn(plot.legend), plot.create_roof(0), FadeIn(src),
                       run_time=0.3 * t.duration)
