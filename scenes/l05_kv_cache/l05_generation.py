@@ -149,8 +149,8 @@ class GenerationPatterns(LectureScene):
                                   lag_ratio=0.1), run_time=0.5 * t.duration)
         top = s.order[0]
         with self.narrate(f"At temperature {spoken(s.temperatures[0], 1)} the top token gets "
-                          f"{spoken(cold[top])}; at {spoken(s.temperatures[2], 1)} only {spoken(hot[top])}. A low "
-                          "temperature sharpens the distribution, a high one flattens it.") as t:
+                          f"{spoken(cold[top])}; at {spoken(s.temperatures[2], 1)} only {spoken(hot[top])}. "
+                          "Low temperature sharpens, high temperature flattens.") as t:
             self.play(bars.animate_to(cold), FadeOut(tags[1]), FadeIn(tags[0]), run_time=0.3 * t.duration)
             self.wait(0.15 * t.duration)
             self.play(bars.animate_to(hot), FadeOut(tags[0]), FadeIn(tags[2]), run_time=0.3 * t.duration)
@@ -201,7 +201,7 @@ class GenerationPatterns(LectureScene):
         untrained = source_lines(data.speculative().caption, SAFE.width)
         untrained.move_to([SAFE.left + untrained.width / 2, SAFE.bottom + untrained.height / 2, 0])
         with self.narrate("Serving batches requests of different lengths. Pad the short prompt on the left, "
-                          "so every row's newest token sits in the last column, and mask the pads out.") as t:
+                          "so every row's newest token sits in the last column, and mask the pads.") as t:
             self.play(FadeIn(title), FadeIn(rows), FadeIn(VGroup(*(n[0] for n in names))), run_time=0.5 * t.duration)
         with self.narrate("Positions come from the mask: the running count of real tokens, minus one. The short "
                           "prompt starts again at zero, as if it were alone.") as t:
@@ -245,8 +245,8 @@ class GenerationPatterns(LectureScene):
                      f"each would reserve {pg.static_reserved}", COLORS.ACCENT)
         fit_within(tally, SAFE.width, None)
         tally.next_to(table, DOWN, buff=BUFF.MEDIUM)
-        with self.narrate("Each sequence keeps a table of its block ids, in order. Only its last block is partly "
-                          f"empty, so the waste stays under one block: {spoken(pg.slots_used, 0)} slots used of "
+        with self.narrate("Each sequence keeps a table of its block ids. Only its last block is partly "
+                          f"empty, so waste stays under one block: {spoken(pg.slots_used, 0)} slots used of "
                           f"{spoken(pg.slots_reserved, 0)}, where a contiguous slab per sequence would reserve "
                           f"{spoken(pg.static_reserved, 0)}.") as t:
             self.play(LaggedStart(*(Create(a) for a in links), lag_ratio=0.5), run_time=0.35 * t.duration)
@@ -256,8 +256,8 @@ class GenerationPatterns(LectureScene):
         same = note("= the contiguous keys, exactly" if pg.gather_equal else "differs", COLORS.WEIGHT)
         who = note(f"{names[longest]} gathered:", table.colors[longest])
         VGroup(who, gathered, same).arrange(RIGHT, buff=BUFF.MEDIUM).next_to(tally, DOWN, buff=BUFF.MEDIUM).set_x(0)
-        with self.narrate("Attention gathers a sequence's keys through its table, and gets exactly the contiguous "
-                          "keys. A finished sequence returns its blocks to the pool.") as t:
+        with self.narrate("Gathering keys through the table gives exactly the contiguous keys. "
+                          "A finished sequence returns its blocks to the pool.") as t:
             self.play(FadeOut(links), FadeOut(empty), FadeIn(VGroup(who, gathered, same)), run_time=0.4 * t.duration)
             self.play(table.free(1), run_time=0.3 * t.duration)
         self.wait_for(t)
@@ -297,7 +297,7 @@ class GenerationPatterns(LectureScene):
         facts.next_to(cites, UP, buff=BUFF.MEDIUM).set_x(0)
         with self.narrate(f"Last, speculative decoding. A small draft model proposes {spoken(sp.k, 0)} tokens, and "
                           f"the large model checks them all in one pass: {spoken(sp.k, 0)} queries against the "
-                          "cache, a chunk, so the mask is lower-right again.") as t:
+                          "cache, so the mask is lower-right again.") as t:
             self.play(FadeIn(title), FadeIn(cites), run_time=0.2 * t.duration)
             self.play(FadeIn(grid), FadeIn(tags[2]), run_time=0.3 * t.duration)
             self.play(FadeIn(shade), Create(cached), FadeIn(tags[:2]), run_time=0.3 * t.duration)
