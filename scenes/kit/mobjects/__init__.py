@@ -84,8 +84,9 @@ __all__ = [
     "overlaps",
     "provenance_line",
 ]
+from .block_table import BlockTable
 from .roofline import LogLogPlot, RooflinePlot
+from .sampling_bars import SamplingBars
 from .wrong_right import WrongRight, issue_citation
 
-__all__ += ["LogLogPlot", "RooflinePlot"]
-__all__ += ["WrongRight", "issue_citation"]
+__all__ += ["BlockTable", "LogLogPlot", "RooflinePlot", "SamplingBars", "WrongRight", "issue_citation"]

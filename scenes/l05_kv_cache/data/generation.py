@@ -52,6 +52,8 @@ class Timeline:
     model: str
     device: str
     device_source: str
+    peak_tflops: float                 # the device's roof (dense bf16), for the roofline plot
+    bandwidth_tbs: float               # its memory bandwidth, TB/s
     ridge_point: float
     points: tuple[RooflinePoint, ...]
     bytes_note: str
@@ -78,7 +80,8 @@ def timeline() -> Timeline:
         f, b = _forward_cost(cfg, n_q, n_k)
         r = ar.roofline(f, b, dev)
         pts.append(RooflinePoint(label, n_q, n_k, f, b, r.intensity, r.bound, r.time))
-    return Timeline(cfg.name, dev.name, dev.source, dev.ridge_point, tuple(pts),
+    return Timeline(cfg.name, dev.name, dev.source, dev.peak_flops / 1e12, dev.bandwidth / 1e12, dev.ridge_point,
+                    tuple(pts),
                     "bytes: the weights once (bf16) + the KV cache read + the new K/V written; activations left out")
 
 

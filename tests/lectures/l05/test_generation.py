@@ -13,7 +13,7 @@ from scenes.kit.equations import cache as E
 from scenes.l05_kv_cache import data as d
 from scenes.l05_kv_cache.data import generation as gn
 
-from ._helpers import lower_right, with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, lower_right, with_clauses
 
 P_LAYER = 4 * 4096 ** 2 + 3 * 4096 * 11008     # Llama-2-7B: Q, K, V, O and the SwiGLU MLP
 N_PARAMS = 6_738_415_616
@@ -22,6 +22,8 @@ N_PARAMS = 6_738_415_616
 def test_timeline_points_are_the_hand_counts():
     t = d.timeline()
     assert t.model == "Llama-2-7B" and t.device == "H100 SXM5 80GB" and t.ridge_point == pytest.approx(295.34, abs=0.01)
+    assert (t.peak_tflops, t.bandwidth_tbs) == pytest.approx((989.4, 3.35), rel=1e-12)
+    assert t.peak_tflops / t.bandwidth_tbs == pytest.approx(t.ridge_point, rel=1e-12)
     kv_token = 2 * 32 * 32 * 128 * 2
     for p in t.points:
         causal = p.n_q == p.n_k
@@ -114,3 +116,11 @@ def test_speculative_verification():
     assert s.output_equals_target_generate and s.target_calls == len(s.accepted_per_call)
     assert sum(a + 1 for a in s.accepted_per_call) >= gn.SPEC_NEW > sum(a + 1 for a in s.accepted_per_call[:-1])
     assert "2211.17192" in s.cited
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("GenerationPatterns")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l05_generation.py", "L05.4")
