@@ -85,3 +85,6 @@ __all__ = [
 from .roofline import LogLogPlot, RooflinePlot
 
 __all__ += ["LogLogPlot", "RooflinePlot"]
+from .cache_stack import CacheStack
+
+__all__ += ["CacheStack"]
