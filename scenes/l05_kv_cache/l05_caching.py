@@ -13,27 +13,27 @@ Numbers: ``data.generation_trace()`` and ``data.prefix_invariance()``; this file
 from __future__ import annotations
 
 import numpy as np
-from manim import (LEFT, RIGHT, UP, AnimationGroup, Create, FadeIn, FadeOut, Group, LaggedStart, Line,
+from manim import (DOWN, LEFT, RIGHT, UP, AnimationGroup, Create, FadeIn, FadeOut, Group, LaggedStart, Line,
                    SurroundingRectangle, Transform, VGroup)
 
 from scenes.kit.equations import equation
 from scenes.kit.format import grouped, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import AttentionGrid, CacheStack, DataTable, MaskOverlay, MetricCard, fit_within, label
+from scenes.kit.mobjects import AttentionGrid, CacheStack, DataTable, MaskOverlay, fit_within, label
 from scenes.kit.mobjects.layout import scene_heading as heading
-from scenes.kit.theme import COLORS, SAFE, SIZES
+from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
-CELL = 0.4                      # attention grid cells (7 × 7 at most: 2.8 units)
-NO_CACHE_CORNER = (-5.75, 1.95)  # top-left of the no-cache grid's cells (the grid grows right and down)
-CACHE_CORNER = (-1.75, 1.95)     # top-left of the cache side's grid
+CELL = 0.45                     # attention grid cells (7 × 7 at most: 3.15 units)
+NO_CACHE_CORNER = (-5.95, 1.95)  # top-left of the no-cache grid's cells (the grid grows right and down)
+CACHE_CORNER = (-1.35, 1.95)     # top-left of the cache side's grid
 PANEL_Y = 2.75                  # panel titles
-DIVIDER_X = -2.65
+DIVIDER_X = -2.2
 STACK_RIGHT, STACK_TOP = 6.65, 2.4
 STACK_ROW, STACK_CELL = 0.26, 0.16
-COUNTER_Y = -1.4                # first counter row; rows go down by COUNTER_STEP
-COUNTER_STEP = 0.45
-COUNTER_VALUE_DX = 3.7          # right edge of the values, from the block's left edge
+COUNTER_Y = -1.6                # first counter row; rows go down by COUNTER_STEP
+COUNTER_STEP = 0.42
+COUNTER_VALUE_DX = 4.2          # right edge of the values, from the block's left edge
 MASK_OPACITY = 0.4
 UNLIT = COLORS.PANEL
 TABLE_Y = -0.6
@@ -86,7 +86,7 @@ class CachingConcept(LectureScene):
                              for i in rows), lag_ratio=0.35)
 
     def counters(self, x_left: float, step, cache: bool) -> VGroup:
-        names = ["generated", "tokens run", "attention FLOPs", "all FLOPs (torch)"]
+        names = ["generated", "tokens run", "attention FLOPs", "torch FLOPs"]
         block = VGroup()
         for k, name in enumerate(names):
             n = label(name, size=SIZES.LABEL, color=COLORS.MUTED)
@@ -154,7 +154,7 @@ class CachingConcept(LectureScene):
                                 row_height=STACK_ROW)
         self.stack.move_to([STACK_RIGHT - self.stack.width / 2, STACK_TOP - self.stack.height / 2, 0])
         self.left_x = SAFE.left + 0.1
-        self.right_x = DIVIDER_X + 0.35
+        self.right_x = DIVIDER_X + 0.2
         self.left_counters = self.counters(self.left_x, s0, False)
         self.right_counters = self.counters(self.right_x, s0, True)
         for block in (self.left_counters, self.right_counters):   # nothing generated yet
@@ -227,14 +227,15 @@ class CachingConcept(LectureScene):
         g = self.g
         new = g.tokens_cache[len(g.prompt):]
         logit = max(s.max_logit_diff for s in g.steps)
-        weight = max(s.max_weight_diff for s in g.steps)
-        card = MetricCard("outputs identical", [("tokens, both sides", tokens_text(new)),
-                                                ("max |logit difference|", shown(logit, sci=2)),
-                                                ("max |weight difference|", shown(weight, sci=2))],
-                          color=COLORS.WEIGHT)
-        fit_within(card, SAFE.right - DIVIDER_X - 0.5, None)
-        card.move_to([(DIVIDER_X + SAFE.right) / 2 + 1.2, 0.3, 0])
-        card.set_x(SAFE.right - card.width / 2)
+        lines = VGroup(label("outputs agree", size=SIZES.BODY, color=COLORS.WEIGHT),
+                       label(f"same tokens: {tokens_text(new)}", size=SIZES.LABEL),
+                       label("largest logit difference:", size=SIZES.LABEL),
+                       label(shown(logit, sci=2), size=SIZES.LABEL, mono=True)).arrange(DOWN, aligned_edge=LEFT,
+                                                                                         buff=BUFF.MEDIUM)
+        frame = SurroundingRectangle(lines, color=COLORS.WEIGHT, buff=BUFF.MEDIUM, corner_radius=0.12)
+        frame.set_fill(COLORS.PANEL, opacity=0.6)
+        card = VGroup(frame, lines)
+        card.move_to([(self.cache_grid.cells.get_right()[0] + SAFE.right) / 2, 0.6, 0])
         with self.narrate(f"And the outputs agree: both sides draw {tokens_said(new)}. The logits differ by at "
                           f"most {spoken(logit, sci=2)}, which is float64 rounding, nothing more.") as t:
             self.play(FadeOut(self.stack), FadeOut(self.boxes), run_time=0.15 * t.duration)
@@ -259,9 +260,12 @@ class CachingConcept(LectureScene):
                           font_size=SIZES.BODY, row_height=0.7)
         fit_within(table, SAFE.width, None)
         table.move_to([0, TABLE_Y, 0])
+        caption = label(self.g.caption, size=SIZES.SMALL, color=COLORS.MUTED)
+        fit_within(caption, SAFE.width, None)
+        caption.move_to([0, SAFE.bottom + caption.height / 2, 0])
         with self.narrate("Why is this allowed? Run the model on the prompt, then on the prompt plus one token, and "
                           "compare the keys and values of the old positions, layer by layer.") as t:
-            self.play(FadeIn(title), FadeIn(eq), run_time=0.3 * t.duration)
+            self.play(FadeIn(title), FadeIn(eq), FadeIn(caption), run_time=0.3 * t.duration)
             self.play(FadeIn(table.title), FadeIn(table.header), Create(table.rule), run_time=0.3 * t.duration)
         with self.narrate("With the causal mask the change is exactly zero, in both layers: position i only ever "
                           "sees tokens one to i, so a token appended later cannot touch it.") as t:
@@ -289,7 +293,7 @@ class CachingConcept(LectureScene):
         eq = equation("decode_attention_row")
         eq.move_to([0, EQ_Y, 0])
         ids = [shown(x, 0) for x in g.tokens_cache[:t]]
-        row = AttentionGrid([last.attention_row], [ids[-1]], ids, cell_size=0.95, show_dots=False,
+        row = AttentionGrid([last.attention_row], [ids[-1]], ids, cell_size=0.95, show_dots=False, axis_titles=False,
                             caption="the newest query over the cached keys (layer 1, head 1, untrained)",
                             font_size=SIZES.LABEL)
         fit_within(row, SAFE.width, None)

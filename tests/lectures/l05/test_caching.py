@@ -121,3 +121,13 @@ def test_full_pattern_and_cache_contents():
     for s in g.steps[1:]:
         assert g.cache_k[0][s.context_len - 1] == pytest.approx(s.new_k, abs=1e-12)
         assert g.cache_v[0][s.context_len - 1] == pytest.approx(s.new_v, abs=1e-12)
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("CachingConcept")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_caching.py", "L05.1")
