@@ -24,15 +24,15 @@ from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
-CELL = 0.45                     # attention grid cells (7 × 7 at most: 3.15 units)
+CELL = 0.48                     # attention grid cells (7 × 7 at most: 3.36 units)
 NO_CACHE_CORNER = (-5.95, 1.95)  # top-left of the no-cache grid's cells (the grid grows right and down)
 CACHE_CORNER = (-1.35, 1.95)     # top-left of the cache side's grid
 PANEL_Y = 2.75                  # panel titles
 DIVIDER_X = -2.2
 STACK_RIGHT, STACK_TOP = 6.65, 2.4
 STACK_ROW, STACK_CELL = 0.26, 0.16
-COUNTER_Y = -1.6                # first counter row; rows go down by COUNTER_STEP
-COUNTER_STEP = 0.42
+COUNTER_Y = -1.72               # first counter row; rows go down by COUNTER_STEP
+COUNTER_STEP = 0.4
 COUNTER_VALUE_DX = 4.2          # right edge of the values, from the block's left edge
 MASK_OPACITY = 0.4
 UNLIT = COLORS.PANEL
@@ -42,6 +42,11 @@ EQ_Y = 1.9
 
 def tokens_text(ids) -> str:
     return "  ".join(shown(t, 0) for t in ids)
+
+
+def change(x: float) -> str:
+    """A largest change as the table shows it: an exact zero as 0, anything else with three decimals."""
+    return shown(x, 3) if x else shown(x, 0)
 
 
 def tokens_said(ids) -> str:
@@ -169,8 +174,8 @@ class CachingConcept(LectureScene):
                              VGroup(*(row[1] for row in self.left_counters[1:])),
                              VGroup(*(row[1] for row in self.right_counters[1:]))), run_time=0.3 * t.duration)
         with self.narrate(f"The cache side keeps something: in every layer, the keys and values of all "
-                          f"{spoken(n, 0)} positions. Then both sides draw the first new token, "
-                          f"{spoken(s0.token, 0)}.") as t:
+                          f"{spoken(n, 0)} positions. Then both sides draw the first new token: "
+                          f"token {spoken(s0.token, 0)}.") as t:
             self.play(FadeIn(self.stack), run_time=0.15 * t.duration)
             self.play(self.stack.append([k[:n] for k in g.cache_k], [v[:n] for v in g.cache_v],
                                         [shown(x, 0) for x in g.prompt]), run_time=0.45 * t.duration)
@@ -229,7 +234,7 @@ class CachingConcept(LectureScene):
         logit = max(s.max_logit_diff for s in g.steps)
         lines = VGroup(label("outputs agree", size=SIZES.BODY, color=COLORS.WEIGHT),
                        label(f"same tokens: {tokens_text(new)}", size=SIZES.LABEL),
-                       label("largest logit difference:", size=SIZES.LABEL),
+                       label("max logit difference:", size=SIZES.LABEL),
                        label(shown(logit, sci=2), size=SIZES.LABEL, mono=True)).arrange(DOWN, aligned_edge=LEFT,
                                                                                          buff=BUFF.MEDIUM)
         frame = SurroundingRectangle(lines, color=COLORS.WEIGHT, buff=BUFF.MEDIUM, corner_radius=0.12)
@@ -237,7 +242,7 @@ class CachingConcept(LectureScene):
         card = VGroup(frame, lines)
         card.move_to([(self.cache_grid.cells.get_right()[0] + SAFE.right) / 2, 0.6, 0])
         with self.narrate(f"And the outputs agree: both sides draw {tokens_said(new)}. The logits differ by at "
-                          f"most {spoken(logit, sci=2)}, which is float64 rounding, nothing more.") as t:
+                          f"most {spoken(logit, sci=2)}, rounding error in double precision, nothing more.") as t:
             self.play(FadeOut(self.stack), FadeOut(self.boxes), run_time=0.15 * t.duration)
             self.play(FadeIn(card), Create(self.counter_boxes(0, COLORS.WEIGHT)), run_time=0.3 * t.duration)
         self.wait_for(t)
@@ -254,8 +259,8 @@ class CachingConcept(LectureScene):
         header = ["model"] + [f"layer {ell + 1} {w}" for ell in layers for w in "KV"]
         dec = [p.decoder_k_diff, p.decoder_v_diff]
         enc = [p.encoder_k_diff, p.encoder_v_diff]
-        rows = [["decoder (causal mask)"] + [shown(dec[w][ell], 3) for ell in layers for w in (0, 1)],
-                ["encoder (no mask)"] + [shown(enc[w][ell], 3) for ell in layers for w in (0, 1)]]
+        rows = [["decoder (causal mask)"] + [change(dec[w][ell]) for ell in layers for w in (0, 1)],
+                ["encoder (no mask)"] + [change(enc[w][ell]) for ell in layers for w in (0, 1)]]
         table = DataTable(header, rows, title="largest change of an old K or V entry after one token is appended",
                           font_size=SIZES.BODY, row_height=0.7)
         fit_within(table, SAFE.width, None)
@@ -267,8 +272,9 @@ class CachingConcept(LectureScene):
                           "compare the keys and values of the old positions, layer by layer.") as t:
             self.play(FadeIn(title), FadeIn(eq), FadeIn(caption), run_time=0.3 * t.duration)
             self.play(FadeIn(table.title), FadeIn(table.header), Create(table.rule), run_time=0.3 * t.duration)
-        with self.narrate("With the causal mask the change is exactly zero, in both layers: position i only ever "
-                          "sees tokens one to i, so a token appended later cannot touch it.") as t:
+        with self.narrate("With the causal mask the change is exactly zero, in both layers: each position only "
+                          "ever sees itself and the tokens before it, so a token appended later cannot touch it."
+                          ) as t:
             hl = table.highlight_row(0, color=COLORS.WEIGHT)
             self.play(FadeIn(table.rows[0], shift=RIGHT * 0.2), run_time=0.3 * t.duration)
             self.play(Create(hl), run_time=0.2 * t.duration)
