@@ -38,6 +38,8 @@ MASK_OPACITY = 0.4
 UNLIT = COLORS.PANEL
 TABLE_Y = -0.6
 EQ_Y = 1.9
+ROW_STACK_TOP, ROW_STACK_ROW = 1.2, 0.22   # the whole cache beside the decode row (last step)
+ROW_Y = 0.2                     # the decode row's cells
 
 
 def tokens_text(ids) -> str:
@@ -153,7 +155,7 @@ class CachingConcept(LectureScene):
     def prefill(self):
         g, s0 = self.g, self.g.steps[0]
         n = len(g.prompt)
-        vmax = float(np.abs(np.concatenate([np.ravel(g.cache_k), np.ravel(g.cache_v)])).max())
+        vmax = self.vmax = float(np.abs(np.concatenate([np.ravel(g.cache_k), np.ravel(g.cache_v)])).max())
         empty = [np.zeros((0, g.head_dim))] * g.n_layers
         self.stack = CacheStack(empty, empty, [], capacity=len(g.cache_k[0]), vmax=vmax, cell_width=STACK_CELL,
                                 row_height=STACK_ROW)
@@ -299,20 +301,26 @@ class CachingConcept(LectureScene):
         eq = equation("decode_attention_row")
         eq.move_to([0, EQ_Y, 0])
         ids = [shown(x, 0) for x in g.tokens_cache[:t]]
-        row = AttentionGrid([last.attention_row], [ids[-1]], ids, cell_size=0.95, show_dots=False, axis_titles=False,
-                            caption="the newest query over the cached keys (layer 1, head 1, untrained)",
-                            font_size=SIZES.LABEL)
-        fit_within(row, SAFE.width, None)
-        row.move_to([0, -0.4, 0])
-        keep = label(f"kept per layer: K and V rows.  Past queries kept: {shown(g.queries_kept, 0)}",
-                     size=SIZES.BODY, color=COLORS.TEXT)
-        fit_within(keep, SAFE.width, None)
-        keep.move_to([0, -2.7, 0])
+        cache = CacheStack(g.cache_k, g.cache_v, ids, vmax=self.vmax, cell_width=STACK_CELL, row_height=ROW_STACK_ROW)
+        cache.move_to([SAFE.right - BUFF.MEDIUM - cache.width / 2, ROW_STACK_TOP - cache.height / 2, 0])
+        room = cache.get_left()[0] - SAFE.left - 0.5
+        row = AttentionGrid([last.attention_row], [ids[-1]], ids, cell_size=0.75, show_dots=False, axis_titles=False,
+                            caption="newest query, cached keys (layer 1, head 1, untrained)", font_size=SIZES.LABEL)
+        fit_within(row, room, None)
+        row.move_cells_to(SAFE.left + room / 2 + 0.3, ROW_Y)
+        keep = VGroup(label("kept per layer: K and V rows", size=SIZES.BODY),
+                      label(f"past queries kept: {shown(g.queries_kept, 0)}", size=SIZES.BODY)
+                      ).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.MEDIUM)
+        fit_within(keep, room, None)
+        keep.move_to([row.cells.get_x(), ROW_Y - 1.9, 0])
         with self.narrate("So a decode step is a single row: the new query against the cached keys, one softmax, "
                           "and a weighted sum of the cached values.") as tr:
-            self.play(FadeIn(title), FadeIn(eq), run_time=0.3 * tr.duration)
-            self.play(FadeIn(row), run_time=0.4 * tr.duration)
+            self.play(FadeIn(title), FadeIn(eq), run_time=0.25 * tr.duration)
+            self.play(FadeIn(cache), run_time=0.25 * tr.duration)
+            self.play(FadeIn(row), run_time=0.3 * tr.duration)
+        frame = SurroundingRectangle(cache, color=COLORS.ACCENT, buff=BUFF.SMALL)
         with self.narrate("Only K and V are reused. The past queries are never needed again, so the cache holds "
                           "none of them.") as tr:
-            self.play(FadeIn(keep, shift=UP * 0.2), run_time=0.3 * tr.duration)
+            self.play(Create(frame), FadeIn(keep[0], shift=UP * 0.2), run_time=0.3 * tr.duration)
+            self.play(FadeIn(keep[1], shift=UP * 0.2), run_time=0.2 * tr.duration)
         self.wait_for(tr)
