@@ -1,6 +1,6 @@
 """L05.1 Core KV caching concept: the prompt and three generated tokens from ``ar.generate`` with and without
 the cache (same tokens, same seed), step by step from the ``decode.step`` trace (cache length, the new K and V
-rows, the attention row, the work each side does: tokens run, K/V rows computed, attention FLOPs, and torch's
+rows, the attention row, the whole t × t pattern the no-cache side recomputes, each layer's cached K and V rows, the work each side does: tokens run, K/V rows computed, attention FLOPs, and torch's
 FLOP counter over the whole step); why it works: the K and V rows of old positions do not change when a token
 is appended (causal mask), in every layer, while a bidirectional encoder's do (from its second layer on)."""
 from __future__ import annotations
