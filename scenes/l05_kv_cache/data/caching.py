@@ -1,8 +1,9 @@
 """L05.1 Core KV caching concept: the prompt and three generated tokens from ``ar.generate`` with and without
 the cache (same tokens, same seed), step by step from the ``decode.step`` trace (cache length, the new K and V
-rows, the attention row, the whole t × t pattern the no-cache side recomputes, each layer's cached K and V rows, the work each side does: tokens run, K/V rows computed, attention FLOPs, and torch's
-FLOP counter over the whole step); why it works: the K and V rows of old positions do not change when a token
-is appended (causal mask), in every layer, while a bidirectional encoder's do (from its second layer on)."""
+rows, the attention row, the whole t × t pattern the no-cache side recomputes, each layer's cached K and V rows,
+the work each side does: tokens run, K/V rows computed, attention FLOPs, and torch's FLOP counter over the whole
+step); why it works: the K and V rows of old positions do not change when a token is appended (causal mask), in
+every layer, while a bidirectional encoder's do (from its second layer on)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -58,8 +59,8 @@ class GenerationTrace:
     queries_kept: int                          # 0: past queries are never needed again
     seed: int
     caption: str
-    cache_k: tuple[Mat, ...]                   # per layer, KV head 0: the cached K rows after the last step (post-RoPE)
-    cache_v: tuple[Mat, ...]                   # likewise V; row j is position j (the cache side's new_k/new_v of layer 0)
+    cache_k: tuple[Mat, ...]                   # per layer, KV head 0: cached K rows after the last step (post-RoPE)
+    cache_v: tuple[Mat, ...]                   # likewise V; row j = position j (= new_k/new_v of layer 0)
 
 
 def _counted(use_cache: bool) -> tuple[int, ...]:
