@@ -85,8 +85,10 @@ __all__ = [
     "provenance_line",
 ]
 from .block_table import BlockTable
+from .cache_stack import CacheStack
 from .roofline import LogLogPlot, RooflinePlot
 from .sampling_bars import SamplingBars
 from .wrong_right import WrongRight, issue_citation
 
-__all__ += ["BlockTable", "LogLogPlot", "RooflinePlot", "SamplingBars", "WrongRight", "issue_citation"]
+__all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "WrongRight",
+            "issue_citation"]

@@ -1,12 +1,14 @@
 """L05.1 Core KV caching concept: the prompt and three generated tokens from ``ar.generate`` with and without
 the cache (same tokens, same seed), step by step from the ``decode.step`` trace (cache length, the new K and V
-rows, the attention row, the work each side does: tokens run, K/V rows computed, attention FLOPs, and torch's
-FLOP counter over the whole step); why it works: the K and V rows of old positions do not change when a token
-is appended (causal mask), in every layer, while a bidirectional encoder's do (from its second layer on)."""
+rows, the attention row, the whole t × t pattern the no-cache side recomputes, each layer's cached K and V rows,
+the work each side does: tokens run, K/V rows computed, attention FLOPs, and torch's FLOP counter over the whole
+step); why it works: the K and V rows of old positions do not change when a token is appended (causal mask), in
+every layer, while a bidirectional encoder's do (from its second layer on)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import torch
 from torch.utils.flop_counter import FlopCounterMode
 
 import attn_ref as ar
@@ -38,6 +40,8 @@ class Step:
     attention_flops_cache: int
     counted_flops_no_cache: int       # torch FlopCounterMode over the step (every matmul, masked half included)
     counted_flops_cache: int
+    weights_full: Mat                 # no-cache side: the whole t × t causal pattern it recomputes (layer 0, head 0);
+    #                                   its last row is attention_row
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,8 @@ class GenerationTrace:
     queries_kept: int                          # 0: past queries are never needed again
     seed: int
     caption: str
+    cache_k: tuple[Mat, ...]                   # per layer, KV head 0: cached K rows after the last step (post-RoPE)
+    cache_v: tuple[Mat, ...]                   # likewise V; row j = position j (= new_k/new_v of layer 0)
 
 
 def _counted(use_cache: bool) -> tuple[int, ...]:
@@ -89,10 +95,22 @@ def generation_trace() -> GenerationTrace:
             t, run_c, t, run_c, t * (t + 1) // 2, t * (t + 1) // 2 if s == 0 else t,
             ar.causal_attention_flops(t, t, hd, H) * n_layers,
             ar.causal_attention_flops(run_c, t, hd, H) * n_layers,
-            counted[False][s], counted[True][s]))
+            counted[False][s], counted[True][s],
+            to_tuple(_full_weights(runs[False][0][:t]))))
     n = len(PROMPT) + NEW_TOKENS - 1
+    last = runs[True][1][-1]
     return GenerationTrace(PROMPT, tuple(runs[False][0]), tuple(runs[True][0]), runs[False][0] == runs[True][0],
-                           n_layers, H, H_kv, hd, tuple(steps), (1, H_kv, n, hd), 0, GEN_SEED, UNTRAINED)
+                           n_layers, H, H_kv, hd, tuple(steps), (1, H_kv, n, hd), 0, GEN_SEED, UNTRAINED,
+                           tuple(to_tuple(last["keys"][layer, 0, 0]) for layer in range(n_layers)),
+                           tuple(to_tuple(last["values"][layer, 0, 0]) for layer in range(n_layers)))
+
+
+def _full_weights(ids):
+    """The causal attention weights (t, t) of layer 0, head 0 in one forward over ``ids`` (no cache)."""
+    trace = ar.Trace()
+    with torch.no_grad():
+        model()(tokens(ids), trace=trace)
+    return trace.of_kind("mha.forward")[0]["weights"][0, 0]
 
 
 @dataclass(frozen=True)

@@ -93,3 +93,41 @@ def test_e5_1_and_e5_2_hold_and_wrong_versions_fail():
     no_sqrt = Clause(E.o_t, E.sp.MatMul(E.Softmax(E.q_t * E.K_1t.T), E.V_1t))
     with pytest.raises(EquationError):
         with_clauses("decode_attention_row", no_sqrt).check()
+
+
+def test_full_pattern_and_cache_contents():
+    """weights_full: the t × t causal pattern of a forward without the cache (softmax of QKᵀ/√d_h, masked, by hand);
+    its last row is the cached step's row. cache_k/cache_v: each layer's K/V over the 7 cached positions of one
+    full forward, and row t is the K/V row the cache side appended at step t (layer 0)."""
+    g = d.generation_trace()
+    m = d.model()
+    for s in g.steps:
+        t = s.context_len
+        trace = []
+        with torch.no_grad():
+            m(torch.tensor([list(g.tokens_cache[:t])]), trace=trace)
+        layer0 = next(x for x in trace if x.kind == "mha.forward")
+        q, k = layer0["q"][0, 0], layer0["k"][0, 0]
+        scores = (q @ k.T) / HD ** 0.5
+        scores = scores.masked_fill(torch.ones(t, t, dtype=torch.bool).triu(1), float("-inf"))
+        full = torch.tensor(s.weights_full, dtype=torch.float64)
+        assert full.shape == (t, t) and torch.allclose(full, torch.softmax(scores, -1), atol=1e-12, rtol=0)
+        assert torch.allclose(full[-1], torch.tensor(s.attention_row, dtype=torch.float64), atol=1e-12, rtol=0)
+    n = len(g.tokens_cache) - 1
+    kv = sh.layer_kv(g.tokens_cache[:n])
+    for layer, (k, v) in enumerate(kv):
+        assert torch.allclose(torch.tensor(g.cache_k[layer], dtype=torch.float64), k[0], atol=1e-12, rtol=0)
+        assert torch.allclose(torch.tensor(g.cache_v[layer], dtype=torch.float64), v[0], atol=1e-12, rtol=0)
+    for s in g.steps[1:]:
+        assert g.cache_k[0][s.context_len - 1] == pytest.approx(s.new_k, abs=1e-12)
+        assert g.cache_v[0][s.context_len - 1] == pytest.approx(s.new_v, abs=1e-12)
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("CachingConcept")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_caching.py", "L05.1")
