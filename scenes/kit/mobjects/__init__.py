@@ -85,3 +85,6 @@ __all__ = [
 from .roofline import LogLogPlot, RooflinePlot
 
 __all__ += ["LogLogPlot", "RooflinePlot"]
+from .split_merge import SplitMerge
+
+__all__ += ["SplitMerge"]

@@ -112,6 +112,10 @@ def test_cited_figures():
     assert "2–4×" in c.paged_attention and "2309.06180" in c.paged_attention_source
     assert c.rasbt_tokens_per_s == (27.0, 110.0) and round(c.rasbt_ratio, 2) == 4.07 and "Mac Mini M4" in c.rasbt_setup
     assert "03_kv-cache" in c.rasbt_source
+    gen, att = c.flash_decoding_factors                # the numbers the scene speaks are the quoted ones
+    assert f"{gen:.0f}x" in c.flash_decoding_generation and f"{att:.0f}x" in c.flash_decoding_attention
+    lo, hi = c.paged_attention_factors
+    assert f"{lo:.0f}–{hi:.0f}×" in c.paged_attention
 
 
 def test_module_constants():
