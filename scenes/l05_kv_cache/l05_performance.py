@@ -19,7 +19,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOu
 from scenes.kit.equations import equation
 from scenes.kit.format import grouped, percent, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import (CitationLine, DataTable, LogLogPlot, SplitMerge, ValueBars, fit_within, label)
+from scenes.kit.mobjects import (DataTable, LogLogPlot, SplitMerge, ValueBars, fit_within, label)
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.cited import CitedBars
 from scenes.kit.mobjects.layout import scene_heading as heading
@@ -33,7 +33,7 @@ PLOT_W, PLOT_H = 6.0, 3.6          # the decode-time plot (log-log)
 PLOT_X = -2.6                      # its centre x
 VARIANT_COLORS = (COLORS.V, COLORS.K, COLORS.WEIGHT, COLORS.SCORE)
 EQ_Y = 2.2                         # E5.8 / E5.7 under the heading
-SPLIT_W = 10.5                     # the split-K strip's width
+SPLIT_W = 12.0                     # the split-K strip's width
 
 
 def kilo(n: int) -> str:
@@ -63,29 +63,29 @@ class DecodePerformance(LectureScene):
                           y_label="decode step (ms)", width=PLOT_W, height=PLOT_H,
                           x_ticks=[(n, kilo(n)) for n in ctx])
         plot.set_legend([(s.variant, c) for s, c in zip(b.series, VARIANT_COLORS)], columns=4)
-        plot.set_source(b.source)
         measured = VGroup(*(plot.line(s.contexts, s.time_ms, color=c) for s, c in zip(b.series, VARIANT_COLORS)))
         floors = VGroup(*(DashedVMobject(plot.line(s.contexts, s.bound_ms, color=c, stroke_width=2,
                                                    markers=False)[0], num_dashes=24)
                           for s, c in zip(b.series, VARIANT_COLORS)))
-        floor_key = label(f"dashed: bytes read / {shown(b.peak_gb_per_s / 1000, 1)} TB/s peak", size=SIZES.SMALL,
-                          color=COLORS.MUTED)
+        floor_key = label(f"dashed: bytes read / {shown(b.peak_gb_per_s / 1000, 1)} TB/s peak (the floor)",
+                          size=SIZES.LABEL, color=COLORS.MUTED)
+        src = source_lines(b.source, SAFE.width)
+        src.move_to([0, SAFE.bottom + src.height / 2, 0])
         chart = VGroup(plot, measured, floors)
-        fit_within(chart, SAFE.width * 0.6, SAFE.height - 1.2)
-        chart.move_to([PLOT_X, -0.35, 0])
-        floor_key.next_to(plot.axes, UP, buff=BUFF.TIGHT).align_to(plot.axes, RIGHT)
-        floor_key.shift(DOWN * (floor_key.height + BUFF.SMALL))
+        fit_within(chart, SAFE.width * 0.6, SAFE.top - 0.9 - src.get_top()[1] - floor_key.height - BUFF.MEDIUM)
+        chart.move_to([PLOT_X, 0, 0]).align_to([0, SAFE.top - 0.9, 0], UP)
+        floor_key.next_to(plot.axis_labels[0], DOWN, buff=BUFF.SMALL).align_to(plot.axis_labels[1], LEFT)
         title = heading("One decode step on the H200")
-        with self.narrate(f"Here is one decode step of attention, measured on an H200: a batch of "
-                          f"{spoken(b.batch, 0)} sequences, one new query each, reading the whole cache. Time "
-                          "grows with the context, for every variant.") as t:
-            self.play(FadeIn(title), FadeIn(plot), run_time=0.25 * t.duration)
+        with self.narrate(f"Here is one decode step of attention, measured on an H200: {spoken(b.batch, 0)} "
+                          "sequences, one new query each, reading the whole cache. Time grows with the "
+                          "context.") as t:
+            self.play(FadeIn(title), FadeIn(plot), FadeIn(src), run_time=0.25 * t.duration)
             self.play(LaggedStart(*(Create(m) for m in measured), lag_ratio=0.3), run_time=0.6 * t.duration)
         mha = b.series[0]
-        with self.narrate(f"The dashed lines are the floor: bytes read divided by peak bandwidth. At "
-                          f"{spoken(mha.contexts[-1] / 1024, 0)}K tokens, M H A's step sits right on it, moving "
+        with self.narrate(f"Dashed is the floor: bytes read over peak bandwidth. At "
+                          f"{spoken(mha.contexts[-1] / 1024, 0)}K tokens, M H A sits on it, moving "
                           f"{spoken(mha.gb_per_s[-1] / 1000, 2)} terabytes per second, "
-                          f"{spoken(percent(mha.share_of_peak[-1]), 0)} percent of the peak.") as t:
+                          f"{spoken(percent(mha.share_of_peak[-1]), 0)} percent of peak.") as t:
             self.play(LaggedStart(*(Create(f) for f in floors), lag_ratio=0.2), FadeIn(floor_key),
                       run_time=0.4 * t.duration)
             dot = plot.dot_at(mha.contexts[-1], mha.time_ms[-1], color=COLORS.ACCENT, radius=0.11)
@@ -98,13 +98,12 @@ class DecodePerformance(LectureScene):
         fit_within(bars, room, None)
         bars.move_to([SAFE.right - room / 2, 0.2, 0])
         note = label("file = formula", size=SIZES.SMALL, color=COLORS.MUTED).next_to(bars, DOWN, buff=BUFF.MEDIUM)
-        with self.narrate(f"The lines are ordered by the cache each token costs: "
-                          f"{spoken(bpt.measured_bytes[0], 0)} bytes per layer for M H A, "
-                          f"{spoken(bpt.measured_bytes[2], 0)} for M Q A. Fewer bytes, faster step. Bytes, not "
-                          "flops, set the decode speed.") as t:
+        with self.narrate(f"The order follows the bytes each token caches: {spoken(bpt.measured_bytes[0], 0)} "
+                          f"per layer for M H A, {spoken(bpt.measured_bytes[2], 0)} for M Q A. Bytes, not flops, "
+                          "set the decode speed.") as t:
             self.play(FadeIn(bars), FadeIn(note), run_time=0.35 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, chart, floor_key, dot, bars, note)), run_time=0.6)
+        self.play(FadeOut(VGroup(title, chart, floor_key, dot, bars, note, src)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ the token bound
     def bound_step(self):
@@ -125,17 +124,15 @@ class DecodePerformance(LectureScene):
         src = source_lines("β: " + " · ".join(s.split(":")[0] + " " + s.split(", ")[-2] for s in tb.device_sources),
                            SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0])
-        with self.narrate("So a decode step reads every weight and the whole cache at least once. At batch one, "
-                          "its time is at least those bytes divided by the bandwidth, whatever the flop "
-                          "count.") as t:
+        with self.narrate("A whole decode step reads every weight and the whole cache at least once, so at batch "
+                          "one its time is at least those bytes over the bandwidth.") as t:
             self.play(FadeIn(title), FadeIn(eq), run_time=0.3 * t.duration)
         self.wait_for(t)
         h100 = tb.bound_ms[0]
-        with self.narrate(f"For {tb.model} on an H100, at {spoken(tb.contexts[0] / 1024, 0)}K tokens that is "
-                          f"{spoken(h100[0], 2)} milliseconds per token. At "
-                          f"{spoken(tb.contexts[-1] / 1024, 0)}K, the cache outweighs the model: "
-                          f"{spoken(h100[-1], 1)} milliseconds, and even the faster H200 needs "
-                          f"{spoken(tb.bound_ms[1][-1], 1)}.") as t:
+        with self.narrate(f"For {tb.model} on an H100: {spoken(h100[0], 2)} milliseconds per token at "
+                          f"{spoken(tb.contexts[0] / 1024, 0)}K. At {spoken(tb.contexts[-1] / 1024, 0)}K the cache "
+                          f"outweighs the model: {spoken(h100[-1], 1)} milliseconds, and "
+                          f"{spoken(tb.bound_ms[1][-1], 1)} on the H200.") as t:
             self.play(FadeIn(table.header), Create(table.rule), FadeIn(weights), FadeIn(src),
                       run_time=0.2 * t.duration)
             self.play(LaggedStart(*(FadeIn(r, shift=RIGHT * 0.2) for r in table.rows), lag_ratio=0.4),
@@ -173,19 +170,16 @@ class DecodePerformance(LectureScene):
                            colors=[COLORS.MUTED, COLORS.ACCENT], max_height=2.0, bar_width=0.7)
         fit_within(anchor, SAFE.width * 0.36, SAFE.height - 1.4)
         anchor.move_to([SAFE.right - anchor.width / 2, -0.4, 0])
-        with self.narrate(f"Now the whole generation loop, on our tiny model. On a CPU, the cache makes "
-                          f"generation {spoken(cpu.speedup, 2)} times faster. On the H200, only "
-                          f"{spoken(gpu.speedup, 2)} times: the model is so small that the GPU spends its time "
-                          "launching kernels, not computing. We measured one length only, so there is no "
-                          "trend to read here.") as t:
+        with self.narrate(f"Now whole generation, on our tiny model. The cache makes it {spoken(cpu.speedup, 2)} "
+                          f"times faster on a CPU, but only {spoken(gpu.speedup, 2)} times on the H200, which "
+                          "spends its time launching kernels. One length only: no trend to read.") as t:
             self.play(FadeIn(title), FadeIn(measured), FadeIn(src), run_time=0.3 * t.duration)
             box = panels[1].highlight(1)
             self.play(Create(box), run_time=0.15 * t.duration)
         self.wait_for(t)
         lo, hi = c.rasbt_tokens_per_s
-        with self.narrate(f"A published anchor on a CPU: Sebastian Raschka's small GPT goes from "
-                          f"{spoken(lo, 0)} to {spoken(hi, 0)} tokens per second with the cache, "
-                          f"{spoken(c.rasbt_ratio, 2)} times.") as t:
+        with self.narrate(f"A published anchor: Sebastian Raschka's small GPT on a CPU goes from {spoken(lo, 0)} "
+                          f"to {spoken(hi, 0)} tokens per second, {spoken(c.rasbt_ratio, 2)} times.") as t:
             self.play(FadeIn(anchor), run_time=0.3 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(VGroup(title, left, box, anchor)), run_time=0.6)
@@ -195,7 +189,7 @@ class DecodePerformance(LectureScene):
         sk = data.split_k()
         title = heading("Split-K decoding: flash_decoding")
         sm = SplitMerge([s.cols for s in sk.splits], [s.lse for s in sk.splits], [s.out for s in sk.splits],
-                        [s.weight for s in sk.splits], sk.lse, sk.merged, width=SPLIT_W, drop=1.1)
+                        [s.weight for s in sk.splits], sk.lse, sk.merged, width=SPLIT_W)
         eq = equation("split_lse_merge")
         fit_within(sm, SAFE.width, SAFE.height - 2.5)
         sm.move_to([0, SAFE.top - 0.8 - sm.height / 2, 0])
@@ -205,24 +199,22 @@ class DecodePerformance(LectureScene):
                       size=SIZES.LABEL, color=COLORS.WEIGHT)
         fit_within(check, SAFE.width, None)
         check.move_to(eq)
-        with self.narrate(f"With one query, a long cache leaves most of the GPU idle. Split-K decoding cuts the "
-                          f"keys and values into splits, here {spoken(len(sk.splits), 0)} splits of "
-                          f"{spoken(sk.n_keys // len(sk.splits), 0)}, and gives each split to its own "
+        with self.narrate(f"One query over a long cache leaves most of a GPU idle. Split-K decoding cuts the "
+                          f"keys and values into {spoken(len(sk.splits), 0)} splits, each for its own "
                           "workers.") as t:
             self.play(FadeIn(title), sm.reveal_strip(), run_time=0.5 * t.duration)
-        with self.narrate("Each split returns two things: its log-sum-exp, and its output, normalised over its "
-                          "own keys only.") as t:
+        with self.narrate("Each split returns its log-sum-exp, and its output normalised over its own "
+                          "keys.") as t:
             self.play(sm.reveal_pairs(), run_time=0.6 * t.duration)
         big = max(range(len(sk.splits)), key=lambda s: sk.splits[s].weight)
-        with self.narrate(f"To merge, each output is weighted by e to the power of its log-sum-exp minus the "
-                          f"total. The weights add up to one; split {spoken(big + 1, 0)}, with the largest "
-                          f"scores, gets {spoken(sk.splits[big].weight, 2)}.") as t:
+        with self.narrate(f"The merge weights each output by e to its log-sum-exp minus the total. Split "
+                          f"{spoken(big + 1, 0)}, with the largest scores, gets {spoken(sk.splits[big].weight, 2)}."
+                          ) as t:
             self.play(sm.reveal_merge(), FadeIn(eq), run_time=0.5 * t.duration)
             box = sm.highlight(big)
             self.play(Create(box), run_time=0.2 * t.duration)
         self.wait_for(t)
-        with self.narrate("The result is not an approximation: it equals attention over all keys, to the last "
-                          "bit of double precision.") as t:
+        with self.narrate("No approximation: it equals attention over all keys, to double precision.") as t:
             self.play(FadeOut(eq), FadeIn(check), run_time=0.3 * t.duration)
         self.wait_for(t)
         self.play(FadeOut(VGroup(title, sm, box, check)), run_time=0.6)
@@ -230,7 +222,7 @@ class DecodePerformance(LectureScene):
     # ------------------------------------------------------------------------------------ cited
     def cited_step(self):
         c = data.cited()
-        width = SAFE.width * 0.8
+        width = (SAFE.width - BUFF.LARGE) / 2 - 2 * BUFF.MEDIUM
         gen, att = c.flash_decoding_factors
         lo, hi = c.paged_attention_factors
         cards = VGroup()
@@ -239,29 +231,32 @@ class DecodePerformance(LectureScene):
                            ((c.paged_attention,), KWON)):
             body = VGroup(label("published", size=SIZES.SMALL, color=COLORS.MUTED),
                           *(paragraph(wrap(s, width, SIZES.BODY), size=SIZES.BODY) for s in lines[:2]),
-                          *(label(s, size=SIZES.LABEL, color=COLORS.MUTED) for s in lines[2:]),
-                          label(ref.short(venue=False), size=SIZES.SMALL, color=COLORS.MUTED))
+                          *(paragraph(wrap(s, width, SIZES.LABEL), size=SIZES.LABEL, color=COLORS.MUTED)
+                            for s in lines[2:]),
+                          paragraph(wrap(ref.short(venue=False), width, SIZES.SMALL), size=SIZES.SMALL,
+                                    color=COLORS.MUTED))
             body.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
             fit_within(body, width, None)
+            cards.add(body)
+        tall = max(b.height for b in cards)
+        for k, body in enumerate(cards):
             frame = DashedVMobject(RoundedRectangle(corner_radius=0.12, width=width + 2 * BUFF.MEDIUM,
-                                                    height=body.height + 2 * BUFF.MEDIUM).move_to(body)
-                                   .set_stroke(COLORS.MUTED, 1.5), num_dashes=90)
+                                                    height=tall + 2 * BUFF.MEDIUM).move_to(body, aligned_edge=UP)
+                                   .shift(UP * BUFF.MEDIUM).set_stroke(COLORS.MUTED, 1.5), num_dashes=90)
             body.align_to(frame, LEFT).shift(RIGHT * BUFF.MEDIUM)
-            cards.add(VGroup(frame, body))
-        cards.arrange(DOWN, buff=BUFF.LARGE).move_to([0, 0.5, 0])
-        with self.narrate(f"Real kernels run the splits in parallel. Flash-Decoding reports up to "
-                          f"{spoken(gen, 0)} times faster generation for very long sequences, and attention up "
-                          f"to {spoken(att, 0)} times faster than FlashAttention.") as t:
+            cards.submobjects[k] = VGroup(frame, body)
+        cards.arrange(RIGHT, buff=BUFF.LARGE, aligned_edge=UP).move_to([0, 0.5, 0])
+        with self.narrate(f"Running the splits in parallel, Flash-Decoding reports up to {spoken(gen, 0)} times "
+                          f"faster generation on very long sequences, and attention up to {spoken(att, 0)} times "
+                          "faster than FlashAttention.") as t:
             self.play(FadeIn(cards[0]), run_time=0.3 * t.duration)
-        with self.narrate(f"PagedAttention attacks the memory side: no wasted cache slots, so more sequences "
-                          f"per GPU, and {spoken(lo, 0)} to {spoken(hi, 0)} times the serving "
-                          "throughput.") as t:
+        with self.narrate(f"PagedAttention wastes no cache slots, so more sequences share a GPU: {spoken(lo, 0)} "
+                          f"to {spoken(hi, 0)} times the serving throughput.") as t:
             self.play(FadeIn(cards[1]), run_time=0.3 * t.duration)
         self.wait_for(t)
         msg = label("the cache saves compute and costs memory traffic", size=SIZES.BODY, color=COLORS.ACCENT)
         fit_within(msg, SAFE.width, None)
         msg.next_to(cards, DOWN, buff=BUFF.LARGE)
-        with self.narrate("The lesson of this lecture: the cache saves compute, and costs memory traffic. In "
-                          "decoding, bytes set the speed.") as t:
+        with self.narrate("The cache saves compute, and costs memory traffic.") as t:
             self.play(FadeIn(msg, shift=UP * 0.2), run_time=0.3 * t.duration)
         self.wait_for(t)

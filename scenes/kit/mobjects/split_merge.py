@@ -13,11 +13,13 @@ another, and the merge is the running rescale).
 
 Parts: ``.strip`` (one VGroup per split: its K row and V row of cells), ``.row_names`` ("K", "V" at the left),
 ``.key_labels`` (per split "keys a–b"), ``.pairs`` (per split VGroup(box, LSE text, O cells)), ``.arrows``,
-``.weights`` (per split the weight label on its arrow), ``.merged`` (VGroup(box, LSE text, O cells)).
+``.weights`` (per split the weight label under its pair, where its arrow starts), ``.merged`` (VGroup(box, LSE
+text, O cells)).
 ``split(k)`` is everything of split k; ``highlight(k)`` a box around its strip and pair (not added).
 """
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -47,14 +49,14 @@ class SplitMerge(VGroup):
 
     def __init__(self, cols: Sequence[tuple[int, int]], lse: Sequence[float], outs: Sequence[Sequence[float]],
                  weights: Sequence[float], merged_lse: float, merged: Sequence[float], *, width: float = 11.0,
-                 decimals: int = 2, row_height: float = 0.36, gap: float = 0.3, drop: float = 1.5,
+                 decimals: int = 2, row_height: float = 0.36, gap: float = 0.5, drop: float = 1.0,
                  font_size: float = SIZES.LABEL, name: str = "LSE", out_name: str = "O",
                  row_names: tuple[str, str] = ("K", "V")):
         super().__init__()
         n = len(cols)
         if not n or not (len(lse) == len(outs) == len(weights) == n):
             raise ValueError(f"{n} splits with {len(lse)} LSEs, {len(outs)} outputs, {len(weights)} weights")
-        if cols[0][0] != 0 or any(a[1] != b[0] for a, b in zip(cols, cols[1:])) or any(a >= b for a, b in cols):
+        if cols[0][0] != 0 or any(a[1] != b[0] for a, b in itertools.pairwise(cols)) or any(a >= b for a, b in cols):
             raise ValueError(f"splits must cover the keys contiguously from 0, got {list(cols)}")
         dims = {len(o) for o in outs} | {len(merged)}
         if len(dims) != 1:
@@ -83,32 +85,32 @@ class SplitMerge(VGroup):
         self.row_names = VGroup(*(label(t, size=font_size, color=c).next_to(row, LEFT, buff=BUFF.SMALL)
                                   for t, c, row in zip(row_names, (COLORS.K, COLORS.V), self.strip[0])))
 
-        # per split: (LSE_s, O_s)
+        # per split: (LSE_s, O_s), no wider than its part of the strip, and its weight under it
         out_cell = min(0.26, 0.8 * (width / n - 2 * BUFF.SMALL) / len(merged))
-        self.pairs = VGroup()
+        self.pairs, self.weights = VGroup(), VGroup()
         for s, part in enumerate(self.strip):
-            self.pairs.add(self._pair(subscript(name, s + 1), lse[s], subscript(out_name, s + 1), outs[s],
-                                      out_cell, lim, decimals, font_size, COLORS.MUTED)
-                           .next_to(part, DOWN, buff=BUFF.LARGE))
-        for p in self.pairs:   # one row, tops aligned
+            pair = self._pair(subscript(name, s + 1), lse[s], subscript(out_name, s + 1), outs[s], out_cell, lim,
+                              decimals, font_size, COLORS.MUTED)
+            if pair.width > part.width + gap * 0.8:
+                pair.scale_to_fit_width(part.width + gap * 0.8)
+            self.pairs.add(pair.next_to(part, DOWN, buff=BUFF.LARGE))
+            self.weights.add(label(f"× {shown(weights[s], decimals)}", size=font_size, color=COLORS.ACCENT,
+                                   mono=True).next_to(pair, DOWN, buff=BUFF.SMALL))
+        for p, w in zip(self.pairs, self.weights):   # one row, tops aligned
             p.align_to(self.pairs[0], UP)
-        top = min(p.get_bottom()[1] for p in self.pairs)
+            w.next_to(p, DOWN, buff=BUFF.SMALL)
+        top = min(w.get_bottom()[1] for w in self.weights)
 
         # the merge
         self.merged = self._pair(name, merged_lse, out_name, merged, out_cell, lim, decimals, font_size,
                                  COLORS.OUTPUT)
+        self.merged.scale(self.pairs[0][1].height / self.merged[1].height)    # same text size as the pairs
         self.merged.move_to([self.strip.get_x(), top - drop - self.merged.height / 2, 0])
-        self.arrows, self.weights = VGroup(), VGroup()
-        for s, p in enumerate(self.pairs):
+        self.arrows = VGroup()
+        for s, w in enumerate(self.weights):
             end = self.merged[0].get_top() + RIGHT * (s - (n - 1) / 2) * min(0.5, self.merged.width / (n + 1))
-            arrow = Arrow(p.get_bottom(), end, buff=BUFF.TIGHT, stroke_width=3, max_tip_length_to_length_ratio=0.12)
-            arrow.set_color(COLORS.MUTED)
-            self.arrows.add(arrow)
-            w = label(f"× {shown(weights[s], decimals)}", size=font_size, color=COLORS.ACCENT, mono=True)
-            mid = arrow.point_from_proportion(0.45)
-            side = LEFT if mid[0] < self.merged.get_x() - 1e-6 else RIGHT
-            w.next_to(mid, side, buff=BUFF.SMALL)
-            self.weights.add(w)
+            arrow = Arrow(w.get_bottom(), end, buff=BUFF.TIGHT, stroke_width=3, max_tip_length_to_length_ratio=0.15)
+            self.arrows.add(arrow.set_color(COLORS.MUTED))
         self.add(self.strip, self.row_names, self.key_labels, self.pairs, self.arrows, self.weights, self.merged)
 
     @staticmethod
@@ -145,6 +147,6 @@ class SplitMerge(VGroup):
         return LaggedStart(*(FadeIn(p, shift=DOWN * 0.2) for p in self.pairs), lag_ratio=0.3, **kwargs)
 
     def reveal_merge(self, **kwargs) -> LaggedStart:
-        """The arrows with their weights, then the merged (LSE, O)."""
-        return LaggedStart(LaggedStart(*(GrowArrow(a) for a in self.arrows), lag_ratio=0.15),
-                           FadeIn(self.weights), FadeIn(self.merged, shift=DOWN * 0.2), lag_ratio=0.5, **kwargs)
+        """The weights, the arrows, then the merged (LSE, O)."""
+        return LaggedStart(FadeIn(self.weights), LaggedStart(*(GrowArrow(a) for a in self.arrows), lag_ratio=0.15),
+                           FadeIn(self.merged, shift=DOWN * 0.2), lag_ratio=0.5, **kwargs)

@@ -12,7 +12,7 @@ from scenes.l05_kv_cache import data as d
 from scenes.l05_kv_cache.data import _shared as sh
 from scenes.l05_kv_cache.data import performance as pf
 
-from ._helpers import logsumexp, raw_bench, with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, logsumexp, raw_bench, with_clauses
 
 GPU = raw_bench("gpu-nvidia-h200.json")
 CPU = raw_bench("cpu-amd-epyc.json")
@@ -132,3 +132,11 @@ def test_without_the_result_files_nothing_is_invented(tmp_path, monkeypatch):
     assert not t.available and t.measured_bytes == () and "not committed" in t.reason
     s = pf.split_k.__wrapped__()
     assert not s.measured_available and s.measured == () and s.source == "" and s.max_diff < 1e-12
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("DecodePerformance")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l05_performance.py", "L05.6")
