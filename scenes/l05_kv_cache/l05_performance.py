@@ -151,7 +151,7 @@ class DecodePerformance(LectureScene):
         for row in (gpu, cpu):
             vals = (row.recompute_tokens_per_s, row.cache_tokens_per_s)
             bars = ValueBars(vals, ["recompute", "cache"], decimals=1, colors=[COLORS.MUTED, COLORS.ACCENT],
-                             value_strings=[shown(v, 1) for v in vals], max_height=2.0, bar_width=0.7,
+                             value_strings=[shown(v, 1) for v in vals], max_height=1.6, bar_width=0.7,
                              title=f"{row.device}: {shown(row.speedup, 2)}×")
             panels.add(bars)
         panels.arrange(RIGHT, buff=BUFF.LARGE * 1.5, aligned_edge=DOWN)
@@ -160,16 +160,17 @@ class DecodePerformance(LectureScene):
                       f"new tokens after {shown(gpu.prompt, 0)}; no sweep recorded", size=SIZES.SMALL,
                       color=COLORS.MUTED)
         measured = VGroup(unit, panels, sweep).arrange(DOWN, buff=BUFF.MEDIUM)
-        src = VGroup(*(source_lines(r.source, SAFE.width * 0.55) for r in (gpu, cpu))).arrange(
+        src = VGroup(*(source_lines(r.source, SAFE.width) for r in (gpu, cpu))).arrange(
             DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
-        left = VGroup(measured, src).arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT)
-        fit_within(left, SAFE.width * 0.56, SAFE.height - 1.2)
-        left.move_to([SAFE.left + left.width / 2, -0.4, 0])
+        src.move_to([SAFE.left + src.width / 2, SAFE.bottom + src.height / 2, 0])
+        fit_within(measured, SAFE.width * 0.55, SAFE.top - 0.9 - src.get_top()[1] - BUFF.MEDIUM)
+        measured.move_to([SAFE.left + SAFE.width * 0.28, (SAFE.top - 0.9 + src.get_top()[1]) / 2, 0])
+        left = VGroup(measured, src)
         anchor = CitedBars([("tokens per second", c.rasbt_tokens_per_s, 0)], ["no cache", "cache"],
-                           citation=f"{c.rasbt_source}; {c.rasbt_setup}", width=SAFE.width * 0.34,
-                           colors=[COLORS.MUTED, COLORS.ACCENT], max_height=2.0, bar_width=0.7)
-        fit_within(anchor, SAFE.width * 0.36, SAFE.height - 1.4)
-        anchor.move_to([SAFE.right - anchor.width / 2, -0.4, 0])
+                           citation=f"{c.rasbt_source}; {c.rasbt_setup}", width=SAFE.width * 0.38,
+                           colors=[COLORS.MUTED, COLORS.ACCENT], max_height=1.4, bar_width=0.7)
+        fit_within(anchor, SAFE.width * 0.38, SAFE.top - 0.8 - src.get_top()[1] - BUFF.MEDIUM)
+        anchor.move_to([SAFE.right - anchor.width / 2, (SAFE.top - 0.8 + src.get_top()[1]) / 2, 0])
         with self.narrate(f"Now whole generation, on our tiny model. The cache makes it {spoken(cpu.speedup, 2)} "
                           f"times faster on a CPU, but only {spoken(gpu.speedup, 2)} times on the H200, which "
                           "spends its time launching kernels. One length only: no trend to read.") as t:
@@ -231,11 +232,9 @@ class DecodePerformance(LectureScene):
                            ((c.paged_attention,), KWON)):
             body = VGroup(label("published", size=SIZES.SMALL, color=COLORS.MUTED),
                           *(paragraph(wrap(s, width, SIZES.BODY), size=SIZES.BODY) for s in lines[:2]),
-                          *(paragraph(wrap(s, width, SIZES.LABEL), size=SIZES.LABEL, color=COLORS.MUTED)
-                            for s in lines[2:]),
-                          paragraph(wrap(ref.short(venue=False), width, SIZES.SMALL), size=SIZES.SMALL,
-                                    color=COLORS.MUTED))
-            body.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
+                          paragraph(wrap(" · ".join((*lines[2:], ref.short(venue=False))), width, SIZES.SMALL),
+                                    size=SIZES.SMALL, color=COLORS.MUTED))
+            body.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL * 1.5)
             fit_within(body, width, None)
             cards.add(body)
         tall = max(b.height for b in cards)
