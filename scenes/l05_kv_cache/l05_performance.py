@@ -29,11 +29,12 @@ from scenes.kit.references import DAO_2023_DECODING, KWON
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
-PLOT_W, PLOT_H = 6.0, 3.6          # the decode-time plot (log-log)
+PLOT_W, PLOT_H = 7.0, 3.0          # the decode-time plot (log-log)
 PLOT_X = -2.6                      # its centre x
 VARIANT_COLORS = (COLORS.V, COLORS.K, COLORS.WEIGHT, COLORS.SCORE)
 EQ_Y = 2.2                         # E5.8 / E5.7 under the heading
 SPLIT_W = 12.0                     # the split-K strip's width
+GB_PER_TB = 10 ** 3                # GB/s -> TB/s for the screen and the voice
 
 
 def kilo(n: int) -> str:
@@ -67,7 +68,7 @@ class DecodePerformance(LectureScene):
         floors = VGroup(*(DashedVMobject(plot.line(s.contexts, s.bound_ms, color=c, stroke_width=2,
                                                    markers=False)[0], num_dashes=24)
                           for s, c in zip(b.series, VARIANT_COLORS)))
-        floor_key = label(f"dashed: bytes read / {shown(b.peak_gb_per_s / 1000, 1)} TB/s peak (the floor)",
+        floor_key = label(f"dashed: bytes read / {shown(b.peak_gb_per_s / GB_PER_TB, 1)} TB/s peak (the floor)",
                           size=SIZES.LABEL, color=COLORS.MUTED)
         src = source_lines(b.source, SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0])
@@ -83,8 +84,8 @@ class DecodePerformance(LectureScene):
             self.play(LaggedStart(*(Create(m) for m in measured), lag_ratio=0.3), run_time=0.6 * t.duration)
         mha = b.series[0]
         with self.narrate(f"Dashed is the floor: bytes read over peak bandwidth. At "
-                          f"{spoken(mha.contexts[-1] / 1024, 0)}K tokens, M H A sits on it, moving "
-                          f"{spoken(mha.gb_per_s[-1] / 1000, 2)} terabytes per second, "
+                          f"{spoken(mha.contexts[-1] / 1024, 0)}K tokens, MHA sits on it, moving "
+                          f"{spoken(mha.gb_per_s[-1] / GB_PER_TB, 2)} terabytes per second, "
                           f"{spoken(percent(mha.share_of_peak[-1]), 0)} percent of peak.") as t:
             self.play(LaggedStart(*(Create(f) for f in floors), lag_ratio=0.2), FadeIn(floor_key),
                       run_time=0.4 * t.duration)
@@ -99,7 +100,7 @@ class DecodePerformance(LectureScene):
         bars.move_to([SAFE.right - room / 2, 0.2, 0])
         note = label("file = formula", size=SIZES.SMALL, color=COLORS.MUTED).next_to(bars, DOWN, buff=BUFF.MEDIUM)
         with self.narrate(f"The order follows the bytes each token caches: {spoken(bpt.measured_bytes[0], 0)} "
-                          f"per layer for M H A, {spoken(bpt.measured_bytes[2], 0)} for M Q A. Bytes, not flops, "
+                          f"per layer for MHA, {spoken(bpt.measured_bytes[2], 0)} for MQA. Bytes, not flops, "
                           "set the decode speed.") as t:
             self.play(FadeIn(bars), FadeIn(note), run_time=0.35 * t.duration)
         self.wait_for(t)
@@ -150,9 +151,9 @@ class DecodePerformance(LectureScene):
         panels = VGroup()
         for row in (gpu, cpu):
             vals = (row.recompute_tokens_per_s, row.cache_tokens_per_s)
-            bars = ValueBars(vals, ["recompute", "cache"], decimals=1, colors=[COLORS.MUTED, COLORS.ACCENT],
+            bars = ValueBars(vals, ["no cache", "cache"], decimals=1, colors=[COLORS.MUTED, COLORS.ACCENT],
                              value_strings=[shown(v, 1) for v in vals], max_height=1.6, bar_width=0.7,
-                             title=f"{row.device}: {shown(row.speedup, 2)}×")
+                             title=f"{row.device}: {shown(row.speedup, 2)}×", title_size=SIZES.BODY)
             panels.add(bars)
         panels.arrange(RIGHT, buff=BUFF.LARGE * 1.5, aligned_edge=DOWN)
         unit = label("tokens per second", size=SIZES.LABEL, color=COLORS.MUTED)
@@ -168,22 +169,23 @@ class DecodePerformance(LectureScene):
         left = VGroup(measured, src)
         anchor = CitedBars([("tokens per second", c.rasbt_tokens_per_s, 0)], ["no cache", "cache"],
                            citation=f"{c.rasbt_source}; {c.rasbt_setup}", width=SAFE.width * 0.38,
-                           colors=[COLORS.MUTED, COLORS.ACCENT], max_height=1.4, bar_width=0.7)
+                           colors=[COLORS.MUTED, COLORS.ACCENT], max_height=1.2, bar_width=0.7)
         fit_within(anchor, SAFE.width * 0.38, SAFE.top - 0.8 - src.get_top()[1] - BUFF.MEDIUM)
         anchor.move_to([SAFE.right - anchor.width / 2, (SAFE.top - 0.8 + src.get_top()[1]) / 2, 0])
         with self.narrate(f"Now whole generation, on our tiny model. The cache makes it {spoken(cpu.speedup, 2)} "
                           f"times faster on a CPU, but only {spoken(gpu.speedup, 2)} times on the H200, which "
                           "spends its time launching kernels. One length only: no trend to read.") as t:
             self.play(FadeIn(title), FadeIn(measured), FadeIn(src), run_time=0.3 * t.duration)
-            box = panels[1].highlight(1)
-            self.play(Create(box), run_time=0.15 * t.duration)
+            self.play(panels[1].title.animate.set_color(COLORS.ACCENT), run_time=0.1 * t.duration)
+            self.wait(0.25 * t.duration)
+            self.play(panels[0].title.animate.set_color(COLORS.ACCENT), run_time=0.1 * t.duration)
         self.wait_for(t)
         lo, hi = c.rasbt_tokens_per_s
         with self.narrate(f"A published anchor: Sebastian Raschka's small GPT on a CPU goes from {spoken(lo, 0)} "
                           f"to {spoken(hi, 0)} tokens per second, {spoken(c.rasbt_ratio, 2)} times.") as t:
             self.play(FadeIn(anchor), run_time=0.3 * t.duration)
         self.wait_for(t)
-        self.play(FadeOut(VGroup(title, left, box, anchor)), run_time=0.6)
+        self.play(FadeOut(VGroup(title, left, anchor)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ split-K
     def split_step(self):
