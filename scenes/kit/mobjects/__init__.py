@@ -88,7 +88,8 @@ from .block_table import BlockTable
 from .cache_stack import CacheStack
 from .roofline import LogLogPlot, RooflinePlot
 from .sampling_bars import SamplingBars
+from .split_merge import SplitMerge
 from .wrong_right import WrongRight, issue_citation
 
-__all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "WrongRight",
+__all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SplitMerge", "WrongRight",
             "issue_citation"]

@@ -244,6 +244,8 @@ class Cited:
     rasbt_ratio: float                        # 110 / 27 = 4.07 (the README rounds to "~5x"; not repeated)
     rasbt_setup: str
     rasbt_source: str
+    flash_decoding_factors: tuple[float, float] = (8.0, 50.0)   # generation, attention: "up to" these (the quotes)
+    paged_attention_factors: tuple[float, float] = (2.0, 4.0)   # the quoted range
 
 
 @builder("L05.6")

@@ -12,7 +12,7 @@ from scenes.l05_kv_cache import data as d
 from scenes.l05_kv_cache.data import _shared as sh
 from scenes.l05_kv_cache.data import performance as pf
 
-from ._helpers import logsumexp, raw_bench, with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, logsumexp, raw_bench, with_clauses
 
 GPU = raw_bench("gpu-nvidia-h200.json")
 CPU = raw_bench("cpu-amd-epyc.json")
@@ -112,6 +112,10 @@ def test_cited_figures():
     assert "2–4×" in c.paged_attention and "2309.06180" in c.paged_attention_source
     assert c.rasbt_tokens_per_s == (27.0, 110.0) and round(c.rasbt_ratio, 2) == 4.07 and "Mac Mini M4" in c.rasbt_setup
     assert "03_kv-cache" in c.rasbt_source
+    gen, att = c.flash_decoding_factors                # the numbers the scene speaks are the quoted ones
+    assert f"{gen:.0f}x" in c.flash_decoding_generation and f"{att:.0f}x" in c.flash_decoding_attention
+    lo, hi = c.paged_attention_factors
+    assert f"{lo:.0f}–{hi:.0f}×" in c.paged_attention
 
 
 def test_module_constants():
@@ -128,3 +132,11 @@ def test_without_the_result_files_nothing_is_invented(tmp_path, monkeypatch):
     assert not t.available and t.measured_bytes == () and "not committed" in t.reason
     s = pf.split_k.__wrapped__()
     assert not s.measured_available and s.measured == () and s.source == "" and s.max_diff < 1e-12
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("DecodePerformance")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l05_performance.py", "L05.6")
