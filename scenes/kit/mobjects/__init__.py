@@ -85,3 +85,6 @@ __all__ = [
 from .roofline import LogLogPlot, RooflinePlot
 
 __all__ += ["LogLogPlot", "RooflinePlot"]
+from .slot_ring import SlotRing
+
+__all__ += ["SlotRing"]
