@@ -115,3 +115,13 @@ def test_padded_cache_positions():
             assert pos[t] == (count - 1 if real else 0)
     assert p.next_position == (5, 3)
     assert math.isclose(sum(p.positions[1]), 3)
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("CacheImplementation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_implementation.py", "L05.3")
