@@ -22,7 +22,9 @@ from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import (CitationLine, CodePanel, DataTable, MaskOverlay, MatrixGrid, SlotRing, fit_within,
                                  label)
 from scenes.kit.mobjects.code_panel import source_of
-from scenes.kit.references import JIANG_2023
+from scenes.kit.mobjects.cards import wrap
+from scenes.kit.mobjects.text import paragraph
+from scenes.kit.references import JIANG_2023, XIAO
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
@@ -45,7 +47,8 @@ CHUNK_X = 3.4                # ± centre of the two chunked-prefill grids' cells
 CHUNK_Y = -0.45
 RING_Y, SINK_Y = 1.55, -1.35
 RING_CELL = 0.85
-MISTRAL_BAR = 7.0            # width of the full-cache bar
+MISTRAL_BAR = 6.0            # width of the full-cache bar
+MISTRAL_X = 5.0              # its left end, from the safe area's left edge (the names sit before it)
 
 
 def code_lines(qualname: str, first: str, last: str) -> tuple[int, int]:
@@ -144,8 +147,8 @@ class CacheImplementation(LectureScene):
             self.play(FadeIn(plain), run_time=0.2 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "Each layer has its own cache, keys and values per key value head: batch, by heads, by length, "
-                "by head dimension. Queries are never stored.") as t:
+                "One cache per layer, keys and values per key value head: batch, by heads, by length, by head "
+                "dimension. Queries are never stored.") as t:
             self.play(Transform(pos_box, update_box), run_time=0.2 * t.duration)
             self.play(FadeIn(layout), run_time=0.25 * t.duration)
             self.wait_for(t)
@@ -162,7 +165,7 @@ class CacheImplementation(LectureScene):
                             until="self._k, self._v, self._pos = k_all[:, :, idx]")
         L_max = c.static_shape[2]
         with self.narrate(
-                "Inside update there are three kinds of cache. A static cache is allocated once, here for "
+                "Inside update, a static cache is allocated once, here for "
                 f"{spoken(L_max, 0)} positions, and each step writes its rows in place, at their index. The "
                 "buffers never move, which compiled code and CUDA graphs need.") as t:
             self.play(FadeIn(panel), run_time=0.2 * t.duration)
@@ -170,12 +173,10 @@ class CacheImplementation(LectureScene):
             self.wait_for(t)
         with self.narrate(
                 "A dynamic cache concatenates new rows to old ones: simple, but each concatenation builds a new "
-                "tensor and copies the whole cache.") as t:
-            self.play(Transform(static_box, cat_box), run_time=0.25 * t.duration)
-            self.wait_for(t)
-        with self.narrate(
-                "A rolling cache keeps only the last window; more on it at the end.") as t:
-            self.play(Transform(static_box, roll_box), run_time=0.3 * t.duration)
+                "tensor and copies the whole cache. The rolling branch comes at the end.") as t:
+            self.play(Transform(static_box, cat_box), run_time=0.2 * t.duration)
+            self.wait(0.5 * t.duration)
+            self.play(Transform(static_box, roll_box), run_time=0.15 * t.duration)
             self.wait_for(t)
         self.clear()
 
@@ -213,9 +214,8 @@ class CacheImplementation(LectureScene):
         dyn_t.move_to([legend_x + dyn_t.width / 2, CHART_Y0 + BAR_MAX_H * 0.75, 0])
         sta_t.move_to([legend_x + sta_t.width / 2, CHART_Y0 + 0.6, 0])
         with self.narrate(
-                f"Over {spoken(s.steps, 0)} decoding steps of one layer, writing in place costs one key row and "
-                f"one value row per step: {spoken(s.static_written[0], 0)} numbers, {spoken(s.static_total, 0)} "
-                "in total.") as t:
+                f"Over {spoken(s.steps, 0)} decoding steps, writing in place costs "
+                f"{spoken(s.static_written[0], 0)} numbers a step, {spoken(s.static_total, 0)} in total.") as t:
             self.play(FadeIn(title), Create(axis), FadeIn(ticks), FadeIn(x_name), run_time=0.2 * t.duration)
             self.play(LaggedStart(*(FadeIn(b, shift=UP * 0.1) for b in sta_bars), lag_ratio=0.1), FadeIn(sta_t),
                       run_time=0.4 * t.duration)
@@ -223,7 +223,7 @@ class CacheImplementation(LectureScene):
         with self.narrate(
                 "Concatenation copies everything held so far: "
                 f"{spoken(s.dynamic_copied[-1], 0)} numbers at the last step, {spoken(s.dynamic_total, 0)} in "
-                "total, and a fresh buffer each time. Linear per step, quadratic over a generation.") as t:
+                "total. Linear per step, quadratic over a generation.") as t:
             self.play(LaggedStart(*(FadeIn(b, shift=UP * 0.1) for b in dyn_bars), lag_ratio=0.1),
                       run_time=0.5 * t.duration)
             self.play(FadeIn(dyn_t), run_time=0.2 * t.duration)
@@ -255,8 +255,7 @@ class CacheImplementation(LectureScene):
         dec_t.move_to([DECODE_X, ul_t.get_top()[1] + 0.45, 0])
         seen = ul_grid.highlight_cell(0, 0)
         with self.narrate(
-                "Now the masks. In prefill, queries and keys are the same tokens, and the causal mask is the "
-                "usual lower triangle.") as t:
+                "Now the masks. In prefill, the causal mask is the usual lower triangle.") as t:
             self.play(FadeIn(pre_t), FadeIn(pre_grid), run_time=0.3 * t.duration)
             self.play(FadeIn(pre_mask), FadeIn(pre_note), run_time=0.3 * t.duration)
             self.wait_for(t)
@@ -269,9 +268,9 @@ class CacheImplementation(LectureScene):
             self.play(Create(seen), run_time=0.15 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "With a cache, the queries are the last rows of the full triangle: the mask is aligned to the "
-                "lower right, and for one query that row is all true, so no mask is needed. The wrong mask "
-                f"raises no error; the logits are simply off, by {spoken(dec.wrong_max_logit_diff)}.") as t:
+                "With a cache, queries are the last rows of the full triangle: aligned lower right, one query's "
+                "row is all true, so no mask is needed. The wrong mask raises no error; the logits are just off, "
+                f"by {spoken(dec.wrong_max_logit_diff)}.") as t:
             self.play(FadeIn(lr_t), FadeIn(lr_grid), FadeIn(lr_mask), run_time=0.3 * t.duration)
             self.play(FadeIn(lr_note), run_time=0.15 * t.duration)
             self.play(FadeIn(ul_note), run_time=0.15 * t.duration)
@@ -300,19 +299,19 @@ class CacheImplementation(LectureScene):
         last = ch.n_q - 1
         ul_row, lr_row = ul_grid.highlight_row(last), lr_grid.highlight_row(last)
         with self.narrate(
-                "It matters most in chunked prefill, where a long prompt goes in in pieces: "
-                f"{spoken(chunk[0], 0)} tokens are cached, a chunk of {spoken(ch.n_q, 0)} arrives, "
-                f"{spoken(ch.n_q, 0)} queries against {spoken(ch.n_k, 0)} keys. Query i may see key j when j is at "
-                "most i plus the number of keys minus the number of queries.") as t:
+                f"In chunked prefill, {spoken(chunk[0], 0)} tokens are cached and a chunk of "
+                f"{spoken(ch.n_q, 0)} arrives: {spoken(ch.n_q, 0)} queries against {spoken(ch.n_k, 0)} keys. "
+                "Query i may see key j when j is at most i plus the number of keys minus the number of "
+                "queries.") as t:
             self.play(FadeIn(title), run_time=0.15 * t.duration)
             self.play(FadeIn(ul_t), FadeIn(ul_grid), FadeIn(lr_t), FadeIn(lr_grid), run_time=0.25 * t.duration)
             self.play(FadeIn(eq), FadeIn(lr_mask), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
                 "The upper-left mask hides the cached past: the last query, at position "
-                f"{spoken(q_pos[-1], 0)}, sees only keys zero to {spoken(last, 0)}. The logits are silently wrong "
-                f"by {spoken(ch.wrong_max_logit_diff)}. The lower-right mask gives the full "
-                f"forward's logits, to within {spoken(e.max_diff[1], sci=2)}.") as t:
+                f"{spoken(q_pos[-1], 0)}, sees keys zero to {spoken(last, 0)} only, and the logits are silently "
+                f"wrong by {spoken(ch.wrong_max_logit_diff)}. Lower right matches the full forward to within "
+                f"{spoken(e.max_diff[1], sci=2)}.") as t:
             self.play(FadeIn(ul_mask), run_time=0.2 * t.duration)
             self.play(Create(ul_row), Create(lr_row), run_time=0.15 * t.duration)
             self.play(FadeIn(ul_note), run_time=0.15 * t.duration)
@@ -335,8 +334,8 @@ class CacheImplementation(LectureScene):
         table.rows[-1].set_color(COLORS.MASK)
         good = VGroup(*(table.cell(i, 2) for i in range(3))).set_color(COLORS.WEIGHT)
         with self.narrate(
-                f"Checked at all {spoken(len(e.sequence), 0)} positions: prefill then decode, chunked prefill, "
-                "and one token at a time all match the full causal forward, to within "
+                f"At all {spoken(len(e.sequence), 0)} positions, prefill then decode, chunked prefill, and one "
+                "token at a time match the full causal forward to within "
                 f"{spoken(max(e.max_diff), sci=2)}. Only the misaligned mask does not.") as t:
             self.play(FadeIn(table.title), FadeIn(table.header), Create(table.rule), run_time=0.2 * t.duration)
             self.play(LaggedStart(*(FadeIn(r, shift=RIGHT * 0.2) for r in table.rows[:3]), lag_ratio=0.4),
@@ -362,20 +361,19 @@ class CacheImplementation(LectureScene):
         sink_check = label(f"{shown(r.sink, 0)} sinks + the last {shown(r.window, 0)}: = the sink mask, to "
                            f"{shown(r.sink_max_logit_diff, sci=2)}", size=SIZES.LABEL, color=COLORS.WEIGHT)
         sink_check.next_to(sinks, DOWN, buff=BUFF.MEDIUM)
-        src = CitationLine(r.sink_source)
+        src = CitationLine(XIAO)
         first = r.window
         with self.narrate(
                 f"Back to the rolling cache. With a window of {spoken(r.window, 0)}, position p goes to slot p "
-                f"mod {spoken(r.window, 0)}. Position {spoken(first, 0)} overwrites position "
-                f"{spoken(first - r.window, 0)}, and so on: memory stays fixed however long the text.") as t:
+                f"mod {spoken(r.window, 0)}: position {spoken(first, 0)} overwrites position "
+                f"{spoken(first - r.window, 0)}, and memory stays fixed.") as t:
             self.play(FadeIn(ring_t), FadeIn(ring), run_time=0.1 * t.duration)
             for p in range(r.tokens):
                 self.play(ring.write(p), run_time=0.07 * t.duration)
             self.wait_for(t)
         held = ", ".join(spoken(p, 0) for p in r.held[-1])
         with self.narrate(
-                f"After {spoken(r.tokens, 0)} tokens it holds {held}, and attending to them equals "
-                "sliding-window attention over the whole sequence, to within "
+                f"It then holds {held}: exactly sliding-window attention, to within "
                 f"{spoken(r.max_logit_diff, sci=2)}.") as t:
             self.play(FadeIn(ring_check), run_time=0.3 * t.duration)
             self.wait_for(t)
@@ -391,19 +389,19 @@ class CacheImplementation(LectureScene):
 
     def mistral(self):
         r = data.rolling_buffer()
-        quote = label(f"“{r.cited_quote}”", size=SIZES.BODY, color=COLORS.TEXT)
-        fit_within(quote, SAFE.width, None).move_to([0, 2.2, 0])
-        cite = label(r.cited_source, size=SIZES.SMALL, color=COLORS.MUTED).next_to(quote, DOWN, buff=BUFF.SMALL)
-        fit_within(cite, SAFE.width, None)
+        quote = paragraph(wrap(f"“{r.cited_quote}”", SAFE.width * 0.85, SIZES.BODY), size=SIZES.BODY)
+        fit_within(quote, SAFE.width, None).move_to([0, 2.1, 0])
+        tag = label("cited", size=SIZES.SMALL, color=COLORS.MUTED).next_to(quote, UP, buff=BUFF.SMALL)
+        tag.align_to(quote, LEFT)
         scale = MISTRAL_BAR / r.mistral_full_gib
         bars = VGroup()
         rows = ((f"full cache, {shown(r.mistral_tokens, 0, group=True)} tokens", r.mistral_full_gib, COLORS.V),
                 (f"rolling buffer, W = {shown(r.mistral_window, 0, group=True)}", r.mistral_rolling_gib, COLORS.K))
         for k, (name, gib, col) in enumerate(rows):
             bar = Rectangle(width=gib * scale, height=0.5, stroke_width=0, fill_color=col, fill_opacity=0.9)
-            bar.move_to([SAFE.left + 4.2 + bar.width / 2, -0.2 - 1.0 * k, 0])
+            bar.move_to([SAFE.left + MISTRAL_X + bar.width / 2, -0.2 - 1.0 * k, 0])
             n = label(name, size=SIZES.LABEL).next_to(bar, LEFT, buff=BUFF.MEDIUM)
-            n.align_to([SAFE.left, 0, 0], LEFT)
+            n.align_to([SAFE.left + MISTRAL_X - BUFF.MEDIUM, 0, 0], RIGHT)
             v = label(f"{shown(gib)} GiB", size=SIZES.LABEL, mono=True).next_to(bar, RIGHT, buff=BUFF.SMALL)
             bars.add(VGroup(bar, n, v))
         note = label(f"computed from Mistral 7B's configuration, fp16: {shown(r.mistral_ratio, 0)}× less",
@@ -414,12 +412,11 @@ class CacheImplementation(LectureScene):
                 f"Mistral 7B uses this rolling buffer, with a window of {spoken(r.mistral_window, 0)}. Its "
                 f"paper reports that at {spoken(r.mistral_tokens, 0)} tokens it cuts the cache memory by a factor "
                 f"of {spoken(r.mistral_ratio, 0)}.") as t:
-            self.play(FadeIn(quote), FadeIn(cite), FadeIn(cl), run_time=0.3 * t.duration)
+            self.play(FadeIn(tag), FadeIn(quote), FadeIn(cl), run_time=0.3 * t.duration)
             self.wait_for(t)
         with self.narrate(
-                "From its configuration, in half precision: "
-                f"{spoken(r.mistral_full_gib)} gibibytes for the full cache, {spoken(r.mistral_rolling_gib)} for "
-                f"the buffer. The ratio is simply the sequence length over the window.") as t:
+                f"From its configuration, in half precision: {spoken(r.mistral_full_gib)} gibibytes against "
+                f"{spoken(r.mistral_rolling_gib)}, the sequence length over the window.") as t:
             self.play(LaggedStart(*(FadeIn(b, shift=RIGHT * 0.2) for b in bars), lag_ratio=0.5),
                       run_time=0.4 * t.duration)
             self.play(FadeIn(note), run_time=0.2 * t.duration)
