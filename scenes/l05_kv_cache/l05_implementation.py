@@ -36,7 +36,7 @@ STEP_FADE = 0.8
 POS_CELL = 0.55              # the cache-position cells under the first code panel
 POS_Y = -0.75
 CHECK_Y = (-1.95, -2.55, -3.2)   # the post-RoPE check, the unrotated control, the layout line
-BAR_MAX_H = 3.6              # the tallest numbers-copied bar
+BAR_MAX_H = 4.4              # the tallest numbers-copied bar
 BAR_W, BAR_GAP = 0.2, 0.08   # per step: a dynamic and a static bar, side by side
 CHART_Y0 = -2.2              # the bars' baseline
 MASK_CELL = 0.55
@@ -358,7 +358,7 @@ class CacheImplementation(LectureScene):
         ring_check.next_to(ring, DOWN, buff=BUFF.MEDIUM)
         sinks = SlotRing(r.window, r.sink, cell_size=RING_CELL)
         sinks.move_to([0, SINK_Y, 0])
-        sink_check = label(f"{shown(r.sink, 0)} sinks + the last {shown(r.window, 0)}: = the sink mask, to "
+        sink_check = label(f"{shown(r.sink, 0)} sinks + the last {shown(r.window, 0)} = the sink mask, to "
                            f"{shown(r.sink_max_logit_diff, sci=2)}", size=SIZES.LABEL, color=COLORS.WEIGHT)
         sink_check.next_to(sinks, DOWN, buff=BUFF.MEDIUM)
         src = CitationLine(XIAO)
