@@ -88,8 +88,9 @@ from .block_table import BlockTable
 from .cache_stack import CacheStack
 from .roofline import LogLogPlot, RooflinePlot
 from .sampling_bars import SamplingBars
+from .slot_ring import SlotRing
 from .split_merge import SplitMerge
 from .wrong_right import WrongRight, issue_citation
 
-__all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SplitMerge", "WrongRight",
-            "issue_citation"]
+__all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
+            "WrongRight", "issue_citation"]

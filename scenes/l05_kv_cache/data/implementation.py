@@ -24,6 +24,8 @@ WINDOW = 4
 N_SINK = 2
 ROLL_TOKENS = 10
 COPY_STEPS = 16
+MISTRAL_TOKENS = 32768
+"""The sequence length of Mistral's cited rolling-buffer figure (32k tokens, 8x less cache memory)."""
 """Decode steps of the static-vs-dynamic copy count (B = 1, H_kv = 2, d_h = 8)."""
 
 
@@ -182,6 +184,8 @@ class RollingBuffer:
     mistral_full_gib: float                      # Mistral-7B at 32K, fp16, no rolling buffer
     mistral_rolling_gib: float                   # held ≤ W = 4096 tokens
     mistral_ratio: float                         # 8.0
+    mistral_tokens: int                          # 32,768: the sequence length of the cited figure
+    mistral_window: int                          # W = 4096 (ar.MISTRAL_7B.window)
     cited_quote: str
     cited_source: str
     sink_source: str
@@ -214,9 +218,10 @@ def rolling_buffer() -> RollingBuffer:
         roll = chunked_logits(seq, (3,) + (1,) * (n - 3), m, caches=m.new_caches(1, window=WINDOW))
         roll_s = chunked_logits(seq, (3,) + (1,) * (n - 3), m, caches=m.new_caches(1, window=WINDOW, n_sink=N_SINK))
     mis = ar.MISTRAL_7B
-    f, r = mis.kv_cache_bytes(32768), mis.kv_cache_bytes(32768, rolling_buffer=True)
+    f, r = mis.kv_cache_bytes(MISTRAL_TOKENS), mis.kv_cache_bytes(MISTRAL_TOKENS, rolling_buffer=True)
     return RollingBuffer(WINDOW, ROLL_TOKENS, tuple(slots), tuple(held), bool(ok), max_abs(roll, full), N_SINK,
-                         tuple(sink_held), max_abs(roll_s, full_s), f / 2 ** 30, r / 2 ** 30, f / r,
+                         tuple(sink_held), max_abs(roll_s, full_s), f / 2 ** 30, r / 2 ** 30, f / r, MISTRAL_TOKENS,
+                         mis.window,
                          "On a sequence length of 32k tokens, this reduces the cache memory usage by 8x, without "
                          "impacting the model quality.", f"{JIANG_2023.short()}, §2 (rolling buffer cache)",
                          f"{XIAO.short()} (attention sinks; keys keep their absolute RoPE position here)")

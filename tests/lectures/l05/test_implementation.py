@@ -98,6 +98,8 @@ def test_rolling_buffer_and_sinks():
     assert r.max_logit_diff < 1e-12 and r.sink_max_logit_diff < 1e-12
     full = 32 * 8 * 128 * 2 * 2 * 32768
     assert r.mistral_full_gib == full / 2 ** 30 == 4.0 and r.mistral_rolling_gib == 0.5 and r.mistral_ratio == 8
+    assert r.mistral_tokens == 32768 and r.mistral_window == 4096
+    assert r.mistral_rolling_gib / r.mistral_full_gib == r.mistral_window / r.mistral_tokens
     assert "8x" in r.cited_quote and "2310.06825" in r.cited_source and "2309.17453" in r.sink_source
     assert n == im.ROLL_TOKENS
 
@@ -113,3 +115,13 @@ def test_padded_cache_positions():
             assert pos[t] == (count - 1 if real else 0)
     assert p.next_position == (5, 3)
     assert math.isclose(sum(p.positions[1]), 3)
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("CacheImplementation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l05_implementation.py", "L05.3")
