@@ -179,6 +179,11 @@ _WORDS = {
     "LongRoPE": "long rope",
     "prefill": "pre-fill",  # espeak stressed it "prif-ILL", heard as "profil"
     "Prefill": "Pre-fill",  # espeak read it as one word, heard as "Monroe P E"
+    "queries": "queeries",  # espeak says "KWEER-iz", heard as "queers" or "squares" (Lecture 5: 7 of 7)
+    "Queries": "Queeries",
+    "split-K": "split kay",  # the hyphen made "splitkay", heard as "split gate"
+    "Split-K": "Split kay",
+    "eval mode": "ee-val mode",  # espeak says "i-VAL", heard as "a valve"
     "MoE": spell("MOE"),
     "MoEs": spell("MOE", plural=True),
     "MoA": spell("MOA"),
