@@ -24,14 +24,15 @@ from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
-CELL = 0.48                     # attention grid cells (7 × 7 at most: 3.36 units)
-NO_CACHE_CORNER = (-5.95, 1.95)  # top-left of the no-cache grid's cells (the grid grows right and down)
-CACHE_CORNER = (-1.35, 1.95)     # top-left of the cache side's grid
+CELL = 0.5                      # attention grid cells (7 × 7 at most: 3.5 units)
+COL_LABEL_GAP = 0.16            # clear space between neighbouring column labels ("17" "42", not "1742")
+NO_CACHE_CORNER = (-5.95, 2.05)  # top-left of the no-cache grid's cells (the grid grows right and down)
+CACHE_CORNER = (-1.45, 2.05)     # top-left of the cache side's grid
 PANEL_Y = 2.75                  # panel titles
 DIVIDER_X = -2.2
 STACK_RIGHT, STACK_TOP = 6.65, 2.4
 STACK_ROW, STACK_CELL = 0.26, 0.16
-COUNTER_Y = -1.72               # first counter row; rows go down by COUNTER_STEP
+COUNTER_Y = -1.8                # first counter row; rows go down by COUNTER_STEP
 COUNTER_STEP = 0.4
 COUNTER_VALUE_DX = 4.2          # right edge of the values, from the block's left edge
 MASK_OPACITY = 0.4
@@ -75,7 +76,7 @@ class CachingConcept(LectureScene):
         t = step.context_len
         ids = [shown(x, 0) for x in self.g.tokens_cache[:t]]
         g = AttentionGrid(step.weights_full, ids, ids, heat=True, show_numbers=False, show_dots=False,
-                          cell_size=CELL, caption=None, axis_titles=False)
+                          cell_size=CELL, caption=None, axis_titles=False, col_label_gap=COL_LABEL_GAP)
         g.shift(np.array([corner[0], corner[1], 0]) - g.cells[0][0].get_corner(UP + LEFT))
         g.lit = [[c.get_fill_color() for c in row] for row in g.cells]
         for i, row in enumerate(g.cells):
@@ -239,7 +240,7 @@ class CachingConcept(LectureScene):
                        label("max logit difference:", size=SIZES.LABEL),
                        label(shown(logit, sci=2), size=SIZES.LABEL, mono=True)).arrange(DOWN, aligned_edge=LEFT,
                                                                                          buff=BUFF.MEDIUM)
-        frame = SurroundingRectangle(lines, color=COLORS.WEIGHT, buff=BUFF.MEDIUM, corner_radius=0.12)
+        frame = SurroundingRectangle(lines, color=COLORS.WEIGHT, buff=BUFF.SMALL, corner_radius=0.12)
         frame.set_fill(COLORS.PANEL, opacity=0.6)
         card = VGroup(frame, lines)
         card.move_to([(self.cache_grid.cells.get_right()[0] + SAFE.right) / 2, 0.6, 0])

@@ -41,7 +41,8 @@ class AttentionGrid(MatrixGrid):
     def __init__(self, weights, queries: Sequence[str], keys: Sequence[str], *, decimals: int = 2,
                  show_numbers: bool = True, show_dots: bool = True, heat: bool = False,
                  cell_size: float = 0.9, caption: str | None = CAPTION, show_row_sums: bool = False,
-                 axis_titles: bool = True, font_size: float = SIZES.SMALL, label_size: float = SIZES.LABEL):
+                 axis_titles: bool = True, font_size: float = SIZES.SMALL, label_size: float = SIZES.LABEL,
+                 col_label_gap: float | None = None):
         w = as_array(weights, 2, "weights")
         if w.shape != (len(queries), len(keys)):
             raise ValueError(f"weights has shape {w.shape}, expected ({len(queries)}, {len(keys)}) "
@@ -55,7 +56,8 @@ class AttentionGrid(MatrixGrid):
         self.displayed = displayed_weights(w, decimals)
         super().__init__(self.displayed, decimals=decimals, heat=heat, show_numbers=show_numbers, vmin=0.0,
                          vmax=1.0, row_labels=queries, col_labels=keys, row_role="Q", col_role="K",
-                         cell_size=cell_size, font_size=font_size, label_size=label_size)
+                         cell_size=cell_size, font_size=font_size, label_size=label_size,
+                         col_label_gap=col_label_gap)
         self._config.update(queries=queries, keys=keys, show_dots=show_dots, caption=caption,
                             show_row_sums=show_row_sums, axis_titles=axis_titles)
         for k in ("row_labels", "col_labels", "row_role", "col_role", "vmin", "vmax", "role"):

@@ -84,11 +84,13 @@ class MatrixGrid(VGroup):
                  vmin: float | None = None, vmax: float | None = None,
                  row_labels: Sequence[str] | None = None, col_labels: Sequence[str] | None = None,
                  row_role: str | None = None, col_role: str | None = None, role: str | None = None,
-                 cell_size: float = 0.75, font_size: float = SIZES.NUMBER, label_size: float = SIZES.LABEL):
+                 cell_size: float = 0.75, font_size: float = SIZES.NUMBER, label_size: float = SIZES.LABEL,
+                 col_label_gap: float | None = None):
         super().__init__()
         self._config = dict(decimals=decimals, heat=heat, show_numbers=show_numbers, vmin=vmin, vmax=vmax,
                             row_labels=row_labels, col_labels=col_labels, row_role=row_role, col_role=col_role,
-                            role=role, cell_size=cell_size, font_size=font_size, label_size=label_size)
+                            role=role, cell_size=cell_size, font_size=font_size, label_size=label_size,
+                            col_label_gap=col_label_gap)
         arr = as_array(values, 2, "values")
         self.values = arr
         n_rows, n_cols = arr.shape
@@ -152,8 +154,9 @@ class MatrixGrid(VGroup):
                 for lab in labs:
                     lab.rotate(PI / 2)
                 _fit_uniform(labs, 0.8 * cell_size, 10.0)
-            else:
-                _fit_uniform(labs, 0.85 * cell_size, 10.0)
+            else:  # col_label_gap: at least that much clear space between neighbouring upright labels
+                fit = 0.85 * cell_size if col_label_gap is None else min(0.85 * cell_size, cell_size - col_label_gap)
+                _fit_uniform(labs, fit, 10.0)
             for j, lab in enumerate(labs):
                 lab.next_to(self.cells[0][j], UP, buff=BUFF.SMALL)
                 self.col_labels.add(lab)
