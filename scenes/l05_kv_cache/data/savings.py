@@ -54,7 +54,7 @@ def counters() -> Counters:
     held = tuple(ar.kv_cache_bytes(1, 1, d, t) for t in steps)
     saved = tuple(a - b for a, b in zip(no, yes))
     return Counters(d, steps, no, yes, cum(no), cum(yes), held, saved, cum(saved),
-                    tuple(b - a for a, b in zip((0,) + held, held)), RATIO_T, tuple(ratios), tuple(dense))
+                    tuple(b - a for a, b in zip((0, *held), held)), RATIO_T, tuple(ratios), tuple(dense))
 
 
 @dataclass(frozen=True)
