@@ -155,8 +155,9 @@ class DecodePerformance(LectureScene):
                       f"new tokens after {shown(gpu.prompt, 0)}; no sweep recorded", size=SIZES.LABEL,
                       color=COLORS.MUTED)
         fit_within(sweep, SAFE.width, None)
-        sweep.move_to([SAFE.left + sweep.width / 2, src.get_top()[1] + BUFF.MEDIUM + sweep.height / 2, 0])
-        top, room = SAFE.top - 0.8, SAFE.top - 0.8 - sweep.get_top()[1] - BUFF.MEDIUM
+        sweep.move_to([SAFE.left + sweep.width / 2, src.get_top()[1] + BUFF.SMALL * 1.5 + sweep.height / 2, 0])
+        top = SAFE.top - 0.75
+        room = top - sweep.get_top()[1] - BUFF.SMALL * 1.5
 
         def measured_panels(bar_h: float) -> VGroup:
             out = VGroup()
