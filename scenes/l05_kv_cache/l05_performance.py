@@ -13,7 +13,7 @@ holds layout and timing only.
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOut, LaggedStart, RoundedRectangle,
+from manim import (DOWN, LEFT, PI, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOut, LaggedStart, RoundedRectangle,
                    VGroup)
 
 from scenes.kit.equations import equation
@@ -29,8 +29,7 @@ from scenes.kit.references import DAO_2023_DECODING, KWON
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l05_kv_cache import data
 
-PLOT_W, PLOT_H = 7.0, 3.0          # the decode-time plot (log-log)
-PLOT_X = -2.6                      # its centre x
+PLOT_W, PLOT_H = 7.2, 3.6          # the decode-time plot (log-log)
 VARIANT_COLORS = (COLORS.V, COLORS.K, COLORS.WEIGHT, COLORS.SCORE)
 EQ_Y = 2.2                         # E5.8 / E5.7 under the heading
 SPLIT_W = 12.0                     # the split-K strip's width
@@ -68,14 +67,15 @@ class DecodePerformance(LectureScene):
         floors = VGroup(*(DashedVMobject(plot.line(s.contexts, s.bound_ms, color=c, stroke_width=2,
                                                    markers=False)[0], num_dashes=24)
                           for s, c in zip(b.series, VARIANT_COLORS)))
-        floor_key = label(f"dashed: bytes read / {shown(b.peak_gb_per_s / GB_PER_TB, 1)} TB/s peak (the floor)",
-                          size=SIZES.LABEL, color=COLORS.MUTED)
         src = source_lines(b.source, SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0])
         chart = VGroup(plot, measured, floors)
-        fit_within(chart, SAFE.width * 0.6, SAFE.top - 0.9 - src.get_top()[1] - floor_key.height - BUFF.MEDIUM)
-        chart.move_to([PLOT_X, 0, 0]).align_to([0, SAFE.top - 0.9, 0], UP)
-        floor_key.next_to(plot.axis_labels[0], DOWN, buff=BUFF.SMALL).align_to(plot.axis_labels[1], LEFT)
+        fit_within(chart, SAFE.width * 0.62, SAFE.top - 0.9 - src.get_top()[1] - BUFF.MEDIUM)
+        chart.align_to([SAFE.left, 0, 0], LEFT).align_to([0, SAFE.top - 0.9, 0], UP)
+        room = SAFE.right - chart.get_right()[0] - BUFF.LARGE
+        key_text = f"dashed: bytes read / {shown(b.peak_gb_per_s / GB_PER_TB, 1)} TB/s peak (the floor)"
+        floor_key = paragraph(wrap(key_text, room, SIZES.LABEL), size=SIZES.LABEL, color=COLORS.MUTED)
+        floor_key.move_to([SAFE.right - room / 2, 0, 0]).align_to([0, SAFE.top - 0.9, 0], UP)
         title = heading("One decode step on the H200")
         with self.narrate(f"Here is one decode step of attention, measured on an H200: {spoken(b.batch, 0)} "
                           "sequences, one new query each, reading the whole cache. Time grows with the "
@@ -93,12 +93,12 @@ class DecodePerformance(LectureScene):
             self.play(FadeIn(dot, scale=2), run_time=0.2 * t.duration)
         self.wait_for(t)
         bars = ValueBars(bpt.measured_bytes, list(bpt.variants), decimals=0, colors=list(VARIANT_COLORS),
-                         value_strings=[grouped(v) for v in bpt.measured_bytes], max_height=2.2, bar_width=0.5,
+                         value_strings=[grouped(v) for v in bpt.measured_bytes], max_height=1.5, bar_width=0.5,
                          title="cache bytes per token, one layer")
-        room = SAFE.right - chart.get_right()[0] - BUFF.LARGE
         fit_within(bars, room, None)
-        bars.move_to([SAFE.right - room / 2, 0.2, 0])
-        note = label("file = formula", size=SIZES.SMALL, color=COLORS.MUTED).next_to(bars, DOWN, buff=BUFF.MEDIUM)
+        note = label("file = formula", size=SIZES.LABEL, color=COLORS.MUTED).next_to(bars, DOWN, buff=BUFF.MEDIUM)
+        VGroup(bars, note).move_to([SAFE.right - room / 2, 0, 0]).align_to(
+            [0, src.get_top()[1] + BUFF.MEDIUM, 0], DOWN)
         with self.narrate(f"The order follows the bytes each token caches: {spoken(bpt.measured_bytes[0], 0)} "
                           f"per layer for MHA, {spoken(bpt.measured_bytes[2], 0)} for MQA. Bytes, not flops, "
                           "set the decode speed.") as t:
@@ -148,34 +148,46 @@ class DecodePerformance(LectureScene):
         g, c = data.generation_speed(), data.cited()
         gpu, cpu = g.rows
         title = heading("Cache vs recompute: our tiny model")
-        panels = VGroup()
-        for row in (gpu, cpu):
-            vals = (row.recompute_tokens_per_s, row.cache_tokens_per_s)
-            bars = ValueBars(vals, ["no cache", "cache"], decimals=1, colors=[COLORS.MUTED, COLORS.ACCENT],
-                             value_strings=[shown(v, 1) for v in vals], max_height=1.6, bar_width=0.7,
-                             title=f"{row.device}: {shown(row.speedup, 2)}×", title_size=SIZES.BODY)
-            panels.add(bars)
-        panels.arrange(RIGHT, buff=BUFF.LARGE * 1.5, aligned_edge=DOWN)
-        unit = label("tokens per second", size=SIZES.LABEL, color=COLORS.MUTED)
-        sweep = label(f"one length only: {shown(gpu.new_tokens, 0)} (H200) and {shown(cpu.new_tokens, 0)} (CPU) "
-                      f"new tokens after {shown(gpu.prompt, 0)}; no sweep recorded", size=SIZES.SMALL,
-                      color=COLORS.MUTED)
-        measured = VGroup(unit, panels, sweep).arrange(DOWN, buff=BUFF.MEDIUM)
         src = VGroup(*(source_lines(r.source, SAFE.width) for r in (gpu, cpu))).arrange(
             DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         src.move_to([SAFE.left + src.width / 2, SAFE.bottom + src.height / 2, 0])
-        fit_within(measured, SAFE.width * 0.55, SAFE.top - 0.9 - src.get_top()[1] - BUFF.MEDIUM)
-        measured.move_to([SAFE.left + SAFE.width * 0.28, (SAFE.top - 0.9 + src.get_top()[1]) / 2, 0])
-        left = VGroup(measured, src)
+        sweep = label(f"one length only: {shown(gpu.new_tokens, 0)} (H200) and {shown(cpu.new_tokens, 0)} (CPU) "
+                      f"new tokens after {shown(gpu.prompt, 0)}; no sweep recorded", size=SIZES.LABEL,
+                      color=COLORS.MUTED)
+        fit_within(sweep, SAFE.width, None)
+        sweep.move_to([SAFE.left + sweep.width / 2, src.get_top()[1] + BUFF.SMALL * 1.5 + sweep.height / 2, 0])
+        top = SAFE.top - 0.75
+        room = top - sweep.get_top()[1] - BUFF.SMALL * 1.5
+
+        def measured_panels(bar_h: float) -> VGroup:
+            out = VGroup()
+            for row in (gpu, cpu):
+                vals = (row.recompute_tokens_per_s, row.cache_tokens_per_s)
+                out.add(ValueBars(vals, ["no cache", "cache"], decimals=1, colors=[COLORS.MUTED, COLORS.ACCENT],
+                                  value_strings=[shown(v, 1) for v in vals], max_height=bar_h, bar_width=0.9,
+                                  spacing=0.5, title=f"{row.device}: {shown(row.speedup, 2)}×",
+                                  title_size=SIZES.LABEL))
+            return out.arrange(RIGHT, buff=BUFF.LARGE * 1.2, aligned_edge=DOWN)
+
+        panels = measured_panels(2.8)
+        if panels.height > room:  # shorter bars, same text size
+            panels = measured_panels(2.8 - (panels.height - room))
+        unit = label("tokens per second", size=SIZES.LABEL, color=COLORS.MUTED).rotate(PI / 2)
+        unit.next_to(panels, LEFT, buff=BUFF.MEDIUM)
+        measured = VGroup(unit, panels)
+        fit_within(measured, SAFE.width * 0.52, room)
+        measured.align_to([SAFE.left, 0, 0], LEFT).align_to([0, top, 0], UP)
+        left = VGroup(measured, sweep, src)
+        anchor_w = SAFE.right - measured.get_right()[0] - BUFF.LARGE
         anchor = CitedBars([("tokens per second", c.rasbt_tokens_per_s, 0)], ["no cache", "cache"],
-                           citation=f"{c.rasbt_source}; {c.rasbt_setup}", width=SAFE.width * 0.38,
-                           colors=[COLORS.MUTED, COLORS.ACCENT], max_height=1.2, bar_width=0.7)
-        fit_within(anchor, SAFE.width * 0.38, SAFE.top - 0.8 - src.get_top()[1] - BUFF.MEDIUM)
-        anchor.move_to([SAFE.right - anchor.width / 2, (SAFE.top - 0.8 + src.get_top()[1]) / 2, 0])
+                           citation=f"{c.rasbt_source}; {c.rasbt_setup}", width=anchor_w,
+                           colors=[COLORS.MUTED, COLORS.ACCENT], max_height=0.8, bar_width=0.8)
+        fit_within(anchor, anchor_w, room)
+        anchor.move_to([SAFE.right - anchor.width / 2, 0, 0]).align_to([0, top, 0], UP)
         with self.narrate(f"Now whole generation, on our tiny model. The cache makes it {spoken(cpu.speedup, 2)} "
                           f"times faster on a CPU, but only {spoken(gpu.speedup, 2)} times on the H200, which "
                           "spends its time launching kernels. One length only: no trend to read.") as t:
-            self.play(FadeIn(title), FadeIn(measured), FadeIn(src), run_time=0.3 * t.duration)
+            self.play(FadeIn(title), FadeIn(measured), FadeIn(sweep), FadeIn(src), run_time=0.3 * t.duration)
             self.play(panels[1].title.animate.set_color(COLORS.ACCENT), run_time=0.1 * t.duration)
             self.wait(0.25 * t.duration)
             self.play(panels[0].title.animate.set_color(COLORS.ACCENT), run_time=0.1 * t.duration)
