@@ -492,6 +492,8 @@ LECTURES: tuple[Lecture, ...] = (
             SceneSpec("scenes/l05_kv_cache/l05_performance.py", "DecodePerformance", sections=(section("L05.6"),)),
             SceneSpec("scenes/l05_kv_cache/l05_recap.py", "Recap", sections=("Recap", "References")),
         ),
+        thumbnail=("CachingConcept", 88.0),  # the whole grid recomputed beside one cached row, K/V rows appended
+        ready=True,
     ),
     Lecture(
         id="06", slug="flash-attention", title="Flash Attention",

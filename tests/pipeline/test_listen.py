@@ -94,6 +94,8 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("from 2K to 128K tokens", "from two thousand to one hundred twenty eight thousand tokens"),
         ("Llama-2-7B at 1M", "llama 2 seven billion at one million"),
         ("the 1990s", "the nineteen nineties"),
+        ("the cached keys cost bytes", "the cashed keys cost bites"),  # homophones: said right, spelt otherwise
+        ("a cache per Llama", "a cash per lama"),
     ],
 )
 def test_normalised_forms_agree(written, heard):
@@ -103,6 +105,7 @@ def test_normalised_forms_agree(written, heard):
 def test_normalise_keeps_real_differences():
     assert normalise("Bahdanau") != normalise("but now")
     assert normalise("mats") != normalise("maths")
+    assert normalise("cache") != normalise("catch") and normalise("bytes") != normalise("bits")
     assert normalise("here's") != normalise("here is")
     assert normalise("0.50") != normalise("0.5")
     assert normalise("one hundred and twenty") == ["one", "hundred", "twenty"]
