@@ -105,7 +105,8 @@ _NUMBER_WORDS = {*_ONES, *_TENS[2:], "hundred", "thousand", "million", "billion"
 # Written as one word or two, said the same: joined after hyphens are split.
 _COMPOUNDS = {("soft", "max"), ("feed", "forward"), ("key", "value"), ("data", "set"), ("time", "step"),
               ("sub", "word"), ("sub", "space"), ("tan", "h"), ("look", "up"), ("hyper", "parameter"),
-              ("back", "propagation")}  # fmt: skip
+              ("back", "propagation"), ("flash", "attention"), ("paged", "attention"), ("pre", "fill"),
+              ("deep", "seek"), ("un", "cached"), ("over", "writes"), ("re", "lights")}  # fmt: skip
 # Math symbols as the lexicon says them (before NFKC, which would turn ᵀ into T and ² into 2).
 _MATH = (("ᵀ", " transpose "), ("⊤", " transpose "), ("√", " square root of "), ("²", " squared "),
          ("³", " cubed "), ("≈", " approximately "), ("→", " to "), ("±", " plus or minus "), ("∞", " infinity "),

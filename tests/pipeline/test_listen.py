@@ -96,6 +96,7 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("the 1990s", "the nineteen nineties"),
         ("the cached keys cost bytes", "the cashed keys cost bites"),  # homophones: said right, spelt otherwise
         ("a cache per Llama", "a cash per lama"),
+        ("FlashAttention and PagedAttention at prefill", "flash attention and paged attention at pre fill"),
     ],
 )
 def test_normalised_forms_agree(written, heard):
