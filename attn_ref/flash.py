@@ -33,6 +33,7 @@ __all__ = [
     "flash_attention",
     "flash_attention_autograd",
     "flash_decoding",
+    "trace_io",
 ]
 
 _NEG_INF = float("-inf")
@@ -385,3 +386,66 @@ def attention_io(n, d, sram_bytes, bytes_per_elem=2, method="flash", version=2, 
     detail = dict(parts, reads=reads, writes=elements - reads, quadratic=quadratic, elements=elements,
                   bytes=total, **info)
     return total, detail
+
+
+def trace_io(trace, d, version, d_v=None):
+    """HBM traffic counted from a :func:`flash_attention` trace, step by step, in elements (one batch, head).
+
+    Reads the loop order off the ``"flash.step"`` indices (i, j) and the tile sizes off ``rows``/``cols``;
+    ``d`` (and ``d_v``, default ``d``) are the head dims and ``version`` the loop order the trace was run with
+    (1: outer loop over K/V blocks j; 2: outer loop over Q blocks i), which the trace does not record.
+    Per step, with r = rows of the Q block and c = columns of the K/V block (arXiv:2205.14135 Alg. 1;
+    arXiv:2307.08691 Alg. 1)::
+
+        FA-1: new j: read K_j, V_j (c(d + d_v));  every step: read Q_i, O_i, ℓ_i, m_i (r(d + d_v + 2)),
+              write O_i, ℓ_i, m_i (r(d_v + 2));  before the loop: O, ℓ, m initialised (N(d_v + 2) writes)
+        FA-2: new i: read Q_i (r d);  every step: read K_j, V_j (c(d + d_v));
+              last step of a Q block: write O_i, LSE_i (r(d_v + 1))
+
+    Skipped (fully masked) tiles are not in the trace and cost nothing. For a non-causal trace with d_v = d the
+    totals equal :func:`attention_io`'s counts for the same block sizes (its ``elements``).
+
+    Returns a dict: per step (lists, one entry per ``flash.step``) ``index``, ``reads``,
+    ``writes`` (elements at that step), ``cum_reads``, ``cum_writes``, ``O_block_writes`` (cumulative number of
+    O tiles written to HBM); and ``init_writes``, ``reads_total``, ``writes_total``, ``elements``,
+    ``O_block_writes_total``.
+    """
+    check_positive_int("d", d)
+    check_positive_int("d_v", d_v, allow_none=True)
+    check_choice("version", version, (1, 2))
+    d_v = d if d_v is None else d_v
+    steps = [s for s in trace if getattr(s, "kind", None) == "flash.step"]
+    finals = [s for s in trace if getattr(s, "kind", None) == "flash.final"]
+    if not finals:
+        raise ValueError("trace must hold a flash_attention run (a 'flash.final' step), got none")
+    n_q = finals[-1]["O"].shape[-2]
+    idx = [tuple(s.index) for s in steps]
+    reads, writes, o_writes = [], [], []
+    init = n_q * (d_v + 2) if version == 1 else 0
+    n_o = 0
+    for k, s in enumerate(steps):
+        (r0, r1), (c0, c1) = s["rows"], s["cols"]
+        r, c = r1 - r0, c1 - c0
+        i, j = idx[k]
+        prev = idx[k - 1] if k else None
+        nxt = idx[k + 1] if k + 1 < len(idx) else None
+        if version == 1:
+            rd = (c * (d + d_v) if prev is None or prev[1] != j else 0) + r * (d + d_v + 2)
+            wr = r * (d_v + 2)
+            n_o += 1
+        else:
+            rd = (r * d if prev is None or prev[0] != i else 0) + c * (d + d_v)
+            last = nxt is None or nxt[0] != i
+            wr = r * (d_v + 1) if last else 0
+            n_o += int(last)
+        reads.append(rd)
+        writes.append(wr)
+        o_writes.append(n_o)
+    cum_r, cum_w, a, b = [], [], 0, init
+    for rd, wr in zip(reads, writes):
+        a, b = a + rd, b + wr
+        cum_r.append(a)
+        cum_w.append(b)
+    return {"index": idx, "reads": reads, "writes": writes, "cum_reads": cum_r,
+            "cum_writes": cum_w, "O_block_writes": o_writes, "init_writes": init, "reads_total": a,
+            "writes_total": b, "elements": a + b, "O_block_writes_total": n_o}

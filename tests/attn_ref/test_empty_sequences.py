@@ -201,7 +201,7 @@ NO_SEQUENCE = {
     "kv_cache_equivalent_length": "solves for the length", "mamba_state_elems": "a state size",
     "roofline": "flops and bytes", "ssd_state_elems": "a state size", "ModelConfig": "a configuration",
     "score_matrix_bytes": "a byte count", "kv_token_budget": "bytes to tokens", "needle_weight": "a scalar",
-    "needle_margin": "a scalar",
+    "needle_margin": "a scalar", "trace_io": "counts from a trace",
 }
 
 

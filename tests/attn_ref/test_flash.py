@@ -329,3 +329,49 @@ def test_io_standard_grows_as_n_squared():
         attention_io(8, 4, 64, method="fast")
     with pytest.raises(ValueError, match="sram_bytes"):
         attention_io(8, 4, 0)
+
+
+# ------------------------------------------------------------------------------------- trace_io (L06.5)
+@pytest.mark.parametrize("version", [1, 2])
+@pytest.mark.parametrize("n,d,br,bc", [(16, 4, 4, 4), (18, 4, 4, 4), (10, 3, 4, 2), (7, 2, 3, 5), (1, 2, 1, 1)])
+def test_trace_io_equals_attention_io_and_the_block_simulation(version, n, d, br, bc):
+    from attn_ref.flash import trace_io
+    q, k, v = _qkv(n, n, d=d, d_v=d, b=1, h=1)
+    trace = []
+    flash_attention(q, k, v, block_q=br, block_k=bc, version=version, trace=trace)
+    io = trace_io(trace, d, version)
+    _, info = attention_io(n, d, 2 * 4096, method="flash", version=version, block_r=br, block_c=bc, breakdown=True)
+    assert io["elements"] == info["elements"] == _simulate_io(n, d, br, bc, version)
+    assert io["reads_total"] == info["reads"] and io["writes_total"] == info["writes"]
+    assert io["O_block_writes_total"] == info["O_block_writes"]
+    tr, tc = math.ceil(n / br), math.ceil(n / bc)
+    assert io["O_block_writes_total"] == (tr * tc if version == 1 else tr)
+    assert io["cum_reads"][-1] == io["reads_total"] and sum(io["writes"]) + io["init_writes"] == io["writes_total"]
+    assert io["O_block_writes"] == sorted(io["O_block_writes"]) and len(io["index"]) == tr * tc
+
+
+def test_trace_io_by_hand_and_causal_skips():
+    from attn_ref.flash import trace_io
+    q, k, v = _qkv(4, 4, d=2, d_v=3, b=1, h=1)
+    trace = []
+    flash_attention(q, k, v, block_q=2, block_k=2, version=2, trace=trace)
+    io = trace_io(trace, 2, 2, d_v=3)
+    # steps (0,0),(0,1),(1,0),(1,1): Q_i (2·2) on entering a block, K_j V_j 2·(2+3) each, O_i + LSE_i 2·(3+1) at the end
+    assert io["index"] == [(0, 0), (0, 1), (1, 0), (1, 1)]
+    assert io["reads"] == [4 + 10, 10, 4 + 10, 10] and io["writes"] == [0, 8, 0, 8] and io["O_block_writes"] == [0, 1, 1, 2]
+    trace = []
+    flash_attention(q, k, v, block_q=2, block_k=2, version=1, trace=trace)
+    io = trace_io(trace, 2, 1, d_v=3)
+    # FA-1 order (0,0),(1,0),(0,1),(1,1); K_j V_j on a new j; Q_i, O_i, ℓ_i, m_i 2·(2+3+2) read, 2·(3+2) written
+    assert io["index"] == [(0, 0), (1, 0), (0, 1), (1, 1)] and io["init_writes"] == 4 * 5
+    assert io["reads"] == [10 + 14, 14, 10 + 14, 14] and io["writes"] == [10] * 4 and io["O_block_writes"] == [1, 2, 3, 4]
+    q, k, v = _qkv(16, 16, d=4, d_v=4, b=1, h=1)
+    full, causal = [], []
+    flash_attention(q, k, v, block_q=4, block_k=4, trace=full)
+    flash_attention(q, k, v, block_q=4, block_k=4, causal=True, trace=causal)
+    a, b = trace_io(full, 4, 2), trace_io(causal, 4, 2)
+    assert len(b["index"]) == 10 and b["reads_total"] == a["reads_total"] - 6 * 4 * 8  # 6 skipped K/V tile loads
+    with pytest.raises(ValueError, match="flash.final"):
+        trace_io(full[:-1], 4, 2)
+    with pytest.raises(ValueError, match="version"):
+        trace_io(full, 4, 3)
