@@ -79,7 +79,6 @@ def test_causal_tiles_from_index_arithmetic():
     assert (c.computed, c.skipped, c.masked, c.full) == (10, 6, 4, 6) and c.computed + c.skipped == 16
     assert c.order == tuple((i, j) for i in range(4) for j in range(i + 1))
     assert c.masked_entries == (6,) * 4                         # the strict upper triangle of a 4 × 4 tile
-    q, k, v = example()
     assert c.out_diff < 1e-14
     assert c.kv_reads_saved == 6 * (4 * 4 + 4 * 4)               # 6 skipped tiles × (K_j + V_j) of 4 × 4
 
