@@ -16,7 +16,7 @@ import math
 import sympy as sp
 import torch
 
-from scenes.kit.references import DAO_2022, DAO_2023_FLASH2, MILAKOV
+from scenes.kit.references import DAO_2022, DAO_2023_FLASH2
 
 from .checks import close, identity, rng
 from .registry import Clause, EquationError, register
@@ -411,7 +411,8 @@ def _claim_backward(eq):
         D = sp.ImmutableMatrix([[(G[r, :] * O[r, :].T)[0, 0]] for r in range(n)])
         for r in range(n):
             d1 = c_d1.rhs.xreplace({Nb: n, i_s: r + 1}).doit().xreplace(
-                {**{P_idx[r + 1, c + 1]: P[r, c] for c in range(n)}, **{dP_idx[r + 1, c + 1]: dP[r, c] for c in range(n)}})
+                {**{P_idx[r + 1, c + 1]: P[r, c] for c in range(n)},
+                 **{dP_idx[r + 1, c + 1]: dP[r, c] for c in range(n)}})
             d2 = c_d2.rhs.xreplace({dO_i: G[r, :].T, O_i: O[r, :].T}).doit()
             close(eq.name, d1, D[r, 0], 1e-12)
             close(eq.name, d2[0, 0] if isinstance(d2, sp.MatrixBase) else d2, D[r, 0], 1e-12)
@@ -438,7 +439,8 @@ register(
     _claim_backward,
     "The backward from the saved LSE: P is rebuilt tile by tile; D_i = Σ_j P_ij dP_ij equals dO_iᵀ O_i, so the "
     "softmax's Jacobian needs only O, never the whole P.",
-    DAO_2023_FLASH2, {"dQ": "Q", "dK": "K", "dV": "V"}, where="Algorithm 2 and §2.3.2 (after Dao et al. 2022, App. B.2)",
+    DAO_2023_FLASH2, {"dQ": "Q", "dK": "K", "dV": "V"},
+    where="Algorithm 2 and §3.1.2 (after Dao et al. 2022, Appendix B.2)",
 )
 
 
@@ -490,7 +492,8 @@ register(
 
 # --- E6.8 the FLOP convention ---------------------------------------------------------------------------------------
 b_s, h_s, n_s = sp.symbols("b h n", integer=True, positive=True)
-F_fwd, F_causal = sp.Symbol(r"\mathrm{FLOPs}_{\mathrm{fwd}}"), sp.Symbol(r"\mathrm{FLOPs}_{\mathrm{fwd}}^{\mathrm{causal}}")
+F_fwd = sp.Symbol(r"\mathrm{FLOPs}_{\mathrm{fwd}}")
+F_causal = sp.Symbol(r"\mathrm{FLOPs}_{\mathrm{fwd}}^{\mathrm{causal}}")
 F_bwd, F_both = sp.Symbol(r"\mathrm{FLOPs}_{\mathrm{bwd}}"), sp.Symbol(r"\mathrm{FLOPs}_{\mathrm{fwd+bwd}}")
 
 

@@ -56,7 +56,7 @@ def test_memory_measured_is_the_file():
         rows = sorted((x for x in recs if x["method"] == s.method), key=lambda x: x["seqlen"])
         assert s.lengths == (1024, 2048, 4096, 8192, 16384) == tuple(x["seqlen"] for x in rows)
         assert s.peak_extra_mib == tuple(x["peak_extra_bytes"] / 2 ** 20 for x in rows)
-    naive, ours, sdpa = m.series
+    naive, _, sdpa = m.series
     assert naive.peak_extra_mib[0] == 65.0 and naive.peak_extra_mib[-1] == 8208.0
     assert m.score_matrix_mib == tuple(8 * n * n * 2 / 2 ** 20 for n in naive.lengths)
     assert all(a > 2 * s for a, s in zip(naive.peak_extra_mib, m.score_matrix_mib))   # S and P both held

@@ -62,7 +62,6 @@ def test_versions_cited():
 
 def test_e6_7_holds_and_wrong_versions_fail():
     assert EQUATIONS["fa1_output_update"].check()
-    (cl,) = EQUATIONS["fa1_output_update"].clauses
     unnormalised = Clause(E.O_i1, E._add(E._mul(E.Diag(E.ell_i), E.sp.exp(E._sub(E.m_i1, E.m_new1)), E.O_i1),
                                          E._mul(E.sp.exp(E._sub(E.m_t, E.m_new1)), E.P_t, E.V_j1)), r"\leftarrow")
     with pytest.raises(EquationError):
