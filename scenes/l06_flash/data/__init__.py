@@ -46,8 +46,9 @@ loop_orders          L06.5  FA-1 vs FA-2 traces with trace_io counters: 1,248 vs
 parallelism          L06.5  thread blocks FA-1 b·h vs FA-2 b·h·⌈N/128⌉ against 108 / 132 SMs; split-Q
 versions_cited       L06.5  FA2 §3.1 312 / 19.5 = 16×; FA2 2×, 50–73%, 225 TFLOP/s; FA3 features, 740, 1.2 PF
 fa3_cited            L06.6  FA3 Fig. 5, hdim 128 non-causal, H100 SXM: Standard, FA2, Triton, cuDNN, FA3 rows
-prefill_measured     L06.6  H200 prefill suite, d = 64/128 × causal: naive, attn_ref.sdpa, 4 torch SDPA
-                            backends, triton_fa2 TFLOP/s; FLOPs = ar.attention_flops; source line
+prefill_measured     L06.6  H200 prefill suite, d = 64/128 × causal (= the file's figures): naive, attn_ref.sdpa,
+                            4 torch SDPA backends, triton_fa2 TFLOP/s (d = 128, 16K: 463; cuDNN 655); FLOPs =
+                            ar.attention_flops; source line; form factor (SXM / NVL) not recorded
 flops_convention     L06.6  E6.8 at b = 4, h = 16, n = 4K, d = 128; a causal run counted non-causal: 2×
 references           recap  the papers (kit References), the manifest's Lecture 6 list
 ===================  =====  =========================================================================

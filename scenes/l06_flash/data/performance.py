@@ -61,6 +61,7 @@ class Series:
 
 @dataclass(frozen=True)
 class Panel:
+    figure: str                       # the file's figure name (attn_ref.bench.results.chart_data)
     head_dim: int
     causal: bool
     seqlens: tuple[int, ...]
@@ -76,6 +77,7 @@ class PrefillMeasured:
     reason: str
     file: str
     device: str
+    form_factor: str                  # what the file says about SXM vs PCIe/NVL
     dtype: str
     peak_tflops: float
     backends_ran: tuple[str, ...]     # torch SDPA backends with records
@@ -95,7 +97,7 @@ def prefill_measured() -> PrefillMeasured:
     ran = [x for x in recs if "skipped" not in x]
     if not ran:
         return PrefillMeasured(False, missing(GPU_RESULT) if r is None else f"no prefill records in {GPU_RESULT}",
-                               GPU_RESULT, "", "", 0.0, (), (), False, (), (), "", "")
+                               GPU_RESULT, "", "", "", 0.0, (), (), False, (), (), "", "")
     panels = []
     for d in sorted({x["head_dim"] for x in ran}):
         for causal in (False, True):
@@ -106,7 +108,7 @@ def prefill_measured() -> PrefillMeasured:
                            for m in PREFILL_METHODS if all((m, n) in by for n in ns))
             skipped = tuple(f"{x['method']}: {x['skipped']}" for x in recs
                             if "skipped" in x and x["head_dim"] == d and x["causal"] == causal)
-            panels.append(Panel(d, causal, ns, tuple(by[(series[0].method, n)]["batch"] for n in ns),
+            panels.append(Panel(f"prefill_d{d}_{'causal' if causal else 'full'}", d, causal, ns, tuple(by[(series[0].method, n)]["batch"] for n in ns),
                                 rows[0]["heads"], series, skipped))
     ok = all(x["flops"] == ar.attention_flops(x["batch"], x["heads"], x["seqlen"], x["seqlen"], x["head_dim"],
                                               causal=x["causal"]) for x in ran)
@@ -114,13 +116,19 @@ def prefill_measured() -> PrefillMeasured:
     p128 = next(p for p in panels if p.head_dim == 128 and not p.causal)
     s = {x.method: x for x in p128.series}
     tri, fl = s["triton_fa2"].tflops, s["torch_sdpa[flash_attention]"].tflops
-    return PrefillMeasured(True, "", GPU_RESULT, r["provenance"]["gpu_model"], r["dtype"], peak,
+    prov = r["provenance"]
+    form = ("not recorded: the file names the GPU "
+            f"'{prov['gpu_model']}' ({prov.get('sm_count')} SMs, {prov.get('gpu_memory_gib')} GiB) and matched the "
+            f"peaks of '{prov['peaks'].get('matched')}' ({prov['peaks']['bandwidth_gbs']:g} GB/s, "
+            f"{prov['peaks']['fp16_tflops']:g} TFLOP/s), which the SXM and the NVL (PCIe) H200 share")
+    return PrefillMeasured(True, "", GPU_RESULT, prov["gpu_model"], form, r["dtype"], peak,
                            tuple(sorted({x["method"][11:-1] for x in ran if x["method"].startswith("torch_sdpa[")})),
                            tuple(panels), ok, tuple(a / b for a, b in zip(tri, fl)), tuple(a / peak for a in tri),
                            bench_source(r, "prefill"),
                            "forward only; batch × seqlen = 16K tokens, heads × head_dim = 2048 (the FA3 paper's "
                            "shapes); FLOPs 4·b·h·n²·d, halved when causal, from the flag each kernel received; "
-                           "median of 20 repeats; H200 SXM (same compute as the H100 SXM)")
+                           "median of 20 repeats; an H200 (the same GH100 compute as the H100 SXM), not the FA3 "
+                           "figure's H100")
 
 
 @dataclass(frozen=True)

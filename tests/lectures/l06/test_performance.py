@@ -50,6 +50,11 @@ def test_prefill_is_the_file():
                 flops = 4 * b * h * n * n * panel.head_dim // (2 if panel.causal else 1)
                 assert r["flops"] == flops and tf == pytest.approx(flops / (r["time_ms"] * 1e-3) / 1e12, rel=1e-9)
     assert p.flops_match_convention
+    for panel in p.panels:                          # the same series as the file's own figure of that panel
+        fig = GPU["figures"][panel.figure]
+        assert {x["name"]: tuple(x["y"]) for x in fig["series"]} == {s.method: s.tflops for s in panel.series}
+        assert all(tuple(x["x"]) == panel.seqlens for x in fig["series"])
+    assert "not recorded" in p.form_factor and "132 SMs" in p.form_factor and "NVL" in p.form_factor
     p128 = p.panels[2]
     by = {s.method: s.tflops for s in p128.series}
     assert p.triton_over_flash_backend == pytest.approx(
