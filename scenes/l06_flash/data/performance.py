@@ -108,7 +108,8 @@ def prefill_measured() -> PrefillMeasured:
                            for m in PREFILL_METHODS if all((m, n) in by for n in ns))
             skipped = tuple(f"{x['method']}: {x['skipped']}" for x in recs
                             if "skipped" in x and x["head_dim"] == d and x["causal"] == causal)
-            panels.append(Panel(f"prefill_d{d}_{'causal' if causal else 'full'}", d, causal, ns, tuple(by[(series[0].method, n)]["batch"] for n in ns),
+            name = f"prefill_d{d}_{'causal' if causal else 'full'}"
+            panels.append(Panel(name, d, causal, ns, tuple(by[(series[0].method, n)]["batch"] for n in ns),
                                 rows[0]["heads"], series, skipped))
     ok = all(x["flops"] == ar.attention_flops(x["batch"], x["heads"], x["seqlen"], x["seqlen"], x["head_dim"],
                                               causal=x["causal"]) for x in ran)
