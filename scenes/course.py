@@ -508,6 +508,15 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         tags=(*_COMMON_TAGS, "FlashAttention", "GPU", "online softmax", "tiling", "IO-aware"),
         target_minutes=24,
+        scenes=(
+            SceneSpec("scenes/l06_flash/l06_io_aware.py", "IOAwareAttention", sections=(section("L06.1"),)),
+            SceneSpec("scenes/l06_flash/l06_tiling.py", "TilingStrategies", sections=(section("L06.2"),)),
+            SceneSpec("scenes/l06_flash/l06_hierarchy.py", "MemoryHierarchy", sections=(section("L06.3"),)),
+            SceneSpec("scenes/l06_flash/l06_implementation.py", "FlashImplementation", sections=(section("L06.4"),)),
+            SceneSpec("scenes/l06_flash/l06_versions.py", "FlashVersions", sections=(section("L06.5"),)),
+            SceneSpec("scenes/l06_flash/l06_performance.py", "PerformanceGains", sections=(section("L06.6"),)),
+            SceneSpec("scenes/l06_flash/l06_recap.py", "Recap", sections=("Recap", "References")),
+        ),
     ),
     Lecture(
         id="07", slug="sliding-window-sparse-attention", title="Sliding Window & Sparse Attention",
