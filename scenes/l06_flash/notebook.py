@@ -115,7 +115,7 @@ L06_1 = TopicCells(
     topic="L06.1",
     explanation="""
 A GPU has two kinds of memory that matter here. HBM is large (40 to 141 GB) and, at 1.5 to 4.8 TB/s, fast by
-any other standard; on-chip SRAM (the shared memory of each streaming multiprocessor, SM) is about ten times
+any other standard; on-chip SRAM (the shared memory of each streaming multiprocessor, SM) is over ten times
 faster but tiny: about 192 KB per SM on an A100, at most 228 KB on an H100. Every kernel loads its inputs from
 HBM into SRAM and writes its outputs back. When a kernel does little arithmetic per byte it moves, its time is
 set by those transfers, not by the arithmetic: it is *memory-bound*.
