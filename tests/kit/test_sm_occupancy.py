@@ -38,7 +38,7 @@ def test_waves_busy_and_idle_from_the_builders_counts():
     assert fa2.busy(fa2.waves - 1) == case.fa2_blocks - (fa2.waves - 1) * case.sms
     with pytest.raises(IndexError):
         fa2.busy(fa2.waves)
-    assert fa1.caption.original_text == f"{grouped(case.fa1_blocks)} blocks on {grouped(case.sms)} SMs: 1 wave"
+    assert fa1.caption.original_text == f"{grouped(case.fa1_blocks)} blocks: 1 wave"
     assert grouped(fa2.waves) + " waves" in fa2.caption.original_text
 
 
@@ -48,7 +48,7 @@ def test_launch_lights_the_busy_squares_and_frames_the_idle_ones():
     assert occ.title.original_text == "FlashAttention-1" and occ.title.get_bottom()[1] > occ.squares.get_top()[1]
     assert occ.status.original_text == "not launched" and occ.wave == -1
     assert occ.launch() is not None and occ.wave == 0
-    assert occ.status.original_text == f"wave 1: {grouped(case.fa1_blocks)} of {grouped(case.sms)} busy"
+    assert occ.status.original_text == f"wave 1: {grouped(case.fa1_blocks)} of {grouped(case.sms)} SMs busy"
     box = occ.idle_frame()
     idle = occ.squares[case.fa1_blocks:]
     assert box.get_left()[0] <= idle.get_left()[0] and box.get_bottom()[1] <= idle.get_bottom()[1]

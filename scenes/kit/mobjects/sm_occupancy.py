@@ -14,7 +14,7 @@ Lecture 6 shows FA-1 (one block per batch × head) against FA-2 (also one per Q 
 it for decoding (one block per sequence, split-K) and for parallelism across devices.
 
 Parts: ``.squares`` (one per SM, row-major, ``columns`` per row), ``.title`` (empty VGroup when none),
-``.caption`` (blocks, SMs, waves), ``.status`` (the wave shown, busy SMs). Numbers: ``.sms``, ``.blocks``,
+``.caption`` (blocks, waves), ``.status`` (the wave shown, busy SMs). Numbers: ``.sms``, ``.blocks``,
 ``.waves``, ``.busy(w)`` (blocks in wave ``w``), ``.idle(w)``, ``.fill`` (busy fraction of the first wave =
 min(1, blocks / sms)), ``.busy_color``, ``.wave`` (the wave shown, -1 before ``launch``). ``idle_frame()`` returns a box around
 the idle squares of the first wave (not added). Strings are made with :func:`scenes.kit.format.grouped`, so the
@@ -77,12 +77,12 @@ class SMOccupancy(VGroup):
 
     def caption_text(self) -> str:
         waves = "wave" if self.waves == 1 else "waves"
-        return f"{grouped(self.blocks)} blocks on {grouped(self.sms)} {self.unit}: {grouped(self.waves)} {waves}"
+        return f"{grouped(self.blocks)} blocks: {grouped(self.waves)} {waves}"
 
     def status_text(self, wave: int) -> str:
         if wave < 0:
             return "not launched"
-        return f"wave {grouped(wave + 1)}: {grouped(self.busy(wave))} of {grouped(self.sms)} busy"
+        return f"wave {grouped(wave + 1)}: {grouped(self.busy(wave))} of {grouped(self.sms)} {self.unit} busy"
 
     # -- geometry ---------------------------------------------------------------------------------------
     def _status_label(self, wave: int):
