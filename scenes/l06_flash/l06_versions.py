@@ -33,10 +33,9 @@ PANEL_X = (-3.55, 3.55)        # centres of the FA-1 and FA-2 halves
 PANEL_TITLE_Y = 2.75              # "FlashAttention-k"; the loop order under it
 CELL = 0.14                    # TileGrid cells: 16 × 16 → 2.24 units
 GRID_DX = -0.55                # the grid's cells left of the panel centre (the O column goes right)
-GRID_Y = 0.75
+GRID_Y = 1.0
 O_COL_W = 0.42                 # the "O in HBM" column, one box per Q block
-COUNTER_Y = -2.05
-COUNTER_W = 3.6
+COUNTER_Y = -2.1
 SLOW_STEPS = (4, 8)            # trace steps narrated one by one, then the rest quickly
 EQ_SIZE = 36
 QUAD_GAP = 0.3                 # a ",\quad" between clauses is wider than any gap inside one
@@ -97,7 +96,7 @@ class FlashVersions(LectureScene):
             boxes.add(Rectangle(width=O_COL_W, height=t.height).set_stroke(COLORS.GRID, 2)
                       .set_fill(COLORS.PANEL, 1).move_to([left + O_COL_W / 2, t.get_y(), 0]))
         o_name = label("O in HBM", size=SIZES.LABEL, color=COLORS.OUTPUT)
-        o_name.next_to(boxes, UP, buff=BUFF.SMALL)
+        o_name.next_to(boxes, DOWN, buff=BUFF.SMALL)
         steps = order.steps
         reads = [0, *(s.cum_reads for s in steps)]
         writes = [order.init_writes, *(s.cum_writes for s in steps)]
@@ -105,11 +104,10 @@ class FlashVersions(LectureScene):
                               [("reads", reads), ("writes", writes),
                                ("O tiles written", [0, *(s.o_tile_writes for s in steps)]),
                                ("divisions by ℓ", [0, *(s.cum_normalisations for s in steps)])],
-                              increments=[[0, *(s.reads for s in steps)], [order.init_writes, *(s.writes for s in steps)],
-                                          None, None],
+                              increments=[[0, *(s.reads for s in steps)],
+                                          [order.init_writes, *(s.writes for s in steps)], None, None],
                               steps=range(len(steps) + 1), step_text=lambda k: f"tiles done: {grouped(k)}",
-                              colors=[COLORS.K, COLORS.OUTPUT, COLORS.OUTPUT, COLORS.SCORE], row_height=0.42)
-        fit_within(counter, COUNTER_W, None)
+                              colors=[COLORS.K, COLORS.OUTPUT, COLORS.OUTPUT, COLORS.SCORE], row_height=0.4)
         counter.place(x, COUNTER_Y)
         cursor = grid.highlight_tile(steps[0].i, steps[0].j)
         p = VGroup(head, grid, boxes, o_name, counter)
@@ -212,8 +210,8 @@ class FlashVersions(LectureScene):
         t2 = label("FlashAttention-2, along the row (Õ on chip), one division at the end", size=SIZES.LABEL,
                    color=COLORS.Q)
         s2 = label(lo.source_fa2, size=SIZES.SMALL, color=COLORS.MUTED)
-        for s in (s1, s2):
-            fit_within(s, SAFE.width, None)
+        for s in (t1, t2, s1, s2):
+            fit_within(s, SAFE.width - 0.6, None)
         top = VGroup(t1, e1, s1).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         low = VGroup(t2, e2, s2).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.SMALL)
         VGroup(top, low).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE)
@@ -241,8 +239,8 @@ class FlashVersions(LectureScene):
                          ["matmul", "non-matmul"], citation=c.fa2_source, width=7.0, font_size=SIZES.LABEL,
                          title_size=SIZES.LABEL, value_strings=[shown(c.a100_matmul_tflops, 0),
                                                                 shown(c.a100_nonmatmul_tflops, 1)],
-                         colors=[COLORS.ACCENT, COLORS.SCORE], max_height=2.6, bar_width=0.9, spacing=1.0)
-        bars.move_to([-2.6, -0.2, 0])
+                         colors=[COLORS.ACCENT, COLORS.SCORE], max_height=1.8, bar_width=0.9, spacing=1.0)
+        bars.move_to([-2.6, 0, 0]).align_to([0, SAFE.top - 0.95, 0], UP)
         quote = paragraph(wrap(f"“{c.ratio_quote}”", 4.2, SIZES.BODY), size=SIZES.BODY, color=COLORS.TEXT)
         quote.next_to(bars, RIGHT, buff=BUFF.LARGE)
         with self.narrate("Why bother removing a few divisions? The second paper gives the reason. An A100 does "
@@ -277,10 +275,9 @@ class FlashVersions(LectureScene):
                           f"multiprocessors of an H100.") as t:
             self.play(FadeIn(title), FadeIn(occ[0]), run_time=0.3 * t.duration)
             self.play(occ[0].launch(), run_time=0.3 * t.duration)
-        idle = occ[0].idle_frame()
         with self.narrate(f"{spoken(occ[0].idle(0), 0)} of them sit idle. On an A100, with "
                           f"{spoken(a100.sms, 0)}, it is no better.") as t:
-            self.play(Create(idle), run_time=0.3 * t.duration)
+            self.play(occ[0].mark_idle(), run_time=0.3 * t.duration)
         self.wait_for(t)
         with self.narrate(f"Version two also gives every block of {spoken(case.block_r, 0)} queries its own thread "
                           f"block: {spoken(case.fa2_blocks, 0)} blocks. They fill every multiprocessor, in "
@@ -294,18 +291,18 @@ class FlashVersions(LectureScene):
     def split_q(self):
         p = self.par
         title = heading("Inside a block: split Q across warps")
-        strip_h, w = 0.55, 3.2
+        strip_h, w = 0.55, 5.0
         warps = VGroup()
         for k in range(p.warps):
             r = Rectangle(width=w, height=strip_h).set_stroke(COLORS.GRID, 2).set_fill(COLORS.head(k), 0.35)
-            r.move_to([-3.2, 1.2 - k * (strip_h + 0.08), 0])
+            r.move_to([-3.0, 1.2 - k * (strip_h + 0.08), 0])
             warps.add(VGroup(r, label(f"warp {grouped(k + 1)}: its own Q rows", size=SIZES.LABEL).move_to(r)))
         kv = VGroup(*(VGroup(Rectangle(width=1.4, height=2.4).set_stroke(col, 3).set_fill(col, 0.15),
                              label(name, size=SIZES.BODY, color=col)) for name, col in (("K", COLORS.K),
                                                                                         ("V", COLORS.V))))
         for g in kv:
             g[1].move_to(g[0])
-        kv.arrange(RIGHT, buff=BUFF.MEDIUM).move_to([3.0, warps.get_y(), 0])
+        kv.arrange(RIGHT, buff=BUFF.MEDIUM).move_to([3.6, warps.get_y(), 0])
         lines = VGroup(*(Line(s[0].get_right(), kv.get_left(), stroke_color=COLORS.MUTED, stroke_width=2)
                          for s in warps))
         text = paragraph(wrap(p.split_q, SAFE.width - 0.4, SIZES.LABEL), size=SIZES.LABEL, color=COLORS.TEXT)

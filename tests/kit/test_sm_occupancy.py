@@ -1,6 +1,7 @@
 """SMOccupancy, built from Lecture 6's launch counts (L06.5: FA-1 vs FA-2 thread blocks on A100 / H100 SMs)."""
 from __future__ import annotations
 
+import itertools
 import math
 
 import pytest
@@ -22,7 +23,7 @@ def test_one_square_per_sm_in_rows_of_columns():
         rows = {round(sq.get_y(), 6) for sq in occ.squares}
         assert len(rows) == math.ceil(case.sms / 12)
         first = occ.squares[:12]
-        assert all(a.get_x() < b.get_x() for a, b in zip(first, first[1:]))
+        assert all(a.get_x() < b.get_x() for a, b in itertools.pairwise(first))
         assert occ.caption.get_top()[1] < occ.squares.get_bottom()[1]
         assert occ.status.get_top()[1] < occ.caption.get_bottom()[1]
 
@@ -49,11 +50,11 @@ def test_launch_lights_the_busy_squares_and_frames_the_idle_ones():
     assert occ.status.original_text == "not launched" and occ.wave == -1
     assert occ.launch() is not None and occ.wave == 0
     assert occ.status.original_text == f"wave 1: {grouped(case.fa1_blocks)} of {grouped(case.sms)} SMs busy"
-    box = occ.idle_frame()
-    idle = occ.squares[case.fa1_blocks:]
-    assert box.get_left()[0] <= idle.get_left()[0] and box.get_bottom()[1] <= idle.get_bottom()[1]
+    idle = occ.idle_squares()
+    assert len(idle) == case.sms - case.fa1_blocks and idle[0] is occ.squares[case.fa1_blocks]
+    assert occ.mark_idle() is not None
     full = SMOccupancy(case.sms, case.fa2_blocks)
-    assert full.idle_frame() is None
+    assert len(full.idle_squares()) == 0
     full.show_wave(full.waves - 1)
     assert full.status.original_text.startswith(f"wave {grouped(full.waves)}:")
 

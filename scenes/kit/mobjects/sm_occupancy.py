@@ -16,15 +16,16 @@ it for decoding (one block per sequence, split-K) and for parallelism across dev
 Parts: ``.squares`` (one per SM, row-major, ``columns`` per row), ``.title`` (empty VGroup when none),
 ``.caption`` (blocks, waves), ``.status`` (the wave shown, busy SMs). Numbers: ``.sms``, ``.blocks``,
 ``.waves``, ``.busy(w)`` (blocks in wave ``w``), ``.idle(w)``, ``.fill`` (busy fraction of the first wave =
-min(1, blocks / sms)), ``.busy_color``, ``.wave`` (the wave shown, -1 before ``launch``). ``idle_frame()`` returns a box around
-the idle squares of the first wave (not added). Strings are made with :func:`scenes.kit.format.grouped`, so the
-screen shows exactly the counts passed in; nothing else is computed but positions and the wave arithmetic.
+min(1, blocks / sms)), ``.busy_color``, ``.wave`` (the wave shown, -1 before ``launch``).
+``idle_squares(w)`` are the squares left idle in wave ``w``; ``mark_idle(w)`` outlines them (an animation).
+Strings are made with :func:`scenes.kit.format.grouped`, so the screen shows exactly the counts passed in;
+nothing else is computed but positions and the wave arithmetic.
 """
 from __future__ import annotations
 
 import math
 
-from manim import DOWN, AnimationGroup, LaggedStart, Square, SurroundingRectangle, Transform, VGroup
+from manim import DOWN, AnimationGroup, LaggedStart, Square, Transform, VGroup
 
 from ..format import grouped
 from ..theme import BUFF, COLORS, SIZES
@@ -90,12 +91,9 @@ class SMOccupancy(VGroup):
         lab.next_to(self.caption, DOWN, buff=BUFF.SMALL)
         return lab
 
-    def idle_frame(self, wave: int = 0, color: str = COLORS.MUTED) -> SurroundingRectangle | None:
-        """A box around the squares left idle in ``wave`` (None when every SM is busy)."""
-        n = self.busy(wave)
-        if n >= self.sms:
-            return None
-        return SurroundingRectangle(VGroup(*self.squares[n:]), color=color, buff=0.06, stroke_width=3)
+    def idle_squares(self, wave: int = 0) -> VGroup:
+        """The squares left idle in ``wave`` (an empty VGroup when every SM is busy)."""
+        return VGroup(*self.squares[self.busy(wave):])
 
     # -- animation --------------------------------------------------------------------------------------
     def _fills(self, wave: int) -> list:
@@ -108,8 +106,13 @@ class SMOccupancy(VGroup):
         n = self.busy(0)
         status = self._status_label(0)
         self.status.original_text = status.original_text
-        lit = LaggedStart(*(self.squares[k].animate.set_fill(self.busy_color, 1) for k in range(n)), lag_ratio=lag_ratio)
+        lit = LaggedStart(*(self.squares[k].animate.set_fill(self.busy_color, 1) for k in range(n)),
+                          lag_ratio=lag_ratio)
         return AnimationGroup(lit, Transform(self.status, status))
+
+    def mark_idle(self, wave: int = 0, color: str = COLORS.MASK) -> AnimationGroup:
+        """The idle squares of ``wave`` outlined in ``color`` (an empty animation when none is idle)."""
+        return AnimationGroup(*(sq.animate.set_stroke(color, 2.5) for sq in self.idle_squares(wave)))
 
     def show_wave(self, wave: int) -> AnimationGroup:
         """The squares and status line of wave ``wave`` (0-based)."""
