@@ -31,11 +31,12 @@ from scenes.l06_flash import data
 
 PANEL_X = (-3.55, 3.55)        # centres of the FA-1 and FA-2 halves
 PANEL_TITLE_Y = 2.75              # "FlashAttention-k"; the loop order under it
-CELL = 0.14                    # TileGrid cells: 16 × 16 → 2.24 units
+CELL = 0.13                     # TileGrid cells: 16 × 16 → 2.08 units
 GRID_DX = -0.55                # the grid's cells left of the panel centre (the O column goes right)
 GRID_Y = 1.0
 O_COL_W = 0.42                 # the "O in HBM" column, one box per Q block
-COUNTER_Y = -2.1
+COUNTER_Y = -2.12
+COUNTER_H = 2.9                # the card's height at most (below the grid's labels)
 SLOW_STEPS = (4, 8)            # trace steps narrated one by one, then the rest quickly
 EQ_SIZE = 36
 QUAD_GAP = 0.3                 # a ",\quad" between clauses is wider than any gap inside one
@@ -88,7 +89,7 @@ class FlashVersions(LectureScene):
         grid.shift([x + GRID_DX - grid.cells.get_x(), GRID_Y - grid.cells.get_y(), 0])
         name, loop = title.split(": ")
         head = VGroup(label(name, size=SIZES.BODY, color=color), label(loop, size=SIZES.LABEL, color=COLORS.TEXT))
-        head.arrange(DOWN, buff=BUFF.TIGHT).move_to([x, PANEL_TITLE_Y - head.height / 2 + 0.15, 0])
+        head.arrange(DOWN, buff=BUFF.TIGHT).move_to([x, PANEL_TITLE_Y - head.height / 2 + 0.3, 0])
         boxes = VGroup()
         left = grid.get_right()[0] + BUFF.MEDIUM
         for bi in range(grid.n_tiles[0]):
@@ -102,12 +103,14 @@ class FlashVersions(LectureScene):
         writes = [order.init_writes, *(s.cum_writes for s in steps)]
         counter = StepCounter("HBM traffic (elements)",
                               [("reads", reads), ("writes", writes),
-                               ("O tiles written", [0, *(s.o_tile_writes for s in steps)]),
-                               ("divisions by ℓ", [0, *(s.cum_normalisations for s in steps)])],
+                               ("O tiles divided by ℓ", [0, *(s.cum_normalisations for s in steps)]),
+                               ("O tiles written", [0, *(s.o_tile_writes for s in steps)])],
                               increments=[[0, *(s.reads for s in steps)],
                                           [order.init_writes, *(s.writes for s in steps)], None, None],
                               steps=range(len(steps) + 1), step_text=lambda k: f"tiles done: {grouped(k)}",
-                              colors=[COLORS.K, COLORS.OUTPUT, COLORS.OUTPUT, COLORS.SCORE], row_height=0.4)
+                              colors=[COLORS.K, COLORS.OUTPUT, COLORS.SCORE, COLORS.OUTPUT], row_height=0.36,
+                              title_size=SIZES.LABEL)
+        fit_within(counter, None, COUNTER_H)
         counter.place(x, COUNTER_Y)
         cursor = grid.highlight_tile(steps[0].i, steps[0].j)
         p = VGroup(head, grid, boxes, o_name, counter)
@@ -184,8 +187,10 @@ class FlashVersions(LectureScene):
                              for p in (self.fa1, self.fa2)))
             self.play(FadeOut(self.fa1.cursor), FadeOut(self.fa2.cursor), Create(boxes), run_time=0.3 * t.duration)
         self.wait_for(t)
-        note = label(f"same O: largest difference {shown(self.lo.same_output, sci=1)}", size=SIZES.LABEL,
+        note = label(f"moved in all: {grouped(f1.io_elements)} vs {grouped(f2.io_elements)} elements · same O "
+                     f"(largest difference {shown(self.lo.same_output, sci=1)})", size=SIZES.LABEL,
                      color=COLORS.WEIGHT)
+        fit_within(note, SAFE.width, None)
         note.move_to(self.title, aligned_edge=LEFT)
         with self.narrate(f"In all, version one moves {spoken(f1.io_elements, 0)} elements, version two "
                           f"{spoken(f2.io_elements, 0)}. And the outputs are the same: they differ by "
@@ -275,9 +280,13 @@ class FlashVersions(LectureScene):
                           f"multiprocessors of an H100.") as t:
             self.play(FadeIn(title), FadeIn(occ[0]), run_time=0.3 * t.duration)
             self.play(occ[0].launch(), run_time=0.3 * t.duration)
+        other = label(f"{a100.label.split('(')[-1].rstrip(')')}: {grouped(a100.fa1_blocks)} of "
+                      f"{grouped(a100.sms)} SMs busy", size=SIZES.LABEL, color=COLORS.MUTED)
+        other.next_to(occ[0].status, DOWN, buff=BUFF.SMALL)
         with self.narrate(f"{spoken(occ[0].idle(0), 0)} of them sit idle. On an A100, with "
                           f"{spoken(a100.sms, 0)}, it is no better.") as t:
             self.play(occ[0].mark_idle(), run_time=0.3 * t.duration)
+            self.play(FadeIn(other), run_time=0.2 * t.duration)
         self.wait_for(t)
         with self.narrate(f"Version two also gives every block of {spoken(case.block_r, 0)} queries its own thread "
                           f"block: {spoken(case.fa2_blocks, 0)} blocks. They fill every multiprocessor, in "
