@@ -26,6 +26,7 @@ class LoopStep:
     cum_writes: int                   # FA-1: after the N(d + 2) initial writes of O, ℓ, m
     o_tile_writes: int                # cumulative O tiles written to HBM
     normalised: bool                  # O divided by ℓ at this step
+    cum_normalisations: int           # divisions by ℓ so far (O tiles)
 
 
 @dataclass(frozen=True)
@@ -60,11 +61,12 @@ def _order(version: int, q, k, v) -> LoopOrder:
     trace = ar.Trace()
     out = ar.flash_attention(q, k, v, block_q=BLOCK, block_k=BLOCK, version=version, trace=trace)
     io = ar.trace_io(trace, D, version)
-    steps = []
+    steps, norms = [], 0
     for n_, (i, j) in enumerate(io["index"]):
         norm = version == 1 or j == N // BLOCK - 1
+        norms += norm
         steps.append(LoopStep(i, j, io["reads"][n_], io["writes"][n_], io["cum_reads"][n_], io["cum_writes"][n_],
-                              io["O_block_writes"][n_], norm))
+                              io["O_block_writes"][n_], norm, norms))
     _, info = ar.attention_io(N, D, 2 * 4 * BLOCK * D, method="flash", version=version, block_r=BLOCK,
                               block_c=BLOCK, breakdown=True)
     return LoopOrder(version, "K/V blocks" if version == 1 else "Q blocks", tuple(steps), io["init_writes"],
@@ -102,6 +104,7 @@ class Parallelism:
     cases: tuple[LaunchCase, ...]
     sm_counts: tuple[tuple[str, int], ...]
     split_q: str
+    warps: int                        # warps per thread block in the split-Q picture
     source: str
 
 
@@ -119,6 +122,7 @@ def parallelism() -> Parallelism:
     return Parallelism(tuple(cases), sms,
                        "FA-2 splits Q across the 4 warps of a block (each warp owns rows, all see the same K, V), "
                        "so no warp needs another's partial sums: no shared-memory reduction (FA-1 split K, 'split-K')",
+                       4,
                        f"{DAO_2023_FLASH2.short()}, §3.2 (parallelism) and §3.3 (work partitioning between warps)")
 
 
@@ -133,6 +137,14 @@ class VersionsCited:
     fa3_features: tuple[str, ...]
     fa3_claims: tuple[str, ...]
     fa3_source: str
+    fa2_speedup: float                # the claims' numbers, for the voice (equal to the strings above)
+    fa2_peak_low: float               # % of the A100's theoretical peak
+    fa2_peak_high: float
+    fa2_tflops: float                 # end to end, per A100
+    fa2_mfu: float                    # %
+    fa3_fp16_tflops: float
+    fa3_fp16_util: float              # %
+    fa3_fp8_pflops: float
 
 
 @builder("L06.5")
@@ -148,4 +160,5 @@ def versions_cited() -> VersionsCited:
                           "incoherent processing"),
                          ("1.5–2.0× over FlashAttention-2 on H100", "FP16 up to 740 TFLOPs/s (75% utilization)",
                           "FP8 close to 1.2 PFLOPs/s"),
-                         f"{SHAH.short()}, abstract and §3")
+                         f"{SHAH.short()}, abstract and §3",
+                         2.0, 50.0, 73.0, 225.0, 72.0, 740.0, 75.0, 1.2)

@@ -24,6 +24,8 @@ def test_loop_orders_and_counters_by_hand():
     assert fa1.reads == 4 * 32 + 16 * 40 == 768 and fa1.writes == 96 + 16 * 24 == 480
     assert [s.o_tile_writes for s in fa1.steps] == list(range(1, 17)) and fa1.o_tile_writes == 16
     assert fa1.normalisations == 16 and all(s.normalised for s in fa1.steps)
+    assert [s.cum_normalisations for s in fa1.steps] == list(range(1, 17))
+    assert [s.cum_normalisations for s in fa2.steps] == [s.o_tile_writes for s in fa2.steps]
     # FA-2: Q_i (16) on a new i; every step K_j, V_j (32); O_i + LSE_i (16 + 4) once, after the last K/V block
     assert [s.reads for s in fa2.steps] == [(16 if j == 0 else 0) + 32 for i in range(4) for j in range(4)]
     assert [s.writes for s in fa2.steps] == [20 if j == 3 else 0 for i in range(4) for j in range(4)]
@@ -50,6 +52,7 @@ def test_parallelism_counts():
     long = p.cases[1]
     assert (long.fa1_blocks, long.fa2_blocks, long.sms) == (16, 2048, 132) and long.fa1_fill < 0.13
     assert "no shared-memory reduction" in p.split_q and "§3.2" in p.source
+    assert f"{p.warps} warps" in p.split_q
 
 
 def test_versions_cited():
@@ -57,6 +60,11 @@ def test_versions_cited():
     assert (c.a100_matmul_tflops, c.a100_nonmatmul_tflops, c.ratio) == (312.0, 19.5, 16.0) and "16×" in c.ratio_quote
     assert any("2×" in x for x in c.fa2_claims) and any("225" in x and "72%" in x for x in c.fa2_claims)
     assert any("740" in x and "75%" in x for x in c.fa3_claims) and any("1.2 PF" in x for x in c.fa3_claims)
+    assert f"around {c.fa2_speedup:g}×" in c.fa2_claims[0]
+    assert f"{c.fa2_peak_low:g}–{c.fa2_peak_high:g}%" in c.fa2_claims[1]
+    assert f"{c.fa2_tflops:g} TFLOPs/s" in c.fa2_claims[2] and f"{c.fa2_mfu:g}%" in c.fa2_claims[2]
+    assert f"{c.fa3_fp16_tflops:g} TFLOPs/s ({c.fa3_fp16_util:g}%" in c.fa3_claims[1]
+    assert f"{c.fa3_fp8_pflops:g} PFLOPs/s" in c.fa3_claims[2]
     assert any("TMA" in x for x in c.fa3_features) and "2407.08608" in c.fa3_source and "§3.1" in c.fa2_source
 
 
@@ -71,3 +79,13 @@ def test_e6_7_holds_and_wrong_versions_fail():
                                             E._mul(E.sp.exp(E._sub(E.m_t, E.m_new1)), E.P_t, E.V_j1))), r"\leftarrow")
     with pytest.raises(EquationError):
         with_clauses("fa1_output_update", no_old_l).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("FlashVersions")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l06_versions.py", "L06.5")
