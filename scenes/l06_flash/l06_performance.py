@@ -27,7 +27,7 @@ from scenes.l06_flash import data
 LEFT_W = 5.3                        # the citation panel / formula column, once the chart is in
 GAP = 0.55                          # between the left column and the chart
 TOP = SAFE.top - 0.8                # under the heading
-PLOT_H = 2.5                        # the measured chart's plot height
+PLOT_H = 2.6                        # the measured chart's plot height
 Y_RANGE = (0, 700, 100)             # TFLOP/s axis of both measured panels (asserted to hold the data)
 CITED_NAMES = ("Standard", "FA2", "Triton", "cuDNN", "FA3")   # the figure's legend, as the brief names rows
 METHOD_NAMES = {"naive": "naive", "attn_ref.sdpa": "attn_ref.sdpa", "torch_sdpa[math]": "SDPA math",
@@ -78,6 +78,12 @@ class PerformanceGains(LectureScene):
                           "batch.") as t:
             self.play(FadeIn(self.title), FadeIn(self.panel), run_time=0.3 * t.duration)
         self.wait_for(t)
+        with self.narrate("Each number is teraflops per second: the floating-point work of attention, counted by "
+                          "one fixed formula, divided by the measured time. Higher is better.") as t:
+            self.play(self.panel.table.header.animate.set_color(COLORS.ACCENT), run_time=0.2 * t.duration)
+            self.wait(0.5 * t.duration)
+            self.play(self.panel.table.header.animate.set_color(COLORS.MUTED), run_time=0.2 * t.duration)
+        self.wait_for(t)
         box = self.panel.highlight_row(0)
         with self.narrate(f"Standard attention stalls near {spoken(std.tflops[-2], 0)} teraflops per second, and "
                           "at 16K it runs out of memory.") as t:
@@ -96,15 +102,15 @@ class PerformanceGains(LectureScene):
         self.play(FadeOut(box), run_time=0.4)
 
     # ------------------------------------------------------------------------------------ measured
-    def chart(self, p, panel, width: float) -> VGroup:
+    def chart(self, p, panel, width: float, height: float = PLOT_H) -> VGroup:
         """One measured panel: its plot (no legend: ours is a grid above), on the fixed TFLOP/s axis."""
         assert max(v for s in panel.series for v in s.tflops) < Y_RANGE[1]
         series = [(METHOD_NAMES[s.method], list(range(len(panel.seqlens))), s.tflops) for s in panel.series]
         ch = LineChart(series, x_label="sequence length (batch × length = 16K tokens)", y_label="TFLOP/s",
-                       width=width, height=PLOT_H, x_range=(0, len(panel.seqlens) - 1, 1), y_range=Y_RANGE,
+                       width=width, height=height, x_range=(0, len(panel.seqlens) - 1, 1), y_range=Y_RANGE,
                        colors=[METHOD_COLORS[s.method] for s in panel.series], markers=True, legend=False)
-        for tick, n in zip(ch.x_ticks, panel.seqlens):
-            tick.become(label(kilo(n), size=SIZES.SMALL, color=COLORS.MUTED, mono=True).move_to(tick))
+        for k, (tick, n) in enumerate(zip(list(ch.x_ticks), panel.seqlens)):  # lengths, not positions
+            ch.x_ticks.submobjects[k] = label(kilo(n), size=SIZES.SMALL, color=COLORS.MUTED, mono=True).move_to(tick)
         return ch
 
     def measured_step(self):
@@ -112,25 +118,32 @@ class PerformanceGains(LectureScene):
         full = panel_of(p, 128, False)
         right_l = SAFE.left + LEFT_W + GAP
         width = SAFE.right - right_l
-        src = source_lines(p.source, SAFE.width)
-        src.move_to([0, SAFE.bottom + src.height / 2, 0])
-        sub = label(f"Measured: {p.device}, {p.dtype}, form factor {p.form_factor.split(':')[0]} in the file",
-                    size=SIZES.LABEL, color=COLORS.TEXT)
-        fit_within(sub, width, None)
-        sub.move_to([right_l + sub.width / 2, TOP - sub.height / 2, 0])
+        form = label(f"form factor (SXM or NVL): {p.form_factor.split(':')[0]} in the file", size=SIZES.SMALL,
+                     color=COLORS.MUTED)
+        src = VGroup(form, source_lines(p.source, SAFE.width, SIZES.CAPTION)).arrange(DOWN, aligned_edge=LEFT,
+                                                                                      buff=BUFF.TIGHT)
+        src.move_to([SAFE.left + src.width / 2, SAFE.bottom + src.height / 2, 0])
+        sub = label(f"Measured: {p.device}, {p.dtype}", size=SIZES.LABEL, color=COLORS.TEXT)
+        self.panel_title = label(f"d = {full.head_dim}, non-causal", size=SIZES.LABEL, color=COLORS.ACCENT)
+        head = VGroup(sub, self.panel_title).arrange(RIGHT, buff=BUFF.MEDIUM)
+        w0 = head.width
+        fit_within(head, width, None)
+        self.head_scale = head.width / w0
+        head.move_to([right_l + head.width / 2, TOP - head.height / 2, 0])
         legend = VGroup(*(VGroup(Line(LEFT * 0.2, RIGHT * 0.2).set_stroke(METHOD_COLORS[s.method], 6),
                                  label(METHOD_NAMES[s.method], size=SIZES.LABEL, color=METHOD_COLORS[s.method]))
                           .arrange(RIGHT, buff=BUFF.SMALL) for s in full.series))
         legend.arrange_in_grid(rows=3, buff=(BUFF.MEDIUM, BUFF.SMALL), col_alignments="lll")
         fit_within(legend, width, None)
-        legend.next_to(sub, DOWN, buff=BUFF.SMALL).align_to(sub, LEFT)
-        self.panel_title = label(f"d = {full.head_dim}, non-causal", size=SIZES.LABEL, color=COLORS.ACCENT)
-        ch = self.chart(p, full, width - 1.1)
-        room = legend.get_bottom()[1] - BUFF.SMALL - self.panel_title.height - BUFF.SMALL - src.get_top()[1]
-        fit_within(ch, width, room - BUFF.SMALL)
+        legend.next_to(head, DOWN, buff=BUFF.SMALL).align_to(head, LEFT)
+        self.plot_w = width - 1.1
+        room = legend.get_bottom()[1] - BUFF.MEDIUM - src.get_top()[1] - BUFF.SMALL
+        ch = self.chart(p, full, self.plot_w)
+        self.plot_h = PLOT_H + max(0.0, room - ch.height)      # the plot takes the height left over
+        ch = self.chart(p, full, self.plot_w, self.plot_h)
+        fit_within(ch, width, room)
         ch.move_to([SAFE.right - ch.width / 2, src.get_top()[1] + BUFF.SMALL + ch.height / 2, 0])
-        self.panel_title.next_to(ch, UP, buff=BUFF.SMALL).align_to(sub, LEFT)
-        self.measured = VGroup(sub, legend, self.panel_title, ch, src)
+        self.measured = VGroup(head, legend, ch, src)
         self.ch, self.src = ch, src
         target = self.panel.copy()
         fit_within(target, LEFT_W, None)
@@ -139,28 +152,47 @@ class PerformanceGains(LectureScene):
                           "paper's shapes. The file does not record whether the card is S X M or N V L, so we "
                           "do not claim it.") as t:
             self.play(Transform(self.panel, target), run_time=0.25 * t.duration)
-            self.play(FadeIn(sub), FadeIn(src), FadeIn(ch.frame_parts()), run_time=0.25 * t.duration)
-            self.play(FadeIn(legend), FadeIn(self.panel_title), run_time=0.15 * t.duration)
+            self.play(FadeIn(head), FadeIn(src), FadeIn(ch.frame_parts()), run_time=0.25 * t.duration)
+            self.play(FadeIn(legend), run_time=0.15 * t.duration)
         self.wait_for(t)
-        with self.narrate(f"Seven methods, each torch S D P A backend labelled by the one that actually ran: "
-                          f"{spoken(len(p.backends_ran), 0)} of them.") as t:
+        slow = [k for k, x in enumerate(full.series) if x.method in ("naive", "attn_ref.sdpa", "torch_sdpa[math]")]
+        with self.narrate(f"{spoken(len(full.series), 0)} methods. Torch's S D P A appears once per backend, "
+                          f"labelled by the backend that actually ran: all {spoken(len(p.backends_ran), 0)} of "
+                          "them did.") as t:
             self.play(LaggedStart(*(ch.create_series(k) for k in range(len(full.series))), lag_ratio=0.25),
                       run_time=0.8 * t.duration)
+        self.wait_for(t)
+        with self.narrate("The three lines at the bottom write the full n by n score matrix to memory: the naive "
+                          "version in plain PyTorch, our readable attn_ref S D P A, and PyTorch's math fallback. "
+                          "They never get far.") as t:
+            self.play(*(ch.series[k][0].animate.set_stroke(width=8) for k in slow), run_time=0.25 * t.duration)
+            self.wait(0.5 * t.duration)
+            self.play(*(ch.series[k][0].animate.set_stroke(width=4) for k in slow), run_time=0.2 * t.duration)
         self.wait_for(t)
         tri = series_of(full, "triton_fa2")
         cud = series_of(full, "torch_sdpa[cudnn_attention]")
         last = len(full.seqlens) - 1
         dot = ch.dot_at(last, tri.tflops[-1], radius=0.11)
         val = label(f"{shown(tri.tflops[-1], 0)}", size=SIZES.LABEL, color=COLORS.ACCENT, mono=True)
-        val.next_to(dot, DOWN + LEFT, buff=BUFF.TIGHT)
+        val.next_to(dot, UP, buff=BUFF.TIGHT)
         self.val = VGroup(dot, val)
+        ratio = p.triton_over_flash_backend
+        ahead = next(k for k in range(len(ratio)) if all(r > 1 for r in ratio[k:]))
         with self.narrate(f"Our Triton kernel reaches {spoken(tri.tflops[-1], 0)} teraflops per second at 16K, "
                           f"{spoken(percent(p.triton_share_of_peak[-1]), 0)} percent of the H200's peak, and "
-                          f"{spoken(p.triton_over_flash_backend[-1], 2)} times PyTorch's flash backend in the same "
-                          f"run. cuDNN leads, at {spoken(cud.tflops[-1], 0)}.") as t:
+                          f"{spoken(ratio[-1], 2)} times PyTorch's flash backend in the same run. cuDNN leads, at "
+                          f"{spoken(cud.tflops[-1], 0)}.") as t:
             self.play(FadeIn(dot, scale=2), FadeIn(val), run_time=0.2 * t.duration)
         self.wait_for(t)
-        tri_row = self.panel.highlight_row(CITED_NAMES.index("Triton"), color=COLORS.MUTED)
+        lo = ch.dot_at(0, tri.tflops[0], radius=0.11)
+        with self.narrate(f"At {spoken(full.seqlens[0], 0)} tokens it is slower than the flash backend, "
+                          f"{spoken(ratio[0], 2)} times its rate; from {spoken(full.seqlens[ahead] / 1024, 0)}K "
+                          "on, it is ahead.") as t:
+            self.play(FadeIn(lo, scale=2), run_time=0.2 * t.duration)
+            self.wait(0.4 * t.duration)
+            self.play(FadeOut(lo), run_time=0.2 * t.duration)
+        self.wait_for(t)
+        tri_row = self.panel.highlight_row(CITED_NAMES.index("Triton"))
         with self.narrate("And the paper's Triton row? It was measured on an H100, a different GPU with less "
                           "memory bandwidth. That is no race: compare within one chart, never across the "
                           "two.") as t:
@@ -172,8 +204,9 @@ class PerformanceGains(LectureScene):
     def causal_step(self):
         p, f = data.prefill_measured(), data.flops_convention()
         causal = panel_of(p, 128, True)
-        new = self.chart(p, causal, 1.0)
-        new.replace(self.ch, stretch=True)  # same place, same size as the non-causal plot
+        new = self.chart(p, causal, self.plot_w, self.plot_h)  # same axes, built the same way: same size, same place
+        new.scale(self.ch.axes.width / new.axes.width)
+        new.shift(self.ch.origin - new.origin)
         eq = equation("attention_flops_convention", isolate=[","])
         commas = [eq.id_to_vgroup_dict[i] for tex, i in eq.matched_strings_and_ids if tex == ","]
         cuts = sorted(c.get_x() for c in commas)
@@ -183,8 +216,6 @@ class PerformanceGains(LectureScene):
             if id(g) not in used:
                 clauses[sum(g.get_x() > x for x in cuts)].add(g)
         clauses.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.MEDIUM)
-        fit_within(clauses, LEFT_W, None)
-        clauses.move_to([SAFE.left + clauses.width / 2, TOP - clauses.height / 2, 0])
         right = label(f"counted causal: {shown(f.true_causal_tflops, 0)} TFLOP/s", size=SIZES.LABEL,
                       color=COLORS.WEIGHT)
         wrong = label(f"counted as non-causal: {shown(f.inflated_causal_tflops, 0)} TFLOP/s", size=SIZES.LABEL,
@@ -195,8 +226,10 @@ class PerformanceGains(LectureScene):
         fit_within(pair, LEFT_W, None)
         pair.move_to([SAFE.left + pair.width / 2, 0, 0]).align_to(
             [0, self.src.get_top()[1] + BUFF.MEDIUM, 0], DOWN)
+        fit_within(clauses, LEFT_W, TOP - pair.get_top()[1] - BUFF.LARGE)
+        clauses.move_to([SAFE.left + clauses.width / 2, TOP - clauses.height / 2, 0])
         title = label(f"d = {causal.head_dim}, causal", size=SIZES.LABEL, color=COLORS.ACCENT)
-        title.move_to(self.panel_title, aligned_edge=LEFT)
+        title.scale(self.head_scale).move_to(self.panel_title, aligned_edge=LEFT)
         tri = series_of(causal, "triton_fa2")
         with self.narrate("How are these teraflops counted? The forward's two matrix products cost four times "
                           "batch, times heads, times n squared, times d. The backward costs two and a half times "
@@ -232,16 +265,17 @@ class PerformanceGains(LectureScene):
         lines = VGroup(*(label(s, size=SIZES.BODY, color=c) for s, c in (
             ("exact attention, not an approximation", COLORS.TEXT),
             ("more FLOPs: the backward recomputes the scores", COLORS.TEXT),
-            ("far fewer bytes between HBM and the chip", COLORS.ACCENT),
+            ("far fewer bytes between HBM and on-chip SRAM", COLORS.ACCENT),
             ("extra memory O(N) instead of O(N²)", COLORS.WEIGHT)))).arrange(DOWN, aligned_edge=LEFT,
                                                                              buff=BUFF.LARGE)
         fit_within(lines, SAFE.width, None)
         lines.move_to([0, 0.2, 0])
         head = heading("What FlashAttention buys")
-        with self.narrate("So, the message of this lecture. FlashAttention computes exact attention. It does more "
-                          "arithmetic, not less, because the backward recomputes the scores. But it moves far "
-                          "fewer bytes, and its extra memory grows linearly with the sequence, not "
-                          "quadratically.") as t:
+        with self.narrate("So, the message of this lecture. FlashAttention computes exact attention, the same "
+                          "numbers as the textbook formula, in a different order. It does more arithmetic, not "
+                          "less, because the backward recomputes the scores instead of storing them. But it moves "
+                          "far fewer bytes between the GPU's main memory and its on-chip memory, and its extra memory grows linearly with "
+                          "the sequence, not quadratically. On a modern GPU, bytes are what cost time.") as t:
             self.play(FadeIn(head), FadeIn(lines[0], shift=UP * 0.2), run_time=0.2 * t.duration)
             self.play(FadeIn(lines[1], shift=UP * 0.2), run_time=0.15 * t.duration)
             self.wait(0.15 * t.duration)
