@@ -271,11 +271,12 @@ class PerformanceGains(LectureScene):
         fit_within(lines, SAFE.width, None)
         lines.move_to([0, 0.2, 0])
         head = heading("What FlashAttention buys")
-        with self.narrate("So, the message of this lecture. FlashAttention computes exact attention, the same "
-                          "numbers as the textbook formula, in a different order. It does more arithmetic, not "
-                          "less, because the backward recomputes the scores instead of storing them. But it moves "
-                          "far fewer bytes between the GPU's main memory and its on-chip memory, and its extra memory grows linearly with "
-                          "the sequence, not quadratically. On a modern GPU, bytes are what cost time.") as t:
+        with self.narrate("So, the message of this lecture. FlashAttention computes exact attention: the textbook "
+                          "formula, in a different order. It does more arithmetic, not less, because the backward "
+                          "recomputes the scores instead of storing them. But it moves far fewer bytes between the "
+                          "GPU's main memory and its on-chip memory, and its extra memory grows linearly with the "
+                          "sequence, not quadratically. For standard attention, those bytes, not the arithmetic, "
+                          "were what cost the time.") as t:
             self.play(FadeIn(head), FadeIn(lines[0], shift=UP * 0.2), run_time=0.2 * t.duration)
             self.play(FadeIn(lines[1], shift=UP * 0.2), run_time=0.15 * t.duration)
             self.wait(0.15 * t.duration)

@@ -94,6 +94,6 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
             "WrongRight", "issue_citation"]
-from .citation_panel import CitationPanel, published_frame
+from .citation_panel import CitationPanel, published_frame  # noqa: E402
 
 __all__ += ["CitationPanel", "published_frame"]

@@ -61,7 +61,8 @@ class CitationPanel(VGroup):
 
     Parts: ``.frame``, ``.tag``, ``.title``, ``.conditions``, ``.table`` (a :class:`DataTable`: ``.header``,
     ``.rows``, ``.rule``), ``.citation`` (the wrapped source line), ``.highlight_box`` (empty VGroup without
-    ``highlight``), ``.reference``, ``.values`` (the cell strings as drawn, row by row).
+    ``highlight``), ``.reference``, ``.values`` (the cell strings as drawn, row by row), ``.title_text``,
+    ``.conditions_text``, ``.citation_text`` (the strings of the wrapped parts).
     ``row(i)``, ``cell(i, j)`` (``j`` counts value columns from 0); ``highlight_row(i)`` and
     ``highlight_cell(i, j)`` return frames to add or ``Create``.
     """
@@ -101,6 +102,8 @@ class CitationPanel(VGroup):
             short = citation.short(venue=False)
         else:
             title = short = str(citation)
+        self.title_text, self.citation_text, self.conditions_text = title, (source if source is not None
+                                                                            else short), conditions or ""
         self.tag = label(tag, size=note_size, color=COLORS.MUTED)
         self.title = paragraph(wrap(title, inner, title_size), size=title_size, color=COLORS.TEXT)
         fit_within(self.title, inner, None)
