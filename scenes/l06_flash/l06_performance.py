@@ -183,6 +183,12 @@ class PerformanceGains(LectureScene):
                           f"{spoken(ratio[-1], 2)} times PyTorch's flash backend in the same run. cuDNN leads, at "
                           f"{spoken(cud.tflops[-1], 0)}.") as t:
             self.play(FadeIn(dot, scale=2), FadeIn(val), run_time=0.2 * t.duration)
+            self.wait(0.55 * t.duration)
+            c_dot = ch.dot_at(last, cud.tflops[-1], color=METHOD_COLORS[cud.method], radius=0.11)
+            c_val = label(shown(cud.tflops[-1], 0), size=SIZES.LABEL, color=METHOD_COLORS[cud.method], mono=True)
+            c_val.next_to(c_dot, UP, buff=BUFF.TIGHT)
+            self.val.add(c_dot, c_val)
+            self.play(FadeIn(c_dot, scale=2), FadeIn(c_val), run_time=0.15 * t.duration)
         self.wait_for(t)
         lo = ch.dot_at(0, tri.tflops[0], radius=0.11)
         with self.narrate(f"At {spoken(full.seqlens[0], 0)} tokens it is slower than the flash backend, "
