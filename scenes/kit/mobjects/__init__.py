@@ -86,14 +86,15 @@ __all__ = [
 ]
 from .block_table import BlockTable
 from .cache_stack import CacheStack
+from .citation_panel import CitationPanel, published_frame
 from .roofline import LogLogPlot, RooflinePlot
 from .sampling_bars import SamplingBars
 from .slot_ring import SlotRing
+from .sm_occupancy import SMOccupancy
 from .split_merge import SplitMerge
 from .wrong_right import WrongRight, issue_citation
 
-__all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
-            "WrongRight", "issue_citation"]
-from .sm_occupancy import SMOccupancy
-
-__all__ += ["SMOccupancy"]
+__all__ += [
+    "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "RooflinePlot", "SMOccupancy", "SamplingBars",
+    "SlotRing", "SplitMerge", "WrongRight", "issue_citation", "published_frame",
+]

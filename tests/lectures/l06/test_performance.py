@@ -95,3 +95,13 @@ def test_e6_8_holds_and_wrong_versions_fail():
     causal_full = Clause(E.F_causal, E.F_fwd)
     with pytest.raises(EquationError):
         with_clauses("attention_flops_convention", c_f, causal_full, c_b, c_fb).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("PerformanceGains")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l06_performance.py", "L06.6")
