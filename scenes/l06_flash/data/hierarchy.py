@@ -175,5 +175,5 @@ def memory_cited() -> MemoryCited:
     return MemoryCited(((2048, 10.0), (4096, 20.0)),
                        "Dao-AILab/flash-attention README, memory footprint figure (A100; memory grows linearly "
                        "in sequence length)",
-                       "no exact attention algorithm can asymptotically improve on o(N²d²M⁻¹) HBM accesses for "
+                       "no exact attention algorithm computes attention with o(N²d²M⁻¹) HBM accesses for "
                        "all M in [d, Nd]", f"{DAO_2022.short()}, Proposition 3")

@@ -15,7 +15,8 @@ from scenes.l06_flash import data as d
 from scenes.l06_flash.data import _shared as sh
 from scenes.l06_flash.data import hierarchy as hi
 
-from ._helpers import example, raw_bench, scores, with_clauses
+from ._helpers import (assert_one_topic_section, assert_scene_constructs, example, raw_bench, scores,
+                       with_clauses)
 
 GPU = raw_bench("gpu-nvidia-h200.json")
 
@@ -87,3 +88,11 @@ def test_e6_3_holds_and_wrong_versions_fail():
     times_ln2 = Clause(E.LSE2, E._mul(E.LSE, sp.log(2)))
     with pytest.raises(EquationError):
         with_clauses("log_sum_exp", c1, c2, times_ln2).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("MemoryHierarchy")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l06_hierarchy.py", "L06.3")
