@@ -34,7 +34,7 @@ FLASH_COLORS = (COLORS.SCORE, COLORS.K, COLORS.WEIGHT)   # flash, small → larg
 STD_COLOR = COLORS.V
 MEM_COLORS = (COLORS.V, COLORS.SCORE, COLORS.WEIGHT)    # naive, attn_ref.flash_attention, torch SDPA
 MEM_NAMES = ("naive (S and P)", "attn_ref flash loop", "torch SDPA")
-CELL = 0.14                        # SavedTensors cell side
+CELL = 0.15                        # SavedTensors cell side
 TILE_CELL = 0.16                   # the rebuilt-P grid's cell side
 MILLION = 1e6
 KIB, MIB = 2 ** 10, 2 ** 20
@@ -68,8 +68,6 @@ class MemoryHierarchy(LectureScene):
         s = data.io_scaling()
         title = heading("HBM traffic: standard vs flash")
         eq = equation("attention_hbm_io")
-        fit_within(eq, SAFE.width * 0.8, None)
-        eq.move_to([0, TOP - eq.height / 2, 0])
         plot = LogLogPlot(x_range=(s.lengths[0] / 1.5, s.lengths[-1] * 1.5, 1), y_range=(1e5, 1e10, 1),
                           x_label="sequence length N", y_label="HBM bytes, one head", width=PLOT_W, height=PLOT_H,
                           x_ticks=[(n, kilo(n)) for n in s.lengths])
@@ -80,9 +78,11 @@ class MemoryHierarchy(LectureScene):
         src = source_lines(f"{s.note}; {s.source}", SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0])
         chart = VGroup(plot, std, flash)
-        fit_within(chart, SAFE.width * PLOT_SHARE, eq.get_bottom()[1] - BUFF.MEDIUM - src.get_top()[1] - BUFF.MEDIUM)
-        chart.align_to([SAFE.left, 0, 0], LEFT).align_to([0, eq.get_bottom()[1] - BUFF.MEDIUM, 0], UP)
+        fit_within(chart, SAFE.width * PLOT_SHARE, TOP - src.get_top()[1] - BUFF.MEDIUM)
+        chart.align_to([SAFE.left, 0, 0], LEFT).align_to([0, TOP, 0], UP)
         room = SAFE.right - chart.get_right()[0] - BUFF.LARGE
+        fit_within(eq, room, None)
+        eq.move_to([SAFE.right - room / 2, TOP - eq.height / 2, 0])
         with self.narrate("How many bytes cross between HBM and the chip? Standard attention writes the N by N "
                           "scores and weights and reads them back, so its traffic grows like N d plus N squared. "
                           "FlashAttention's grows like N squared d squared over M, the on-chip memory in "
@@ -108,7 +108,7 @@ class MemoryHierarchy(LectureScene):
         exact = card([(f"exact counts: {shown(s.exact_standard_elems / MILLION, 1)}M vs "
                        f"{shown(s.exact_flash_elems / MILLION, 2)}M elements", COLORS.TEXT)], room)
         VGroup(theta, exact).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE).move_to(
-            [SAFE.right - room / 2, 0, 0]).align_to(chart, UP)
+            [SAFE.right - room / 2, 0, 0]).align_to([0, eq.get_bottom()[1] - BUFF.LARGE, 0], UP)
         ratio = s.exact_standard_elems / s.exact_flash_elems
         with self.narrate(f"Take N = {spoken(n, 0)} and M = {spoken(s.example_m, 0)} elements, "
                           f"{spoken(s.sram_bytes[big] / KIB, 0)} kilobytes of fp16. The two expressions give "
@@ -122,8 +122,8 @@ class MemoryHierarchy(LectureScene):
             self.play(FadeIn(exact), run_time=0.15 * t.duration)
         self.wait_for(t)
         c = data.memory_cited()
-        bound = card([("lower bound: " + c.lower_bound, COLORS.WEIGHT), (c.lower_bound_source, COLORS.MUTED, SIZES.SMALL)],
-                     room)
+        bound = card([("lower bound: " + c.lower_bound, COLORS.WEIGHT),
+                      (c.lower_bound_source, COLORS.MUTED, SIZES.SMALL)], room)
         bound.move_to(theta, aligned_edge=UP + LEFT)
         with self.narrate("Could any exact algorithm do better? Proposition 3 of the FlashAttention paper says no: "
                           "none beats N squared d squared over M asymptotically for every SRAM size. So this is "
@@ -141,7 +141,7 @@ class MemoryHierarchy(LectureScene):
         d = r.saved_shapes[0][-1]
         colors = (COLORS.Q, COLORS.K, COLORS.V, COLORS.OUTPUT, COLORS.SCORE)
         kept = list(zip(("Q", "K", "V", "O", "LSE"), r.saved_shapes, colors))
-        strip = SavedTensors(kept, dropped=[("P", (n, n), COLORS.WEIGHT)], unit=CELL,
+        strip = SavedTensors(kept, dropped=[("P", (n, n), COLORS.WEIGHT)], unit=CELL, gap=BUFF.LARGE,
                              kept_caption=f"kept: {grouped(r.saved_elems)} elements",
                              dropped_caption=f"plain autograd keeps {grouped(r.plain_saved_elems)}")
         fit_within(strip, SAFE.width, None)
@@ -157,8 +157,8 @@ class MemoryHierarchy(LectureScene):
             self.play(strip.reveal_dropped(), run_time=0.3 * t.duration)
         self.wait_for(t)
         eq = equation("log_sum_exp")
-        fit_within(eq, SAFE.width * 0.8, None)
-        eq.next_to(strip, DOWN, buff=BUFF.LARGE)
+        fit_within(eq, SAFE.width * 0.55, None)
+        eq.next_to(strip, DOWN, buff=BUFF.MEDIUM)
         lse_box = strip.highlight("LSE")
         with self.narrate("The log-sum-exp is the running max plus the log of the running sum: both are already "
                           "on chip when the forward ends.") as t:
@@ -232,9 +232,9 @@ class MemoryHierarchy(LectureScene):
         (n1, x1), (n2, x2) = c.readme_savings
         cited = CitedBars([("memory saving (×)", tuple(x for _, x in c.readme_savings), 0)],
                           [kilo(n) for n, _ in c.readme_savings], citation=c.readme_source, width=room,
-                          colors=[COLORS.WEIGHT, COLORS.WEIGHT], max_height=1.4, bar_width=0.7)
-        caveat = card([("not comparable with ours: another baseline, and we measured the forward only",
-                        COLORS.MUTED)], room)
+                          colors=[COLORS.WEIGHT, COLORS.WEIGHT], max_height=1.0, bar_width=0.8, spacing=0.6,
+                          value_strings=[f"{shown(x, 0)}×" for _, x in c.readme_savings])
+        caveat = card([("not comparable: another baseline; ours is the forward only", COLORS.TEXT)], room)
         fit_within(cited, room, TOP - src.get_top()[1] - caveat.height - 2 * BUFF.MEDIUM)
         cited.move_to([SAFE.right - room / 2, 0, 0]).align_to([0, TOP, 0], UP)
         caveat.next_to(cited, DOWN, buff=BUFF.MEDIUM).set_x(SAFE.right - room / 2)
@@ -250,28 +250,31 @@ class MemoryHierarchy(LectureScene):
     # ------------------------------------------------------------------------------------ what it is not
     def caveats_step(self):
         title = heading("What FlashAttention is, and is not")
-        rows = VGroup()
-        for wrong, right in (("“linear attention”", "O(N) extra memory; all N × N scores still computed"),
-                             ("an approximation", "exact: the same softmax, in a different order")):
-            w = label("✗ " + wrong, size=SIZES.BODY, color=COLORS.MASK)
-            r = label("✓ " + right, size=SIZES.BODY, color=COLORS.WEIGHT)
-            rows.add(VGroup(w, r))
+        pairs = (("“linear attention”", "O(N) extra memory; all N × N scores still computed"),
+                 ("fewer FLOPs", "more FLOPs (recomputation), far fewer bytes"),
+                 ("an approximation", "exact: the same softmax, in a different order"))
+        heads = VGroup(label("not", size=SIZES.LABEL, color=COLORS.MUTED), label("but", size=SIZES.LABEL,
+                                                                               color=COLORS.MUTED))
+        rows = VGroup(*(VGroup(label("✗ " + w, size=SIZES.BODY, color=COLORS.MASK),
+                               label("✓ " + r, size=SIZES.BODY, color=COLORS.WEIGHT)) for w, r in pairs))
         col = max(row[0].width for row in rows) + BUFF.LARGE
         for k, row in enumerate(rows):
-            row[0].move_to([SAFE.left + row[0].width / 2, 1.0 - 1.4 * k, 0])
+            row[0].move_to([SAFE.left + row[0].width / 2, 1.2 - 1.1 * k, 0])
             row[1].move_to([SAFE.left + col + row[1].width / 2, row[0].get_y(), 0])
-        fit_within(rows, SAFE.width - 2 * BUFF.MEDIUM, None)
-        rows.move_to([0, 0.2, 0])
+        heads[0].next_to(rows[0][0], UP, buff=BUFF.LARGE).align_to(rows[0][0], LEFT)
+        heads[1].next_to(rows[0][1], UP, buff=BUFF.LARGE).align_to(rows[0][1], LEFT)
+        table = VGroup(heads, rows)
+        fit_within(table, SAFE.width - 2 * BUFF.MEDIUM, None)
+        table.move_to([0, -0.1, 0])
         frames = VGroup(*(SurroundingRectangle(row[1], buff=BUFF.SMALL, color=COLORS.WEIGHT, corner_radius=0.08)
                           for row in rows))
-        with self.narrate("Two things a careful viewer checks. FlashAttention uses order N extra memory, but it is "
-                          "not linear attention: it still computes all N squared scores.") as t:
-            self.play(FadeIn(title), FadeIn(rows[0][0]), run_time=0.2 * t.duration)
-            self.play(FadeIn(rows[0][1]), Create(frames[0]), run_time=0.2 * t.duration)
-        self.wait_for(t)
-        with self.narrate("And it is exact, not an approximation: the same softmax, computed in a different "
-                          "order, with far fewer bytes.") as t:
-            self.play(FadeIn(rows[1][0]), run_time=0.2 * t.duration)
-            self.play(FadeIn(rows[1][1]), Create(frames[1]), run_time=0.2 * t.duration)
-        self.wait_for(t)
-
+        lines = ("Three things a careful viewer checks. FlashAttention needs only order N extra memory, but it "
+                 "is not linear attention: it still computes all N squared scores.",
+                 "It does more arithmetic, not less: the backward recomputes the scores. What it saves is bytes.",
+                 "And it is exact, not an approximation: the same softmax, computed in a different order.")
+        for k, text in enumerate(lines):
+            with self.narrate(text) as t:
+                first = (FadeIn(title), FadeIn(heads)) if k == 0 else ()
+                self.play(*first, FadeIn(rows[k][0]), run_time=0.2 * t.duration)
+                self.play(FadeIn(rows[k][1]), Create(frames[k]), run_time=0.2 * t.duration)
+            self.wait_for(t)

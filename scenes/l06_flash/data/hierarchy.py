@@ -54,7 +54,7 @@ def io_scaling() -> IOScaling:
     _, f = ar.attention_io(n, d, 2 * m, method="flash", version=2, breakdown=True)
     return IOScaling(LENGTHS, HEAD_DIM, SRAM_SIZES, tuple(x // 2 for x in SRAM_SIZES), std, fl, n, d, m,
                      n * d + n * n, n * n * d * d / m, s["elements"], f["elements"],
-                     "the Θ-expressions drop constants; the bars are attention_io's exact counts (fp16, one head, "
+                     "the Θ-expressions drop constants; the lines are attention_io's exact counts (fp16, one head, "
                      "non-causal)", f"{DAO_2022.short()}, Theorem 2; attn_ref.attention_io")
 
 
