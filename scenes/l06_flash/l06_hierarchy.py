@@ -23,13 +23,14 @@ from scenes.kit.mobjects import CitedBars, LogLogPlot, SavedTensors, TileGrid, f
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.mobjects.line_chart import source_lines
-from scenes.kit.mobjects.text import paragraph
+from scenes.kit.mobjects.text import paragraph, set_on_line
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l06_flash import data
 
 TOP = SAFE.top - 0.85              # under the heading
 PLOT_W, PLOT_H = 6.6, 3.3          # both log-log plots
 PLOT_SHARE = 0.58                  # of the safe width, for a plot with its labels
+MEM_SHARE = 0.5                    # the memory plot: room for the cited panel beside it
 FLASH_COLORS = (COLORS.SCORE, COLORS.K, COLORS.WEIGHT)   # flash, small → large SRAM
 STD_COLOR = COLORS.V
 MEM_COLORS = (COLORS.V, COLORS.SCORE, COLORS.WEIGHT)    # naive, attn_ref.flash_attention, torch SDPA
@@ -93,7 +94,8 @@ class MemoryHierarchy(LectureScene):
         self.wait_for(t)
         with self.narrate(f"These lines are attention_io's exact byte counts for one head with d = {spoken(s.d, 0)}. "
                           "Each flash line is one SRAM size: more SRAM, bigger blocks, fewer passes over the keys "
-                          "and values, fewer bytes.") as t:
+                          "and values, fewer bytes. At long lengths all the lines rise as N squared, parallel here; "
+                          "the gap between them is set by M over d squared.") as t:
             self.play(FadeIn(plot.legend[0][1:]), FadeIn(plot.legend[1:]),
                       LaggedStart(*(Create(f) for f in flash), lag_ratio=0.4), run_time=0.6 * t.duration)
         self.wait_for(t)
@@ -210,7 +212,7 @@ class MemoryHierarchy(LectureScene):
                            SAFE.width)
         src.move_to([0, SAFE.bottom + src.height / 2, 0])
         chart = VGroup(plot, lines)
-        fit_within(chart, SAFE.width * PLOT_SHARE, TOP - src.get_top()[1] - BUFF.MEDIUM)
+        fit_within(chart, SAFE.width * MEM_SHARE, TOP - src.get_top()[1] - BUFF.MEDIUM)
         chart.align_to([SAFE.left, 0, 0], LEFT).align_to([0, TOP, 0], UP)
         with self.narrate(f"Now measured, on an {m.device.replace('NVIDIA ', '')}: the peak extra memory of one "
                           f"forward pass, {spoken(m.heads, 0)} heads in fp16. The naive version holds scores and "
@@ -234,7 +236,7 @@ class MemoryHierarchy(LectureScene):
                           [kilo(n) for n, _ in c.readme_savings], citation=c.readme_source, width=room,
                           colors=[COLORS.WEIGHT, COLORS.WEIGHT], max_height=1.0, bar_width=0.8, spacing=0.6,
                           value_strings=[f"{shown(x, 0)}×" for _, x in c.readme_savings])
-        caveat = card([("not comparable: another baseline; ours is the forward only", COLORS.TEXT)], room)
+        caveat = card([("not comparable: other baseline; ours: forward only", COLORS.TEXT)], room)
         fit_within(cited, room, TOP - src.get_top()[1] - caveat.height - 2 * BUFF.MEDIUM)
         cited.move_to([SAFE.right - room / 2, 0, 0]).align_to([0, TOP, 0], UP)
         caveat.next_to(cited, DOWN, buff=BUFF.MEDIUM).set_x(SAFE.right - room / 2)
@@ -263,6 +265,9 @@ class MemoryHierarchy(LectureScene):
             row[1].move_to([SAFE.left + col + row[1].width / 2, row[0].get_y(), 0])
         heads[0].next_to(rows[0][0], UP, buff=BUFF.LARGE).align_to(rows[0][0], LEFT)
         heads[1].next_to(rows[0][1], UP, buff=BUFF.LARGE).align_to(rows[0][1], LEFT)
+        line_y = heads[0].get_y()
+        for h in heads:
+            set_on_line(h, line_y)
         table = VGroup(heads, rows)
         fit_within(table, SAFE.width - 2 * BUFF.MEDIUM, None)
         table.move_to([0, -0.1, 0])
