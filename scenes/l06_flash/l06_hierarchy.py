@@ -92,7 +92,8 @@ class MemoryHierarchy(LectureScene):
             self.play(FadeIn(plot.frame_parts()), FadeIn(plot.legend[0][0]), FadeIn(src), run_time=0.15 * t.duration)
             self.play(Create(std), run_time=0.25 * t.duration)
         self.wait_for(t)
-        with self.narrate(f"These lines are attention_io's exact byte counts for one head with d = {spoken(s.d, 0)}. "
+        with self.narrate(f"These lines are the exact byte counts of our attention I O model, for one head with d = "
+                          f"{spoken(s.d, 0)}. "
                           "Each flash line is one SRAM size: more SRAM, bigger blocks, fewer passes over the keys "
                           "and values, fewer bytes. At long lengths all the lines rise as N squared, parallel here; "
                           "the gap between them is set by M over d squared.") as t:
@@ -113,7 +114,7 @@ class MemoryHierarchy(LectureScene):
             [SAFE.right - room / 2, 0, 0]).align_to([0, eq.get_bottom()[1] - BUFF.LARGE, 0], UP)
         ratio = s.exact_standard_elems / s.exact_flash_elems
         with self.narrate(f"Take N = {spoken(n, 0)} and M = {spoken(s.example_m, 0)} elements, "
-                          f"{spoken(s.sram_bytes[big] / KIB, 0)} kilobytes of fp16. The two expressions give "
+                          f"{spoken(s.sram_bytes[big] / KIB, 0)} kilobytes in half precision. The two expressions give "
                           f"{spoken(s.theta_standard / MILLION, 1)} million against "
                           f"{spoken(s.theta_flash / MILLION, 2)} million. They drop constants: the exact counts are "
                           f"{spoken(s.exact_standard_elems / MILLION, 1)} million against "
@@ -181,8 +182,8 @@ class MemoryHierarchy(LectureScene):
         VGroup(check, big).arrange(DOWN, aligned_edge=LEFT, buff=BUFF.LARGE).move_to(
             [SAFE.right - right / 2, grid.get_y(), 0])
         with self.narrate(f"In the backward, each tile of scores is recomputed from Q and K, and P is rebuilt as e "
-                          f"to the S minus LSE, tile by tile. All {spoken(r.tiles_rebuilt, 0)} tiles match softmax, "
-                          f"to {spoken(r.rebuilt_diff, sci=2)}.") as t:
+                          f"to the S minus the log-sum-exp, tile by tile. All {spoken(r.tiles_rebuilt, 0)} tiles "
+                          f"match softmax, to {spoken(r.rebuilt_diff, sci=2)}.") as t:
             self.play(FadeOut(strip), FadeOut(lse_box), eq.animate.move_to(eq_top), run_time=0.15 * t.duration)
             self.play(FadeIn(grid), run_time=0.1 * t.duration)
             self.play(LaggedStart(*(FadeIn(x) for x in tiles), lag_ratio=0.5), run_time=0.5 * t.duration)
@@ -215,8 +216,8 @@ class MemoryHierarchy(LectureScene):
         fit_within(chart, SAFE.width * MEM_SHARE, TOP - src.get_top()[1] - BUFF.MEDIUM)
         chart.align_to([SAFE.left, 0, 0], LEFT).align_to([0, TOP, 0], UP)
         with self.narrate(f"Now measured, on an {m.device.replace('NVIDIA ', '')}: the peak extra memory of one "
-                          f"forward pass, {spoken(m.heads, 0)} heads in fp16. The naive version holds scores and "
-                          f"weights: {spoken(naive.peak_extra_mib[0], 0)} mebibytes at "
+                          f"forward pass, {spoken(m.heads, 0)} heads in half precision. The naive version holds "
+                          f"scores and weights: {spoken(naive.peak_extra_mib[0], 0)} mebibytes at "
                           f"{spoken(lengths[0] / 1024, 0)}K tokens, {spoken(naive.peak_extra_mib[-1], 0)} at "
                           f"{spoken(lengths[-1] / 1024, 0)}K, growing as N squared.") as t:
             self.play(FadeIn(title), FadeIn(plot.frame_parts()), FadeIn(plot.legend), FadeIn(src),
@@ -240,7 +241,7 @@ class MemoryHierarchy(LectureScene):
         fit_within(cited, room, TOP - src.get_top()[1] - caveat.height - 2 * BUFF.MEDIUM)
         cited.move_to([SAFE.right - room / 2, 0, 0]).align_to([0, TOP, 0], UP)
         caveat.next_to(cited, DOWN, buff=BUFF.MEDIUM).set_x(SAFE.right - room / 2)
-        with self.narrate(f"The flash-attn README reports memory savings of {spoken(x1, 0)} times at "
+        with self.narrate(f"The flash attention README reports memory savings of {spoken(x1, 0)} times at "
                           f"{spoken(n1 / 1024, 0)}K and {spoken(x2, 0)} times at {spoken(n2 / 1024, 0)}K. Our "
                           "ratios are not comparable with those: a different baseline, and we measured the forward "
                           "pass only.") as t:
