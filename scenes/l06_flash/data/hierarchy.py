@@ -71,6 +71,7 @@ class Recomputation:
     lse_bytes: tuple[int, ...]                   # N · 4 (fp32 LSE) at LENGTHS
     p_bytes: tuple[int, ...]                     # N² · 2 (fp16 P)
     lengths: tuple[int, ...]
+    p_rebuilt: tuple[Vec, ...] = ()              # N × N: exp(S − LSE) assembled from the rebuilt tiles
 
 
 def _saved(fn) -> list[tuple[int, ...]]:
@@ -95,15 +96,18 @@ def recomputation() -> Recomputation:
     _, lse, steps, _ = run(qd, kd, vd)
     p_full = torch.softmax(qd @ kd.transpose(-1, -2) / math.sqrt(D), dim=-1)
     diff, tiles = 0.0, 0
+    p_tiles = torch.full_like(p_full, float("nan"))
     for st in steps:
         (r0, r1), (c0, c1) = st["rows"], st["cols"]
         rebuilt = torch.exp(st["S"] - lse[..., r0:r1, None])      # P = exp(S − LSE), tile by tile
         diff = max(diff, max_abs(rebuilt, p_full[..., r0:r1, c0:c1]))
+        p_tiles[..., r0:r1, c0:c1] = rebuilt
         tiles += 1
     return Recomputation(N, tuple(flash), sum(math.prod(s) for s in flash),
                          any(len(s) >= 2 and s[-1] == s[-2] == N for s in flash),
                          sum(math.prod(s) for s in plain), tuple(float(x) for x in lse.flatten()), diff, tiles,
-                         tuple(n * 4 for n in LENGTHS), tuple(n * n * 2 for n in LENGTHS), LENGTHS)
+                         tuple(n * 4 for n in LENGTHS), tuple(n * n * 2 for n in LENGTHS), LENGTHS,
+                         tuple(tuple(float(x) for x in row) for row in p_tiles.reshape(N, N)))
 
 
 @dataclass(frozen=True)

@@ -45,6 +45,8 @@ def test_recomputation_saves_o_of_n():
     s = scores(q, k)
     assert torch.allclose(torch.tensor(r.lse, dtype=torch.float64), torch.logsumexp(s, -1), atol=1e-14)
     assert r.tiles_rebuilt == 16 and r.rebuilt_diff < 1e-15
+    p = torch.tensor(r.p_rebuilt, dtype=torch.float64)                    # every cell rebuilt, = softmax
+    assert p.shape == (16, 16) and torch.allclose(p, torch.softmax(s, -1), atol=1e-15, rtol=0)
     assert r.lse_bytes == tuple(4 * n for n in r.lengths) and r.p_bytes == tuple(2 * n * n for n in r.lengths)
 
 
