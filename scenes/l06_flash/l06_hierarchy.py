@@ -36,7 +36,7 @@ STD_COLOR = COLORS.V
 MEM_COLORS = (COLORS.V, COLORS.SCORE, COLORS.WEIGHT)    # naive, attn_ref.flash_attention, torch SDPA
 MEM_NAMES = ("naive (S and P)", "attn_ref flash loop", "torch SDPA")
 CELL = 0.15                        # SavedTensors cell side
-TILE_CELL = 0.16                   # the rebuilt-P grid's cell side
+TILE_CELL = 0.21                   # the rebuilt-P grid's cell side
 MILLION = 1e6
 KIB, MIB = 2 ** 10, 2 ** 20
 
@@ -187,6 +187,7 @@ class MemoryHierarchy(LectureScene):
                           f"match softmax, to {spoken(r.rebuilt_diff, sci=2)}.") as t:
             self.play(FadeOut(strip), FadeOut(lse_box), eq.animate.move_to(eq_top), run_time=0.15 * t.duration)
             self.play(FadeIn(grid.tile_group), FadeIn(grid.axis_labels), run_time=0.1 * t.duration)
+            self.add_foreground_mobjects(grid.tile_group)          # tile outlines stay over the filled cells
             self.play(LaggedStart(*(FadeIn(x) for x in tiles), lag_ratio=0.5), run_time=0.5 * t.duration)
             self.play(FadeIn(check), run_time=0.1 * t.duration)
         self.wait_for(t)
@@ -196,6 +197,8 @@ class MemoryHierarchy(LectureScene):
                           "are cheap where bytes are not.") as t:
             self.play(FadeIn(big, shift=UP * 0.2), run_time=0.2 * t.duration)
         self.wait_for(t)
+        self.remove_foreground_mobjects(grid.tile_group)
+        self.add(grid.tile_group)
         self.play(FadeOut(VGroup(title, eq, grid, check, big, hooks)), run_time=0.6)
 
     # ------------------------------------------------------------------------------------ measured + cited
