@@ -89,6 +89,7 @@ from .cache_stack import CacheStack
 from .citation_panel import CitationPanel, published_frame
 from .roofline import LogLogPlot, RooflinePlot
 from .sampling_bars import SamplingBars
+from .saved_tensors import SavedTensors
 from .slot_ring import SlotRing
 from .sm_occupancy import SMOccupancy
 from .split_merge import SplitMerge
@@ -96,5 +97,5 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += [
     "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "RooflinePlot", "SMOccupancy", "SamplingBars",
-    "SlotRing", "SplitMerge", "WrongRight", "issue_citation", "published_frame",
+    "SavedTensors", "SlotRing", "SplitMerge", "WrongRight", "issue_citation", "published_frame",
 ]

@@ -54,7 +54,7 @@ def io_scaling() -> IOScaling:
     _, f = ar.attention_io(n, d, 2 * m, method="flash", version=2, breakdown=True)
     return IOScaling(LENGTHS, HEAD_DIM, SRAM_SIZES, tuple(x // 2 for x in SRAM_SIZES), std, fl, n, d, m,
                      n * d + n * n, n * n * d * d / m, s["elements"], f["elements"],
-                     "the Θ-expressions drop constants; the bars are attention_io's exact counts (fp16, one head, "
+                     "the Θ-expressions drop constants; the lines are attention_io's exact counts (fp16, one head, "
                      "non-causal)", f"{DAO_2022.short()}, Theorem 2; attn_ref.attention_io")
 
 
@@ -71,6 +71,7 @@ class Recomputation:
     lse_bytes: tuple[int, ...]                   # N · 4 (fp32 LSE) at LENGTHS
     p_bytes: tuple[int, ...]                     # N² · 2 (fp16 P)
     lengths: tuple[int, ...]
+    p_rebuilt: tuple[Vec, ...] = ()              # N × N: exp(S − LSE) assembled from the rebuilt tiles
 
 
 def _saved(fn) -> list[tuple[int, ...]]:
@@ -95,15 +96,18 @@ def recomputation() -> Recomputation:
     _, lse, steps, _ = run(qd, kd, vd)
     p_full = torch.softmax(qd @ kd.transpose(-1, -2) / math.sqrt(D), dim=-1)
     diff, tiles = 0.0, 0
+    p_tiles = torch.full_like(p_full, float("nan"))
     for st in steps:
         (r0, r1), (c0, c1) = st["rows"], st["cols"]
         rebuilt = torch.exp(st["S"] - lse[..., r0:r1, None])      # P = exp(S − LSE), tile by tile
         diff = max(diff, max_abs(rebuilt, p_full[..., r0:r1, c0:c1]))
+        p_tiles[..., r0:r1, c0:c1] = rebuilt
         tiles += 1
     return Recomputation(N, tuple(flash), sum(math.prod(s) for s in flash),
                          any(len(s) >= 2 and s[-1] == s[-2] == N for s in flash),
                          sum(math.prod(s) for s in plain), tuple(float(x) for x in lse.flatten()), diff, tiles,
-                         tuple(n * 4 for n in LENGTHS), tuple(n * n * 2 for n in LENGTHS), LENGTHS)
+                         tuple(n * 4 for n in LENGTHS), tuple(n * n * 2 for n in LENGTHS), LENGTHS,
+                         tuple(tuple(float(x) for x in row) for row in p_tiles.reshape(N, N)))
 
 
 @dataclass(frozen=True)
@@ -175,5 +179,5 @@ def memory_cited() -> MemoryCited:
     return MemoryCited(((2048, 10.0), (4096, 20.0)),
                        "Dao-AILab/flash-attention README, memory footprint figure (A100; memory grows linearly "
                        "in sequence length)",
-                       "no exact attention algorithm can asymptotically improve on o(N²d²M⁻¹) HBM accesses for "
+                       "no exact attention algorithm computes attention with o(N²d²M⁻¹) HBM accesses for "
                        "all M in [d, Nd]", f"{DAO_2022.short()}, Proposition 3")

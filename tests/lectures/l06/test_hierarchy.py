@@ -15,7 +15,8 @@ from scenes.l06_flash import data as d
 from scenes.l06_flash.data import _shared as sh
 from scenes.l06_flash.data import hierarchy as hi
 
-from ._helpers import example, raw_bench, scores, with_clauses
+from ._helpers import (assert_one_topic_section, assert_scene_constructs, example, raw_bench, scores,
+                       with_clauses)
 
 GPU = raw_bench("gpu-nvidia-h200.json")
 
@@ -44,6 +45,8 @@ def test_recomputation_saves_o_of_n():
     s = scores(q, k)
     assert torch.allclose(torch.tensor(r.lse, dtype=torch.float64), torch.logsumexp(s, -1), atol=1e-14)
     assert r.tiles_rebuilt == 16 and r.rebuilt_diff < 1e-15
+    p = torch.tensor(r.p_rebuilt, dtype=torch.float64)                    # every cell rebuilt, = softmax
+    assert p.shape == (16, 16) and torch.allclose(p, torch.softmax(s, -1), atol=1e-15, rtol=0)
     assert r.lse_bytes == tuple(4 * n for n in r.lengths) and r.p_bytes == tuple(2 * n * n for n in r.lengths)
 
 
@@ -87,3 +90,11 @@ def test_e6_3_holds_and_wrong_versions_fail():
     times_ln2 = Clause(E.LSE2, E._mul(E.LSE, sp.log(2)))
     with pytest.raises(EquationError):
         with_clauses("log_sum_exp", c1, c2, times_ln2).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("MemoryHierarchy")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l06_hierarchy.py", "L06.3")
