@@ -15,12 +15,13 @@ import re
 
 from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, LaggedStart, SurroundingRectangle, VGroup
 
-from scenes.kit.equations import equation
 from scenes.kit.format import shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import AnnotatedCode, CitationLine, DataTable, fit_within, label
 from scenes.kit.mobjects.annotated_code import equation_clauses
+from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.code_panel import source_of
+from scenes.kit.mobjects.text import paragraph
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l06_flash import data
 
@@ -28,10 +29,11 @@ FORWARD = "attn_ref.flash_attention"
 BACKWARD = "attn_ref.flash._flash_backward"
 ONLINE, LSE, BWD = "online_softmax_update", "log_sum_exp", "flash_backward"
 STEP_FADE = 0.8
-CODE_TOP = SAFE.top - 0.2          # the annotated panels hang from here
+CODE_TOP = SAFE.top - 0.2          # the annotated panels stay under this
+FORWARD_Y, BACKWARD_Y = 0.9, 0.4   # their centres
 FORMULA_W = 4.6                    # the formula column of the annotated panels
-AFTER_Y = -2.3                     # the after-the-loop formulas under the forward panel
-ID_Y, ROW_Y, GRAD_Y = 1.9, 0.3, -1.6
+AFTER_GAP = 1.0                    # the after-the-loop formulas, this far under the forward panel
+ID_Y, ROW_Y, GRAD_Y = 2.5, 0.85, -1.75
 KERNEL_Y = (2.3, 0.9, -0.5)        # the three kernel lines
 CASE_ROW_H = 0.4
 
@@ -47,8 +49,9 @@ def line_of(lines, snippet: str) -> int:
     return next(x.number for x in lines if snippet in x.code)
 
 
-def top_align(m):
-    m.move_to([m.get_center()[0], CODE_TOP - m.height / 2, 0])
+def place_code(m, y: float):
+    """Centre an annotated panel at height ``y``, kept under ``CODE_TOP``."""
+    m.move_to([m.get_center()[0], min(y, CODE_TOP - m.height / 2), 0])
     return m
 
 
@@ -81,10 +84,10 @@ class FlashImplementation(LectureScene):
                            annotations={ln["m"]: (ONLINE, 0), ln["p"]: comment[ln["p"]],
                                         ln["alpha"]: comment[ln["alpha"]], ln["l"]: (ONLINE, 1),
                                         ln["o"]: (ONLINE, 2)})
-        top_align(ac)
+        place_code(ac, FORWARD_Y)
         after = VGroup(label("after the last K/V block, once:", size=SIZES.LABEL, color=COLORS.MUTED),
                        equation_clauses(ONLINE, 3), equation_clauses(LSE, 0)).arrange(RIGHT, buff=BUFF.LARGE)
-        fit_within(after, SAFE.width, None).move_to([0, AFTER_Y, 0])
+        fit_within(after, SAFE.width, None).move_to([0, ac.get_bottom()[1] - AFTER_GAP, 0])
         with self.narrate(
                 "Here is the heart of our reference flash attention: the version two loop, straight from the "
                 "source. The outer loop holds one block of queries; this inner loop streams the key and value "
@@ -127,7 +130,7 @@ class FlashImplementation(LectureScene):
                            formula_width=FORMULA_W,
                            annotations={ln["p"]: comment[ln["p"]], ln["dv"]: (BWD, 0), ln["dp"]: (BWD, 1),
                                         ln["ds"]: (BWD, 4), ln["dq"]: (BWD, 5), ln["dk"]: (BWD, 6)})
-        top_align(ac)
+        place_code(ac, BACKWARD_Y)
         src = CitationLine(b.source)
         with self.narrate("The backward never stores the attention matrix. For every tile it rebuilds P from the "
                           "saved log sum exp, one exponential per score.") as t:
@@ -169,7 +172,7 @@ class FlashImplementation(LectureScene):
                           title=f"float64, N = {shown(b.n, 0)}, d = {shown(b.d, 0)}, blocks of {shown(b.block, 0)}; "
                                 f"gradcheck: {'passes' if b.gradcheck else 'fails'}",
                           font_size=SIZES.LABEL, row_height=0.5)
-        fit_within(grads, SAFE.width, 2.6).move_to([0, GRAD_Y - 0.2, 0])
+        fit_within(grads, SAFE.width, 2.5).move_to([0, GRAD_Y, 0])
         with self.narrate("Where does D come from? The softmax needs, for each row, the sum over j of P i j times "
                           "d P i j. Since O i is the P weighted sum of the values, that sum is just d O i dotted "
                           "with O i: the output we kept, never a full row of P.") as t:
@@ -203,9 +206,9 @@ class FlashImplementation(LectureScene):
                        color=COLORS.WEIGHT)]
         blocks = []
         for c, n, y in zip(code, notes, KERNEL_Y):
-            fit_within(c, SAFE.width, None)
+            fit_within(c, SAFE.width - 0.3, None)
             g = VGroup(c, n).arrange(DOWN, buff=BUFF.SMALL, aligned_edge=LEFT)
-            g.move_to([SAFE.left + g.width / 2, y, 0])
+            g.move_to([SAFE.left + 0.15 + g.width / 2, y, 0])
             blocks.append(g)
         lse = equation_clauses(LSE, 2)
         replay = VGroup(lse, label(f"row {shown(k.row, 0)}:  m₂ + log₂ ℓ₂ = {shown(k.lse2, 4)};   × ln 2 = "
@@ -239,14 +242,18 @@ class FlashImplementation(LectureScene):
     def triton_check(self):
         k = data.triton_kernel()
         rows = [[c.dtype, shown(c.n_q, 0), shown(c.n_k, 0), shown(c.d, 0), "yes" if c.causal else "no",
-                 c.alignment.replace("_", "-") if c.causal else "", shown(c.max_err, sci=1),
+                 c.alignment.replace("_", "-") if c.causal else "–", shown(c.max_err, sci=1),
                  shown(c.max_lse_err, sci=1)] for c in k.cases]
         table = DataTable(["dtype", "N_q", "N_k", "d", "causal", "alignment", "max |O − O₆₄|", "max |ΔLSE|"], rows,
                           align="lrrrllrr", font_size=SIZES.SMALL, header_size=SIZES.SMALL, row_height=CASE_ROW_H,
                           title=f"our Triton kernel vs a float64 oracle: {shown(len(k.cases), 0)} cases")
-        fit_within(table, SAFE.width, SAFE.height - 0.7)
+        fit_within(table, SAFE.width, SAFE.height - 1.0)
         table.move_to([0, SAFE.top - table.height / 2, 0])
-        src = CitationLine(k.check_source)
+        head, _, command = k.check_source.partition("; `")
+        src = VGroup(*(label(x, size=SIZES.CAPTION, color=COLORS.MUTED) for x in (head + ";", "`" + command)))
+        src.arrange(DOWN, buff=BUFF.TIGHT, aligned_edge=LEFT)
+        fit_within(src, SAFE.width, None)
+        src.move_to([SAFE.left + src.width / 2, SAFE.bottom + src.height / 2, 0])
         worst = max(c.max_err for c in k.cases)
         worst_lse = max(c.max_lse_err for c in k.cases)
         n_dtypes = len({c.dtype for c in k.cases})
@@ -259,7 +266,8 @@ class FlashImplementation(LectureScene):
             self.wait_for(t)
         i = max(range(len(k.cases)), key=lambda j: k.cases[j].max_err)
         frame = table.highlight_row(i)
-        with self.narrate(f"The largest output error is {spoken(worst, sci=1)}, in bfloat16, and the log sum exp "
+        with self.narrate(f"The largest output error is {spoken(worst, sci=1)}, in {k.cases[i].dtype}, and the log "
+                          "sum exp "
                           f"is within {spoken(worst_lse, sci=1)} everywhere.") as t:
             self.play(Create(frame), run_time=0.25 * t.duration)
             self.wait_for(t)
@@ -269,9 +277,19 @@ class FlashImplementation(LectureScene):
     # -- the pitfalls ---------------------------------------------------------------------------------------------
     def pitfall_table(self):
         p = data.pitfalls().items
-        table = DataTable(["pitfall", "where"], [[x.what, x.where] for x in p], align="ll", font_size=SIZES.LABEL,
-                          header_size=SIZES.LABEL, row_height=0.9, title="known pitfalls")
-        fit_within(table, SAFE.width, SAFE.height - 0.4).move_to([0, 0, 0])
+        title = label("known pitfalls", size=SIZES.BODY)
+        items = VGroup()
+        for k, x in enumerate(p):
+            num = label(f"{k + 1}", size=SIZES.BODY, color=COLORS.ACCENT, mono=True)
+            what = paragraph(wrap(x.what, SAFE.width - 1.0, SIZES.BODY), size=SIZES.BODY)
+            where = label(x.where, size=SIZES.SMALL, color=COLORS.MUTED)
+            fit_within(where, SAFE.width - 1.0, None)
+            body = VGroup(what, where).arrange(DOWN, buff=BUFF.SMALL, aligned_edge=LEFT)
+            items.add(VGroup(num, body).arrange(RIGHT, buff=BUFF.MEDIUM, aligned_edge=UP))
+        items.arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT)
+        whole = VGroup(title, items).arrange(DOWN, buff=BUFF.MEDIUM, aligned_edge=LEFT)
+        fit_within(whole, SAFE.width, SAFE.height)
+        whole.move_to([SAFE.left + whole.width / 2, 0, 0])
         issues = re.findall(r"#(\d+)", p[0].where)
         mult = re.search(r"% (\d+)", p[1].what).group(1)
         version = re.search(r"since (\d+\.\d+)", p[3].what).group(1)
@@ -280,22 +298,14 @@ class FlashImplementation(LectureScene):
             f"{spoken(int(issues[0]), 0)} and {spoken(int(issues[1]), 0)}.",
             f"Its backward also assumes the sequence length is a multiple of {spoken(int(mult), 0)}.",
             "Block pointers were removed from the tutorial on Triton's main branch: pin the Triton version.",
-            f"And flash attn aligns its causal mask bottom right since version {spoken(float(version), 1)}, while PyTorch's is "
-            "causal flag aligns it top left.",
+            f"And flash attn aligns its causal mask bottom right since version {spoken(float(version), 1)}, "
+            "while PyTorch's is causal flag aligns it top left.",
         ]
-        frame = None
         for k, text in enumerate(lines):
             with self.narrate(text) as t:
-                anims = [FadeIn(table.rows[k], shift=RIGHT * 0.2)]
                 if k == 0:
-                    self.play(FadeIn(table.title), FadeIn(table.header), Create(table.rule),
-                              run_time=0.2 * t.duration)
-                new = table.highlight_row(k)
-                anims.append(Create(new) if frame is None else FadeOut(frame))
-                if frame is not None:
-                    anims.append(Create(new))
-                self.play(*anims, run_time=0.3 * t.duration)
-                self.allow_overlap(new, table, reason="the frame around the pitfall the narration names")
-                frame = new
+                    self.play(FadeIn(title), run_time=0.15 * t.duration)
+                dim = [items[j].animate.set_opacity(0.45) for j in range(k)]
+                self.play(FadeIn(items[k], shift=RIGHT * 0.2), *dim, run_time=0.3 * t.duration)
                 self.wait_for(t)
         self.wait(0.5)

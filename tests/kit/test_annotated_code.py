@@ -1,6 +1,8 @@
 """AnnotatedCode, built from Lecture 6's forward_code and backward builders (attn_ref's own loops)."""
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from scenes.kit.equations import EQUATIONS, render_clauses
@@ -54,8 +56,8 @@ def test_formulas_from_the_registry_beside_their_lines_in_order():
         assert f.get_left()[0] > code_right
         assert abs(f.get_center()[1] - ac.line(n).get_center()[1]) < 1.0     # near its line
         tops.append((f.get_top()[1], f.get_bottom()[1]))
-    for (t0, b0), (t1, b1) in zip(tops, tops[1:]):
-        assert b0 > t1                                                       # top to bottom, no overlap
+    for upper, lower in itertools.pairwise(tops):
+        assert upper[1] > lower[0]                                                       # top to bottom, no overlap
     for c, n in zip(ac.connectors, ac.numbers):
         assert c.get_start()[1] == pytest.approx(ac.line(n).get_center()[1])
         assert c.get_end()[1] == pytest.approx(ac.formula(n).get_center()[1])
@@ -70,7 +72,7 @@ def test_stripping_comments_makes_the_code_larger():
 
 
 def test_highlight_moves_one_cursor_and_dims_the_other_formulas():
-    _, (m, p, ell), ac = _forward()
+    _, (m, _p, ell), ac = _forward()
     anims = ac.highlight(m)
     box = ac.cursor
     assert box in ac.submobjects and len(anims) == 1 + 2 * len(ac.numbers)

@@ -94,6 +94,6 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
             "WrongRight", "issue_citation"]
-from .annotated_code import AnnotatedCode
+from .annotated_code import AnnotatedCode  # noqa: E402
 
 __all__ += ["AnnotatedCode"]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from manim import (LEFT, ORIGIN, RIGHT, Line, Mobject, SurroundingRectangle, VGroup, VMobject)
+from manim import LEFT, ORIGIN, RIGHT, UP, Line, Mobject, SurroundingRectangle, VGroup, VMobject
 
 from ..theme import BUFF, COLORS, SAFE, SIZES
 from .code_panel import CodePanel
@@ -115,6 +115,10 @@ class AnnotatedCode(VGroup):
         self.panel.font_scale *= scale
         self.panel.effective_font_size *= scale
         self.effective_font_size = self.panel.effective_font_size
+        if len(self.panel.title):           # the title line stays at caption size, whatever the code's scale
+            t = self.panel.title
+            t.scale(SIZES.CAPTION / t.font_size)
+            t.next_to(self.panel.code, UP, buff=BUFF.SMALL).align_to(self.panel.code, LEFT)
 
         self.numbers = tuple(sorted(annotations))
         self.formulas = VGroup(*(_formula(annotations[n], formula_size, text_size) for n in self.numbers))

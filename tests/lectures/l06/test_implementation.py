@@ -15,7 +15,8 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import flash as E
 from scenes.l06_flash import data as d
 
-from ._helpers import ROOT, assert_one_topic_section, assert_scene_constructs, example, raw_kernel_check, scores, torch_attention, with_clauses
+from ._helpers import (ROOT, assert_one_topic_section, assert_scene_constructs, example, raw_kernel_check, scores,
+                       torch_attention, with_clauses)
 
 
 def test_forward_code_is_the_source_with_its_formulas():
