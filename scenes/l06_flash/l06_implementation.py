@@ -36,6 +36,7 @@ AFTER_GAP = 1.0                    # the after-the-loop formulas, this far under
 ID_Y, ROW_Y, GRAD_Y = 2.5, 0.85, -1.75
 KERNEL_Y = (2.3, 0.9, -0.5)        # the three kernel lines
 CASE_ROW_H = 0.4
+REPLAY_Y = -2.5                    # the base-2 replay under the kernel lines
 
 
 def file_lines(qualname: str, first: int, last: int) -> tuple[int, int]:
@@ -210,11 +211,12 @@ class FlashImplementation(LectureScene):
             g = VGroup(c, n).arrange(DOWN, buff=BUFF.SMALL, aligned_edge=LEFT)
             g.move_to([SAFE.left + 0.15 + g.width / 2, y, 0])
             blocks.append(g)
-        lse = equation_clauses(LSE, 2)
-        replay = VGroup(lse, label(f"row {shown(k.row, 0)}:  m₂ + log₂ ℓ₂ = {shown(k.lse2, 4)};   × ln 2 = "
-                                   f"{shown(k.lse_from_base2, 4)} = attn_ref's LSE {shown(k.lse, 4)}",
-                                   size=SIZES.LABEL, mono=True)).arrange(RIGHT, buff=BUFF.LARGE)
-        fit_within(replay, SAFE.width, None).move_to([0, -2.3, 0])
+        lse = equation_clauses(LSE, 2, font_size=SIZES.EQUATION)
+        nums = VGroup(label(f"row {shown(k.row, 0)}, base 2:  m₂ + log₂ ℓ₂ = {shown(k.lse2, 4)}", size=SIZES.BODY),
+                      label(f"× ln 2 = {shown(k.lse_from_base2, 4)} = attn_ref's LSE {shown(k.lse, 4)}",
+                            size=SIZES.BODY, color=COLORS.WEIGHT)).arrange(DOWN, buff=BUFF.SMALL, aligned_edge=LEFT)
+        replay = VGroup(lse, nums).arrange(RIGHT, buff=BUFF.LARGE)
+        fit_within(replay, SAFE.width, None).move_to([0, REPLAY_Y, 0])
         boxes = [SurroundingRectangle(g[0], color=COLORS.ACCENT, buff=0.06, stroke_width=2.5) for g in blocks]
         with self.narrate("Our Triton kernel runs the same loop on the GPU. The grid has one program per query "
                           "block, and per batch and head: each program keeps its queries on chip and streams the "
