@@ -84,6 +84,7 @@ __all__ = [
     "overlaps",
     "provenance_line",
 ]
+from .annotated_code import AnnotatedCode
 from .block_table import BlockTable
 from .cache_stack import CacheStack
 from .citation_panel import CitationPanel, published_frame
@@ -96,6 +97,6 @@ from .split_merge import SplitMerge
 from .wrong_right import WrongRight, issue_citation
 
 __all__ += [
-    "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "RooflinePlot", "SMOccupancy", "SamplingBars",
-    "SavedTensors", "SlotRing", "SplitMerge", "WrongRight", "issue_citation", "published_frame",
+    "AnnotatedCode", "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "RooflinePlot", "SMOccupancy",
+    "SamplingBars", "SavedTensors", "SlotRing", "SplitMerge", "WrongRight", "issue_citation", "published_frame",
 ]

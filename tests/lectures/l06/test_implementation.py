@@ -15,7 +15,8 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import flash as E
 from scenes.l06_flash import data as d
 
-from ._helpers import ROOT, example, raw_kernel_check, scores, torch_attention, with_clauses
+from ._helpers import (ROOT, assert_one_topic_section, assert_scene_constructs, example, raw_kernel_check, scores,
+                       torch_attention, with_clauses)
 
 
 def test_forward_code_is_the_source_with_its_formulas():
@@ -118,3 +119,11 @@ def test_e6_6_holds_and_wrong_versions_fail():
     cl[0] = Clause(E.dVm, E.Pm * E.dOm)                                     # P instead of Pᵀ
     with pytest.raises(EquationError):
         with_clauses("flash_backward", *cl).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("FlashImplementation")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l06_implementation.py", "L06.4")
