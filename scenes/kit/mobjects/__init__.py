@@ -94,3 +94,6 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
             "WrongRight", "issue_citation"]
+from .memory_pyramid import MemoryPyramid
+
+__all__ += ["MemoryPyramid"]

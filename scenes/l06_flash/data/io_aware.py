@@ -119,6 +119,8 @@ class MemoryBound:
     d: int
     device: str
     ridge_point: float                # FLOP/byte
+    peak_flops: float                 # FLOP/s (dense fp16), the roof
+    bandwidth: float                  # bytes/s (HBM), the slope
     passes: tuple[Pass, ...]
     assumption: str
 
@@ -137,7 +139,8 @@ def memory_bound() -> MemoryBound:
     for name, fl, by in rows:
         r = ar.roofline(fl, by, ar.H100_SXM)
         passes.append(Pass(name, float(fl), float(by), r.intensity, r.bound, r.time * 1e6))
-    return MemoryBound(n, d, ar.H100_SXM.name, ar.H100_SXM.ridge_point, tuple(passes),
+    return MemoryBound(n, d, ar.H100_SXM.name, ar.H100_SXM.ridge_point, ar.H100_SXM.peak_flops,
+                       ar.H100_SXM.bandwidth, tuple(passes),
                        "element-wise FLOPs per entry: mask 1, softmax ≈ 5 (max, subtract, exp, sum, divide), "
                        "dropout 2; every pass reads and writes the n × n matrix once in fp16")
 

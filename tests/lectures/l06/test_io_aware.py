@@ -44,6 +44,7 @@ def test_standard_vs_fused_counted_by_hand():
 def test_memory_bound_passes_on_the_h100():
     m = d.memory_bound()
     assert m.ridge_point == pytest.approx(989.4e12 / 3.35e12) and round(m.ridge_point) == 295
+    assert (m.peak_flops, m.bandwidth) == (989.4e12, 3.35e12) and m.peak_flops / m.bandwidth == m.ridge_point
     n, dd = 1024, 64
     by = {p.name: p for p in m.passes}
     assert by["S = QKᵀ"].flops == 2 * n * n * dd and by["S = QKᵀ"].bytes == (2 * n * dd + n * n) * 2
