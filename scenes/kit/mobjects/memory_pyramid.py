@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from manim import DOWN, LEFT, RIGHT, UP, AnimationGroup, DashedVMobject, FadeIn, LaggedStart, Polygon, \
+from manim import LEFT, UP, AnimationGroup, DashedVMobject, FadeIn, LaggedStart, Polygon, \
     RoundedRectangle, SurroundingRectangle, VGroup
 
 from ..theme import BUFF, COLORS, SIZES

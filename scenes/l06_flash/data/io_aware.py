@@ -75,6 +75,7 @@ class StandardVsFused:
     score_matrix_bytes: int           # N² · 2: what S (and P) occupy in HBM in the standard version
     block_r: int
     block_c: int
+    kv_passes: int                    # T_r: how many times K and V stream past the Q blocks
     source: str
 
 
@@ -99,7 +100,7 @@ def standard_vs_fused() -> StandardVsFused:
                    (f"stream K, V past every Q block ({f['T_r']}×)", f["read_KV"], 0),
                    ("write O and LSE once", 0, f["write_O"] + f["write_LSE"])))
     return StandardVsFused(IO_N, IO_D, SRAM_BYTES, b, standard, fused, std, fl, std / fl,
-                           ar.score_matrix_bytes(1, 1, IO_N, IO_N, b), f["block_r"], f["block_c"],
+                           ar.score_matrix_bytes(1, 1, IO_N, IO_N, b), f["block_r"], f["block_c"], f["T_r"],
                            f"{DAO_2022.short()}, Algorithm 0 and Theorem 2; counts: attn_ref.attention_io")
 
 
