@@ -13,20 +13,21 @@ this file holds layout and timing only.
 """
 from __future__ import annotations
 
-from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Rectangle, RoundedRectangle,
-                   SurroundingRectangle, Transform, VGroup)
+from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOut, Group, Rectangle,
+                   RoundedRectangle, SurroundingRectangle, Transform, VGroup)
 
 from scenes.kit.equations import equation
 from scenes.kit.format import shown, spoken
 from scenes.kit.lecture_scene import LectureScene
 from scenes.kit.mobjects import CitationLine, DataTable, MemoryPyramid, MetricCard, RooflinePlot, StepCounter, \
     fit_within, label
+from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.layout import scene_heading as heading
+from scenes.kit.mobjects.text import paragraph
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l06_flash import data
 
-PYRAMID_WIDTH, PYRAMID_TOP = 4.2, 1.0
-H100_CARD_X = 4.3                 # centre of the H100 card
+PYRAMID_WIDTH, PYRAMID_TOP = 3.6, 2.45    # the pyramid's bottom width; top of the pyramid and of the H100 card
 STAGE_Y = -1.35                   # centre of the chip and HBM boxes
 CHIP_X, CHIP_W = -5.4, 2.3
 HBM_X, HBM_W = -2.35, 3.3
@@ -88,8 +89,9 @@ class IOAwareAttention(LectureScene):
         sram, hbm, dram = p.a100
         self.title = heading("Where the bytes live")
         pyr = self.pyr = MemoryPyramid([(lv.name, lv.bandwidth, lv.capacity) for lv in p.a100], width=PYRAMID_WIDTH,
-                                       cited="published: FlashAttention, Figure 1 (A100)")
+                                       cited="published: FlashAttention, Figure 1 (A100)", column_gap=0.45)
         pyr.move_to([SAFE.left + pyr.width / 2, PYRAMID_TOP - pyr.height / 2, 0])
+        pyr.shift(DOWN * 0.3)
         self.cite = source_line(p.a100_source)
         with self.narrate("Attention on a GPU is limited less by arithmetic than by moving bytes. Here is the memory "
                           "hierarchy as the FlashAttention paper draws it for the A100.") as t:
@@ -110,16 +112,15 @@ class IOAwareAttention(LectureScene):
     def h100(self):
         p, s = self.p, self.s
         per_sm = p.h100_smem_per_sm_bytes / 1024
-        rows = [("HBM3 bandwidth", f"{shown(p.h100_hbm_bytes_per_s / TB, 2)} TB/s"),
-                ("HBM capacity", f"{shown(p.h100_hbm_bytes / GB_, 0)} GB"),
+        rows = [("HBM bandwidth", f"{shown(p.h100_hbm_bytes_per_s / TB, 2)} TB/s"),
+                ("HBM size", f"{shown(p.h100_hbm_bytes / GB_, 0)} GB"),
                 ("L2 cache", f"{shown(p.h100_l2_bytes / MB, 0)} MB"),
-                ("shared memory per SM", f"≤ {shown(per_sm, 0)} KB"),
-                (f"summed over {shown(p.h100_sms, 0)} SMs", f"{shown(p.h100_smem_total_bytes / MB, 1)} MB")]
-        card = self.card = MetricCard("H100 SXM, datasheet", rows, color=COLORS.K, font_size=SIZES.LABEL)
-        card.move_to([H100_CARD_X, PYRAMID_TOP - 0.2 - card.height / 2 + 0.5, 0])
-        fit_within(card, SAFE.right - self.pyr.get_right()[0] - BUFF.MEDIUM, None)
-        card.set_x(SAFE.right - card.width / 2)
-        cite2 = source_line(p.h100_source)
+                ("SRAM per SM", f"≤ {shown(per_sm, 0)} KB"),
+                (f"× {shown(p.h100_sms, 0)} SMs", f"{shown(p.h100_smem_total_bytes / MB, 1)} MB")]
+        card = self.card = MetricCard("H100 SXM · datasheet", rows, color=COLORS.K)
+        card.move_to([SAFE.right - card.width / 2, PYRAMID_TOP - card.height / 2, 0])
+        cite2 = paragraph(wrap(p.h100_source, SAFE.width, SIZES.SMALL), size=SIZES.SMALL, color=COLORS.MUTED)
+        fit_within(cite2, SAFE.width, None)
         cite2.next_to(self.cite, UP, buff=BUFF.TIGHT).set_x(SAFE.left, direction=LEFT)
         with self.narrate(f"On the H100 SXM, the datasheet gives {spoken(p.h100_hbm_bytes_per_s / TB, 2)} terabytes "
                           f"per second of HBM bandwidth and {spoken(p.h100_hbm_bytes / GB_, 0)} gigabytes, a "
@@ -201,7 +202,7 @@ class IOAwareAttention(LectureScene):
         self.c_std = self.counter(std, "standard: HBM bytes", COLORS.ACCENT)
         setup = label(f"one head, N = {shown(s.n, 0)}, d = {shown(s.d, 0)}, fp16", size=SIZES.LABEL,
                       color=COLORS.MUTED)
-        setup.next_to(self.c_std.card, UP, buff=BUFF.MEDIUM).set_x(self.c_std.card.get_x())
+        setup.next_to(self.c_std.card, DOWN, buff=BUFF.MEDIUM).set_x(self.c_std.card.get_x())
         self.setup = setup
         self.cite = source_line(s.source)
         b = self.blocks
@@ -241,7 +242,7 @@ class IOAwareAttention(LectureScene):
                       run_time=0.25 * t.duration)
             self.remove(o)
             box = self.c_std.highlight_row(2)
-            self.play(Create(box), Create(SurroundingRectangle(VGroup(S, P), color=COLORS.ACCENT, buff=0.08)),
+            self.play(Create(box), Create(SurroundingRectangle(VGroup(S, P), color=COLORS.ACCENT, buff=0.04)),
                       run_time=0.2 * t.duration)
         self.wait_for(t)
         self.SP = VGroup(S, P)
@@ -303,7 +304,7 @@ class IOAwareAttention(LectureScene):
     def roofline(self):
         m = self.m
         title = heading("Every pass of standard attention is memory-bound")
-        plot = RooflinePlot([(m.device, m.peak_flops / TB, m.bandwidth / TB)], x_range=(0.1, 1e3, 1),
+        plot = RooflinePlot([(m.device, m.peak_flops / TB, m.bandwidth / TB)], x_range=(0.1, 1e4, 1),
                             y_range=(0.1, 1e4, 1), width=PLOT_W, height=PLOT_H)
         fit_within(plot, None, SAFE.height - 1.6)
         plot.move_to([SAFE.left + plot.width / 2 + 0.1, -0.25, 0])
@@ -344,18 +345,26 @@ class IOAwareAttention(LectureScene):
         rows = [["GFLOPs", shown(f.gflops[0], 1), shown(f.gflops[1], 1)],
                 ["HBM reads and writes (GB)", shown(f.hbm_gb[0], 1), shown(f.hbm_gb[1], 1)],
                 ["runtime (ms)", shown(f.runtime_ms[0], 1), shown(f.runtime_ms[1], 1)]]
-        table = DataTable(["forward + backward", "standard", "FlashAttention"], rows, title=f.setup, font_size=SIZES.BODY,
-                          header_size=SIZES.BODY, title_size=SIZES.LABEL, row_height=0.8,
-                          column_colors=[None, COLORS.ACCENT, COLORS.WEIGHT])
-        fit_within(table, SAFE.width, None)
-        table.move_to([0, 0.5, 0])
-        tag = label("published, not measured here", size=SIZES.SMALL, color=COLORS.MUTED)
-        tag.next_to(table, DOWN, buff=BUFF.LARGE)
+        table = DataTable(["measure", "standard", "FlashAttention"], rows, font_size=SIZES.BODY,
+                          header_size=SIZES.BODY, row_height=0.8, column_colors=[None, COLORS.ACCENT, COLORS.WEIGHT])
+        fit_within(table, SAFE.width - 1.0, None)
+        setup = label(f.setup, size=SIZES.LABEL, color=COLORS.TEXT)
+        fit_within(setup, SAFE.width - 1.0, None)
+        tag = label("published, not measured here", size=SIZES.LABEL, color=COLORS.MUTED)
+        body = VGroup(tag, setup, table).arrange(DOWN, buff=BUFF.MEDIUM)
+        table.shift(DOWN * BUFF.SMALL)
+        box = RoundedRectangle(corner_radius=0.12, width=body.width + 0.5, height=body.height + 0.5).move_to(body)
+        frame = DashedVMobject(box.set_stroke(COLORS.MUTED, 1.5), num_dashes=90)
+        panel = VGroup(frame, body).move_to([0, 0.55, 0])
+        moral = label("exact attention, in a different order: more FLOPs, far fewer bytes", size=SIZES.BODY,
+                      color=COLORS.WEIGHT)
+        fit_within(moral, SAFE.width, None)
+        moral.next_to(panel, DOWN, buff=BUFF.LARGE)
         cite = source_line(f.source)
         with self.narrate("The paper measured this on an A100, for the attention of GPT-2 medium, forward and "
                           "backward.") as t:
-            self.play(FadeIn(title), FadeIn(cite), FadeIn(tag), run_time=0.3 * t.duration)
-            self.play(FadeIn(table.title), FadeIn(table.header), Create(table.rule), run_time=0.4 * t.duration)
+            self.play(FadeIn(title), FadeIn(cite), FadeIn(frame), FadeIn(tag), run_time=0.3 * t.duration)
+            self.play(FadeIn(setup), FadeIn(table.header), Create(table.rule), run_time=0.4 * t.duration)
         with self.narrate(f"FlashAttention does more arithmetic, {spoken(f.gflops[1], 1)} gigaflops against "
                           f"{spoken(f.gflops[0], 1)}, since its backward pass recomputes the scores. But it reads and "
                           f"writes {spoken(f.hbm_gb[1], 1)} gigabytes of HBM instead of {spoken(f.hbm_gb[0], 1)}, and "
@@ -370,5 +379,5 @@ class IOAwareAttention(LectureScene):
                       run_time=0.25 * t.duration)
         with self.narrate("So FlashAttention is not an approximation. It is exact attention, computed in a different "
                           "order: more FLOPs, and far fewer bytes.") as t:
-            self.play(FadeOut(box), run_time=0.2 * t.duration)
+            self.play(FadeOut(box), FadeIn(moral, shift=UP * 0.2), run_time=0.3 * t.duration)
         self.wait_for(t)
