@@ -27,7 +27,7 @@ from scenes.kit.mobjects.text import paragraph
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l06_flash import data
 
-PYRAMID_WIDTH, PYRAMID_TOP = 3.6, 2.45    # the pyramid's bottom width; top of the pyramid and of the H100 card
+PYRAMID_WIDTH, PYRAMID_TOP = 3.2, 2.45    # the pyramid's bottom width; top of the pyramid and of the H100 card
 STAGE_Y = -1.35                   # centre of the chip and HBM boxes
 CHIP_X, CHIP_W = -5.4, 2.3
 HBM_X, HBM_W = -2.35, 3.3
@@ -89,7 +89,7 @@ class IOAwareAttention(LectureScene):
         sram, hbm, dram = p.a100
         self.title = heading("Where the bytes live")
         pyr = self.pyr = MemoryPyramid([(lv.name, lv.bandwidth, lv.capacity) for lv in p.a100], width=PYRAMID_WIDTH,
-                                       cited="published: FlashAttention, Figure 1 (A100)", column_gap=0.45)
+                                       cited="published: FlashAttention, Figure 1 (A100)", column_gap=0.4)
         pyr.move_to([SAFE.left + pyr.width / 2, PYRAMID_TOP - pyr.height / 2, 0])
         pyr.shift(DOWN * 0.3)
         self.cite = source_line(p.a100_source)
@@ -112,10 +112,10 @@ class IOAwareAttention(LectureScene):
     def h100(self):
         p, s = self.p, self.s
         per_sm = p.h100_smem_per_sm_bytes / 1024
-        rows = [("HBM bandwidth", f"{shown(p.h100_hbm_bytes_per_s / TB, 2)} TB/s"),
-                ("HBM size", f"{shown(p.h100_hbm_bytes / GB_, 0)} GB"),
+        rows = [("bandwidth", f"{shown(p.h100_hbm_bytes_per_s / TB, 2)} TB/s"),
+                ("HBM", f"{shown(p.h100_hbm_bytes / GB_, 0)} GB"),
                 ("L2 cache", f"{shown(p.h100_l2_bytes / MB, 0)} MB"),
-                ("SRAM per SM", f"≤ {shown(per_sm, 0)} KB"),
+                ("SRAM / SM", f"≤ {shown(per_sm, 0)} KB"),
                 (f"× {shown(p.h100_sms, 0)} SMs", f"{shown(p.h100_smem_total_bytes / MB, 1)} MB")]
         card = self.card = MetricCard("H100 SXM · datasheet", rows, color=COLORS.K)
         card.move_to([SAFE.right - card.width / 2, PYRAMID_TOP - card.height / 2, 0])
@@ -296,7 +296,8 @@ class IOAwareAttention(LectureScene):
         with self.narrate("In general, standard attention moves order N d plus N squared elements; the fused "
                           "version, order N squared d squared over M, where M is the shared memory. With d squared "
                           "much smaller than M, that is many times less.") as t:
-            self.play(FadeOut(alg), FadeIn(eq), run_time=0.3 * t.duration)
+            self.play(FadeOut(alg), run_time=0.12 * t.duration)
+            self.play(FadeIn(eq), run_time=0.25 * t.duration)
         self.wait_for(t)
         self.clear()
 
@@ -314,7 +315,7 @@ class IOAwareAttention(LectureScene):
         where = {"mask": UP + LEFT, "dropout": DOWN + RIGHT, "softmax": DOWN + RIGHT}
         marks = VGroup(*(plot.mark(by[n].intensity, n, color=COLORS.SCORE, direction=where[n])
                          for n in ("mask", "dropout", "softmax")))
-        mm = plot.mark(mat.intensity, "QKᵀ and PV", color=COLORS.ACCENT, direction=DOWN + RIGHT)
+        mm = plot.mark(mat.intensity, "QKᵀ and PV", color=COLORS.ACCENT, direction=UP + LEFT)
         rows = [(p.name, value[p.name]) for p in m.passes]
         card = MetricCard("FLOP per byte", rows, color=COLORS.SCORE,
                           note=f"ridge: {shown(m.ridge_point, 0)}", note_color=COLORS.K)
