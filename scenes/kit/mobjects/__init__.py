@@ -88,6 +88,7 @@ from .annotated_code import AnnotatedCode
 from .block_table import BlockTable
 from .cache_stack import CacheStack
 from .citation_panel import CitationPanel, published_frame
+from .memory_pyramid import MemoryPyramid
 from .roofline import LogLogPlot, RooflinePlot
 from .sampling_bars import SamplingBars
 from .saved_tensors import SavedTensors
@@ -97,6 +98,7 @@ from .split_merge import SplitMerge
 from .wrong_right import WrongRight, issue_citation
 
 __all__ += [
-    "AnnotatedCode", "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "RooflinePlot", "SMOccupancy",
-    "SamplingBars", "SavedTensors", "SlotRing", "SplitMerge", "WrongRight", "issue_citation", "published_frame",
+    "AnnotatedCode", "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "MemoryPyramid", "RooflinePlot",
+    "SMOccupancy", "SamplingBars", "SavedTensors", "SlotRing", "SplitMerge", "WrongRight", "issue_citation",
+    "published_frame",
 ]

@@ -75,6 +75,7 @@ class StandardVsFused:
     score_matrix_bytes: int           # N² · 2: what S (and P) occupy in HBM in the standard version
     block_r: int
     block_c: int
+    kv_passes: int                    # T_r: how many times K and V stream past the Q blocks
     source: str
 
 
@@ -99,7 +100,7 @@ def standard_vs_fused() -> StandardVsFused:
                    (f"stream K, V past every Q block ({f['T_r']}×)", f["read_KV"], 0),
                    ("write O and LSE once", 0, f["write_O"] + f["write_LSE"])))
     return StandardVsFused(IO_N, IO_D, SRAM_BYTES, b, standard, fused, std, fl, std / fl,
-                           ar.score_matrix_bytes(1, 1, IO_N, IO_N, b), f["block_r"], f["block_c"],
+                           ar.score_matrix_bytes(1, 1, IO_N, IO_N, b), f["block_r"], f["block_c"], f["T_r"],
                            f"{DAO_2022.short()}, Algorithm 0 and Theorem 2; counts: attn_ref.attention_io")
 
 
@@ -119,6 +120,8 @@ class MemoryBound:
     d: int
     device: str
     ridge_point: float                # FLOP/byte
+    peak_flops: float                 # FLOP/s (dense fp16), the roof
+    bandwidth: float                  # bytes/s (HBM), the slope
     passes: tuple[Pass, ...]
     assumption: str
 
@@ -137,7 +140,8 @@ def memory_bound() -> MemoryBound:
     for name, fl, by in rows:
         r = ar.roofline(fl, by, ar.H100_SXM)
         passes.append(Pass(name, float(fl), float(by), r.intensity, r.bound, r.time * 1e6))
-    return MemoryBound(n, d, ar.H100_SXM.name, ar.H100_SXM.ridge_point, tuple(passes),
+    return MemoryBound(n, d, ar.H100_SXM.name, ar.H100_SXM.ridge_point, ar.H100_SXM.peak_flops,
+                       ar.H100_SXM.bandwidth, tuple(passes),
                        "element-wise FLOPs per entry: mask 1, softmax ≈ 5 (max, subtract, exp, sum, divide), "
                        "dropout 2; every pass reads and writes the n × n matrix once in fp16")
 

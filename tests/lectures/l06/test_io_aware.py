@@ -11,7 +11,7 @@ from scenes.kit.equations import EQUATIONS, Clause, EquationError
 from scenes.kit.equations import flash as E
 from scenes.l06_flash import data as d
 
-from ._helpers import with_clauses
+from ._helpers import assert_one_topic_section, assert_scene_constructs, with_clauses
 
 
 def test_memory_pyramid_cited_and_datasheet():
@@ -35,6 +35,7 @@ def test_standard_vs_fused_counted_by_hand():
     # FA-2 with M = 98,304 elements: B_r = ⌈M/4d⌉ = 384, T_r = ⌈1024/384⌉ = 3 passes over K and V
     assert (s.block_r, s.block_c) == (384, 64)
     t_r = math.ceil(n / 384)
+    assert s.kv_passes == t_r == 3
     assert [(x.reads, x.writes) for x in s.fused] == [(n * dd * b, 0), (t_r * 2 * n * dd * b, 0), (0, (n * dd + n) * b)]
     assert s.fused[-1].cum_bytes == s.fused_bytes == (2 * n * dd + t_r * 2 * n * dd + n) * b == 1_050_624
     assert s.ratio == pytest.approx(8_912_896 / 1_050_624) and round(s.ratio, 1) == 8.5
@@ -44,6 +45,7 @@ def test_standard_vs_fused_counted_by_hand():
 def test_memory_bound_passes_on_the_h100():
     m = d.memory_bound()
     assert m.ridge_point == pytest.approx(989.4e12 / 3.35e12) and round(m.ridge_point) == 295
+    assert (m.peak_flops, m.bandwidth) == (989.4e12, 3.35e12) and m.peak_flops / m.bandwidth == m.ridge_point
     n, dd = 1024, 64
     by = {p.name: p for p in m.passes}
     assert by["S = QKᵀ"].flops == 2 * n * n * dd and by["S = QKᵀ"].bytes == (2 * n * dd + n * n) * 2
@@ -70,3 +72,11 @@ def test_e6_4_holds_and_wrong_versions_fail():
     no_square = Clause(E.HBM_std, E.Theta(E._mul(E.N_s, E.d_s)))
     with pytest.raises(EquationError):
         with_clauses("attention_hbm_io", no_square, fl).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    assert_scene_constructs("IOAwareAttention")
+
+
+def test_one_topic_section_with_the_outline_title():
+    assert_one_topic_section("l06_io_aware.py", "L06.1")
