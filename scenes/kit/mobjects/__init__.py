@@ -94,3 +94,6 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
             "WrongRight", "issue_citation"]
+from .running_stats import RunningStats
+
+__all__ += ["RunningStats"]

@@ -59,6 +59,8 @@ def test_tile_trace_follows_the_recurrence_and_ends_at_sdpa():
         assert torch.allclose(T(st.partial), p @ v[:c0 + 4], rtol=1e-13, atol=1e-14)
         assert torch.allclose(T(st.normalised), torch_attention(q[r0:r0 + 4], k[:c0 + 4], v[:c0 + 4]), atol=1e-13)
         assert st.last == (st.j == 3)
+        gap = (torch_attention(q[r0:r0 + 4], k[:c0 + 4], v[:c0 + 4]) - torch_attention(q, k, v)[r0:r0 + 4]).abs()
+        assert st.to_out == pytest.approx(float(gap.max()), abs=1e-13) and (st.to_out < 1e-14) == st.last
         if st.j:
             prev = t.steps[t.steps.index(st) - 1]
             assert torch.allclose(T(st.rescale), torch.exp(T(prev.m) - T(st.m)), rtol=1e-14)
