@@ -34,7 +34,7 @@ def test_rows_sit_on_the_grid_rows_of_their_block():
 
 
 def test_entries_are_the_traces_values_and_only_changes_flash():
-    t, grid, stats = _stats()
+    t, _grid, stats = _stats()
     assert stats.shown_texts() == [["·"] * 4] * 3
     first = t.steps[0]
     stats.update_values([first.m, first.l, None])

@@ -5,7 +5,8 @@ row of keys, then the 4 × 4 tile grid); any online-softmax walk (split-K, the F
 
     t = data.tile_trace()
     grid = TileGrid(t.n, t.n, t.block_q, t.block_k, cell_size=0.34)
-    stats = RunningStats.beside(grid, ["m", "ℓ", "rescale"], block=0, colors=[COLORS.SCORE, COLORS.WEIGHT, COLORS.ACCENT])
+    stats = RunningStats.beside(grid, ["m", "ℓ", "rescale"], block=0,
+                                colors=[COLORS.SCORE, COLORS.WEIGHT, COLORS.ACCENT])
     self.play(FadeIn(stats))
     for st in t.steps:
         self.play(stats.follow(grid, st.i), run_time=0.3)           # only moves when the row block changes

@@ -124,3 +124,13 @@ def test_e6_2_and_e6_5_hold_and_wrong_versions_fail():
     no_min = Clause(E.B_r, E.big)
     with pytest.raises(EquationError):
         with_clauses("flash_block_sizes", c_c, no_min).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("TilingStrategies")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l06_tiling.py", "L06.2")
