@@ -37,8 +37,8 @@ M_LINE_Y, L_LINE_Y, LINE_X = -1.05, -1.65, -6.3
 CHECK_Y = -2.6
 # the grid
 CELL, GRID_LEFT, GRID_TOP = 0.31, -4.5, 2.2
-O_CELL, O_X, O_Y = 0.55, 5.4, 0.75
-GAP_Y = -0.75
+O_CELL, O_X, O_Y = 0.66, 5.35, 1.0
+GAP_Y = -0.65
 END_Y = -1.75
 CHECK = "\u2713"
 
@@ -136,8 +136,8 @@ class TilingStrategies(LectureScene):
                           "not finished reading?") as t:
             self.play(FadeIn(title), FadeIn(eq), run_time=0.3 * t.duration)
             self.play(FadeIn(strip), FadeIn(cap), run_time=0.3 * t.duration)
-        with self.narrate(f"Keep two numbers per row: the running max, m, and the running sum, ell. Block one: its "
-                          f"largest score is {spoken(s[0].block_max)}, so m is {spoken(s[0].m_new)}, and the sum of "
+        with self.narrate(f"Keep two numbers per row: the running max, m, and the running sum, ell. Block one peaks "
+                          f"at {spoken(s[0].block_max)}, so m is {spoken(s[0].m_new)}, and the sum of "
                           f"e to the score minus m is {spoken(s[0].l_new)}.") as t:
             self.play(FadeIn(self.stats), run_time=0.15 * t.duration)
             self.block_step(s[0], t, first=True)
@@ -169,8 +169,7 @@ class TilingStrategies(LectureScene):
         cite = CitationLine(r.source)
         with self.narrate(f"Now divide e to each score minus m by ell. That is softmax of the row, exactly: the "
                           f"largest difference from the library's softmax is {spoken(r.max_diff, sci=2)}, rounding. "
-                          "One pass, no second look at the keys. This is Milakov and Gimelshein's online "
-                          "normaliser.") as t:
+                          "One pass over the keys: Milakov and Gimelshein's online normaliser.") as t:
             self.play(FadeIn(check, shift=UP * 0.2), FadeIn(cite), run_time=0.3 * t.duration)
         self.wait_for(t)
         upd = equation("online_softmax_update")
@@ -207,7 +206,7 @@ class TilingStrategies(LectureScene):
 
     def gap_value(self, st):
         v = label(shown(st.to_out, auto=True), size=SIZES.BODY, color=COLORS.OUTPUT if not st.last else COLORS.WEIGHT,
-                  mono=True)
+                  mono=st.to_out >= 1e-3)
         return v.move_to([O_X, GAP_Y - 0.5, 0])
 
     def grid_step(self, st, dur, highlight=True):
@@ -236,7 +235,7 @@ class TilingStrategies(LectureScene):
         grid = TileGrid(t.n, t.n, t.block_q, t.block_k, values=self.scores(), cell_size=CELL, row_label=None,
                         col_label="keys", font_size=SIZES.LABEL)
         self.grid = unlit(at_corner(grid, GRID_LEFT, GRID_TOP))
-        self.stats = RunningStats.beside(grid, STAT_NAMES, block=0, colors=STAT_COLORS, col_width=1.0,
+        self.stats = RunningStats.beside(grid, STAT_NAMES, block=0, colors=STAT_COLORS, col_width=1.05,
                                          font_size=SIZES.SMALL, header_size=SIZES.LABEL)
         first = t.steps[0]
         self.o_title = self.o_title_for(first)
@@ -294,7 +293,7 @@ class TilingStrategies(LectureScene):
                       label("max difference", size=SIZES.LABEL, color=COLORS.WEIGHT),
                       label(shown(t.max_diff, sci=2), size=SIZES.LABEL, color=COLORS.WEIGHT))
         done.arrange(DOWN, buff=BUFF.SMALL)
-        done.move_to([O_X, END_Y - done.height / 2, 0])
+        done.move_to([min(O_X, SAFE.right - done.width / 2), END_Y - done.height / 2, 0])
         with self.narrate(f"All {spoken(len(s), 0)} tiles done. O matches the reference attention to "
                           f"{spoken(t.max_diff, sci=2)}. The full score matrix never existed in one piece: at any "
                           "moment, only one tile of it did.") as tr:
@@ -327,7 +326,7 @@ class TilingStrategies(LectureScene):
         check.move_to([1.0 + check.width / 2, -1.7, 0])
         bi = g.block_rows
         with self.narrate("With a causal mask, a query sees only keys at or before it. A tile above the diagonal "
-                          f"would be masked entirely, so the kernel never loads it: {spoken(c.skipped, 0)} of "
+                          f"is masked entirely, so it is never loaded: {spoken(c.skipped, 0)} of "
                           f"{spoken(c.computed + c.skipped, 0)} tiles skipped, and {spoken(c.kv_reads_saved, 0)} "
                           "key and value elements never read.") as tr:
             self.play(FadeIn(VGroup(*marks.skipped.values())), run_time=0.3 * tr.duration)
@@ -335,7 +334,7 @@ class TilingStrategies(LectureScene):
         self.wait_for(tr)
         with self.narrate(f"The {spoken(c.masked, 0)} diagonal tiles are computed with the mask applied inside, "
                           f"{spoken(c.masked_entries[0], 0)} entries each set to minus infinity; the other "
-                          f"{spoken(c.full, 0)} need no mask at all. The result is still exact causal attention, "
+                          f"{spoken(c.full, 0)} need no mask at all. The result is exact causal attention, "
                           f"to {spoken(c.out_diff, sci=2)}.") as tr:
             self.play(LaggedStart(*(a for i, j in c.order for a in light(g, (i * bi, (i + 1) * bi),
                                                                            (j * bi, (j + 1) * bi))),
@@ -360,9 +359,8 @@ class TilingStrategies(LectureScene):
         cite = CitationLine(b.source)
         a64, a128, h64, h128 = b.rows
         with self.narrate("How large are the tiles on a real GPU? The FlashAttention paper sizes them from M, the "
-                          "on-chip memory one thread block can use, so that a query block, a key block, a value "
-                          "block and an output block fit together: B c is M over four d, rounded up, and B r is the "
-                          "smaller of that and d.") as tr:
+                          "on-chip memory of one thread block, so that query, key, value and output blocks fit "
+                          "together: B c is M over four d, rounded up; B r is the smaller of that and d.") as tr:
             self.play(FadeIn(title), FadeIn(eq), FadeIn(cite), run_time=0.3 * tr.duration)
             self.play(FadeIn(table.header), Create(table.rule), run_time=0.2 * tr.duration)
         with self.narrate(f"An A100 lets a block use {spoken(a64.m_elems, 0)} half-precision numbers. With d "

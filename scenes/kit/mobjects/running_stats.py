@@ -72,9 +72,8 @@ class RunningStats(VGroup):
             self.slots.add(col)
         self.frame = Rectangle(width=col_width * len(columns), height=row_height * n_rows)
         self.frame.set_stroke(COLORS.GRID, 2).set_fill(opacity=0).move_to(self.slots)
-        for h, col in zip(self.headers, self.slots):
+        for h, col in zip(self.headers, self.slots):   # bottoms on one line (the headers are short symbols/words)
             h.next_to(col[0], UP, buff=BUFF.TIGHT)
-            set_on_line(h, col[0].get_top()[1] + BUFF.TIGHT + self.headers.height / 2)
         self.values: list[list[float | None]] = [[None] * n_rows for _ in columns]
         if values is not None:
             self.values = self._check(values)
