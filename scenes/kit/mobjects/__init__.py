@@ -94,6 +94,7 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += ["BlockTable", "CacheStack", "LogLogPlot", "RooflinePlot", "SamplingBars", "SlotRing", "SplitMerge",
             "WrongRight", "issue_citation"]
-from .running_stats import RunningStats
+
+from .running_stats import RunningStats  # noqa: E402
 
 __all__ += ["RunningStats"]
