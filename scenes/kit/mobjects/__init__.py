@@ -90,6 +90,7 @@ from .cache_stack import CacheStack
 from .citation_panel import CitationPanel, published_frame
 from .memory_pyramid import MemoryPyramid
 from .roofline import LogLogPlot, RooflinePlot
+from .running_stats import RunningStats
 from .sampling_bars import SamplingBars
 from .saved_tensors import SavedTensors
 from .slot_ring import SlotRing
@@ -99,6 +100,6 @@ from .wrong_right import WrongRight, issue_citation
 
 __all__ += [
     "AnnotatedCode", "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "MemoryPyramid", "RooflinePlot",
-    "SMOccupancy", "SamplingBars", "SavedTensors", "SlotRing", "SplitMerge", "WrongRight", "issue_citation",
-    "published_frame",
+    "RunningStats", "SMOccupancy", "SamplingBars", "SavedTensors", "SlotRing", "SplitMerge", "WrongRight",
+    "issue_citation", "published_frame",
 ]

@@ -11,7 +11,7 @@ from collections.abc import Sequence
 
 import numpy as np
 from manim import (DOWN, LEFT, ORIGIN, PI, RIGHT, UP, Animation, ArcBetweenPoints, Brace, Circle, Create, LaggedStart,
-                   Rectangle, SurroundingRectangle, VGroup)
+                   Line, Rectangle, SurroundingRectangle, VGroup)
 
 from ..theme import BUFF, COLORS, SIZES
 from .matrices import MatrixGrid
@@ -139,7 +139,8 @@ class TileGrid(VGroup):
 
     Optional ``values`` fill the cells as a heat map. Parts: ``.cells[i][j]``, ``.tiles`` (dict
     (bi, bj) → outline; also ``tile(bi, bj)``), ``.braces`` and ``.block_labels`` (block sizes B_r, B_c as words),
-    ``.axis_labels``. ``highlight_tile(bi, bj)`` returns a filled rectangle (not added).
+    ``.axis_labels``. ``highlight_tile(bi, bj)`` returns a filled rectangle (not added); ``mark_tiles(status)`` the
+    overlays of a causal walk (skipped tiles crossed out, the masked cells of diagonal tiles shaded; not added).
     """
 
     def __init__(self, n_rows: int, n_cols: int, block_rows: int, block_cols: int, *, values=None,
@@ -205,3 +206,37 @@ class TileGrid(VGroup):
     def highlight_tile(self, bi: int, bj: int, color: str = COLORS.ACCENT, opacity: float = 0.35) -> Rectangle:
         t = self.tiles[(bi, bj)]
         return Rectangle(width=t.width, height=t.height).move_to(t).set_stroke(color, 5).set_fill(color, opacity)
+
+    def mark_tiles(self, status, *, skipped_opacity: float = 0.85, mask_opacity: float = 0.85) -> VGroup:
+        """Overlays for a causal tile walk (not added): ``status[bi][bj]`` is "skipped" (never loaded: the tile
+        is shaded with the background and crossed out), "masked" (computed, the cells with key > query shaded
+        in the mask colour) or "full" (nothing drawn). Returns a VGroup with parts ``.skipped`` and ``.masked``
+        (dicts (bi, bj) → overlay) and ``.masked_cells`` (how many cells the masked overlays shade)."""
+        if len(status) != self.n_tiles[0] or any(len(r) != self.n_tiles[1] for r in status):
+            raise ValueError(f"status must be {self.n_tiles[0]} × {self.n_tiles[1]}")
+        out = VGroup()
+        out.skipped, out.masked, out.masked_cells = {}, {}, 0
+        for bi, row in enumerate(status):
+            for bj, kind in enumerate(row):
+                t = self.tiles[(bi, bj)]
+                if kind == "skipped":
+                    shade = Rectangle(width=t.width, height=t.height).move_to(t)
+                    shade.set_stroke(COLORS.GRID, 2).set_fill(COLORS.BACKGROUND, skipped_opacity)
+                    cross = VGroup(Line(t.get_corner(UP + LEFT), t.get_corner(DOWN + RIGHT)),
+                                   Line(t.get_corner(UP + RIGHT), t.get_corner(DOWN + LEFT))).set_stroke(COLORS.GRID, 2)
+                    mark = VGroup(shade, cross)
+                    out.skipped[(bi, bj)] = mark
+                elif kind == "masked":
+                    r0, c0 = bi * self.block_rows, bj * self.block_cols
+                    mark = VGroup(*(Rectangle(width=self.cells[r][c].width, height=self.cells[r][c].height)
+                                    .move_to(self.cells[r][c]).set_stroke(width=0).set_fill(COLORS.MASK, mask_opacity)
+                                    for r in range(r0, min(r0 + self.block_rows, self.n_rows))
+                                    for c in range(c0, min(c0 + self.block_cols, self.n_cols)) if c > r))
+                    out.masked[(bi, bj)] = mark
+                    out.masked_cells += len(mark)
+                elif kind == "full":
+                    continue
+                else:
+                    raise ValueError(f"tile ({bi}, {bj}): unknown status {kind!r} (skipped, masked or full)")
+                out.add(mark)
+        return out

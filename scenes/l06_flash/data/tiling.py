@@ -87,6 +87,7 @@ class TileStep:
     partial: Mat                      # Õ (unnormalised accumulator, rows × d)
     normalised: Mat                   # Õ/ℓ: what the output would be if the keys ended here
     last: bool                        # after the last K/V block: normalised is the output
+    to_out: float                     # max |Õ/ℓ − O| over the block's rows: how far the partial output still is
 
 
 @dataclass(frozen=True)
@@ -116,11 +117,13 @@ def tile_trace() -> TileTrace:
     out, lse, steps, _ = run(q, k, v)
     ts, prev_m = [], None
     for st in steps:
+        r0, r1 = st["rows"]
         i, j = st.index
         m, ell, acc = st["m"][0, 0], st["l"][0, 0], st["O"][0, 0]
         resc = torch.zeros_like(m) if j == 0 else torch.exp(prev_m - m)
         ts.append(TileStep(i, j, st["rows"], st["cols"], to_tuple(st["S"][0, 0]), to_tuple(m), to_tuple(ell),
-                           to_tuple(resc), to_tuple(acc), to_tuple(acc / ell[:, None]), j == N // BLOCK - 1))
+                           to_tuple(resc), to_tuple(acc), to_tuple(acc / ell[:, None]), j == N // BLOCK - 1,
+                           max_abs(acc / ell[:, None], out[0, 0, r0:r1])))
         prev_m = m
     ref = ar.sdpa(q, k, v)
     lse_t = torch.logsumexp((q @ k.transpose(-1, -2)) / math.sqrt(D), dim=-1)

@@ -59,6 +59,8 @@ def test_tile_trace_follows_the_recurrence_and_ends_at_sdpa():
         assert torch.allclose(T(st.partial), p @ v[:c0 + 4], rtol=1e-13, atol=1e-14)
         assert torch.allclose(T(st.normalised), torch_attention(q[r0:r0 + 4], k[:c0 + 4], v[:c0 + 4]), atol=1e-13)
         assert st.last == (st.j == 3)
+        gap = (torch_attention(q[r0:r0 + 4], k[:c0 + 4], v[:c0 + 4]) - torch_attention(q, k, v)[r0:r0 + 4]).abs()
+        assert st.to_out == pytest.approx(float(gap.max()), abs=1e-13) and (st.to_out < 1e-14) == st.last
         if st.j:
             prev = t.steps[t.steps.index(st) - 1]
             assert torch.allclose(T(st.rescale), torch.exp(T(prev.m) - T(st.m)), rtol=1e-14)
@@ -122,3 +124,13 @@ def test_e6_2_and_e6_5_hold_and_wrong_versions_fail():
     no_min = Clause(E.B_r, E.big)
     with pytest.raises(EquationError):
         with_clauses("flash_block_sizes", c_c, no_min).check()
+
+
+def test_scene_constructs_in_a_dry_run():
+    from ._helpers import assert_scene_constructs
+    assert_scene_constructs("TilingStrategies")
+
+
+def test_one_topic_section_with_the_outline_title():
+    from ._helpers import assert_one_topic_section
+    assert_one_topic_section("l06_tiling.py", "L06.2")
