@@ -28,7 +28,7 @@ LEFT_W = 5.3                        # the citation panel / formula column, once 
 GAP = 0.55                          # between the left column and the chart
 TOP = SAFE.top - 0.8                # under the heading
 PLOT_H = 2.6                        # the measured chart's plot height
-Y_RANGE = (0, 700, 100)             # TFLOP/s axis of both measured panels (asserted to hold the data)
+Y_RANGE = (0, 700, 700 // 7)           # TFLOP/s axis of both measured panels (asserted to hold the data)
 CITED_NAMES = ("Standard", "FA2", "Triton", "cuDNN", "FA3")   # the figure's legend, as the brief names rows
 METHOD_NAMES = {"naive": "naive", "attn_ref.sdpa": "attn_ref.sdpa", "torch_sdpa[math]": "SDPA math",
                 "torch_sdpa[efficient_attention]": "SDPA efficient", "torch_sdpa[flash_attention]": "SDPA flash",
@@ -254,7 +254,7 @@ class PerformanceGains(LectureScene):
         dot = self.ch.dot_at(k, tri.tflops[k], radius=0.11)
         with self.narrate(f"Causal, our kernel reaches {spoken(tri.tflops[-1], 0)} at 16K. At {spoken(f.n, 0)} "
                           f"tokens it runs at {spoken(f.true_causal_tflops, 0)}. Count the causal run as if it "
-                          f"were full, as the Triton tutorial's 2023 benchmark did, and it would claim "
+                          f"were full, as an early Triton tutorial benchmark did, and it would claim "
                           f"{spoken(f.inflated_causal_tflops, 0)}: twice the truth.") as t:
             self.play(FadeIn(dot, scale=2), FadeIn(where), FadeIn(right), run_time=0.3 * t.duration)
             self.wait(0.3 * t.duration)
