@@ -26,9 +26,28 @@ from dataclasses import dataclass, field
 
 from scenes.course import Course, Lecture, chapter_title
 
-__all__ = ["HEATMAP_HELPER", "HELPERS", "LAB_SOURCE_HELPER", "LOAD_LAB_HELPER", "NOTEBOOK_DIR", "REPORT_HELPER",
-           "REPORT_RE", "SHOW_HELPER", "NotebookSpec", "TopicCells", "build", "helpers", "load_spec", "notebook_path",
-           "parse_reports", "render", "resolve"]
+__all__ = [
+    "BENCH_RESULT_HELPER",
+    "GAUSSIAN_HELPER",
+    "HEATMAP_HELPER",
+    "HELPERS",
+    "LAB_SOURCE_HELPER",
+    "LOAD_LAB_HELPER",
+    "MAX_ABS_HELPER",
+    "NOTEBOOK_DIR",
+    "REPORT_HELPER",
+    "REPORT_RE",
+    "SHOW_HELPER",
+    "NotebookSpec",
+    "TopicCells",
+    "build",
+    "helpers",
+    "load_spec",
+    "notebook_path",
+    "parse_reports",
+    "render",
+    "resolve",
+]
 
 NOTEBOOK_DIR = "notebooks"
 """Where the generated notebooks live, relative to the repository root."""
@@ -185,8 +204,9 @@ def resolve(path: str, builders: Mapping[str, object]) -> object:
 # ---- helper functions shared by the notebooks' setup cells ----------------------------------------------
 # The notebooks are self-contained (a learner's notebook cannot import ``scenes``), so a spec pastes the
 # helpers' source into its setup cell with ``helpers("report", "show", ...)``. Each source assumes the setup
-# cell's imports: ``json`` (report, load_lab), ``torch`` (show, heatmap), ``attn_ref as ar`` (heatmap) and
-# ``from attn_ref.lab import result_path`` (load_lab). No ``$`` in them: setup cells are templates.
+# cell's imports: ``json`` (report, load_lab, bench_result), ``torch`` (show, heatmap, gaussian, max_abs),
+# ``attn_ref as ar`` (heatmap), ``from attn_ref.lab import result_path`` (load_lab) and
+# ``from attn_ref.bench.results import RESULTS_DIR`` (bench_result). No ``$`` in them: setup cells are templates.
 
 REPORT_HELPER = '''
 def report(topic, **numbers):
@@ -237,8 +257,29 @@ def lab_source(r):
             f"torch {p['torch_version']}, CPU, {p['date'][:10]}; `{p['command']}`")
 '''
 
+GAUSSIAN_HELPER = '''
+def gaussian(shape, seed, std=1.0, decimals=2):
+    """Seeded N(0, std^2) entries rounded to two decimals: what the screen prints is what is used."""
+    g = torch.Generator().manual_seed(seed)
+    return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
+'''
+
+MAX_ABS_HELPER = '''
+def max_abs(a, b):
+    """The largest absolute difference of two tensors (0 for empty ones)."""
+    return float((a - b).abs().max()) if a.numel() else 0.0
+'''
+
+BENCH_RESULT_HELPER = '''
+def bench_result(name):
+    """A committed benchmark result file, benchmarks/results/<name>, as a dict."""
+    return json.loads((RESULTS_DIR / name).read_text())
+'''
+
 HELPERS: Mapping[str, str] = {"report": REPORT_HELPER, "show": SHOW_HELPER, "heatmap": HEATMAP_HELPER,
-                              "load_lab": LOAD_LAB_HELPER, "lab_source": LAB_SOURCE_HELPER}
+                              "load_lab": LOAD_LAB_HELPER, "lab_source": LAB_SOURCE_HELPER,
+                              "gaussian": GAUSSIAN_HELPER, "max_abs": MAX_ABS_HELPER,
+                              "bench_result": BENCH_RESULT_HELPER}
 """Each shared helper's source, by function name."""
 
 

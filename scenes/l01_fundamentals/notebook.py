@@ -52,19 +52,13 @@ import torch
 from torch import nn
 
 import attn_ref as ar
-""" + helpers("report", "show", "heatmap"), """
+""" + helpers("report", "show", "heatmap", "gaussian"), """
 # The running example: one sentence, a 13-word vocabulary, embeddings of width 4.
 SENTENCE = ${SENTENCE}
 VOCAB = ${VOCAB}
 PAD = ${PAD}
 D_MODEL = ${D_MODEL}  # d_model = d_k = d_v = 4, so the scale 1/sqrt(d_k) is 1/2
 EMBED_SEED = ${EMBED_SEED}
-
-
-def gaussian(shape, seed, std=1.0, decimals=2):
-    \"\"\"Seeded N(0, std^2) entries rounded to two decimals: what the screen prints is what is used.\"\"\"
-    g = torch.Generator().manual_seed(seed)
-    return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
 
 
 embedding_table = gaussian((len(VOCAB), D_MODEL), EMBED_SEED)

@@ -68,19 +68,13 @@ from torch import nn
 import attn_ref as ar
 from attn_ref.bench.results import RESULTS_DIR as BENCH_RESULTS_DIR  # benchmarks/results in the repository
 from attn_ref.lab import result_path  # results/experiments/<name>.json in the repository
-""" + helpers("report", "show", "heatmap", "load_lab", "lab_source"), """
+""" + helpers("report", "show", "heatmap", "load_lab", "lab_source", "gaussian"), """
 # Lecture 1's sentence and embeddings (same seed, same vectors), width d_model = 4.
 SENTENCE = ${SENTENCE}
 VOCAB = ${VOCAB}
 PAD = ${PAD}
 D_MODEL = ${D_MODEL}
 EMBED_SEED = ${EMBED_SEED}
-
-
-def gaussian(shape, seed, std=1.0, decimals=2):
-    \"\"\"Seeded N(0, std^2) entries rounded to two decimals: what the screen prints is what is used.\"\"\"
-    g = torch.Generator().manual_seed(seed)
-    return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
 
 
 embedding_table = gaussian((len(VOCAB), D_MODEL), EMBED_SEED)

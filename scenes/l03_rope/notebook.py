@@ -77,13 +77,7 @@ import torch
 
 import attn_ref as ar
 from attn_ref.lab import result_path  # results/experiments/<name>.json in the repository
-""" + helpers("report", "show") + """
-
-def gaussian(shape, seed, std=1.0, decimals=2):
-    # Seeded N(0, std^2) entries rounded to two decimals: what the screen prints is what is used.
-    g = torch.Generator().manual_seed(seed)
-    return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
-
+""" + helpers("report", "show", "gaussian") + """
 
 def rotate(x, positions, inv_freq, pairing="half", attention_factor=1.0):
     # One vector x (D,) rotated by ar.apply_rope at each of `positions`: (len(positions), D).

@@ -72,23 +72,7 @@ from torch.utils.flop_counter import FlopCounterMode
 
 import attn_ref as ar
 from attn_ref.bench.results import RESULTS_DIR, source_line  # benchmarks/results/ in the repository
-""" + helpers("report") + """
-
-def gaussian(shape, seed, std=1.0, decimals=2):
-    # Seeded N(0, std^2) entries rounded to two decimals: what the screen prints is what is used.
-    g = torch.Generator().manual_seed(seed)
-    return torch.round(torch.randn(shape, generator=g, dtype=torch.float64) * std, decimals=decimals)
-
-
-def max_abs(a, b):
-    # The largest absolute difference of two tensors (0 for empty ones).
-    return float((a - b).abs().max()) if a.numel() else 0.0
-
-
-def bench_result(name):
-    # A committed benchmark result file, benchmarks/results/<name>, as a dict.
-    return json.loads((RESULTS_DIR / name).read_text())
-
+""" + helpers("report", "gaussian", "max_abs", "bench_result") + """
 
 def bench_source(result, suite=None):
     # The source line printed under a measured figure (and the commit a suite was rerun at, if any).
