@@ -13,10 +13,9 @@ from __future__ import annotations
 
 from manim import DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, LaggedStart, Line, Transform, VGroup
 
-from scenes.kit.equations import equation
 from scenes.kit.format import grouped, percent, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import CitationPanel, LineChart, fit_within, label
+from scenes.kit.mobjects import CitationPanel, LineChart, equation_rows, fit_within, label
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.mobjects.line_chart import source_lines
 from scenes.kit.mobjects.wrong_right import issue_citation
@@ -213,15 +212,7 @@ class PerformanceGains(LectureScene):
         new = self.chart(p, causal, self.plot_w, self.plot_h)  # same axes, built the same way: same size, same place
         new.scale(self.ch.axes.width / new.axes.width)
         new.shift(self.ch.origin - new.origin)
-        eq = equation("attention_flops_convention", isolate=[","])
-        commas = [eq.id_to_vgroup_dict[i] for tex, i in eq.matched_strings_and_ids if tex == ","]
-        cuts = sorted(c.get_x() for c in commas)
-        clauses = VGroup(*(VGroup() for _ in range(len(cuts) + 1)))
-        used = {id(g) for c in commas for g in c.family_members_with_points()}
-        for g in eq[0]:  # each glyph to its clause, by position between the separating commas
-            if id(g) not in used:
-                clauses[sum(g.get_x() > x for x in cuts)].add(g)
-        clauses.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.MEDIUM)
+        clauses = equation_rows("attention_flops_convention", font_size=SIZES.EQUATION)
         right = label(f"counted causal: {shown(f.true_causal_tflops, 0)} TFLOP/s", size=SIZES.LABEL,
                       color=COLORS.WEIGHT)
         wrong = label(f"counted as non-causal: {shown(f.inflated_causal_tflops, 0)} TFLOP/s", size=SIZES.LABEL,

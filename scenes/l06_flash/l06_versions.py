@@ -21,7 +21,7 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, DashedVMobject, FadeIn, FadeOu
 from scenes.kit.equations import equation
 from scenes.kit.format import grouped, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import SMOccupancy, StepCounter, TileGrid, fit_within, label
+from scenes.kit.mobjects import SMOccupancy, StepCounter, TileGrid, equation_rows, fit_within, label
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.cited import CitedBars
 from scenes.kit.mobjects.layout import scene_heading as heading
@@ -39,23 +39,8 @@ COUNTER_Y = -2.12
 COUNTER_H = 2.9                # the card's height at most (below the grid's labels)
 SLOW_STEPS = (4, 8)            # trace steps narrated one by one, then the rest quickly
 EQ_SIZE = 36
-QUAD_GAP = 0.3                 # a ",\quad" between clauses is wider than any gap inside one
 SM_COLUMNS = 12
 SM_CELL = 0.2
-
-
-def clause_rows(eq, gap: float = QUAD_GAP) -> VGroup:
-    """A registry equation whose clauses are joined by ``,\\quad`` re-set as one clause per row: its glyphs
-    split where the horizontal gap is a quad (the TeX is the registry's; only the layout changes)."""
-    glyphs = sorted(eq.family_members_with_points(), key=lambda g: g.get_left()[0])
-    rows, right = [[glyphs[0]]], glyphs[0].get_right()[0]
-    for g in glyphs[1:]:
-        if g.get_left()[0] - right > gap:
-            rows.append([])
-        rows[-1].append(g)
-        right = max(right, g.get_right()[0])
-    out = VGroup(*(VGroup(*r) for r in rows))
-    return out.arrange(DOWN, aligned_edge=LEFT, buff=BUFF.MEDIUM)
 
 
 def dashed_card(body: VGroup, width: float, height: float | None = None) -> VGroup:
@@ -208,7 +193,7 @@ class FlashVersions(LectureScene):
         title = heading("Normalise every step, or once")
         e1 = equation("fa1_output_update", font_size=EQ_SIZE)
         fit_within(e1, SAFE.width - 0.6, None)
-        e2 = clause_rows(equation("online_softmax_update", font_size=EQ_SIZE))
+        e2 = equation_rows("online_softmax_update", font_size=EQ_SIZE)
         fit_within(e2, SAFE.width - 0.6, None)
         t1 = label("FlashAttention-1, every tile (O in HBM, normalised)", size=SIZES.LABEL, color=COLORS.K)
         s1 = label(lo.source_fa1, size=SIZES.SMALL, color=COLORS.MUTED)

@@ -100,3 +100,18 @@ def test_bad_arguments():
         clause_tex("flash_backward", 9)
     with pytest.raises(KeyError):
         equation_clauses("no_such_equation", 0)
+
+
+def test_equation_rows_sets_each_registry_clause_on_its_own_row():
+    from scenes.kit.equations import EQUATIONS
+    from scenes.kit.mobjects import equation_rows
+    from scenes.kit.mobjects.annotated_code import clause_tex
+
+    rows = equation_rows("online_softmax_update")
+    n = len(EQUATIONS["online_softmax_update"].clauses)
+    assert len(rows) == n == 4
+    assert [r.tex_string for r in rows] == [clause_tex("online_softmax_update", k) for k in range(n)]
+    tops = [r.get_top()[1] for r in rows]
+    assert tops == sorted(tops, reverse=True) and len({round(r.get_left()[0], 6) for r in rows}) == 1
+    with pytest.raises(KeyError):
+        equation_rows("no_such_equation")

@@ -84,7 +84,7 @@ __all__ = [
     "overlaps",
     "provenance_line",
 ]
-from .annotated_code import AnnotatedCode
+from .annotated_code import AnnotatedCode, equation_rows
 from .block_table import BlockTable
 from .cache_stack import CacheStack
 from .citation_panel import CitationPanel, published_frame
@@ -101,5 +101,5 @@ from .wrong_right import WrongRight, issue_citation
 __all__ += [
     "AnnotatedCode", "BlockTable", "CacheStack", "CitationPanel", "LogLogPlot", "MemoryPyramid", "RooflinePlot",
     "RunningStats", "SMOccupancy", "SamplingBars", "SavedTensors", "SlotRing", "SplitMerge", "WrongRight",
-    "issue_citation", "published_frame",
+    "equation_rows", "issue_citation", "published_frame",
 ]

@@ -20,14 +20,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from manim import LEFT, ORIGIN, RIGHT, UP, Line, Mobject, SurroundingRectangle, VGroup, VMobject
+from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Line, Mobject, SurroundingRectangle, VGroup, VMobject
 
 from ..theme import BUFF, COLORS, SAFE, SIZES
 from .code_panel import CodePanel
 from .layout import fit_within
 from .text import label
 
-__all__ = ["AnnotatedCode", "clause_tex", "equation_clauses"]
+__all__ = ["AnnotatedCode", "clause_tex", "equation_clauses", "equation_rows"]
 
 FORMULA_SIZE = 30            # MathTex font size of the column (LaTeX caps are smaller than Text's)
 
@@ -62,6 +62,17 @@ def equation_clauses(name: str, clauses: int | tuple[int, ...], *, font_size: fl
             mob.set_color_by_tex(sub, role_color(role))
     mob.equation_name = name
     return mob
+
+
+def equation_rows(name: str, *, font_size: float = FORMULA_SIZE, buff: float = BUFF.MEDIUM) -> VGroup:
+    """A registry equation of several clauses set one clause per row, left-aligned: for an entry too wide
+    for one line. Each row is ``equation_clauses(name, k)``."""
+    from ..equations import EQUATIONS
+
+    if name not in EQUATIONS:
+        raise KeyError(f"no equation {name!r} in the registry")
+    rows = VGroup(*(equation_clauses(name, k, font_size=font_size) for k in range(len(EQUATIONS[name].clauses))))
+    return rows.arrange(DOWN, aligned_edge=LEFT, buff=buff)
 
 
 def _formula(spec, font_size: float, text_size: float) -> Mobject:
