@@ -21,7 +21,8 @@ from manim import (DOWN, LEFT, RIGHT, UP, Create, FadeIn, FadeOut, Group, Indica
 from scenes.kit.equations import equation
 from scenes.kit.format import grouped, shown, spoken
 from scenes.kit.lecture_scene import LectureScene
-from scenes.kit.mobjects import CitationLine, DataTable, MatrixGrid, RunningStats, TileGrid, fit_within, label
+from scenes.kit.mobjects import (CitationLine, DataTable, MatrixGrid, RunningStats, TileGrid, equation_rows, fit_within,
+                                 label)
 from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l06_flash import data
@@ -130,6 +131,7 @@ class TilingStrategies(LectureScene):
         self.strip = unlit(at_corner(strip, STRIP_LEFT, STRIP_Y + STRIP_CELL / 2))
         cap = label(f"query row {r.row}: its scaled scores, in blocks of {r.block}", size=SIZES.LABEL, color=COLORS.Q)
         cap.move_to([STRIP_LEFT + cap.width / 2, STRIP_Y + 0.6, 0])
+        self.cap = cap
         self.stats = RunningStats.beside(strip, STAT_NAMES, block=0, colors=STAT_COLORS, col_width=1.45)
         with self.narrate("Softmax subtracts the row's maximum before it exponentiates, so that nothing overflows. "
                           "But a tiled kernel sees the keys one block at a time. How can it normalise a row it has "
@@ -172,16 +174,17 @@ class TilingStrategies(LectureScene):
                           "One pass over the keys: Milakov and Gimelshein's online normaliser.") as t:
             self.play(FadeIn(check, shift=UP * 0.2), FadeIn(cite), run_time=0.3 * t.duration)
         self.wait_for(t)
-        upd = equation("online_softmax_update")
-        fit_within(upd, SAFE.width, None).move_to([0, EQ_Y, 0])
+        upd = equation_rows("online_softmax_update", font_size=SIZES.EQUATION)   # one clause per row: legible
+        fit_within(upd, SAFE.width, 2.9).move_to([0, EQ_Y - 0.7, 0])
         lse = equation("log_sum_exp")
-        fit_within(lse, SAFE.width * 0.8, 0.8).move_to([0, -0.5, 0])
+        fit_within(lse, SAFE.width * 0.8, 0.8).next_to(upd, DOWN, buff=BUFF.LARGE)
         lse_val = label(f"row {r.row}:  m + log ℓ = {shown(r.m)} + log {shown(r.l)} = {shown(t_.lse[r.row])}",
                         size=SIZES.LABEL, color=COLORS.TEXT, mono=True)
-        lse_val.move_to([0, -1.6, 0])
+        lse_val.next_to(lse, DOWN, buff=BUFF.MEDIUM)
         with self.narrate("The same recurrence carries a partial output, O tilde, rescaled by the same factor; one "
                           "division by ell at the very end gives the output.") as t:
             self.play(FadeOut(self.cur), FadeOut(check), FadeOut(self.rescale_note), FadeOut(self.rescale_box),
+                      FadeOut(self.strip), FadeOut(self.cap), FadeOut(self.stats),
                       ReplacementTransform(self.eq, upd), run_time=0.4 * t.duration)
         self.wait_for(t)
         with self.narrate(f"And m plus the log of ell, here {spoken(t_.lse[r.row])}, is the row's log-sum-exp: the "

@@ -63,6 +63,16 @@ class Diag(_Op):
     PAREN = True
 
 
+class Ln(sp.log):
+    """The natural log printed as ``\\ln x`` (sympy prints ``\\log``), for a label that says "ln 2"."""
+
+    def _latex(self, printer):
+        return rf"\ln {printer._print(self.args[0])}"
+
+    def _eval_evalf(self, prec):
+        return sp.log(self.args[0])._eval_evalf(prec)
+
+
 class Theta(sp.Expr):
     """Θ(expr): the growth rate, constants dropped."""
 
@@ -274,7 +284,7 @@ register(
     "log_sum_exp",
     [Clause(LSE, _add(m_sym, sp.log(ell))),
      Clause(LSE, sp.log(sp.Sum(sp.exp(s_idx[jj]), (jj, 1, nn)))),
-     Clause(LSE2, _mul(LSE, sp.Pow(sp.log(2), -1, evaluate=False)))],
+     Clause(LSE2, _mul(LSE, sp.Pow(Ln(2), -1, evaluate=False)))],
     _claim_lse,
     "The forward keeps one number per row, the log-sum-exp of its scores (natural log in attn_ref; base 2 in the "
     "Triton tutorial's kernel, which stores LSE / ln 2).",
