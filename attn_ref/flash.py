@@ -161,7 +161,7 @@ def flash_attention(q, k, v, block_q=64, block_k=64, causal=False, scale=None, v
                 s_ij = _score_tile(q_i, kc[..., c0:c1, :], s, offset, r0, c0)
                 m_new = torch.maximum(m_i, s_ij.amax(dim=-1))  # m_new = max(m, rowmax S)
                 p_tilde = torch.exp(s_ij - _safe(m_new)[..., None])  # P̃ = exp(S − m_new)
-                alpha = torch.exp(m_i - _safe(m_new))  # e^{m − m_new}
+                alpha = torch.exp(m_i - _safe(m_new))  # α = e^(m − m_new)
                 l_i = alpha * l_i + p_tilde.sum(dim=-1)  # ℓ_new = e^{m−m_new} ℓ + rowsum P̃
                 acc = alpha[..., None] * acc + p_tilde @ vc[..., c0:c1, :]  # O_new = e^{m−m_new} O + P̃ V_j
                 m_i = m_new

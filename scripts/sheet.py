@@ -60,10 +60,11 @@ def plan_tiles(sections: list[dict], fps: Fraction, total_frames: int, every: fl
 
 def grab(video: Path, frame: int, fps: Fraction, width: int):
     """Frame ``frame`` of ``video``, scaled to ``width`` pixels wide, as a Pillow image (ffmpeg decodes from
-    the key frame before it: the first frame at or after a quarter frame before ``frame``)."""
+    the key frame before it: the first frame at or after half a frame before ``frame``; half, because manim's
+    concatenated scene files can start their video timestamps a quarter frame early)."""
     from PIL import Image
 
-    ss = max(0.0, float((frame - Fraction(1, 4)) / fps))
+    ss = max(0.0, float((frame - Fraction(1, 2)) / fps))
     cmd = [ffmpeg_exe(), "-nostdin", "-v", "error", "-ss", f"{ss:.6f}", "-i", str(video), "-frames:v", "1",
            "-vf", f"scale={width}:-2", "-f", "image2pipe", "-vcodec", "png", "-"]
     proc = subprocess.run(cmd, capture_output=True, timeout=120)

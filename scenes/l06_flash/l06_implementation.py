@@ -22,6 +22,7 @@ from scenes.kit.mobjects.annotated_code import equation_clauses
 from scenes.kit.mobjects.cards import wrap
 from scenes.kit.mobjects.code_panel import source_of
 from scenes.kit.mobjects.text import paragraph
+from scenes.kit.mobjects.layout import scene_heading as heading
 from scenes.kit.theme import BUFF, COLORS, SAFE, SIZES
 from scenes.l06_flash import data
 
@@ -29,7 +30,7 @@ FORWARD = "attn_ref.flash_attention"
 BACKWARD = "attn_ref.flash._flash_backward"
 ONLINE, LSE, BWD = "online_softmax_update", "log_sum_exp", "flash_backward"
 STEP_FADE = 0.8
-CODE_TOP = SAFE.top - 0.2          # the annotated panels stay under this
+CODE_TOP = SAFE.top - 0.95         # the annotated panels stay under this (and under the heading)
 FORWARD_Y, BACKWARD_Y = 0.9, 0.4   # their centres
 FORMULA_W = 4.6                    # the formula column of the annotated panels
 AFTER_GAP = 1.0                    # the after-the-loop formulas, this far under the forward panel
@@ -86,6 +87,7 @@ class FlashImplementation(LectureScene):
                                         ln["alpha"]: comment[ln["alpha"]], ln["l"]: (ONLINE, 1),
                                         ln["o"]: (ONLINE, 2)})
         place_code(ac, FORWARD_Y)
+        title = heading("The forward loop, from our source")
         after = VGroup(label("after the last K/V block, once:", size=SIZES.LABEL, color=COLORS.MUTED),
                        equation_clauses(ONLINE, 3), equation_clauses(LSE, 0)).arrange(RIGHT, buff=BUFF.LARGE)
         fit_within(after, SAFE.width, None).move_to([0, ac.get_bottom()[1] - AFTER_GAP, 0])
@@ -93,7 +95,7 @@ class FlashImplementation(LectureScene):
                 "Here is the heart of our reference flash attention: the version two loop, straight from the "
                 "source. The outer loop holds one block of queries; this inner loop streams the key and value "
                 "blocks past it.") as t:
-            self.play(FadeIn(ac.panel), run_time=0.25 * t.duration)
+            self.play(FadeIn(title), FadeIn(ac.panel), run_time=0.25 * t.duration)
             self.play(*ac.highlight(ln["inner"]), run_time=0.15 * t.duration)
             self.wait_for(t)
         with self.narrate("For each tile of scores, the running maximum grows to take in the tile's row "
@@ -132,10 +134,11 @@ class FlashImplementation(LectureScene):
                            annotations={ln["p"]: comment[ln["p"]], ln["dv"]: (BWD, 0), ln["dp"]: (BWD, 1),
                                         ln["ds"]: (BWD, 4), ln["dq"]: (BWD, 5), ln["dk"]: (BWD, 6)})
         place_code(ac, BACKWARD_Y)
+        title = heading("The backward: P rebuilt from the LSE, tile by tile")
         src = CitationLine(b.source)
         with self.narrate("The backward never stores the attention matrix. For every tile it rebuilds P from the "
                           "saved log sum exp, one exponential per score.") as t:
-            self.play(FadeIn(ac.panel), FadeIn(ac.connectors), FadeIn(ac.formulas), FadeIn(src),
+            self.play(FadeIn(title), FadeIn(ac.panel), FadeIn(ac.connectors), FadeIn(ac.formulas), FadeIn(src),
                       run_time=0.3 * t.duration)
             self.play(*ac.highlight(ln["p"]), run_time=0.2 * t.duration)
             self.wait_for(t)

@@ -305,7 +305,7 @@ class IOAwareAttention(LectureScene):
     def roofline(self):
         m = self.m
         title = heading("Every pass of standard attention is memory-bound")
-        plot = RooflinePlot([(m.device, m.peak_flops / TB, m.bandwidth / TB)], x_range=(0.1, 1e4, 1),
+        plot = RooflinePlot([(m.device, m.peak_flops / TB, m.bandwidth / TB)], x_range=(0.01, 1e4, 1),
                             y_range=(0.1, 1e4, 1), width=PLOT_W, height=PLOT_H)
         fit_within(plot, None, SAFE.height - 1.6)
         plot.move_to([SAFE.left + plot.width / 2 + 0.1, -0.25, 0])

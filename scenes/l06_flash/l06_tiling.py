@@ -38,7 +38,7 @@ M_LINE_Y, L_LINE_Y, LINE_X = -1.05, -1.65, -6.3
 CHECK_Y = -2.6
 # the grid
 CELL, GRID_LEFT, GRID_TOP = 0.31, -4.5, 2.2
-O_CELL, O_X, O_Y = 0.66, 5.35, 1.0
+O_CELL, O_X, O_Y = 0.62, 5.45, 1.0
 GAP_Y = -0.65
 END_Y = -1.75
 CHECK = "\u2713"
@@ -175,9 +175,9 @@ class TilingStrategies(LectureScene):
             self.play(FadeIn(check, shift=UP * 0.2), FadeIn(cite), run_time=0.3 * t.duration)
         self.wait_for(t)
         upd = equation_rows("online_softmax_update", font_size=SIZES.EQUATION)   # one clause per row: legible
-        fit_within(upd, SAFE.width, 2.9).move_to([0, EQ_Y - 0.7, 0])
+        fit_within(upd, SAFE.width, 2.9).move_to([0, EQ_Y - 0.85, 0])
         lse = equation("log_sum_exp")
-        fit_within(lse, SAFE.width * 0.8, 0.8).next_to(upd, DOWN, buff=BUFF.LARGE)
+        fit_within(lse, SAFE.width * 0.8, 1.1).next_to(upd, DOWN, buff=BUFF.LARGE)
         lse_val = label(f"row {r.row}:  m + log ℓ = {shown(r.m)} + log {shown(r.l)} = {shown(t_.lse[r.row])}",
                         size=SIZES.LABEL, color=COLORS.TEXT, mono=True)
         lse_val.next_to(lse, DOWN, buff=BUFF.MEDIUM)
@@ -263,7 +263,6 @@ class TilingStrategies(LectureScene):
                           "exactly as our single row did, and O tilde over ell is the output as if the keys "
                           "ended here.") as tr:
             self.grid_step(s[0], tr.duration)
-            self.o.set_opacity(1)
         self.wait_for(tr)
         f = s[1].rescale
         with self.narrate(f"Second key block. Rows one, two and three meet larger scores, so their sums and partial "
