@@ -234,7 +234,7 @@ class FlashImplementation(LectureScene):
             self.wait_for(t)
         with self.narrate("Now, what does it store? The Triton tutorial stores M, the log sum exp in base two. Our "
                           "kernel multiplies by the natural log of two first, so its log sum exp is the natural "
-                          "one that attn ref uses.") as t:
+                          "one that attn_ref uses.") as t:
             self.play(FadeIn(blocks[2][0]), FadeOut(boxes[1]), run_time=0.2 * t.duration)
             self.play(Create(boxes[2]), FadeIn(blocks[2][1]), run_time=0.25 * t.duration)
             self.wait_for(t)
@@ -303,8 +303,8 @@ class FlashImplementation(LectureScene):
             f"{spoken(int(issues[0]), 0)} and {spoken(int(issues[1]), 0)}.",
             f"Its backward also assumes the sequence length is a multiple of {spoken(int(mult), 0)}.",
             "Block pointers were removed from the tutorial on Triton's main branch: pin the Triton version.",
-            f"And flash attn aligns its causal mask bottom right since version {spoken(float(version), 1)}, "
-            "while PyTorch's is causal flag aligns it top left.",
+            "And the flash-attn library aligns its causal mask bottom right since version "
+            f"{spoken(float(version), 1)}, while PyTorch's is causal flag aligns it top left.",
         ]
         for k, text in enumerate(lines):
             with self.narrate(text) as t:

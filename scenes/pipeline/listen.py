@@ -87,7 +87,9 @@ _HOMOPHONES = {"two": "to", "too": "to", "four": "for", "their": "there", "they'
                "won": "one", "whole": "hole", "right": "write", "new": "knew",
                # said right, spelt otherwise by the recogniser (Lecture 5: "cash" for cache, "bites" for bytes)
                "cash": "cache", "cashed": "cached", "lama": "llama", "lamas": "llamas", "bite": "byte",
-               "bites": "bytes", "sum": "some", "trill": "tril"}  # fmt: skip
+               "bites": "bytes", "sum": "some", "trill": "tril",
+               # Lecture 6: "colonel" for kernel, "rose" for rows, "plane" for plain, "l" for the symbol ℓ said "ell"
+               "colonel": "kernel", "colonels": "kernels", "rose": "rows", "plane": "plain", "ell": "l"}  # fmt: skip
 
 
 def _us_spelling(word: str) -> str:
@@ -106,7 +108,9 @@ _NUMBER_WORDS = {*_ONES, *_TENS[2:], "hundred", "thousand", "million", "billion"
 _COMPOUNDS = {("soft", "max"), ("feed", "forward"), ("key", "value"), ("data", "set"), ("time", "step"),
               ("sub", "word"), ("sub", "space"), ("tan", "h"), ("look", "up"), ("hyper", "parameter"),
               ("back", "propagation"), ("flash", "attention"), ("paged", "attention"), ("pre", "fill"),
-              ("deep", "seek"), ("un", "cached"), ("over", "writes"), ("re", "lights")}  # fmt: skip
+              ("deep", "seek"), ("un", "cached"), ("over", "writes"), ("re", "lights"), ("multi", "processors"),
+              ("roof", "line"), ("drop", "out"), ("data", "sheet"), ("kibi", "bytes"), ("mebi", "bytes"),
+              ("auto", "grad"), ("un", "normalized"), ("un", "normalised")}  # fmt: skip
 # Math symbols as the lexicon says them (before NFKC, which would turn ᵀ into T and ² into 2).
 _MATH = (("ᵀ", " transpose "), ("⊤", " transpose "), ("√", " square root of "), ("²", " squared "),
          ("³", " cubed "), ("≈", " approximately "), ("→", " to "), ("±", " plus or minus "), ("∞", " infinity "),
