@@ -508,6 +508,8 @@ LECTURES: tuple[Lecture, ...] = (
         ),
         tags=(*_COMMON_TAGS, "FlashAttention", "GPU", "online softmax", "tiling", "IO-aware"),
         target_minutes=24,
+        thumbnail=("TilingStrategies", 172.0),  # the 16 × 16 tile walk done: m, ℓ per row, Õ/ℓ, "O = sdpa"
+        ready=True,
         scenes=(
             SceneSpec("scenes/l06_flash/l06_io_aware.py", "IOAwareAttention", sections=(section("L06.1"),)),
             SceneSpec("scenes/l06_flash/l06_tiling.py", "TilingStrategies", sections=(section("L06.2"),)),

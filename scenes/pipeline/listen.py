@@ -89,7 +89,9 @@ _HOMOPHONES = {"two": "to", "too": "to", "four": "for", "their": "there", "they'
                "cash": "cache", "cashed": "cached", "lama": "llama", "lamas": "llamas", "bite": "byte",
                "bites": "bytes", "sum": "some", "trill": "tril",
                # Lecture 6: "colonel" for kernel, "rose" for rows, "plane" for plain, "l" for the symbol ℓ said "ell"
-               "colonel": "kernel", "colonels": "kernels", "rose": "rows", "plane": "plain", "ell": "l"}  # fmt: skip
+               "colonel": "kernel", "colonels": "kernels", "rose": "rows", "plane": "plain", "ell": "l",
+               # written short, said in full by the lexicon (attn_ref -> "attention ref")
+               "attn": "attention", "terraflops": "teraflops"}  # fmt: skip
 
 
 def _us_spelling(word: str) -> str:
@@ -110,7 +112,10 @@ _COMPOUNDS = {("soft", "max"), ("feed", "forward"), ("key", "value"), ("data", "
               ("back", "propagation"), ("flash", "attention"), ("paged", "attention"), ("pre", "fill"),
               ("deep", "seek"), ("un", "cached"), ("over", "writes"), ("re", "lights"), ("multi", "processors"),
               ("roof", "line"), ("drop", "out"), ("data", "sheet"), ("kibi", "bytes"), ("mebi", "bytes"),
-              ("auto", "grad"), ("un", "normalized"), ("un", "normalised")}  # fmt: skip
+              ("auto", "grad"), ("un", "normalized"), ("un", "normalised"), ("pie", "torch"), ("pi", "torch"),
+              ("pie", "torchs"), ("pi", "torchs"), ("tera", "flops")}  # fmt: skip
+# A joined compound spelt otherwise than the written word it is said as (the lexicon says PyTorch "pie torch").
+_JOINED_AS = {"pietorch": "pytorch", "pitorch": "pytorch", "pietorchs": "pytorchs", "pitorchs": "pytorchs"}
 # Math symbols as the lexicon says them (before NFKC, which would turn ᵀ into T and ² into 2).
 _MATH = (("ᵀ", " transpose "), ("⊤", " transpose "), ("√", " square root of "), ("²", " squared "),
          ("³", " cubed "), ("≈", " approximately "), ("→", " to "), ("±", " plus or minus "), ("∞", " infinity "),
@@ -222,7 +227,7 @@ def _join_compounds(words: list[str]) -> list[str]:
     out: list[str] = []
     for w in words:
         if out and (out[-1], w) in _COMPOUNDS:
-            out[-1] += w
+            out[-1] = _JOINED_AS.get(out[-1] + w, out[-1] + w)
         else:
             out.append(w)
     return out
