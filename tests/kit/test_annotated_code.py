@@ -115,3 +115,18 @@ def test_equation_rows_sets_each_registry_clause_on_its_own_row():
     assert tops == sorted(tops, reverse=True) and len({round(r.get_left()[0], 6) for r in rows}) == 1
     with pytest.raises(KeyError):
         equation_rows("no_such_equation")
+
+
+def test_the_base_2_lse_clause_prints_ln_2_and_still_evaluates_to_log_2():
+    """E6.3's third clause says LSE / ln 2 as its label does (sympy alone would print \\log{\\left(2 \\right)})."""
+    import math
+
+    import sympy as sp
+
+    from scenes.kit.equations.flash import LSE, Ln
+
+    tex = clause_tex("log_sum_exp", 2)
+    assert r"\ln 2" in tex and r"\log" not in tex
+    assert float(Ln(2)) == pytest.approx(math.log(2), abs=1e-15)
+    rhs = EQUATIONS["log_sum_exp"].clauses[2].rhs
+    assert float(rhs.xreplace({LSE: sp.Float(3.0)})) == pytest.approx(3.0 / math.log(2), abs=1e-12)
