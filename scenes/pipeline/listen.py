@@ -91,7 +91,7 @@ _HOMOPHONES = {"two": "to", "too": "to", "four": "for", "their": "there", "they'
                # Lecture 6: "colonel" for kernel, "rose" for rows, "plane" for plain, "l" for the symbol ℓ said "ell"
                "colonel": "kernel", "colonels": "kernels", "rose": "rows", "plane": "plain", "ell": "l",
                # written short, said in full by the lexicon (attn_ref -> "attention ref")
-               "attn": "attention", "terraflops": "teraflops"}  # fmt: skip
+               "attn": "attention", "terraflops": "teraflops", "tilda": "tilde", "otilda": "otilde"}  # fmt: skip
 
 
 def _us_spelling(word: str) -> str:
@@ -113,7 +113,7 @@ _COMPOUNDS = {("soft", "max"), ("feed", "forward"), ("key", "value"), ("data", "
               ("deep", "seek"), ("un", "cached"), ("over", "writes"), ("re", "lights"), ("multi", "processors"),
               ("roof", "line"), ("drop", "out"), ("data", "sheet"), ("kibi", "bytes"), ("mebi", "bytes"),
               ("auto", "grad"), ("un", "normalized"), ("un", "normalised"), ("pie", "torch"), ("pi", "torch"),
-              ("pie", "torchs"), ("pi", "torchs"), ("tera", "flops")}  # fmt: skip
+              ("pie", "torchs"), ("pi", "torchs"), ("tera", "flops"), ("fall", "back"), ("o", "tilde")}  # fmt: skip
 # A joined compound spelt otherwise than the written word it is said as (the lexicon says PyTorch "pie torch").
 _JOINED_AS = {"pietorch": "pytorch", "pitorch": "pytorch", "pietorchs": "pytorchs", "pitorchs": "pytorchs"}
 # Math symbols as the lexicon says them (before NFKC, which would turn ᵀ into T and ² into 2).
