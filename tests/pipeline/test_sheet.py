@@ -46,6 +46,35 @@ def coded_mp4(tmp_path_factory) -> Path:
     return path
 
 
+@pytest.fixture(scope="module")
+def early_mp4(tmp_path_factory) -> Path:
+    """The same 30 frames, each timestamped 0.3 of a frame early (frame 0 at 0), as manim's concatenated
+    scene files can be: the last frame sits before the time a quarter frame early would seek to."""
+    import av
+
+    path = tmp_path_factory.mktemp("sheet") / "early.mp4"
+    tb = Fraction(1, 10 * FPS)
+    with av.open(str(path), "w") as c:
+        s = c.add_stream("libx264", rate=FPS)
+        s.width, s.height, s.pix_fmt = W, H, "yuv420p"
+        s.codec_context.time_base = tb
+        s.options = {"g": "12"}
+        for k in range(FRAMES):
+            f = av.VideoFrame.from_ndarray(np.full((H, W, 3), gray(k), np.uint8), format="rgb24")
+            f.pts, f.time_base = max(0, 10 * k - 3), tb
+            for pkt in s.encode(f):
+                c.mux(pkt)
+        for pkt in s.encode():
+            c.mux(pkt)
+    return path
+
+
+def test_grab_reads_every_frame_of_a_video_timestamped_early(early_mp4):
+    for k in (0, 1, 12, 28, FRAMES - 1):
+        img = np.asarray(sheet.grab(early_mp4, k, Fraction(FPS), W).convert("L"), dtype=float)
+        assert img[H // 2, W // 2] == pytest.approx(gray(k), abs=3), f"frame {k}"
+
+
 def test_plan_tiles_section_ends_and_every():
     tiles = sheet.plan_tiles(SECTIONS, Fraction(FPS), FRAMES, every=1.0)
     assert [t.frame for t in tiles] == [0, 10, 11, 12, 20, 29]
