@@ -1,11 +1,13 @@
-"""Checks shared by the lecture scene tests: dry-run construction (optionally with the layout check) and the
-one-topic-section rule."""
+"""Checks shared by the lecture scene tests: dry-run construction (optionally with the layout check), the
+one-topic-section rule, a wrong-formula registry entry and a float log-sum-exp oracle."""
 from __future__ import annotations
 
 import ast
+import dataclasses
 import functools
 import importlib.util
 import json
+import math
 import os
 import subprocess
 import sys
@@ -13,9 +15,22 @@ import tempfile
 from pathlib import Path
 
 from scenes.course import section
+from scenes.kit.equations import EQUATIONS, render_clauses
 from scenes.kit.layout_check import ENV as LAYOUT_ENV, read_findings
 
 ROOT = Path(__file__).resolve().parents[2]
+
+
+def with_clauses(name: str, *clauses):
+    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
+    eq = EQUATIONS[name]
+    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
+
+
+def logsumexp(xs) -> float:
+    """log Σ e^x in plain floats, shifted by the max."""
+    m = max(xs)
+    return m + math.log(sum(math.exp(x - m) for x in xs))
 
 
 def _dry_run(path: Path, cls: str, frame_rate: int, findings: Path | None = None) -> subprocess.Popen:

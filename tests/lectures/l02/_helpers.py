@@ -2,14 +2,13 @@
 independently of the builders' loader), a torch.nn.MultiheadAttention oracle and wrong-formula entries."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import torch
 
-from scenes.kit.equations import EQUATIONS, render_clauses
 from scenes.l02_multihead import data as d
+from scene_checks import with_clauses  # noqa: F401  (re-exported for the topic tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 T = d.as_tensor
@@ -35,14 +34,6 @@ def torch_attend(ref, x, context=None):
     with torch.no_grad():
         out, p = ref(x[None], c[None], c[None], need_weights=True, average_attn_weights=False)
     return out[0], p[0]
-
-
-def with_clauses(name: str, *clauses):
-    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
-    eq = EQUATIONS[name]
-    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
-
-
 
 
 def assert_scene_constructs(cls: str) -> None:

@@ -2,15 +2,14 @@
 independently of the builders' loader), float64 oracles written without attn_ref, and wrong-formula entries."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
 
 import torch
 
-from scenes.kit.equations import EQUATIONS, render_clauses
 from scenes.l03_rope import data as d
+from scene_checks import with_clauses  # noqa: F401  (re-exported for the topic tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 T = d.as_tensor
@@ -42,14 +41,6 @@ def rotate_loop(x, pos: int, theta, pairing: str = "half") -> list[float]:
 def is_toeplitz(grid, tol: float = 1e-12) -> bool:
     g = [list(row) for row in grid]
     return all(abs(g[i][j] - g[i - 1][j - 1]) <= tol for i in range(1, len(g)) for j in range(1, len(g[0])))
-
-
-def with_clauses(name: str, *clauses):
-    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
-    eq = EQUATIONS[name]
-    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
-
-
 
 
 def assert_scene_constructs(cls: str) -> None:

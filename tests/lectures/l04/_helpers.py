@@ -3,13 +3,12 @@ files (independently of the builders' loaders), closed forms written without att
 and wrong-formula registry entries."""
 from __future__ import annotations
 
-import dataclasses
 import json
 from pathlib import Path
 
 import numpy as np
 
-from scenes.kit.equations import EQUATIONS, render_clauses
+from scene_checks import with_clauses  # noqa: F401  (re-exported for the topic tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 GIB = 2 ** 30
@@ -34,14 +33,6 @@ def raw_bench(name: str) -> dict:
 def polyfit_slope(xs, ys) -> float:
     """Slope of log y on log x by numpy's least squares (not the builders' helper)."""
     return float(np.polyfit(np.log(np.asarray(xs, float)), np.log(np.asarray(ys, float)), 1)[0])
-
-
-def with_clauses(name: str, *clauses):
-    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
-    eq = EQUATIONS[name]
-    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
-
-
 
 
 def assert_scene_constructs(cls: str) -> None:

@@ -3,15 +3,13 @@ reader), float64 oracles written without attn_ref (torch's SDPA, plain loops, cl
 TinyDecoder forward counted by hand, and wrong-formula entries."""
 from __future__ import annotations
 
-import dataclasses
 import json
-import math
 from pathlib import Path
 
 import torch
 
-from scenes.kit.equations import EQUATIONS, render_clauses
 from scenes.l05_kv_cache import data as d
+from scene_checks import logsumexp, with_clauses  # noqa: F401  (re-exported for the topic tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 T = d.as_tensor
@@ -44,17 +42,6 @@ def upper_left(n_q: int, n_k: int) -> list[list[bool]]:
 def torch_attention(q, k, v, mask=None):
     """torch's own SDPA (float64): the independent oracle for one attention call."""
     return torch.nn.functional.scaled_dot_product_attention(q, k, v, attn_mask=mask)
-
-
-def logsumexp(xs) -> float:
-    m = max(xs)
-    return m + math.log(sum(math.exp(x - m) for x in xs))
-
-
-def with_clauses(name: str, *clauses):
-    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
-    eq = EQUATIONS[name]
-    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
 
 
 def assert_scene_constructs(cls: str) -> None:

@@ -3,15 +3,14 @@ reader), float64 oracles written without attn_ref (torch's SDPA, plain loops, cl
 entries."""
 from __future__ import annotations
 
-import dataclasses
 import json
 import math
 from pathlib import Path
 
 import torch
 
-from scenes.kit.equations import EQUATIONS, render_clauses
 from scenes.l06_flash import data as d
+from scene_checks import logsumexp, with_clauses  # noqa: F401  (re-exported for the topic tests)
 
 ROOT = Path(__file__).resolve().parents[3]
 T = d.as_tensor
@@ -40,17 +39,6 @@ def torch_attention(q, k, v, causal=False):
 
 def scores(q, k):
     return (q @ k.T) / math.sqrt(q.shape[-1])
-
-
-def logsumexp(xs) -> float:
-    m = max(xs)
-    return m + math.log(sum(math.exp(x - m) for x in xs))
-
-
-def with_clauses(name: str, *clauses):
-    """Registry entry ``name`` with its clauses replaced (and its TeX re-derived): a wrong formula."""
-    eq = EQUATIONS[name]
-    return dataclasses.replace(eq, clauses=tuple(clauses), tex=render_clauses(clauses))
 
 
 def assert_scene_constructs(cls: str) -> None:
