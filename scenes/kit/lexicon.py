@@ -205,9 +205,7 @@ _WORDS = {
     "BLEU": "blue",  # the translation score, said as the colour
     "PyTorch": "pie torch",  # heard as "high torches"
     "attn_ref": "attention ref",  # the library's name; "attn" was heard as "at and" or "aton"
-    "attn ref": "attention ref",
     "flash-attn": "flash attention",  # the package Dao-AILab/flash-attention
-    "flash attn": "flash attention",
     "all-reduce": "all reduce",  # the hyphen made it "r duce"
     "vLLM": "v L L M",
     "RoFormer": "Ro former",

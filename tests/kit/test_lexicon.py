@@ -48,6 +48,8 @@ CASES = [
     ("Queries meet keys; three queries", "Queeries meet keys; three queeries"),
     ("Split-K decoding, or split-K", "Split kay decoding, or split kay"),
     ("dropout ignores eval mode", "dropout ignores ee-val mode"),
+    ("the natural one that attn_ref uses", "the natural one that attention ref uses"),
+    ("the flash-attn library aligns it", "the flash attention library aligns it"),
     ("MoE", "M O E"),
     ("MoEs", "M O E's"),
     ("MoA", "M O eigh"),

@@ -97,6 +97,10 @@ def test_raw_words_only_lowercases_and_strips_punctuation():
         ("the cached keys cost bytes", "the cashed keys cost bites"),  # homophones: said right, spelt otherwise
         ("a cache per Llama", "a cash per lama"),
         ("FlashAttention and PagedAttention at prefill", "flash attention and paged attention at pre fill"),
+        ("the kernel divides by ell", "the colonel divides by l"),  # Lecture 6's homophones and compounds
+        ("the roofline of the multiprocessors", "the roof line of the multi processors"),
+        ("attn_ref in plain PyTorch, O tilde", "attention ref in plane pie torch, Otilda"),
+        ("463 teraflops, no fallback", "463 tera flops, no fall back"),
     ],
 )
 def test_normalised_forms_agree(written, heard):
@@ -113,6 +117,7 @@ def test_normalise_keeps_real_differences():
     assert normalise("bread and butter") == ["bread", "and", "butter"]
     assert normalise("G Q A and a KV cache") == ["gqa", "and", "a", "kv", "cache"]
     assert normalise("Q, K and V") == ["qk", "and", "v"]
+    assert normalise("pie torch") != normalise("pie chart") and normalise("kernel") != normalise("colon")
     assert normalise("Q, K and V") != normalise("queue, K and B")
     assert normalise("otherwise promised") == ["otherwise", "promised"]
 
