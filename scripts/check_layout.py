@@ -6,6 +6,8 @@ area, text too small at 1080p, with the scene, the scene time and the texts invo
     .venv/bin/python scripts/check_layout.py --lecture 01 [--scene DotProductAttention] [--jobs 2]
 
 Exit status: 0 clean, 1 findings, 2 usage error or a scene that failed to run (its log is printed).
+A scene whose dry run exits with an error is run once more, alone, before it counts as failed: parallel
+runs can race on a cold LaTeX cache (the first log is kept as ``<scene>.log.attempt1``).
 Scene times come from a dry run with the silent voice (speech length estimated from the word count),
 so they drift from the final video's by seconds; ``--voice piper`` synthesizes the real voice, so its
 times are the final video's.
@@ -123,9 +125,18 @@ def main(argv: list[str] | None = None) -> int:
                    for _, path, scene in todo]
         for k, fut in enumerate(futures, 1):
             r = fut.result()
+            lec, path, scene = todo[k - 1]
+            if r.error.startswith("exit"):
+                # run once more, alone: parallel dry runs can race on a cold LaTeX cache (as render.py retries),
+                # while a real error fails twice; the first attempt's log is kept
+                log = out_dir / f"{scene}.log"
+                log.replace(log.with_name(log.name + ".attempt1"))
+                print(f"[{k}/{len(todo)}] L{lec} {scene}: {r.error}, running it again", flush=True)
+                r = check_scene(course, path, scene, out_dir, args.voice, args.frame_rate, args.timeout,
+                                args.draw_frames)
             results.append(r)
             state = f"FAILED ({r.error})" if r.error else f"{len(r.findings)} finding(s)"
-            print(f"[{k}/{len(todo)}] L{todo[k - 1][0]} {r.scene}: {state}, {r.seconds:.0f} s", flush=True)
+            print(f"[{k}/{len(todo)}] L{lec} {r.scene}: {state}, {r.seconds:.0f} s", flush=True)
 
     findings = [f for r in results for f in r.findings]
     failed = [r for r in results if r.error]
