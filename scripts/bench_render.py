@@ -12,8 +12,8 @@ project first, then stock), each in its own manim process, into throw-away media
   repository's manim.cfg, sections, no partial-movie cache, no progress bar) with its environment;
 * stock:   ``python -m manim render -c manim.cfg <quality> <file> <Scene>``, manim's defaults for
   everything the repository's manim.cfg does not set (the cfg is passed so both draw the same
-  picture: background, size), and ``ATTN_STOCK_ENCODER=1`` so the kit leaves manim's encoder
-  unpatched (scenes/kit/encoding.py).
+  picture: background, size), and ``ATTN_STOCK_MANIM=1`` so the kit leaves manim's encoder
+  unpatched and draws with manim's own camera (scenes/kit/encoding.py, scenes/kit/camera.py).
 
 Printed and written per scene and quality: wall and CPU seconds (the manim process and its
 children), x real time (wall / video seconds), the ratio stock / project (above 1: the project is
@@ -133,7 +133,7 @@ def stock_command(job, course, media_dir: Path) -> tuple[list[str], dict[str, st
     cmd = [sys.executable, "-m", "manim", "render", "-c", str(course.root / "manim.cfg"),
            *job.outputs.quality.manim_args(), "--media_dir", str(media_dir), str(job.file), job.scene]
     env = R.child_env(course, None, "silent")
-    env["ATTN_STOCK_ENCODER"] = "1"  # the kit leaves manim's encoder as it is (scenes/kit/encoding.py)
+    env["ATTN_STOCK_MANIM"] = "1"  # the kit leaves manim as it ships (scenes/kit/encoding.py, camera.py)
     return cmd, env
 
 

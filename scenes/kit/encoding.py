@@ -12,8 +12,8 @@ frames both ways and compares the files).
 :func:`install` replaces ``write_frame`` only when manim's source of it is the one this patch was
 written against (``EXPECTED_SHA256``); otherwise it leaves manim alone and says so, and
 tests/kit/test_encoding.py fails, so an upgrade of manim cannot silently change what the patch
-does. ``ATTN_STOCK_ENCODER=1`` in the environment leaves manim alone too (scripts/bench_render.py
-uses it for its stock runs). Determinism: the same frames give the same bytes.
+does. ``ATTN_STOCK_MANIM=1`` in the environment leaves manim alone too, and LectureScene then draws
+with manim's own camera (scripts/bench_render.py sets it for its stock runs). Determinism: the same frames give the same bytes.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ import os
 import warnings
 from fractions import Fraction
 
-DISABLE_ENV = "ATTN_STOCK_ENCODER"
+DISABLE_ENV = "ATTN_STOCK_MANIM"
 # sha256 of inspect.getsource(manim.scene.video_segment_encoder.VideoSegmentEncoder.write_frame), manim 0.22.0
 EXPECTED_SHA256 = "0e576cf7abbe27f80a399e1831d568e4135388ccba30c5e56e7d9092b0437271"
 
@@ -33,6 +33,11 @@ _original = None
 
 def source_sha256(fn) -> str:
     return hashlib.sha256(inspect.getsource(fn).encode()).hexdigest()
+
+
+def stock_manim() -> bool:
+    """True when ``ATTN_STOCK_MANIM`` asks for manim as it ships (no patch, manim's own camera)."""
+    return os.environ.get(DISABLE_ENV, "").strip() not in ("", "0")
 
 
 def write_frame(self, pixels, *, repeat: int = 1) -> None:
@@ -63,7 +68,7 @@ def install() -> bool:
 
     if VideoSegmentEncoder.write_frame is write_frame:
         return True
-    if os.environ.get(DISABLE_ENV, "").strip() not in ("", "0"):
+    if stock_manim():
         return False
     found = source_sha256(VideoSegmentEncoder.write_frame)
     if found != EXPECTED_SHA256:

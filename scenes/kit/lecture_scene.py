@@ -34,16 +34,17 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from manim import FadeOut, Group
+from manim import Camera, FadeOut, Group
 from manim.utils.exceptions import EndSceneEarlyException
 from manim_voiceover import VoiceoverScene
 from manim_voiceover.tracker import VoiceoverTracker
 
 from scenes.kit import encoding
+from scenes.kit.camera import PathCacheCamera
 from scenes.kit.narration import speech_service, voice_info
 
 # still frames (waits) are converted for the encoder once, not once per frame: byte-identical output
-# (scenes/kit/encoding.py, the kit's one patch of manim; ATTN_STOCK_ENCODER=1 leaves manim as it is)
+# (scenes/kit/encoding.py, the kit's one patch of manim; ATTN_STOCK_MANIM=1 leaves manim as it is)
 encoding.install()
 
 __all__ = ["TOPIC_ID", "LectureScene", "parse_section_name", "section_name"]
@@ -100,6 +101,12 @@ class LectureScene(VoiceoverScene):
     closing_fade: float = 0.8
     #: Called as ``observer(scene, kind)`` after each animation ("play") and around each wait ("wait").
     step_observers: ClassVar[list] = []
+
+    def __init__(self, *args: Any, camera_class: type | None = None, **kwargs: Any) -> None:
+        # each distinct outline is built for Cairo once (scenes/kit/camera.py): identical frames
+        if camera_class is None:
+            camera_class = Camera if encoding.stock_manim() else PathCacheCamera
+        super().__init__(*args, camera_class=camera_class, **kwargs)
 
     def setup(self) -> None:
         super().setup()

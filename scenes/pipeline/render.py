@@ -274,20 +274,33 @@ ENCODER_PRESETS = {"l": "ultrafast", "m": "ultrafast", "h30": "veryfast", "h": "
                    "k": "veryfast"}
 #: segments encoded while the scene draws on (manim's --max-inflight-encoders; its default is 1)
 MAX_INFLIGHT_ENCODERS = 2
+#: x264 threads over frames, not slices. PyAV's default (slice threads) is not deterministic: the same
+#: 45 frames encoded 20 times gave 7 different files, some with visibly different pictures. Frame
+#: threads give the same bytes every time, and encode a still stretch (a wait) about 1.8x faster in
+#: wall time (tests/kit/test_encoding.py; docs/pipeline.md).
+X264_THREAD_TYPE = "frame"
 
 
 def encoder_settings(q: Quality) -> dict:
     """The encoder settings scripts/render.py passes to manim (part of every render stamp)."""
-    return {"preset": ENCODER_PRESETS.get(q.key, "veryfast"), "max_inflight_encoders": MAX_INFLIGHT_ENCODERS}
+    return {"preset": ENCODER_PRESETS.get(q.key, "veryfast"), "thread_type": X264_THREAD_TYPE,
+            "max_inflight_encoders": MAX_INFLIGHT_ENCODERS}
+
+
+def encoder_options(q: Quality) -> dict[str, str]:
+    """The codec options of :func:`encoder_settings`, as manim's ``--encoder-option K=V`` takes them."""
+    enc = encoder_settings(q)
+    return {"preset": enc["preset"], "thread_type": enc["thread_type"]}
 
 
 def manim_command(job: RenderJob, course: Course, media_dir: Path) -> list[str]:
     enc = encoder_settings(job.outputs.quality)
+    options = [arg for k, v in encoder_options(job.outputs.quality).items() for arg in ("--encoder-option", f"{k}={v}")]
     return [
         sys.executable, "-m", "manim", "render",
         "-c", str(course.root / "manim.cfg"),
         *job.outputs.quality.manim_args(),
-        "--encoder-option", f"preset={enc['preset']}",
+        *options,
         "--max-inflight-encoders", str(enc["max_inflight_encoders"]),
         "--media_dir", str(media_dir),
         "--save_sections",

@@ -186,10 +186,11 @@ def test_encoder_settings_per_quality_are_passed_to_manim_and_stamped(tmp_path):
     for key, preset in (("h30", "veryfast"), ("h", "veryfast"), ("l", "ultrafast")):
         job = R.plan_jobs(fx, [fx.lecture("90")], quality(key), tmp_path)[2]
         cmd = R.manim_command(job, fx, tmp_path)
-        assert cmd[cmd.index("--encoder-option") + 1] == f"preset={preset}"
+        options = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--encoder-option"]
+        assert options == [f"preset={preset}", "thread_type=frame"]
         assert cmd[cmd.index("--max-inflight-encoders") + 1] == str(R.MAX_INFLIGHT_ENCODERS)
-        assert R.stamp_inputs(job, fx, VOICE, {})["encoder"] == {"preset": preset,
+        assert R.stamp_inputs(job, fx, VOICE, {})["encoder"] == {"preset": preset, "thread_type": "frame",
                                                                  "max_inflight_encoders": R.MAX_INFLIGHT_ENCODERS}
     # the cards get the same settings as the scenes (the assembler joins them by stream copy)
     title = R.plan_jobs(fx, [fx.lecture("90")], quality("h30"), tmp_path)[0]
-    assert title.kind == "title" and "preset=veryfast" in R.manim_command(title, fx, tmp_path)
+    assert title.kind == "title" and {"preset=veryfast", "thread_type=frame"} <= set(R.manim_command(title, fx, tmp_path))
