@@ -140,7 +140,9 @@ def equation(name: str, *, color_roles: bool = True, font_size: float | None = N
         for sub, role in eq.roles.items():
             mob.set_color_by_tex(sub, role_color(role))
     mob.equation_name = name
-    return mob
+    from scenes.kit.mobjects.text import drop_svg_sources
+
+    return drop_svg_sources(mob)
 
 
 def verify_all() -> dict[str, bool]:

@@ -25,7 +25,7 @@ from manim import DOWN, LEFT, ORIGIN, RIGHT, UP, Line, Mobject, SurroundingRecta
 from ..theme import BUFF, COLORS, SAFE, SIZES
 from .code_panel import CodePanel
 from .layout import fit_within
-from .text import label
+from .text import drop_svg_sources, label
 
 __all__ = ["AnnotatedCode", "clause_tex", "equation_clauses", "equation_rows"]
 
@@ -61,7 +61,7 @@ def equation_clauses(name: str, clauses: int | tuple[int, ...], *, font_size: fl
         for sub, role in roles.items():
             mob.set_color_by_tex(sub, role_color(role))
     mob.equation_name = name
-    return mob
+    return drop_svg_sources(mob)
 
 
 def equation_rows(name: str, *, font_size: float = FORMULA_SIZE, buff: float = BUFF.MEDIUM) -> VGroup:

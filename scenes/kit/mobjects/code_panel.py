@@ -17,7 +17,7 @@ from pygments.token import Comment, Keyword, Name, Number, Operator, Punctuation
 
 from ..theme import BUFF, COLORS, FONTS, SAFE, SIZES
 from .layout import fit_within
-from .text import label
+from .text import drop_svg_sources, label
 
 __all__ = ["CodePanel", "CourseCodeStyle", "body_lines", "resolve", "source_of"]
 
@@ -109,6 +109,7 @@ class CodePanel(VGroup):
                          background_config={"fill_color": COLORS.PANEL, "stroke_color": COLORS.GRID,
                                             "stroke_width": 1.5, "buff": 0.25, "corner_radius": 0.1},
                          paragraph_config={"font": FONTS.MONO, "font_size": font_size, "line_spacing": 0.6})
+        drop_svg_sources(self.code)
         self.title = VGroup()
         if show_title:
             path = inspect.getsourcefile(resolve(qualname)) or ""

@@ -12,8 +12,24 @@ from manim import DOWN, RIGHT, Paragraph, Text, VGroup
 from ..format import MINUS, NEG_INF, shown
 from ..theme import COLORS, FONTS, SIZES
 
-__all__ = ["MINUS", "NEG_INF", "as_array", "expression", "label", "number", "paragraph",
+__all__ = ["MINUS", "NEG_INF", "as_array", "drop_svg_sources", "expression", "label", "number", "paragraph",
            "set_on_line"]
+
+
+def drop_svg_sources(mob):
+    """Let go of each glyph's parsed SVG path (``path_obj``) once its outline is built; returns ``mob``.
+
+    manim keeps the svgelements path of every glyph of a ``Text`` or ``MathTex`` after turning it into
+    points, and deep-copies it with every copy of the text: every ``FadeIn``, ``FadeOut`` and
+    ``Transform`` copies its mobject, and for a page of text half of that time went into these paths
+    (10 lines of 41 characters: 0.33 s per copy with them, 0.15 s without). manim reads the path only
+    while building the points (``VMobjectFromSVGPath.generate_points``); tests/kit/test_text.py fails if
+    that changes. The picture is unchanged: the points are.
+    """
+    for m in mob.get_family():
+        if getattr(m, "path_obj", None) is not None:
+            m.path_obj = None
+    return mob
 
 
 
@@ -23,15 +39,15 @@ def label(text: str, size: float = SIZES.LABEL, color: str = COLORS.TEXT, mono: 
     font = FONTS.MONO if mono else FONTS.BODY
     t = Text(str(text), font=font, font_size=size, color=color, weight=weight, disable_ligatures=True, **kwargs)
     t.kit_style = (font, size, weight)
-    return t
+    return drop_svg_sources(t)
 
 
 def paragraph(lines, size: float = SIZES.BODY, color: str = COLORS.TEXT, mono: bool = False,
               line_spacing: float = 0.7, weight: str = "NORMAL") -> Paragraph:
     """Several lines, left-aligned, on evenly spaced baselines (``para[k]`` is line k's glyphs)."""
-    return Paragraph(*[str(t) for t in lines], font=FONTS.MONO if mono else FONTS.BODY, font_size=size,
-                     color=color, line_spacing=line_spacing, alignment="left", disable_ligatures=True,
-                     weight=weight)
+    return drop_svg_sources(Paragraph(*[str(t) for t in lines], font=FONTS.MONO if mono else FONTS.BODY,
+                                      font_size=size, color=color, line_spacing=line_spacing, alignment="left",
+                                      disable_ligatures=True, weight=weight))
 
 
 @lru_cache(maxsize=4096)
@@ -85,7 +101,7 @@ def expression(*parts, size: float = SIZES.BODY) -> VGroup:
 
 def number(value: float, decimals: int = 2, size: float = SIZES.NUMBER, color: str = COLORS.TEXT) -> Text:
     """A number in the mono font, formatted by :func:`scenes.kit.format.shown`."""
-    return Text(shown(value, decimals), font=FONTS.MONO, font_size=size, color=color)
+    return drop_svg_sources(Text(shown(value, decimals), font=FONTS.MONO, font_size=size, color=color))
 
 
 def as_array(values, ndim: int | None = None, name: str = "values") -> np.ndarray:
