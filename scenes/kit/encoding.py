@@ -13,7 +13,8 @@ frames both ways and compares the files).
 written against (``EXPECTED_SHA256``); otherwise it leaves manim alone and says so, and
 tests/kit/test_encoding.py fails, so an upgrade of manim cannot silently change what the patch
 does. ``ATTN_STOCK_MANIM=1`` in the environment leaves manim alone too, and LectureScene then draws
-with manim's own camera (scripts/bench_render.py sets it for its stock runs). Determinism: the same frames give the same bytes.
+with manim's own camera (scripts/bench_render.py sets it for its stock runs). Determinism: the same
+frames give the same bytes.
 """
 
 from __future__ import annotations

@@ -4,7 +4,6 @@ frame, when outlines stay, move, change shape or are evicted from the cache."""
 from __future__ import annotations
 
 import numpy as np
-import pytest  # noqa: F401  (monkeypatch fixture)
 from manim import (BLUE, DOWN, GREEN, LEFT, RED, RIGHT, UP, Camera, Circle, Line, MathTex, Rectangle,
                    RoundedRectangle, Square, SurroundingRectangle, Text, VGroup, VMobject)
 

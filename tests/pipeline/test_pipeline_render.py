@@ -193,4 +193,5 @@ def test_encoder_settings_per_quality_are_passed_to_manim_and_stamped(tmp_path):
                                                                  "max_inflight_encoders": R.MAX_INFLIGHT_ENCODERS}
     # the cards get the same settings as the scenes (the assembler joins them by stream copy)
     title = R.plan_jobs(fx, [fx.lecture("90")], quality("h30"), tmp_path)[0]
-    assert title.kind == "title" and {"preset=veryfast", "thread_type=frame"} <= set(R.manim_command(title, fx, tmp_path))
+    assert title.kind == "title"
+    assert {"preset=veryfast", "thread_type=frame"} <= set(R.manim_command(title, fx, tmp_path))

@@ -32,7 +32,6 @@ def drop_svg_sources(mob):
     return mob
 
 
-
 def label(text: str, size: float = SIZES.LABEL, color: str = COLORS.TEXT, mono: bool = False,
           weight: str = "NORMAL", **kwargs) -> Text:
     """A word or phrase in the body font (or mono); ligatures off so glyphs match characters."""
