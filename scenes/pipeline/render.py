@@ -272,6 +272,12 @@ def stamp_matches(job: RenderJob, key: str) -> bool:
 #: one quality, so they share their h264 parameters (needed by the assembler's stream copy).
 ENCODER_PRESETS = {"l": "ultrafast", "m": "ultrafast", "h30": "veryfast", "h": "veryfast", "p": "veryfast",
                    "k": "veryfast"}
+#: x264 settings on top of the preset for final qualities: subpixel refinement 1 (veryfast: 2), diamond
+#: motion search (veryfast: hexagon), no weighted prediction (veryfast: on). WorkedExample at 1080p60:
+#: 266 instead of 303 CPU-s, SSIM 0.9984 / PSNR 48.1 dB against plain veryfast, file 7 % larger (9.97
+#: against 9.32 MB; stock manim's medium preset: 11.5 MB). Previews (ultrafast) keep their preset as is.
+X264_PARAMS = {"l": "", "m": "", "h30": "subme=1:me=dia:weightp=0", "h": "subme=1:me=dia:weightp=0",
+               "p": "subme=1:me=dia:weightp=0", "k": "subme=1:me=dia:weightp=0"}
 #: segments encoded while the scene draws on (manim's --max-inflight-encoders; its default is 1)
 MAX_INFLIGHT_ENCODERS = 2
 #: x264 threads over frames, not slices. PyAV's default (slice threads) is not deterministic: the same
@@ -283,14 +289,18 @@ X264_THREAD_TYPE = "frame"
 
 def encoder_settings(q: Quality) -> dict:
     """The encoder settings scripts/render.py passes to manim (part of every render stamp)."""
-    return {"preset": ENCODER_PRESETS.get(q.key, "veryfast"), "thread_type": X264_THREAD_TYPE,
-            "max_inflight_encoders": MAX_INFLIGHT_ENCODERS}
+    settings = {"preset": ENCODER_PRESETS.get(q.key, "veryfast"), "thread_type": X264_THREAD_TYPE,
+                "max_inflight_encoders": MAX_INFLIGHT_ENCODERS}
+    params = X264_PARAMS.get(q.key, X264_PARAMS["h"])
+    if params:
+        settings["x264-params"] = params
+    return settings
 
 
 def encoder_options(q: Quality) -> dict[str, str]:
     """The codec options of :func:`encoder_settings`, as manim's ``--encoder-option K=V`` takes them."""
     enc = encoder_settings(q)
-    return {k: enc[k] for k in ("preset", "thread_type")}
+    return {k: enc[k] for k in ("preset", "thread_type", "x264-params") if k in enc}
 
 
 def manim_command(job: RenderJob, course: Course, media_dir: Path) -> list[str]:

@@ -180,17 +180,21 @@ def test_real_manim_failure_exit_code_and_log(tmp_path):
 
 
 def test_encoder_settings_per_quality_are_passed_to_manim_and_stamped(tmp_path):
-    """Finals use x264 veryfast, previews ultrafast (manim's default is medium); segments encode while
-    the scene draws on; the settings are part of every stamp, so changing them renders again."""
+    """Finals use x264 veryfast with cheaper motion search, previews ultrafast (manim's default is
+    medium); segments encode while the scene draws on; the settings are part of every stamp, so changing
+    them renders again."""
     fx = fixture_course()
-    for key, preset in (("h30", "veryfast"), ("h", "veryfast"), ("l", "ultrafast")):
+    finals = "subme=1:me=dia:weightp=0"
+    for key, preset, params in (("h30", "veryfast", finals), ("h", "veryfast", finals), ("l", "ultrafast", None)):
         job = R.plan_jobs(fx, [fx.lecture("90")], quality(key), tmp_path)[2]
         cmd = R.manim_command(job, fx, tmp_path)
         options = [cmd[i + 1] for i, arg in enumerate(cmd) if arg == "--encoder-option"]
-        assert options == [f"preset={preset}", "thread_type=frame"]
+        assert options == [f"preset={preset}", "thread_type=frame"] + ([f"x264-params={params}"] if params else [])
         assert cmd[cmd.index("--max-inflight-encoders") + 1] == str(R.MAX_INFLIGHT_ENCODERS)
-        assert R.stamp_inputs(job, fx, VOICE, {})["encoder"] == {"preset": preset, "thread_type": "frame",
-                                                                 "max_inflight_encoders": R.MAX_INFLIGHT_ENCODERS}
+        expected = {"preset": preset, "thread_type": "frame", "max_inflight_encoders": R.MAX_INFLIGHT_ENCODERS}
+        if params:
+            expected["x264-params"] = params
+        assert R.stamp_inputs(job, fx, VOICE, {})["encoder"] == expected
     # the cards get the same settings as the scenes (the assembler joins them by stream copy)
     title = R.plan_jobs(fx, [fx.lecture("90")], quality("h30"), tmp_path)[0]
     assert title.kind == "title"
