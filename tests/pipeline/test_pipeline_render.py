@@ -184,7 +184,7 @@ def test_encoder_settings_per_quality_are_passed_to_manim_and_stamped(tmp_path):
     medium); segments encode while the scene draws on; the settings are part of every stamp, so changing
     them renders again."""
     fx = fixture_course()
-    finals = "subme=1:me=dia:weightp=0"
+    finals = "subme=1:me=dia"
     for key, preset, params in (("h30", "veryfast", finals), ("h", "veryfast", finals), ("l", "ultrafast", None)):
         job = R.plan_jobs(fx, [fx.lecture("90")], quality(key), tmp_path)[2]
         cmd = R.manim_command(job, fx, tmp_path)
