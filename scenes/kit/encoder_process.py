@@ -92,8 +92,14 @@ class EncoderProcess:
         try:
             if not self._in.poll(START_TIMEOUT) or self._in.recv() != ("ready",):
                 raise EncoderProcessError("the encoder process did not start")
-        except (EOFError, OSError) as error:
-            raise EncoderProcessError(f"the encoder process did not start (exit code {self._proc.poll()})") from error
+        except BaseException as error:
+            self._proc.kill()
+            code = self._proc.wait()
+            self._out.close()
+            self._in.close()
+            if isinstance(error, (EOFError, OSError)):
+                raise EncoderProcessError(f"the encoder process did not start (exit code {code})") from error
+            raise
         finally:
             os.unlink(path)  # both sides have it mapped: nothing is left behind whatever happens next
         self._send_lock = threading.Lock()

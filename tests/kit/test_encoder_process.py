@@ -147,3 +147,12 @@ def test_install_routes_segments_to_the_encoder_process_unless_asked_not_to(monk
         monkeypatch.undo()
         encoding.uninstall()
         encoding.install()
+
+
+def test_an_encoder_process_that_cannot_start_is_reported_and_leaves_nothing(monkeypatch):
+    before = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+    monkeypatch.setattr(ep.sys, "executable", "/bin/false")  # exits at once: no "ready"
+    with pytest.raises(ep.EncoderProcessError, match="did not start"):
+        ep.EncoderProcess(72, 128)
+    after = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
+    assert not {n for n in after - before if n.startswith("attn-frames-")}
