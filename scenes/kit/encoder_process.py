@@ -26,6 +26,7 @@ process that dies closes the pipe, and the encoder process deletes its unfinishe
 from __future__ import annotations
 
 import atexit
+import contextlib
 import itertools
 import mmap
 import os
@@ -179,10 +180,8 @@ class EncoderProcess:
 
     def close(self) -> None:
         """Ask the process to exit (after the segments it has) and wait for it."""
-        try:
+        with contextlib.suppress(EncoderProcessError):
             self._send(("quit",))
-        except EncoderProcessError:
-            pass
         try:
             self._proc.wait(START_TIMEOUT)
         except subprocess.TimeoutExpired:
@@ -261,6 +260,19 @@ class ProcessSegmentEncoder:
 
 # ---------------------------------------------------------------- the encoder process's side
 
+def encode_repeated(container, stream, frame, pts: int, repeat: int, frame_rate: Fraction) -> int:
+    """Encode one converted ``frame`` ``repeat`` times at timestamps ``pts, pts+1, ...`` (manim's segment
+    order and time base) and mux the packets; returns the next timestamp."""
+    time_base = Fraction(frame_rate.denominator, frame_rate.numerator)
+    for _ in range(repeat):
+        frame.pts = pts
+        frame.time_base = time_base
+        pts += 1
+        for packet in stream.encode(frame):
+            container.mux(packet)
+    return pts
+
+
 class _Segment(threading.Thread):
     """One segment file: its frames in order, converted once, encoded ``repeat`` times."""
 
@@ -301,14 +313,8 @@ class _Segment(threading.Thread):
                 frame = av.VideoFrame.from_ndarray(self.slots[slot], format="rgba")
         finally:
             self.reply(("free", slot))
-        rate = self.spec["frame_rate"]
-        time_base = Fraction(rate.denominator, rate.numerator)
-        for _ in range(repeat):
-            frame.pts = self.next_pts
-            frame.time_base = time_base
-            self.next_pts += 1
-            for packet in self.stream.encode(frame):
-                self.container.mux(packet)
+        self.next_pts = encode_repeated(self.container, self.stream, frame, self.next_pts, repeat,
+                                        self.spec["frame_rate"])
 
     def _finish(self) -> None:
         try:
@@ -338,14 +344,10 @@ class _Segment(threading.Thread):
                     self.error = f"finish: {error}"
             else:  # abort, or finish after an error: close what is open and delete the file
                 if self.container is not None:
-                    try:
+                    with contextlib.suppress(Exception):
                         self.container.close()
-                    except Exception:
-                        pass
-                try:
+                with contextlib.suppress(OSError):
                     os.unlink(self.target)
-                except OSError:
-                    pass
             self.reply(("done", self.seg, self.error))
             return
 
@@ -358,12 +360,10 @@ def _no_huge_pages() -> None:
     (perf: ``clear_page_erms`` under ``do_huge_pmd_anonymous_page``; Recap at 1080p60: 18 s of system
     time against 3 s on manim's threads). With small pages: 1.7 s for 15 segments instead of 6.5-8 s.
     """
-    try:
+    with contextlib.suppress(OSError, AttributeError):  # not Linux: nothing to turn off
         import ctypes
 
         ctypes.CDLL(None, use_errno=True).prctl(41, 1, 0, 0, 0)  # PR_SET_THP_DISABLE = 41
-    except (OSError, AttributeError):
-        pass  # not Linux: nothing to turn off
 
 
 def serve(path: str, height: int, width: int, slots: int, fd_in: int, fd_out: int, nice: int) -> None:

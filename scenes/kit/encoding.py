@@ -28,7 +28,6 @@ import hashlib
 import inspect
 import os
 import warnings
-from fractions import Fraction
 
 DISABLE_ENV = "ATTN_STOCK_MANIM"
 #: ``ATTN_ENCODER_PROCESS=0`` encodes on manim's threads in the drawing process (the one-conversion
@@ -71,18 +70,15 @@ def write_frame(self, pixels, *, repeat: int = 1) -> None:
     """``VideoSegmentEncoder.write_frame`` converting a repeated frame once, without copying it."""
     import av
 
+    from scenes.kit.encoder_process import encode_repeated
+
     self._validate_frame(pixels, repeat)
-    time_base = Fraction(self.spec.frame_rate.denominator, self.spec.frame_rate.numerator)
     try:
         cc = self._stream.codec_context
         frame = av.VideoFrame.from_numpy_buffer(pixels, format="rgba")
         frame = frame.reformat(cc.width, cc.height, cc.format, threads=cc.thread_count)
-        for _ in range(repeat):
-            frame.pts = self._next_pts
-            frame.time_base = time_base
-            self._next_pts += 1
-            for packet in self._stream.encode(frame):
-                self._container.mux(packet)
+        self._next_pts = encode_repeated(self._container, self._stream, frame, self._next_pts, repeat,
+                                         self.spec.frame_rate)
     except BaseException as error:
         raise self._operation_error("encode", error) from error
 

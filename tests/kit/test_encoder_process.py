@@ -79,7 +79,7 @@ def test_abort_removes_the_file_and_an_encoder_error_fails_finish(tmp_path):
 
     bad = ep.ProcessSegmentEncoder(target=tmp_path / "bad.mp4", spec=_spec(preset="no-such-preset"))
     bad.write_frame(_frames()[0][0].copy())
-    with pytest.raises(RuntimeError, match="Failed to finish video segment .*bad.mp4"):
+    with pytest.raises(RuntimeError, match=r"Failed to finish video segment .*bad\.mp4"):
         bad.finish()
     assert not (tmp_path / "bad.mp4").exists()
     good = ep.ProcessSegmentEncoder(target=tmp_path / "good.mp4", spec=_spec())  # the process carries on
