@@ -378,11 +378,8 @@ def serve(path: str, height: int, width: int, slots: int, fd_in: int, fd_out: in
     lock = threading.Lock()
 
     def reply(msg: tuple) -> None:
-        with lock:
-            try:
-                outbox.send(msg)
-            except OSError:
-                pass  # the render process is gone: nothing is waiting for this reply
+        with lock, contextlib.suppress(OSError):  # OSError: the render process is gone, nobody waits
+            outbox.send(msg)
 
     reply(("ready",))
     segments: dict[int, _Segment] = {}
