@@ -348,6 +348,9 @@ class _Segment(threading.Thread):
                         self.container.close()
                 with contextlib.suppress(OSError):
                     os.unlink(self.target)
+            # drop the encoder now: PyAV frees x264's buffers (about 200 MB at 1080p) only with the
+            # objects, and the serving loop keeps this thread object until the end of the render
+            self.container = self.stream = self.reformatter = None
             self.reply(("done", self.seg, self.error))
             return
 

@@ -156,3 +156,29 @@ def test_an_encoder_process_that_cannot_start_is_reported_and_leaves_nothing(mon
         ep.EncoderProcess(72, 128)
     after = set(os.listdir("/dev/shm")) if os.path.isdir("/dev/shm") else set()
     assert not {n for n in after - before if n.startswith("attn-frames-")}
+
+
+def _rss_mb(pid: int) -> float:
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/status"), reason="reads /proc")
+def test_finished_segments_give_their_memory_back(tmp_path):
+    """Each segment opens its own x264 (about 90 MB at 720p with frame threads); a finished one must not
+    stay alive. Before the fix, 30 segments at 1080p held 3.1 GB (a render of Lecture 1's History was
+    killed for memory); after it, 176 MB."""
+    spec = _spec(width=1280, height=720, preset="veryfast", thread_type="frame")
+    frame = np.zeros((720, 1280, 4), np.uint8)
+    frame[..., 3] = 255
+    sizes = []
+    for k in range(12):
+        frame[100:200, 100 + 10 * k : 300 + 10 * k, 1] = 200
+        enc = ep.ProcessSegmentEncoder(target=tmp_path / f"s{k % 2}.mp4", spec=spec)
+        enc.write_frame(frame.copy())
+        enc.write_frame(frame.copy(), repeat=4)
+        enc.finish()
+        sizes.append(_rss_mb(enc._process._proc.pid))
+    assert sizes[-1] - sizes[2] < 150, sizes
